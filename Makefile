@@ -1,0 +1,33 @@
+# ruimtekit — two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean-outputs
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,dask]'
+	touch $(STAMP)
+
+## make demo: create the environment and run the full pipeline offline on the bundled demo region
+demo: $(STAMP)
+	$(BIN)/ruimtekit run
+
+## make test: create the environment and run the test suite
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+## make bench: reproduce docs/benchmarks.md (installs pandana as the named baseline when possible)
+bench: $(STAMP)
+	-$(BIN)/pip install --quiet '.[bench]'
+	$(BIN)/python benchmarks/run_all.py
+
+clean-outputs:
+	rm -rf data/processed/* maps/*

@@ -1,0 +1,224 @@
+"""Compact routable graph: CSR arrays with integer travel times in seconds.
+
+Every network source (OSM, GraphML, link tables, transit) ends up as a :class:`Graph`,
+the one structure the compiled accessibility kernels read. Node coordinates are in the
+canonical CRS, EPSG:28992 (RD New, metres).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from ._errors import NetworkError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Graph:
+    """A directed graph in compressed sparse row form.
+
+    Attributes
+    ----------
+    indptr : ndarray of int64, shape (n + 1,)
+        Row pointers: the out-edges of node ``i`` are ``indptr[i]:indptr[i + 1]``.
+    indices : ndarray of int32, shape (m,)
+        Head node of each edge.
+    weights : ndarray of int32, shape (m,)
+        Edge travel time in whole seconds (>= 0).
+    x, y : ndarray of float64, shape (n,)
+        Node coordinates in EPSG:28992 (metres).
+    node_ids : ndarray, shape (n,)
+        The source's node identifiers (OSM ids, NWB junction ids, stop ids, ...).
+    mode : str
+        Mode the weights were computed for (``walk``, ``bike``, ``car``, ...).
+    length_m : ndarray of float64, shape (m,), optional
+        Edge length in metres, when known.
+    dropped_nodes : int
+        Nodes removed because they were outside the largest strongly connected component.
+    meta : dict
+        Free-form provenance (source file, profile, speeds, ...).
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    node_ids: np.ndarray
+    mode: str = "unknown"
+    length_m: np.ndarray | None = None
+    dropped_nodes: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.indptr.shape[0] - 1)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of directed edges."""
+        return int(self.indices.shape[0])
+
+    def edge_sources(self) -> np.ndarray:
+        """Tail node of each edge (int32, shape (m,))."""
+        return np.repeat(np.arange(self.n_nodes, dtype=np.int32), np.diff(self.indptr))
+
+    def to_scipy(self) -> sp.csr_matrix:
+        """The graph as a scipy CSR matrix of float64 seconds (for oracles and tests).
+
+        Zero-weight edges are stored as explicit zeros.
+        """
+        m = sp.csr_matrix(
+            (self.weights.astype(np.float64), self.indices, self.indptr),
+            shape=(self.n_nodes, self.n_nodes),
+        )
+        return m
+
+    def reverse(self) -> Graph:
+        """The graph with every edge reversed (for travel times *to* a node)."""
+        src = self.edge_sources()
+        order = np.lexsort((src, self.indices))
+        counts = np.bincount(self.indices, minlength=self.n_nodes)
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return Graph(
+            indptr=indptr,
+            indices=src[order].astype(np.int32),
+            weights=self.weights[order],
+            x=self.x,
+            y=self.y,
+            node_ids=self.node_ids,
+            mode=self.mode,
+            length_m=None if self.length_m is None else self.length_m[order],
+            dropped_nodes=self.dropped_nodes,
+            meta={**self.meta, "reversed": not self.meta.get("reversed", False)},
+        )
+
+    def __repr__(self) -> str:  # pragma: no cover - cosmetic
+        return (
+            f"Graph(mode={self.mode!r}, nodes={self.n_nodes:,}, edges={self.n_edges:,}, "
+            f"dropped_nodes={self.dropped_nodes:,})"
+        )
+
+
+def from_edges(
+    u: np.ndarray,
+    v: np.ndarray,
+    travel_time_s: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    node_ids: np.ndarray | None = None,
+    *,
+    mode: str = "unknown",
+    length_m: np.ndarray | None = None,
+    largest_component: bool = True,
+    meta: dict[str, Any] | None = None,
+) -> Graph:
+    """Build a :class:`Graph` from directed edge arrays.
+
+    Parameters
+    ----------
+    u, v : array of int
+        Tail and head node positions (0 .. n-1) of each directed edge. Two-way roads must
+        be given as two edges.
+    travel_time_s : array of float
+        Edge travel time in seconds; rounded to the nearest whole second (at least 0).
+        Parallel edges keep the fastest.
+    x, y : array of float
+        Node coordinates in EPSG:28992 (metres), length n.
+    node_ids : array, optional
+        Source identifiers of the nodes (defaults to 0 .. n-1).
+    mode : str
+        Mode label stored on the graph.
+    length_m : array of float, optional
+        Edge lengths in metres.
+    largest_component : bool
+        Keep only the largest strongly connected component (default). The number of
+        nodes dropped is stored in ``dropped_nodes`` and logged.
+    meta : dict, optional
+        Provenance stored on the graph.
+
+    Returns
+    -------
+    Graph
+    """
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    tt = np.asarray(travel_time_s, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n = x.shape[0]
+    if node_ids is None:
+        node_ids = np.arange(n)
+    node_ids = np.asarray(node_ids)
+    if n == 0 or u.size == 0:
+        raise NetworkError("the network has no nodes or no edges")
+    if not (u.shape == v.shape == tt.shape):
+        raise ValueError("u, v and travel_time_s must have the same length")
+    if np.any(~np.isfinite(tt)) or np.any(tt < 0):
+        raise NetworkError("edge travel times must be finite and non-negative")
+    if u.min() < 0 or v.min() < 0 or u.max() >= n or v.max() >= n:
+        raise ValueError("edge endpoints must index the node arrays")
+    w = np.rint(tt).astype(np.int64)
+    lm = None if length_m is None else np.asarray(length_m, dtype=np.float64)
+
+    # drop self-loops; keep the fastest of parallel edges
+    keep = u != v
+    u, v, w = u[keep], v[keep], w[keep]
+    if lm is not None:
+        lm = lm[keep]
+    order = np.lexsort((w, v, u))
+    u, v, w = u[order], v[order], w[order]
+    if lm is not None:
+        lm = lm[order]
+    first = np.ones(u.shape[0], dtype=bool)
+    first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+    u, v, w = u[first], v[first], w[first]
+    if lm is not None:
+        lm = lm[first]
+
+    dropped = 0
+    if largest_component:
+        adj = sp.csr_matrix((np.ones(u.shape[0]), (u, v)), shape=(n, n))
+        ncomp, labels = connected_components(adj, directed=True, connection="strong")
+        if ncomp > 1:
+            sizes = np.bincount(labels)
+            big = int(np.argmax(sizes))
+            node_keep = labels == big
+            dropped = int(n - node_keep.sum())
+            new_pos = np.full(n, -1, dtype=np.int64)
+            new_pos[node_keep] = np.arange(int(node_keep.sum()))
+            ekeep = node_keep[u] & node_keep[v]
+            u, v, w = new_pos[u[ekeep]], new_pos[v[ekeep]], w[ekeep]
+            if lm is not None:
+                lm = lm[ekeep]
+            x, y, node_ids = x[node_keep], y[node_keep], node_ids[node_keep]
+            n = x.shape[0]
+            log.info(
+                "%s network: kept the largest strongly connected component "
+                "(%d nodes), dropped %d nodes in %d smaller components",
+                mode, n, dropped, ncomp - 1,
+            )
+    if w.size and w.max() > np.iinfo(np.int32).max:
+        raise NetworkError("an edge travel time does not fit in 32-bit seconds")
+    counts = np.bincount(u, minlength=n)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return Graph(
+        indptr=indptr,
+        indices=v.astype(np.int32),
+        weights=w.astype(np.int32),
+        x=x,
+        y=y,
+        node_ids=node_ids,
+        mode=mode,
+        length_m=lm,
+        dropped_nodes=dropped,
+        meta=dict(meta or {}),
+    )
