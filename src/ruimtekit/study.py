@@ -1,0 +1,236 @@
+"""Study files: a YAML definition of one analysis, validated with pydantic.
+
+A study names its input layers and networks, the accessibility blocks (modes, time
+budgets in minutes, decays), transit, borrowed-size and candidate settings, and where
+outputs go. Relative paths resolve against ``root`` (itself relative to the study file's
+folder; default: that folder). Unknown keys are errors with a "did you mean" suggestion.
+
+Examples
+--------
+>>> from ruimtekit import study
+>>> s = study.load_study()          # the bundled demo study
+>>> s.name
+'demo'
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError, field_validator
+
+from . import accessibility, borrowed_size, candidates, layers, networks, transit
+from ._config import Section
+from ._errors import StudyError
+
+DEMO_STUDY_NAME = "demo.yaml"
+
+
+class MapsConfig(Section):
+    """Web map and figure settings.
+
+    Attributes
+    ----------
+    enabled : bool
+        Build web maps and figures.
+    offline : bool
+        Inline the Leaflet/folium JavaScript and CSS so maps work without internet;
+        base tiles are then optional.
+    classification : str
+        ``quantiles``, ``fisher_jenks`` (natural breaks) or ``equal_interval``.
+    k : int
+        Number of classes.
+    simplify_m : float
+        Display simplification tolerance in metres (analysis keeps full geometry).
+    figures : bool
+        Also write static PNG/SVG figures.
+    """
+
+    enabled: bool = True
+    offline: bool = True
+    classification: str = "quantiles"
+    k: int = Field(5, ge=2, le=12)
+    simplify_m: float = Field(25.0, ge=0)
+    figures: bool = True
+
+
+class Study(Section):
+    """A validated study definition.
+
+    Attributes
+    ----------
+    name : str
+        Short name (letters, digits, ``_``, ``-``); outputs go to
+        ``<output_dir>/<name>/`` and ``<maps_dir>/<name>/``.
+    title, region, description : str
+        Shown on maps and in provenance.
+    root : Path
+        Folder relative paths resolve against (relative to the study file's folder).
+    output_dir, maps_dir : Path
+        Output folders (relative to ``root``).
+    layers : dict
+        Input layers by name (:class:`ruimtekit.layers.LayerSpec`).
+    networks : dict
+        Networks by name (:class:`ruimtekit.networks.NetworkSpec`).
+    accessibility : list
+        Accessibility blocks (:class:`ruimtekit.accessibility.AccessibilityConfig`).
+    transit : list
+        Transit accessibility blocks (:class:`ruimtekit.transit.TransitConfig`).
+    borrowed_size : BorrowedSizeConfig or None
+    candidates : CandidatesConfig or None
+    maps : MapsConfig
+    attribution : list of str
+        Source attributions shown on every map (e.g. "Bron: CBS").
+    """
+
+    name: str
+    title: str = ""
+    region: str = ""
+    description: str = ""
+    root: Path = Path(".")
+    output_dir: Path = Path("data/processed")
+    maps_dir: Path = Path("maps")
+    layers: dict[str, layers.LayerSpec] = Field(default_factory=dict)
+    networks: dict[str, networks.NetworkSpec] = Field(default_factory=dict)
+    accessibility: list[accessibility.AccessibilityConfig] = Field(default_factory=list)
+    transit: list[transit.TransitConfig] = Field(default_factory=list)
+    borrowed_size: borrowed_size.BorrowedSizeConfig | None = None
+    candidates: candidates.CandidatesConfig | None = None
+    maps: MapsConfig = Field(default_factory=MapsConfig)
+    attribution: list[str] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", v):
+            raise ValueError("use 1-64 letters, digits, '_' or '-' (it names output folders)")
+        return v
+
+
+def demo_study_path() -> Path:
+    """Path of the bundled demo study (``studies/demo.yaml`` in the source tree).
+
+    Raises
+    ------
+    StudyError
+        When the demo study cannot be found (e.g. a wheel install without the data).
+    """
+    candidates_ = [
+        Path.cwd() / "studies" / DEMO_STUDY_NAME,
+        Path(__file__).resolve().parents[2] / "studies" / DEMO_STUDY_NAME,
+    ]
+    for p in candidates_:
+        if p.is_file():
+            return p
+    raise StudyError(
+        None,
+        "no study file was given and the bundled demo study (studies/demo.yaml) was not found",
+        "run from the ruimtekit source folder (where `make demo` works) or pass a study "
+        "file: `ruimtekit run my_study.yaml`",
+    )
+
+
+def load_study(path: str | Path | None = None) -> tuple[Study, Path]:
+    """Read and validate a study file.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        YAML study file; the bundled demo study when omitted.
+
+    Returns
+    -------
+    (Study, Path)
+        The validated study and the resolved root folder for relative paths.
+
+    Raises
+    ------
+    StudyError
+        Unreadable file, invalid YAML, unknown keys (with a suggestion) or invalid values.
+    """
+    p = demo_study_path() if path is None else Path(path)
+    if not p.is_file():
+        raise StudyError(p, "study file not found", "check the path, or omit it to run the demo")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StudyError(p, f"cannot read the study file ({exc})", "save it as UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise StudyError(
+            p, f"invalid YAML{where}: {getattr(exc, 'problem', exc)}",
+            "fix the YAML syntax (indentation with spaces, `key: value` pairs)",
+        ) from None
+    if not isinstance(data, dict):
+        raise StudyError(p, "the study file is not a YAML mapping", "start with `name: my_study`")
+    study = validate_study(data, p)
+    root = (p.parent / study.root).resolve()
+    return study, root
+
+
+def validate_study(data: dict[str, Any], path: Path | None = None) -> Study:
+    """Validate a study mapping; turn pydantic errors into one clear :class:`StudyError`."""
+    try:
+        return Study.model_validate(data)
+    except ValidationError as exc:
+        lines = [_describe(err) for err in exc.errors()]
+        raise StudyError(
+            path,
+            "invalid study file:\n    " + "\n    ".join(lines),
+            "correct the keys and values listed above (see docs/study.md for every key)",
+        ) from None
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = ".".join(str(x) for x in err["loc"])
+    if err["type"] == "extra_forbidden":
+        key = str(err["loc"][-1])
+        allowed = _allowed_keys(err["loc"][:-1])
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        known = f" (known keys: {', '.join(sorted(allowed))})" if allowed and not close else ""
+        return f"{loc}: unknown key '{key}'{hint}{known}"
+    return f"{loc}: {err['msg']}"
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model found at ``loc`` inside :class:`Study` (best effort)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    model: Any = Study
+    for part in loc:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            # a dict key such as a layer name: stay on the value type
+            continue
+        model = _inner_model(field.annotation, typing)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        names = set(model.model_fields)
+        names |= {f.alias for f in model.model_fields.values() if f.alias}
+        return sorted(names)
+    return []
+
+
+def _inner_model(annotation: Any, typing: Any) -> Any:
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation) or ():
+        found = _inner_model(arg, typing)
+        if found is not None:
+            return found
+    return None
