@@ -92,19 +92,6 @@ def _search_one(
             if q != -1:
                 prv[q] = -1
             queued -= 1
-            # aggregate the opportunities attached to v
-            for e in range(dst_ptr[v], dst_ptr[v + 1]):
-                te = t + dst_off[e]
-                if te <= max_t:
-                    w = dst_w[e]
-                    for k in range(n_meas):
-                        out[o, k] += w * wtab[k, te]
-                    if do_hist:
-                        hist[o, (te + 59) // 60] += w
-                    if do_od:
-                        j = dst_idx[e]
-                        if te < od[o, j]:
-                            od[o, j] = te
             # relax the out-edges of v
             for e in range(indptr[v], indptr[v + 1]):
                 u = indices[e]
@@ -136,9 +123,37 @@ def _search_one(
                         queued += 1
             v = head[b]
         t += 1
-    # ---- reset only what this search touched -------------------------------------------
+    # ---- aggregate over the reached nodes (all settled), then reset only those ----------
+    # (a separate tight loop: it keeps the search loop small and lets the measures
+    # accumulate in registers)
+    if n_meas == 1 and not do_hist and not do_od:
+        acc = 0.0
+        for i in range(ntouch):
+            v = touched[i]
+            tv = dist[v]
+            for e in range(dst_ptr[v], dst_ptr[v + 1]):
+                te = tv + dst_off[e]
+                if te <= max_t:
+                    acc += dst_w[e] * wtab[0, te]
+            dist[v] = inf
+        out[o, 0] += acc
+        return ntouch
     for i in range(ntouch):
-        dist[touched[i]] = inf
+        v = touched[i]
+        tv = dist[v]
+        for e in range(dst_ptr[v], dst_ptr[v + 1]):
+            te = tv + dst_off[e]
+            if te <= max_t:
+                w = dst_w[e]
+                for k in range(n_meas):
+                    out[o, k] += w * wtab[k, te]
+                if do_hist:
+                    hist[o, (te + 59) // 60] += w
+                if do_od:
+                    j = dst_idx[e]
+                    if te < od[o, j]:
+                        od[o, j] = te
+        dist[v] = inf
     return ntouch
 
 

@@ -27,6 +27,14 @@ from . import accessibility, borrowed_size, candidates, layers, networks, transi
 from ._config import Section
 from ._errors import StudyError
 
+# Module-level aliases: inside Study the fields `layers`, `networks`, ... shadow the modules.
+LayerSpec = layers.LayerSpec
+NetworkSpec = networks.NetworkSpec
+AccessibilityConfig = accessibility.AccessibilityConfig
+TransitConfig = transit.TransitConfig
+BorrowedSizeConfig = borrowed_size.BorrowedSizeConfig
+CandidatesConfig = candidates.CandidatesConfig
+
 DEMO_STUDY_NAME = "demo.yaml"
 
 
@@ -94,12 +102,12 @@ class Study(Section):
     root: Path = Path(".")
     output_dir: Path = Path("data/processed")
     maps_dir: Path = Path("maps")
-    layers: dict[str, layers.LayerSpec] = Field(default_factory=dict)
-    networks: dict[str, networks.NetworkSpec] = Field(default_factory=dict)
-    accessibility: list[accessibility.AccessibilityConfig] = Field(default_factory=list)
-    transit: list[transit.TransitConfig] = Field(default_factory=list)
-    borrowed_size: borrowed_size.BorrowedSizeConfig | None = None
-    candidates: candidates.CandidatesConfig | None = None
+    layers: dict[str, LayerSpec] = Field(default_factory=dict)
+    networks: dict[str, NetworkSpec] = Field(default_factory=dict)
+    accessibility: list[AccessibilityConfig] = Field(default_factory=list)
+    transit: list[TransitConfig] = Field(default_factory=list)
+    borrowed_size: BorrowedSizeConfig | None = None
+    candidates: CandidatesConfig | None = None
     maps: MapsConfig = Field(default_factory=MapsConfig)
     attribution: list[str] = Field(default_factory=list)
 
@@ -234,3 +242,74 @@ def _inner_model(annotation: Any, typing: Any) -> Any:
         if found is not None:
             return found
     return None
+
+
+def reference_markdown() -> str:
+    """The study-file reference (``docs/study.md``), generated from the pydantic models.
+
+    A test checks that ``docs/study.md`` equals this text, so the documentation cannot
+    drift from the code.
+    """
+    import typing
+
+    from pydantic import BaseModel
+
+    seen: list[type[BaseModel]] = []
+
+    def collect(model: type[BaseModel]) -> None:
+        if model in seen:
+            return
+        seen.append(model)
+        for f in model.model_fields.values():
+            for sub in _models_in(f.annotation, typing):
+                collect(sub)
+
+    collect(Study)
+    out = [
+        "# Study file reference",
+        "",
+        "A study is a YAML file (loaded with `yaml.safe_load`) validated by ruimtekit; unknown keys",
+        "are errors with a suggestion. Relative paths resolve against `root`, which is itself",
+        "relative to the study file's folder. The bundled demo is `studies/demo.yaml`.",
+        "",
+        "This page is generated from the code (`ruimtekit.study.reference_markdown()`).",
+        "",
+    ]
+    for model in seen:
+        out.append(f"## `{model.__name__}`")
+        out.append("")
+        doc = (model.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+        if doc:
+            out += [doc, ""]
+        out += ["| key | type | default |", "|---|---|---|"]
+        for name, f in model.model_fields.items():
+            key = f.alias or name
+            typ = _type_name(f.annotation).replace("|", "\\|")
+            if f.is_required():
+                default = "**required**"
+            elif f.default_factory is not None:
+                default = "`" + repr(f.default_factory()).replace("|", "\\|") + "`"
+            else:
+                default = "`" + repr(f.default).replace("|", "\\|") + "`"
+            if len(default) > 60:
+                default = default[:57] + "…`"
+            out.append(f"| `{key}` | {typ} | {default} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def _models_in(annotation: Any, typing: Any) -> list[Any]:
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found = []
+    for arg in typing.get_args(annotation) or ():
+        found += _models_in(arg, typing)
+    return found
+
+
+def _type_name(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+    text = text or str(annotation)
+    return re.sub(r"(typing\.|ruimtekit\.[a-z_]+\.|pathlib\.|datetime\.)", "", text)

@@ -1,0 +1,1210 @@
+"""Transit accessibility: range-RAPTOR over GTFS timetables and frequency-based graphs.
+
+Three kinds of transit network feed the same zone-level measures:
+
+``gtfs``
+    A GTFS timetable (:mod:`ruimtekit.gtfs`) routed with range-RAPTOR
+    (:func:`raptor_range`, kernels in :mod:`ruimtekit._raptor`) over a departure window;
+    travel times are summarised per origin–destination as percentiles over the departure
+    minutes (like R5/r5py: the 50th percentile by default).
+``transit_graph``
+    A stop-level graph without a timetable (:func:`read_transit_graph_gml`, e.g. the
+    bundled Amsterdam GVB/NS graph): in-vehicle times on the edges, waiting = half the
+    headway per route type (:data:`DEFAULT_HEADWAYS_MIN`), route-aware so that every
+    boarding (including transfers) costs a wait. The result is a :class:`graph.Graph`.
+``ns_rail``
+    The national rail network of :mod:`ruimtekit.rail`.
+
+Zones reach stops by access legs (walk or bike, crow-fly model of
+:mod:`ruimtekit.impedance`), and stops reach zones by walking egress legs. Measures come
+from :func:`ruimtekit.accessibility.aggregate_times`, computed per block of origins so that
+no zone × zone × departure cube is ever stored. Measure columns are named
+``{opportunity}_{cutoff}min_{mode}`` with mode ``transit`` (walk–transit–walk) or
+``bike_transit`` (bike–transit–walk, the Dutch default of cycling to the station).
+
+Default assumptions (all configurable): walking transfers between stops within 400 m
+straight-line distance at 4.8 km/h with a detour factor of 1.0 (i.e. 400 m ≈ 5 min);
+a 60 s minimum change time when boarding at the stop where one alighted (overridden per
+stop by ``transfers.txt`` ``transfer_type=2`` entries with ``from_stop_id == to_stop_id``);
+at most 5 transfers (6 rides); trips longer than 120 min count as unreachable.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, field_validator
+
+from . import graph as _graph
+from ._config import Section
+from ._errors import InputError, NetworkError
+
+log = logging.getLogger(__name__)
+
+#: Default headways (minutes) per GTFS route_type for networks without a timetable;
+#: waiting time = half the headway. 0 tram, 1 metro, 2 rail, 3 bus, 4 ferry.
+DEFAULT_HEADWAYS_MIN: dict[int, float] = {0: 8.0, 1: 5.0, 2: 15.0, 3: 10.0, 4: 10.0}
+ROUTE_TYPE_NAMES = {0: "tram", 1: "metro", 2: "rail", 3: "bus", 4: "ferry"}
+
+WALK_SPEED_KMH = 4.8
+TRANSFER_RADIUS_M = 400.0
+CHANGE_SLACK_S = 60
+MAX_TRANSFERS = 5
+MAX_TIME_MIN = 120.0
+#: default access radii (straight-line metres) per access mode
+ACCESS_RADIUS_M = {"walk": 1000.0, "bike": 4000.0}
+#: column mode labels per access mode
+MODE_LABEL = {"walk": "transit", "bike": "bike_transit"}
+
+
+# ============================================================== timetable network (RAPTOR)
+@dataclass
+class TransitNetwork:
+    """A timetable prepared for RAPTOR: stop patterns with FIFO trips, footpaths.
+
+    Attributes
+    ----------
+    stop_ids, stop_names : ndarray of str
+    x, y : ndarray of float64
+        Stop coordinates, EPSG:28992 (m).
+    pat_stop_ptr, pat_stops : ndarray
+        CSR of the stop sequence of each pattern (stop indices).
+    pat_trip_ptr, pat_time_ptr : ndarray of int64
+        Trip count offsets and time-array offsets per pattern.
+    arr_t, dep_t : ndarray of int64
+        Arrival/departure seconds, pattern-major ``[time_ptr[p] + trip * len + pos]``,
+        trips sorted so that no trip overtakes another (FIFO per pattern).
+    stop_pat_ptr, stop_pat, stop_pat_pos : ndarray
+        For each stop, the patterns serving it and the position in each.
+    fp_ptr, fp_to, fp_s : ndarray
+        Footpath CSR (seconds) between different stops.
+    slack : ndarray of int64
+        Minimum change time per stop (s) after alighting there before boarding there.
+    date : date or None
+    meta : dict
+    """
+
+    stop_ids: np.ndarray
+    stop_names: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    pat_stop_ptr: np.ndarray
+    pat_stops: np.ndarray
+    pat_trip_ptr: np.ndarray
+    pat_time_ptr: np.ndarray
+    arr_t: np.ndarray
+    dep_t: np.ndarray
+    stop_pat_ptr: np.ndarray
+    stop_pat: np.ndarray
+    stop_pat_pos: np.ndarray
+    fp_ptr: np.ndarray
+    fp_to: np.ndarray
+    fp_s: np.ndarray
+    slack: np.ndarray
+    date: _dt.date | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_stops(self) -> int:
+        """Number of stops."""
+        return int(self.stop_ids.shape[0])
+
+    @property
+    def n_patterns(self) -> int:
+        """Number of FIFO stop patterns (RAPTOR routes)."""
+        return int(self.pat_stop_ptr.shape[0] - 1)
+
+    def __repr__(self) -> str:  # pragma: no cover - cosmetic
+        return (f"TransitNetwork({self.n_stops:,} stops, {self.n_patterns:,} patterns, "
+                f"{int(self.pat_trip_ptr[-1]):,} trips, {len(self.fp_to):,} footpaths)")
+
+
+def walking_seconds(dist_m: np.ndarray, speed_kmh: float = WALK_SPEED_KMH,
+                    detour: float = 1.0) -> np.ndarray:
+    """Walking time (s, rounded up) for straight-line distances (m)."""
+    return np.ceil(np.asarray(dist_m, dtype=np.float64) * detour / (speed_kmh / 3.6))
+
+
+def _footpaths(
+    x: np.ndarray, y: np.ndarray, stop_index: pd.Index, transfers: pd.DataFrame | None,
+    radius_m: float, speed_kmh: float, detour: float, change_slack_s: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from scipy.spatial import cKDTree
+
+    n = x.shape[0]
+    pairs = np.zeros((0, 2), dtype=np.int64)
+    if radius_m > 0 and n > 1:
+        tree = cKDTree(np.column_stack([x, y]))
+        pairs = tree.query_pairs(radius_m, output_type="ndarray").astype(np.int64)
+        pairs = np.concatenate([pairs, pairs[:, ::-1]])
+    d = np.hypot(x[pairs[:, 0]] - x[pairs[:, 1]], y[pairs[:, 0]] - y[pairs[:, 1]])
+    fp = pd.DataFrame({"u": pairs[:, 0], "v": pairs[:, 1],
+                       "s": walking_seconds(d, speed_kmh, detour)})
+    slack = np.full(n, int(change_slack_s), dtype=np.int64)
+    if transfers is not None and len(transfers):
+        u = stop_index.get_indexer(transfers["from_stop_id"])
+        v = stop_index.get_indexer(transfers["to_stop_id"])
+        ok = (u >= 0) & (v >= 0)
+        tt = transfers["transfer_type"].to_numpy()
+        mtt = transfers["min_transfer_time"].to_numpy(dtype=np.float64)
+        same = ok & (u == v)
+        typ2 = same & (tt == 2) & np.isfinite(mtt)
+        slack[u[typ2]] = mtt[typ2].astype(np.int64)
+        other = ok & (u != v)
+        dist = np.hypot(x[u[other]] - x[v[other]], y[u[other]] - y[v[other]])
+        secs = np.where((tt[other] == 2) & np.isfinite(mtt[other]), mtt[other],
+                        walking_seconds(dist, speed_kmh, detour))
+        listed = pd.DataFrame({"u": u[other], "v": v[other], "s": secs, "t": tt[other]})
+        key = fp["u"].to_numpy() * n + fp["v"].to_numpy()
+        lkey = listed["u"].to_numpy() * n + listed["v"].to_numpy()
+        fp = fp[~np.isin(key, lkey)]
+        fp = pd.concat([fp, listed[listed["t"] != 3][["u", "v", "s"]]], ignore_index=True)
+    fp = fp.sort_values(["u", "v"], kind="stable")
+    counts = np.bincount(fp["u"].to_numpy(dtype=np.int64), minlength=n)
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return ptr, fp["v"].to_numpy(dtype=np.int64), fp["s"].to_numpy(dtype=np.int64), slack
+
+
+def build_network(
+    source: Any,
+    date: str | _dt.date | None = None,
+    *,
+    transfer_radius_m: float = TRANSFER_RADIUS_M,
+    walk_speed_kmh: float = WALK_SPEED_KMH,
+    walk_detour: float = 1.0,
+    change_slack_s: int = CHANGE_SLACK_S,
+    time_range_s: tuple[float, float] | None = None,
+) -> TransitNetwork:
+    """Prepare a GTFS timetable for RAPTOR.
+
+    Parameters
+    ----------
+    source : gtfs.Feed, gtfs.Timetable, str or Path
+        A feed (``date`` required), a timetable for one date, or a GTFS path.
+    date : str or date, optional
+        Service date ``YYYY-MM-DD`` (when ``source`` is a feed or path).
+    transfer_radius_m : float
+        Walking transfers between stops within this straight-line distance (m; 400).
+    walk_speed_kmh, walk_detour : float
+        Walking speed (km/h; 4.8) and detour factor (1.0) for transfer times.
+    change_slack_s : int
+        Minimum change time (s; 60) before boarding at the stop one alighted at.
+    time_range_s : (float, float), optional
+        Keep only trips running within this interval (s after midnight), e.g. the
+        departure window extended by the maximum trip duration.
+
+    Returns
+    -------
+    TransitNetwork
+    """
+    from . import gtfs
+
+    if isinstance(source, (str, Path)):
+        source = gtfs.read_gtfs(source)
+    if isinstance(source, gtfs.Feed):
+        if date is None:
+            raise InputError(source.path, "no service date given for the GTFS feed",
+                             "pass date='YYYY-MM-DD' (a weekday inside the feed's range)")
+        source = gtfs.timetable(source, date)
+    tt: gtfs.Timetable = source
+    feed = tt.feed
+    st = tt.stop_times
+    if time_range_s is not None:
+        lo, hi = time_range_s
+        g = st.groupby("trip_id", sort=False)
+        keep = (g["arrival_s"].transform("max") >= lo) & (g["departure_s"].transform("min") <= hi)
+        st = st[keep.to_numpy()]
+    stops = feed.stops[feed.stops["location_type"] == 0].reset_index(drop=True)
+    stop_index = pd.Index(stops["stop_id"])
+    sidx = stop_index.get_indexer(st["stop_id"])
+    if (sidx < 0).any():
+        raise InputError(feed.path, "stop_times.txt uses stations (location_type=1) as stops",
+                         "refer to platforms/stops (location_type 0) in stop_times.txt")
+    st = st.assign(sidx=sidx).sort_values(["trip_id", "stop_sequence"], kind="stable")
+    trip_codes, trip_pos = np.unique(st["trip_id"].to_numpy(), return_inverse=True)
+    n_trip = trip_codes.shape[0]
+    counts = np.bincount(trip_pos, minlength=n_trip)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    s_arr = st["sidx"].to_numpy(dtype=np.int64)
+    a_arr = st["arrival_s"].to_numpy(dtype=np.int64)
+    d_arr = st["departure_s"].to_numpy(dtype=np.int64)
+    # pattern key = the stop sequence
+    keys = [s_arr[starts[i]:starts[i + 1]].tobytes() for i in range(n_trip)]
+    key_codes, pat_of_trip = np.unique(np.array(keys, dtype=object), return_inverse=True)
+
+    pat_stops_l: list[np.ndarray] = []
+    arr_l: list[np.ndarray] = []
+    dep_l: list[np.ndarray] = []
+    n_trips_l: list[int] = []
+    order = np.argsort(pat_of_trip, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(pat_of_trip))])
+    for p in range(key_codes.shape[0]):
+        trips = order[bounds[p]:bounds[p + 1]]
+        L = int(counts[trips[0]])
+        if L < 2:
+            continue
+        idx = starts[trips][:, None] + np.arange(L)[None, :]
+        A = a_arr[idx]
+        D = d_arr[idx]
+        o = np.lexsort((A[:, -1], D[:, 0]))
+        A, D = A[o], D[o]
+        # split into FIFO groups (no trip overtakes another anywhere along the pattern)
+        groups: list[list[int]] = []
+        last: list[int] = []
+        for i in range(A.shape[0]):
+            for gi, j in enumerate(last):
+                if np.all(A[i] >= A[j]) and np.all(D[i] >= D[j]):
+                    groups[gi].append(i)
+                    last[gi] = i
+                    break
+            else:
+                groups.append([i])
+                last.append(i)
+        for grp in groups:
+            pat_stops_l.append(s_arr[starts[trips[0]]:starts[trips[0]] + L])
+            arr_l.append(A[grp].ravel())
+            dep_l.append(D[grp].ravel())
+            n_trips_l.append(len(grp))
+    if not pat_stops_l:
+        raise NetworkError(f"{feed.path}: no trips with two or more stops run on {tt.date}")
+    lens = np.array([len(p) for p in pat_stops_l], dtype=np.int64)
+    pat_stop_ptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    pat_stops = np.concatenate(pat_stops_l).astype(np.int64)
+    ntr = np.array(n_trips_l, dtype=np.int64)
+    pat_trip_ptr = np.concatenate([[0], np.cumsum(ntr)]).astype(np.int64)
+    pat_time_ptr = np.concatenate([[0], np.cumsum(ntr * lens)]).astype(np.int64)
+    arr_t = np.concatenate(arr_l).astype(np.int64)
+    dep_t = np.concatenate(dep_l).astype(np.int64)
+    n_stops = len(stops)
+    pat_of_entry = np.repeat(np.arange(len(lens)), lens)
+    pos_of_entry = np.arange(pat_stops.shape[0]) - pat_stop_ptr[pat_of_entry]
+    o = np.lexsort((pos_of_entry, pat_of_entry, pat_stops))
+    stop_pat_ptr = np.concatenate(
+        [[0], np.cumsum(np.bincount(pat_stops, minlength=n_stops))]).astype(np.int64)
+    x = stops["x"].to_numpy(dtype=np.float64)
+    y = stops["y"].to_numpy(dtype=np.float64)
+    fp_ptr, fp_to, fp_s, slack = _footpaths(
+        x, y, stop_index, feed.transfers, transfer_radius_m, walk_speed_kmh, walk_detour,
+        change_slack_s)
+    net = TransitNetwork(
+        stop_ids=stops["stop_id"].to_numpy(dtype=object),
+        stop_names=stops["stop_name"].fillna("").to_numpy(dtype=object),
+        x=x, y=y, pat_stop_ptr=pat_stop_ptr, pat_stops=pat_stops, pat_trip_ptr=pat_trip_ptr,
+        pat_time_ptr=pat_time_ptr, arr_t=arr_t, dep_t=dep_t, stop_pat_ptr=stop_pat_ptr,
+        stop_pat=pat_of_entry[o].astype(np.int64), stop_pat_pos=pos_of_entry[o].astype(np.int64),
+        fp_ptr=fp_ptr, fp_to=fp_to, fp_s=fp_s, slack=slack, date=tt.date,
+        meta={"source": str(feed.path), "date": str(tt.date), "timezone": feed.timezone,
+              "transfer_radius_m": transfer_radius_m, "walk_speed_kmh": walk_speed_kmh,
+              "walk_detour": walk_detour, "change_slack_s": change_slack_s},
+    )
+    log.info("transit network %s", net)
+    return net
+
+
+# ================================================================================ legs
+@dataclass
+class Legs:
+    """Access or egress legs in CSR form: for zone ``i`` the stops
+    ``stop[ptr[i]:ptr[i+1]]`` with times ``seconds[...]`` (int64 s).
+
+    For access legs the zones are origins (zone → stop); for egress legs they are
+    destinations (stop → zone).
+    """
+
+    ptr: np.ndarray
+    stop: np.ndarray
+    seconds: np.ndarray
+    distance_m: np.ndarray | None = None
+
+    @property
+    def n_zones(self) -> int:
+        """Number of zones."""
+        return int(self.ptr.shape[0] - 1)
+
+    @classmethod
+    def identity(cls, n: int) -> Legs:
+        """Every zone is a stop (zero-time legs; for stop-to-stop queries)."""
+        return cls(np.arange(n + 1, dtype=np.int64), np.arange(n, dtype=np.int64),
+                   np.zeros(n, dtype=np.int64))
+
+    @classmethod
+    def from_lists(cls, per_zone: Sequence[Sequence[tuple[int, float]]]) -> Legs:
+        """Legs from a list (per zone) of ``(stop index, seconds)`` pairs."""
+        counts = [len(z) for z in per_zone]
+        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        stop = np.array([s for z in per_zone for s, _ in z], dtype=np.int64)
+        secs = np.array([math.ceil(t) for z in per_zone for _, t in z], dtype=np.int64)
+        return cls(ptr, stop, secs)
+
+
+def _seconds_fn(mode: str | Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray],
+                                                                               np.ndarray]:
+    if callable(mode):
+        return mode
+    from . import impedance
+
+    return lambda d: impedance.crowfly_seconds(d, mode)
+
+
+def zone_legs(
+    zx: np.ndarray, zy: np.ndarray, sx: np.ndarray, sy: np.ndarray, *,
+    mode: str | Callable[[np.ndarray], np.ndarray] = "walk",
+    max_distance_m: float | None = None, k_nearest: int | None = None,
+) -> Legs:
+    """Legs between zone points and stops by straight-line distance.
+
+    Parameters
+    ----------
+    zx, zy : array of float
+        Zone points, EPSG:28992 (m).
+    sx, sy : array of float
+        Stop (or station) coordinates, EPSG:28992 (m).
+    mode : str or callable
+        ``walk``/``bike`` (times from :func:`ruimtekit.impedance.crowfly_seconds`, which
+        applies detour factors, speeds and terminal times) or a function distance (m) →
+        seconds.
+    max_distance_m : float, optional
+        Only stops within this straight-line distance (defaults per mode in
+        :data:`ACCESS_RADIUS_M`).
+    k_nearest : int, optional
+        At most this many nearest stops per zone.
+
+    Returns
+    -------
+    Legs
+    """
+    from scipy.spatial import cKDTree
+
+    if max_distance_m is None:
+        max_distance_m = ACCESS_RADIUS_M.get(mode if isinstance(mode, str) else "walk", 1000.0)
+    zx = np.asarray(zx, dtype=np.float64)
+    zy = np.asarray(zy, dtype=np.float64)
+    tree = cKDTree(np.column_stack([sx, sy]))
+    pts = np.column_stack([zx, zy])
+    if k_nearest:
+        k = min(int(k_nearest), len(sx))
+        d, j = tree.query(pts, k=k, distance_upper_bound=max_distance_m)
+        d = d.reshape(len(zx), k)
+        j = j.reshape(len(zx), k)
+        ok = np.isfinite(d)
+        counts = ok.sum(axis=1)
+        stop = j[ok].astype(np.int64)
+        dist = d[ok]
+    else:
+        lists = tree.query_ball_point(pts, max_distance_m)
+        counts = np.array([len(v) for v in lists], dtype=np.int64)
+        stop = (np.concatenate([np.asarray(v, dtype=np.int64) for v in lists])
+                if counts.sum() else np.zeros(0, np.int64))
+        zi = np.repeat(np.arange(len(zx)), counts)
+        dist = np.hypot(zx[zi] - np.asarray(sx)[stop], zy[zi] - np.asarray(sy)[stop])
+    secs = np.ceil(np.asarray(_seconds_fn(mode)(dist), dtype=np.float64)).astype(np.int64)
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return Legs(ptr, stop, secs, dist)
+
+
+def zone_points(zones: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Zone points (EPSG:28992 m): finite ``pop_x``/``pop_y`` where present, else the
+    geometry centroid (same rule as :func:`ruimtekit.accessibility.zone_points`).
+
+    Raises
+    ------
+    InputError
+        Zones not in EPSG:28992, or zones without geometry.
+    """
+    if zones.crs is None or zones.crs.to_epsg() != 28992:
+        raise InputError(None, f"the zones layer is in {zones.crs}, not EPSG:28992",
+                         "read it with ruimtekit.layers or call .to_crs(28992)")
+    geom = zones.geometry
+    empty = geom.isna() | geom.is_empty
+    if empty.any():
+        raise InputError(None, f"{int(empty.sum())} zone(s) have no geometry",
+                         "drop them or give them a geometry")
+    c = geom.centroid
+    x = c.x.to_numpy(dtype=np.float64)
+    y = c.y.to_numpy(dtype=np.float64)
+    if "pop_x" in zones.columns and "pop_y" in zones.columns:
+        px = pd.to_numeric(zones["pop_x"], errors="coerce").to_numpy(dtype=np.float64)
+        py = pd.to_numeric(zones["pop_y"], errors="coerce").to_numpy(dtype=np.float64)
+        ok = np.isfinite(px) & np.isfinite(py)
+        x = np.where(ok, px, x)
+        y = np.where(ok, py, y)
+    return x, y
+
+
+# ============================================================================ RAPTOR
+def parse_clock(value: str | float | int) -> int:
+    """``HH:MM`` or ``HH:MM:SS`` (hours may exceed 24) or seconds → seconds after midnight."""
+    if isinstance(value, (int, float)):
+        return int(value)
+    parts = str(value).strip().split(":")
+    try:
+        nums = [int(p) for p in parts]
+    except ValueError:
+        nums = []
+    if len(nums) not in (2, 3) or any(n < 0 for n in nums) or any(n > 59 for n in nums[1:]):
+        raise InputError(None, f"time {value!r} is not HH:MM or HH:MM:SS",
+                         "write clock times like 07:00 or 07:30:00")
+    return nums[0] * 3600 + nums[1] * 60 + (nums[2] if len(nums) == 3 else 0)
+
+
+def departure_times(start: str | int, end: str | int, step_s: int = 60) -> np.ndarray:
+    """Departure times (s) from ``start`` (inclusive) to ``end`` (exclusive), every
+    ``step_s`` seconds; 07:00–09:00 with 60 s gives 120 departures."""
+    a, b = parse_clock(start), parse_clock(end)
+    if b <= a or step_s <= 0:
+        raise InputError(None, f"empty departure window {start}–{end} (step {step_s} s)",
+                         "give a window start before its end and a positive step")
+    return np.arange(a, b, int(step_s), dtype=np.int64)
+
+
+def percentile_ranks(percentiles: Sequence[float], n: int) -> np.ndarray:
+    """Nearest-rank positions (0-based) of ``percentiles`` in a sorted sample of ``n``:
+    ``ceil(p / 100 * n) - 1`` clipped to ``[0, n - 1]``."""
+    p = np.asarray(percentiles, dtype=np.float64)
+    if np.any((p < 0) | (p > 100)):
+        raise InputError(None, f"percentiles {list(p)} outside 0–100",
+                         "use percentiles between 0 and 100, e.g. [5, 50, 95]")
+    return np.clip(np.ceil(p / 100.0 * n).astype(np.int64) - 1, 0, n - 1)
+
+
+def _kernel_args(net: TransitNetwork) -> tuple[np.ndarray, ...]:
+    return (net.pat_stop_ptr, net.pat_stops, net.pat_trip_ptr, net.pat_time_ptr, net.arr_t,
+            net.dep_t, net.stop_pat_ptr, net.stop_pat, net.stop_pat_pos, net.fp_ptr,
+            net.fp_to, net.fp_s, net.slack)
+
+
+def _egress_args(egress: Legs | None, n_stops: int) -> tuple[np.ndarray, np.ndarray,
+                                                               np.ndarray, int]:
+    if egress is None:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z, n_stops
+    return egress.ptr, egress.stop, egress.seconds, egress.n_zones
+
+
+def iter_raptor_blocks(
+    net: TransitNetwork, access: Legs, egress: Legs | None = None, *,
+    departures: np.ndarray, percentiles: Sequence[float] = (50,),
+    max_transfers: int = MAX_TRANSFERS, max_time_min: float = MAX_TIME_MIN,
+    origins: np.ndarray | None = None, block_size: int = 256,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(origin_positions, times)`` blocks of range-RAPTOR percentiles.
+
+    ``times`` has shape (block, n_dest, n_percentiles): travel time in seconds
+    (float64; ``inf`` = unreachable within ``max_time_min``), including the wait at the
+    origin, access and egress. See :func:`raptor_range`.
+    """
+    from . import _raptor
+
+    deps = np.sort(np.asarray(departures, dtype=np.int64))[::-1].copy()
+    if deps.size == 0:
+        raise InputError(None, "no departure times", "give a non-empty departure window")
+    ranks = percentile_ranks(percentiles, deps.size)
+    if origins is None:
+        origins = np.arange(access.n_zones, dtype=np.int64)
+    origins = np.asarray(origins, dtype=np.int64)
+    e_ptr, e_stop, e_s, n_dest = _egress_args(egress, net.n_stops)
+    args = _kernel_args(net)
+    max_rides = int(max_transfers) + 1
+    max_time = np.int64(round(max_time_min * 60))
+    for b0 in range(0, origins.shape[0], block_size):
+        blk = origins[b0:b0 + block_size]
+        out = _raptor.range_raptor_block(
+            blk, access.ptr, access.stop, access.seconds, deps, max_rides, max_time,
+            *args, e_ptr, e_stop, e_s, n_dest, ranks)
+        t = out.astype(np.float64)
+        t[out >= _raptor.INF] = np.inf
+        yield blk, t
+
+
+def raptor_range(
+    net: TransitNetwork, access: Legs, egress: Legs | None = None, *,
+    window: tuple[str | int, str | int] = ("07:00", "09:00"), step_s: int = 60,
+    percentiles: Sequence[float] = (50,), max_transfers: int = MAX_TRANSFERS,
+    max_time_min: float = MAX_TIME_MIN, origins: np.ndarray | None = None,
+    block_size: int = 256,
+) -> np.ndarray:
+    """Travel-time percentiles over a departure window with range-RAPTOR.
+
+    For each origin the departures ``window[0], window[0] + step, ... < window[1]`` are
+    routed from the latest to the earliest, reusing labels (rRAPTOR). The travel time
+    for a departure is arrival − departure, including any wait at the origin; per
+    destination the nearest-rank percentiles over the departures are returned.
+
+    Parameters
+    ----------
+    net : TransitNetwork
+    access : Legs
+        Access legs per origin zone (zone → stop, s). ``Legs.identity(net.n_stops)``
+        routes from stops.
+    egress : Legs, optional
+        Egress legs per destination zone (stop → zone, s); ``None`` gives times to stops.
+    window : (start, end)
+        Departure window, ``HH:MM`` (end exclusive).
+    step_s : int
+        Departure step in seconds (60).
+    percentiles : sequence of float
+        Percentiles over departures (50 = median; e.g. ``(5, 50, 95)`` like R5).
+    max_transfers : int
+        Maximum number of transfers (rides = transfers + 1; default 5).
+    max_time_min : float
+        Trips longer than this (minutes, 120) count as unreachable.
+    origins : array of int, optional
+        Origin zone positions (default all zones of ``access``).
+    block_size : int
+        Origins per compiled block.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_origins, n_destinations, n_percentiles)
+        Seconds; ``inf`` = unreachable.
+    """
+    deps = departure_times(window[0], window[1], step_s)
+    parts = [t for _, t in iter_raptor_blocks(
+        net, access, egress, departures=deps, percentiles=percentiles,
+        max_transfers=max_transfers, max_time_min=max_time_min, origins=origins,
+        block_size=block_size)]
+    return np.concatenate(parts, axis=0)
+
+
+def raptor_departures(
+    net: TransitNetwork, access_stops: Sequence[int], access_s: Sequence[int],
+    departures: np.ndarray, *, egress: Legs | None = None,
+    max_transfers: int = MAX_TRANSFERS, max_time_min: float = MAX_TIME_MIN,
+) -> np.ndarray:
+    """Per-departure travel times (s) for one origin, shape (n_departures, n_dest), in the
+    order of ``departures`` (inf = unreachable). For inspection and tests."""
+    from . import _raptor
+
+    deps_in = np.asarray(departures, dtype=np.int64)
+    order = np.argsort(-deps_in, kind="stable")
+    e_ptr, e_stop, e_s, n_dest = _egress_args(egress, net.n_stops)
+    out = _raptor.range_raptor_times(
+        np.asarray(access_stops, dtype=np.int64), np.asarray(access_s, dtype=np.int64),
+        deps_in[order].copy(), int(max_transfers) + 1, np.int64(round(max_time_min * 60)),
+        *_kernel_args(net), e_ptr, e_stop, e_s, n_dest)
+    res = np.empty(out.shape, dtype=np.float64)
+    res[order] = out
+    res[res >= _raptor.INF] = np.inf
+    return res
+
+
+# ============================================================ frequency-based graph (GML)
+def read_transit_graph_gml(
+    path: str | Path, *, headways_min: dict[int, float] | None = None,
+    transfer_radius_m: float = TRANSFER_RADIUS_M, walk_speed_kmh: float = WALK_SPEED_KMH,
+    walk_detour: float = 1.0, largest_component: bool = True,
+) -> _graph.Graph:
+    """Read a stop-level transit graph (igraph GML) into a route-aware :class:`graph.Graph`.
+
+    The GML (e.g. ``data/raw/pt_amsterdam_2022.gml``) has stop nodes (``nodeid``,
+    ``stopid``, ``stopname``, ``x`` = lon, ``y`` = lat in WGS84, ``routetype``) and edges
+    between consecutive stops (``traveltime`` in minutes, ``uniquerouteid``,
+    ``routetype``). The expansion:
+
+    * a *stop node* per GML node (where one walks and waits);
+    * a *route node* per (stop, route): ride edges ``traveltime`` × 60 s between route
+      nodes of the same route;
+    * boarding stop → route node costs half the headway of the route type
+      (:data:`DEFAULT_HEADWAYS_MIN`: metro 5, tram 8, bus 10, rail 15, ferry 10 min), so
+      every boarding, including each transfer, costs a wait; alighting costs 0;
+    * walking edges between stop nodes within ``transfer_radius_m`` (400 m straight line
+      at 4.8 km/h).
+
+    Parameters
+    ----------
+    path : str or Path
+    headways_min : dict of int to float, optional
+        Headway (minutes) per GTFS route_type, overriding the defaults.
+    transfer_radius_m, walk_speed_kmh, walk_detour : float
+        Walking transfers between stops.
+    largest_component : bool
+        Keep the largest strongly connected component (see :func:`graph.from_edges`).
+
+    Returns
+    -------
+    graph.Graph
+        ``mode='transit'``; ``node_ids`` are ``stop:<nodeid>`` and
+        ``route:<nodeid>|<routeid>``; ``meta`` holds ``stop_names``, ``stop_route_types``
+        and the headways. Weights are int32 seconds; x/y are EPSG:28992.
+    """
+    import igraph as ig
+    from pyproj import Transformer
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "transit graph file not found", "pass an existing .gml file")
+    try:
+        g = ig.Graph.Read_GML(str(path))
+    except Exception as exc:  # igraph raises generic errors for syntax problems
+        raise InputError(path, f"cannot be read as GML ({exc})",
+                         "pass a GML graph written by igraph/networkx") from None
+    for attr in ("x", "y", "routetype"):
+        if attr not in g.vs.attributes():
+            raise InputError(path, f"GML nodes lack the {attr!r} attribute",
+                             "nodes need x (lon), y (lat), routetype, stopname")
+    for attr in ("traveltime", "uniquerouteid"):
+        if attr not in g.es.attributes():
+            raise InputError(path, f"GML edges lack the {attr!r} attribute",
+                             "edges need traveltime (minutes) and uniquerouteid")
+    hw = dict(DEFAULT_HEADWAYS_MIN)
+    hw.update(headways_min or {})
+    n = g.vcount()
+    lon = np.asarray(g.vs["x"], dtype=np.float64)
+    lat = np.asarray(g.vs["y"], dtype=np.float64)
+    if not (np.all(np.abs(lon) <= 180) and np.all(np.abs(lat) <= 90)):
+        raise InputError(path, "node x/y are not WGS84 longitude/latitude",
+                         "write x = longitude and y = latitude in degrees")
+    tr = Transformer.from_crs("EPSG:4326", "EPSG:28992", always_xy=True)
+    sx, sy = (np.asarray(v, dtype=np.float64) for v in tr.transform(lon, lat))
+    names = g.vs["nodeid"] if "nodeid" in g.vs.attributes() else [str(i) for i in range(n)]
+    stop_names = (g.vs["stopname"] if "stopname" in g.vs.attributes() else names)
+    rtype_v = np.asarray(g.vs["routetype"], dtype=np.float64).astype(np.int64)
+    el = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+    ett = np.asarray(g.es["traveltime"], dtype=np.float64)
+    if np.any(~np.isfinite(ett)) or np.any(ett < 0):
+        raise InputError(path, "some edges have a missing or negative traveltime",
+                         "give every edge a traveltime in minutes >= 0")
+    eroute = np.asarray([str(r) for r in g.es["uniquerouteid"]], dtype=object)
+    ertype = (np.asarray(g.es["routetype"], dtype=np.float64).astype(np.int64)
+              if "routetype" in g.es.attributes() else rtype_v[el[:, 0]])
+    unknown = sorted(set(ertype.tolist()) - set(hw))
+    if unknown:
+        raise InputError(path, f"route types {unknown} have no headway",
+                         "pass headways_min={route_type: minutes} for them")
+    # route nodes: one per (stop, route)
+    rs = pd.DataFrame({"stop": np.concatenate([el[:, 0], el[:, 1]]),
+                       "route": np.concatenate([eroute, eroute]),
+                       "rtype": np.concatenate([ertype, ertype])}).drop_duplicates(
+        ["stop", "route"]).reset_index(drop=True)
+    rs["node"] = n + np.arange(len(rs))
+    key = pd.MultiIndex.from_frame(rs[["stop", "route"]])
+    tail = rs["node"].to_numpy()[key.get_indexer(pd.MultiIndex.from_arrays([el[:, 0], eroute]))]
+    head = rs["node"].to_numpy()[key.get_indexer(pd.MultiIndex.from_arrays([el[:, 1], eroute]))]
+    wait_s = rs["rtype"].map(lambda t: hw[int(t)] * 60.0 / 2.0).to_numpy()
+    # walking transfers between stop nodes
+    from scipy.spatial import cKDTree
+
+    pairs = cKDTree(np.column_stack([sx, sy])).query_pairs(transfer_radius_m,
+                                                           output_type="ndarray")
+    pairs = np.concatenate([pairs, pairs[:, ::-1]]).astype(np.int64)
+    wd = np.hypot(sx[pairs[:, 0]] - sx[pairs[:, 1]], sy[pairs[:, 0]] - sy[pairs[:, 1]])
+    u = np.concatenate([tail, rs["stop"].to_numpy(), rs["node"].to_numpy(), pairs[:, 0]])
+    v = np.concatenate([head, rs["node"].to_numpy(), rs["stop"].to_numpy(), pairs[:, 1]])
+    w = np.concatenate([ett * 60.0, wait_s, np.zeros(len(rs)),
+                        walking_seconds(wd, walk_speed_kmh, walk_detour)])
+    nx_ = np.concatenate([sx, sx[rs["stop"].to_numpy()]])
+    ny_ = np.concatenate([sy, sy[rs["stop"].to_numpy()]])
+    node_ids = np.array([f"stop:{s}" for s in names]
+                        + [f"route:{names[s]}|{r}" for s, r in zip(rs["stop"], rs["route"],
+                                                                    strict=True)], dtype=object)
+    gr = _graph.from_edges(
+        u, v, w, nx_, ny_, node_ids, mode="transit", largest_component=largest_component,
+        meta={"source": str(path), "kind": "transit_graph", "headways_min": hw,
+              "transfer_radius_m": transfer_radius_m, "walk_speed_kmh": walk_speed_kmh,
+              "n_gml_stops": n, "n_gml_edges": int(el.shape[0]),
+              "n_routes": int(len(set(eroute.tolist())))},
+    )
+    name_of = dict(zip([f"stop:{s}" for s in names], stop_names, strict=True))
+    rtype_of = dict(zip([f"stop:{s}" for s in names], rtype_v.tolist(), strict=True))
+    is_stop = np.array([str(i).startswith("stop:") for i in gr.node_ids])
+    gr.meta["stop_nodes"] = np.flatnonzero(is_stop)
+    gr.meta["stop_names"] = np.array([name_of[i] for i in gr.node_ids[is_stop]], dtype=object)
+    gr.meta["stop_route_types"] = np.array([rtype_of[i] for i in gr.node_ids[is_stop]])
+    log.info("transit graph %s: %d GML stops, %d GML edges, %d route nodes", path.name, n,
+             el.shape[0], len(rs))
+    return gr
+
+
+def graph_stop_times(gr: _graph.Graph, sources: np.ndarray | None = None,
+                     targets: np.ndarray | None = None) -> np.ndarray:
+    """Shortest travel times (s, float64, inf = unreachable) between stop nodes of a
+    transit :class:`graph.Graph` (default: all ``meta['stop_nodes']`` × all)."""
+    from scipy.sparse.csgraph import dijkstra
+
+    stops = gr.meta.get("stop_nodes")
+    if stops is None:
+        stops = np.arange(gr.n_nodes)
+    src = stops if sources is None else sources
+    tgt = stops if targets is None else targets
+    d = dijkstra(gr.to_scipy(), directed=True, indices=np.asarray(src))
+    return d[:, np.asarray(tgt)]
+
+
+# ============================================================================ measures
+def _aggregate(times_s: np.ndarray, opportunities: np.ndarray, cutoffs_min: Sequence[float],
+               decays: Sequence[Any]) -> dict[str, np.ndarray]:
+    from . import accessibility
+
+    return accessibility.aggregate_times(times_s, opportunities, cutoffs_min=tuple(cutoffs_min),
+                                         decays=tuple(decays))
+
+
+def _direct_block(zx: np.ndarray, zy: np.ndarray, blk: np.ndarray, mode: str | Callable,
+                  max_distance_m: float) -> np.ndarray:
+    d = np.hypot(zx[blk, None] - zx[None, :], zy[blk, None] - zy[None, :])
+    t = np.asarray(_seconds_fn(mode)(d.ravel()), dtype=np.float64).reshape(d.shape)
+    t[d > max_distance_m] = np.inf
+    t[np.arange(len(blk)), blk] = 0.0
+    return t
+
+
+def _name_columns(raw: dict[str, np.ndarray], opportunity: str, mode_label: str,
+                  pct: float, n_pct: int) -> dict[str, np.ndarray]:
+    suffix = "" if pct == 50 else f"_p{round(pct):g}"
+    return {f"{opportunity}_{k}_{mode_label}{suffix}": v for k, v in raw.items()}
+
+
+def zone_measures_from_blocks(
+    blocks: Iterator[tuple[np.ndarray, np.ndarray]], n_origins: int,
+    opportunities: np.ndarray, *, opportunity: str, mode_label: str,
+    percentiles: Sequence[float], cutoffs_min: Sequence[float], decays: Sequence[Any] = (),
+    direct: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Accumulate accessibility measures over blocks of origin × destination times.
+
+    Parameters
+    ----------
+    blocks : iterator of (origin positions, times)
+        ``times`` is (block, n_dest) or (block, n_dest, n_percentiles), seconds, inf =
+        unreachable.
+    n_origins : int
+    opportunities : array (n_dest,)
+    opportunity, mode_label : str
+        Column name parts (``jobs``, ``transit``).
+    percentiles : sequence of float
+        Percentile of each slice of the last axis; the 50th has no suffix, others get
+        ``_p{p}`` (e.g. ``jobs_45min_transit_p95``).
+    cutoffs_min, decays
+        Passed to :func:`ruimtekit.accessibility.aggregate_times`.
+    direct : callable, optional
+        ``direct(origin_positions) -> (block, n_dest)`` seconds of the non-transit direct
+        option (walking/cycling all the way); the minimum is taken (a percentile of
+        ``min(x, c)`` equals ``min(percentile(x), c)``).
+
+    Returns
+    -------
+    DataFrame with one row per origin and one column per measure.
+    """
+    opportunities = np.asarray(opportunities, dtype=np.float64)
+    cols: dict[str, np.ndarray] = {}
+    for blk, t in blocks:
+        if t.ndim == 2:
+            t = t[:, :, None]
+        dt = direct(blk) if direct is not None else None
+        for j, p in enumerate(percentiles):
+            tj = t[:, :, j]
+            if dt is not None:
+                tj = np.minimum(tj, dt)
+            named = _name_columns(_aggregate(tj, opportunities, cutoffs_min, decays),
+                                  opportunity, mode_label, p, len(percentiles))
+            for k, v in named.items():
+                if k not in cols:
+                    cols[k] = np.full(n_origins, np.nan)
+                cols[k][blk] = v
+    return pd.DataFrame(cols)
+
+
+# ==================================================================== config & pipeline
+class TransitConfig(Section):
+    """A transit accessibility block of the study file (``transit:`` list item).
+
+    Attributes
+    ----------
+    name : str
+        Result layer ``transit_<name>``.
+    zones : str
+        Zones layer name (origins and destinations).
+    opportunities : str
+        Layer holding the opportunities (default: the zones layer).
+    opportunity_column : str
+        Column of opportunities per zone (``jobs``, ``establishments_proxy``, ...).
+    network : str
+        Network name: built into ``ctx.networks[network]`` from the study's
+        ``networks:`` entry or from ``path`` below.
+    kind : {'gtfs', 'transit_graph', 'ns_rail'}, optional
+        Defaults to the kind of the study's network entry (or detection from the path).
+    path : str, optional
+        GTFS zip/folder, GML file, or NS rail folder (when the network is not defined in
+        the study's ``networks:`` section).
+    date : str, optional
+        Service date ``YYYY-MM-DD`` (GTFS only).
+    window_start, window_end : str
+        Departure window (``07:00``–``09:00``), GTFS only.
+    step_s : int
+        Departure step (s; 60).
+    percentiles : list of float
+        Travel-time percentiles over the window (GTFS; default [50]).
+    max_transfers : int
+        Maximum transfers (5).
+    max_time_min : float
+        Longer trips count as unreachable (minutes; 120).
+    access_modes : list of {'walk', 'bike'}
+        ``walk`` → columns ``*_transit``; ``bike`` → ``*_bike_transit`` (bike to the
+        stop/station, walk from the last stop).
+    access_radius_m : dict, optional
+        Straight-line access radius per mode (m; walk 1000, bike 4000).
+    k_nearest : int, optional
+        Use at most this many nearest stops per zone for access/egress (rail: 5).
+    cutoffs : list of float
+        Cumulative time budgets (minutes; [30, 45, 60]).
+    decays : list of dict
+        ``accessibility.Decay`` parameters, e.g. ``{kind: exponential, beta: 0.05}``.
+    headways_min : dict, optional
+        Headway per GTFS route type for ``transit_graph`` (minutes).
+    """
+
+    name: str
+    zones: str
+    opportunities: str | None = None
+    opportunity_column: str = "jobs"
+    network: str
+    kind: Literal["gtfs", "transit_graph", "ns_rail"] | None = None
+    path: str | None = None
+    date: str | None = None
+    window_start: str = "07:00"
+    window_end: str = "09:00"
+    step_s: int = Field(60, gt=0)
+    percentiles: list[float] = Field(default_factory=lambda: [50.0])
+    max_transfers: int = Field(MAX_TRANSFERS, ge=0, le=15)
+    max_time_min: float = Field(MAX_TIME_MIN, gt=0)
+    access_modes: list[Literal["walk", "bike"]] = Field(default_factory=lambda: ["walk"])
+    access_radius_m: dict[str, float] = Field(default_factory=dict)
+    k_nearest: int | None = Field(None, ge=1)
+    cutoffs: list[float] = Field(default_factory=lambda: [30.0, 45.0, 60.0])
+    decays: list[dict[str, Any]] = Field(default_factory=list)
+    headways_min: dict[int, float] | None = None
+
+    @field_validator("percentiles")
+    @classmethod
+    def _pct(cls, v: list[float]) -> list[float]:
+        if not v or any(p < 0 or p > 100 for p in v):
+            raise ValueError("give percentiles between 0 and 100, e.g. [5, 50, 95]")
+        return v
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9_]{1,48}", v):
+            raise ValueError("use letters, digits and '_' (it names the result layer)")
+        return v
+
+
+def detect_kind(path: str | Path) -> str:
+    """Transit network kind from a path: ``.gml`` → ``transit_graph``; a folder with
+    ``network.json`` → ``ns_rail``; a ``.zip`` or a folder with ``stops.txt`` → ``gtfs``."""
+    p = Path(path)
+    if p.suffix.lower() == ".gml":
+        return "transit_graph"
+    if p.is_dir() and (p / "network.json").is_file() or p.name == "network.json":
+        return "ns_rail"
+    if p.suffix.lower() == ".zip" or (p.is_dir() and (p / "stops.txt").is_file()):
+        return "gtfs"
+    raise InputError(p, "cannot tell which kind of transit network this is",
+                     "set kind: gtfs (zip/folder), transit_graph (.gml) or ns_rail (folder)")
+
+
+_BUILD_OPTIONS = {
+    "gtfs": {"transfer_radius_m", "walk_speed_kmh", "walk_detour", "change_slack_s"},
+    "transit_graph": {"headways_min", "transfer_radius_m", "walk_speed_kmh", "walk_detour"},
+    "ns_rail": {"tariff", "v_min_kmh", "v_max_kmh", "d_short_km", "d_long_km", "dwell_min",
+                "headway_intercity_min", "headway_sprinter_min", "transfer_penalty_min",
+                "skip_ratio", "fallback_detour"},
+}
+
+
+def build_transit_network(kind: str | None, path: str | Path, *, date: str | None = None,
+                          window: tuple[str, str] | None = None,
+                          max_time_min: float = MAX_TIME_MIN,
+                          options: dict[str, Any] | None = None) -> Any:
+    """Build a transit network of ``kind`` (``gtfs`` needs ``date``).
+
+    Parameters
+    ----------
+    kind : {'gtfs', 'transit_graph', 'ns_rail'} or None
+        ``None`` detects it from the path (:func:`detect_kind`).
+    path : str or Path
+        GTFS zip/folder, GML file, or NS rail folder.
+    date : str, optional
+        Service date (GTFS).
+    window : (str, str), optional
+        Departure window; GTFS trips outside window + ``max_time_min`` are dropped.
+    options : dict, optional
+        Builder settings: gtfs ``transfer_radius_m``, ``walk_speed_kmh``, ``walk_detour``,
+        ``change_slack_s``; transit_graph ``headways_min`` (route type → minutes) and the
+        walking settings; ns_rail ``tariff`` and the :class:`rail.RailModel` fields.
+
+    Returns
+    -------
+    TransitNetwork (gtfs), graph.Graph (transit_graph) or rail.RailNetwork (ns_rail).
+    """
+    p = Path(path)
+    kind = kind or detect_kind(p)
+    opts = dict(options or {})
+    if kind not in _BUILD_OPTIONS:
+        raise InputError(p, f"unknown transit network kind {kind!r}",
+                         "use gtfs, transit_graph or ns_rail")
+    unknown = set(opts) - _BUILD_OPTIONS[kind]
+    if unknown:
+        raise InputError(p, f"unknown {kind} network option(s) {sorted(unknown)}",
+                         f"use {sorted(_BUILD_OPTIONS[kind])}")
+    if kind == "gtfs":
+        if not date:
+            raise InputError(p, "a GTFS network needs a service date",
+                             "set date: YYYY-MM-DD (a weekday inside the feed's range)")
+        tr = None
+        if window is not None:
+            a, b = parse_clock(window[0]), parse_clock(window[1])
+            tr = (a, b + max_time_min * 60)
+        return build_network(p, date, time_range_s=tr, **opts)
+    if kind == "transit_graph":
+        if "headways_min" in opts:
+            opts["headways_min"] = {int(k): float(v) for k, v in opts["headways_min"].items()}
+        return read_transit_graph_gml(p, **opts)
+    from . import rail
+
+    tariff = opts.pop("tariff", None)
+    return rail.build_rail_network(p, tariff, model=rail.RailModel(**opts))
+
+
+def _decays(specs: Sequence[dict[str, Any]]) -> list[Any]:
+    if not specs:
+        return []
+    from . import accessibility
+
+    return [accessibility.as_decay(dict(s)) for s in specs]
+
+
+def zone_accessibility(
+    network: Any, zones: Any, opportunities: np.ndarray, *, opportunity: str = "jobs",
+    access_mode: str = "walk", cutoffs_min: Sequence[float] = (30, 45, 60),
+    decays: Sequence[Any] = (), window: tuple[str, str] = ("07:00", "09:00"),
+    step_s: int = 60, percentiles: Sequence[float] = (50,),
+    max_transfers: int = MAX_TRANSFERS, max_time_min: float = MAX_TIME_MIN,
+    access_radius_m: float | None = None, k_nearest: int | None = None,
+    block_size: int = 256,
+) -> pd.DataFrame:
+    """Zone-level transit accessibility measures for any transit network kind.
+
+    Parameters
+    ----------
+    network : TransitNetwork, graph.Graph (transit graph) or rail.RailNetwork
+    zones : GeoDataFrame
+        EPSG:28992 zones with ``zone_id`` (points: ``pop_x``/``pop_y`` or centroids).
+    opportunities : array (n_zones,)
+        Opportunities per zone (NaN not allowed).
+    opportunity : str
+        Column prefix (``jobs``, ``establishments_proxy``).
+    access_mode : {'walk', 'bike'}
+        Mode to the first stop; egress is always on foot. Columns end in ``_transit``
+        (walk) or ``_bike_transit`` (bike).
+    cutoffs_min, decays
+        Measures (see :func:`ruimtekit.accessibility.aggregate_times`).
+    window, step_s, percentiles, max_transfers, max_time_min
+        Range-RAPTOR settings (GTFS only; frequency networks give one expected time).
+    access_radius_m : float, optional
+        Access radius (m; defaults per mode: walk 1000, bike 4000). Egress uses the walk
+        radius. A direct walk/bike trip within the access radius is also an option.
+    k_nearest : int, optional
+        Nearest stops per zone (default: all within the radius; rail: 5).
+
+    Returns
+    -------
+    DataFrame with ``zone_id`` and the measure columns.
+    """
+    opp = np.asarray(opportunities, dtype=np.float64)
+    if np.isnan(opp).any():
+        ids = (zones["zone_id"].to_numpy()[np.isnan(opp)][:5].tolist()
+               if "zone_id" in zones else np.flatnonzero(np.isnan(opp))[:5].tolist())
+        raise InputError(None, f"{int(np.isnan(opp).sum())} zones have no {opportunity} value "
+                         f"(e.g. {ids})",
+                         "fill or drop the zones without opportunities before routing")
+    if access_mode not in MODE_LABEL:
+        raise InputError(None, f"unknown access mode {access_mode!r}", "use walk or bike")
+    zx, zy = zone_points(zones)
+    n = len(zx)
+    label = MODE_LABEL[access_mode]
+    radius = access_radius_m or ACCESS_RADIUS_M[access_mode]
+    walk_radius = ACCESS_RADIUS_M["walk"]
+
+    def direct(blk: np.ndarray) -> np.ndarray:
+        return _direct_block(zx, zy, blk, access_mode, radius)
+
+    from . import rail
+
+    if isinstance(network, TransitNetwork):
+        acc = zone_legs(zx, zy, network.x, network.y, mode=access_mode, max_distance_m=radius,
+                        k_nearest=k_nearest)
+        egr = zone_legs(zx, zy, network.x, network.y, mode="walk", max_distance_m=walk_radius,
+                        k_nearest=k_nearest)
+        blocks = iter_raptor_blocks(
+            network, acc, egr, departures=departure_times(window[0], window[1], step_s),
+            percentiles=percentiles, max_transfers=max_transfers, max_time_min=max_time_min,
+            block_size=block_size)
+        pcts = list(percentiles)
+    else:
+        if isinstance(network, rail.RailNetwork):
+            node_x, node_y = network.x, network.y
+            node_times = network.station_seconds()
+            k = k_nearest or 5
+        elif isinstance(network, _graph.Graph):
+            stops = network.meta.get("stop_nodes", np.arange(network.n_nodes))
+            node_x, node_y = network.x[stops], network.y[stops]
+            node_times = graph_stop_times(network)
+            k = k_nearest
+        else:
+            raise InputError(None, f"cannot route on a {type(network).__name__}",
+                             "pass a TransitNetwork, transit graph or RailNetwork")
+        acc = zone_legs(zx, zy, node_x, node_y, mode=access_mode, max_distance_m=radius,
+                        k_nearest=k)
+        egr = zone_legs(zx, zy, node_x, node_y, mode="walk", max_distance_m=walk_radius,
+                        k_nearest=k)
+        blocks = iter_stop_matrix_blocks(node_times, acc, egr, block_size=block_size,
+                                         max_time_min=max_time_min)
+        pcts = [50.0]
+    df = zone_measures_from_blocks(
+        blocks, n, opp, opportunity=opportunity, mode_label=label, percentiles=pcts,
+        cutoffs_min=cutoffs_min, decays=decays, direct=direct)
+    df.insert(0, "zone_id", zones["zone_id"].to_numpy() if "zone_id" in zones else np.arange(n))
+    no_access = np.diff(acc.ptr) == 0
+    df[f"no_stop_{label}"] = no_access
+    if no_access.any():
+        log.warning("%d zones have no stop within the %s access radius (%.0f m); they reach "
+                    "only by the direct %s trip", int(no_access.sum()), access_mode, radius,
+                    access_mode)
+    return df
+
+
+def iter_stop_matrix_blocks(
+    node_times: np.ndarray, access: Legs, egress: Legs, *, block_size: int = 512,
+    max_time_min: float = MAX_TIME_MIN,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(origins, times)`` blocks of zone-to-zone times (s) through a node-to-node
+    matrix: access + node time + egress, minimised (compiled min-plus)."""
+    from . import _raptor
+
+    m = np.ascontiguousarray(node_times, dtype=np.float64)
+    cap = max_time_min * 60.0
+    n = access.n_zones
+    for b0 in range(0, n, block_size):
+        blk = np.arange(b0, min(n, b0 + block_size), dtype=np.int64)
+        t = _raptor.min_plus_legs(blk, access.ptr, access.stop,
+                                  access.seconds.astype(np.float64), m, egress.ptr,
+                                  egress.stop, egress.seconds.astype(np.float64),
+                                  egress.n_zones)
+        t[t > cap] = np.inf
+        yield blk, t
+
+
+def pipeline_step(ctx: Any) -> None:
+    """Pipeline step: build the transit networks of the study's ``transit`` blocks and add
+    result layers ``transit_<name>`` (zones with measure columns) to ``ctx.results``.
+
+    Reads ``ctx.study.transit`` (list of :class:`TransitConfig`), ``ctx.layers[zones]``
+    and ``ctx.layers[opportunities]``; a network is taken from ``ctx.networks[network]``
+    when already built, else built from ``ctx.study.networks[network].path`` (or the
+    block's ``path``) and stored in ``ctx.networks``.
+    """
+    blocks = list(getattr(ctx.study, "transit", None) or [])
+    for cfg in blocks:
+        with ctx.timed(f"transit:{cfg.name}"):
+            net = ctx.networks.get(cfg.network)
+            kind = cfg.kind
+            if net is None or not _is_transit(net):
+                spec = (getattr(ctx.study, "networks", None) or {}).get(cfg.network)
+                path = cfg.path or (getattr(spec, "path", None) if spec is not None else None)
+                if path is None:
+                    raise InputError(None, f"transit block {cfg.name!r}: network "
+                                     f"{cfg.network!r} is not in networks: and has no path",
+                                     "define it under networks: (with kind) or give path:")
+                if kind is None and spec is not None and spec.kind in _BUILD_OPTIONS:
+                    kind = spec.kind
+                opts = dict(getattr(spec, "options", None) or {})
+                if cfg.headways_min:
+                    opts["headways_min"] = cfg.headways_min
+                net = build_transit_network(
+                    kind, ctx.resolve(path), date=cfg.date,
+                    window=(cfg.window_start, cfg.window_end), max_time_min=cfg.max_time_min,
+                    options=opts)
+                ctx.networks[cfg.network] = net
+            kind = _kind_of(net)
+            if cfg.zones not in ctx.layers:
+                raise InputError(None, f"transit block {cfg.name!r}: zones layer "
+                                 f"{cfg.zones!r} is not defined", "add it under layers:")
+            zones = ctx.layers[cfg.zones]
+            opp = _opportunities(ctx, cfg, zones)
+            decays = _decays(cfg.decays)
+            cols: dict[str, np.ndarray] = {}
+            for mode in cfg.access_modes:
+                df = zone_accessibility(
+                    net, zones, opp, opportunity=cfg.opportunity_column, access_mode=mode,
+                    cutoffs_min=cfg.cutoffs, decays=decays,
+                    window=(cfg.window_start, cfg.window_end), step_s=cfg.step_s,
+                    percentiles=cfg.percentiles, max_transfers=cfg.max_transfers,
+                    max_time_min=cfg.max_time_min,
+                    access_radius_m=cfg.access_radius_m.get(mode), k_nearest=cfg.k_nearest)
+                for c in df.columns:
+                    if c != "zone_id":
+                        cols[c] = df[c].to_numpy()
+            result = zones[["zone_id", "geometry"]].copy()
+            result = result.join(pd.DataFrame(cols, index=result.index))
+            result.attrs["transit"] = {"kind": kind, "network": cfg.network,
+                                       "access_modes": list(cfg.access_modes)}
+            ctx.results[f"transit_{cfg.name}"] = result
+            if cfg.opportunity_column.endswith("_proxy"):
+                ctx.note(f"transit_{cfg.name}: opportunities are {cfg.opportunity_column}, a "
+                         "proxy (business establishments, not job counts)")
+            if kind != "gtfs":
+                ctx.note(f"transit_{cfg.name}: {kind} network without timetable; waiting "
+                         "is modelled as half the headway (expected times, not percentiles)")
+
+
+def _kind_of(net: Any) -> str:
+    from . import rail
+
+    if isinstance(net, TransitNetwork):
+        return "gtfs"
+    if isinstance(net, rail.RailNetwork):
+        return "ns_rail"
+    return "transit_graph"
+
+
+def _is_transit(net: Any) -> bool:
+    from . import rail
+
+    return isinstance(net, (TransitNetwork, rail.RailNetwork)) or (
+        isinstance(net, _graph.Graph) and net.mode == "transit")
+
+
+def _opportunities(ctx: Any, cfg: TransitConfig, zones: Any) -> np.ndarray:
+    name = cfg.opportunities or cfg.zones
+    if name not in ctx.layers:
+        raise InputError(None, f"transit block {cfg.name!r}: layer {name!r} is not defined",
+                         "add it under layers:")
+    lay = ctx.layers[name]
+    col = cfg.opportunity_column
+    if col not in lay.columns:
+        raise InputError(None, f"layer {name!r} has no column {col!r}",
+                         f"choose one of {', '.join(map(str, lay.columns))}")
+    if name == cfg.zones:
+        v = lay[col].to_numpy(dtype=np.float64)
+    else:
+        if "zone_id" not in lay.columns:
+            raise InputError(None, f"opportunity layer {name!r} has no zone_id",
+                             "give the opportunities per zone (zone_id) of the zones layer")
+        s = lay.groupby("zone_id")[col].sum()
+        v = zones["zone_id"].map(s).fillna(0.0).to_numpy(dtype=np.float64)
+    if np.isnan(v).any():
+        miss = zones["zone_id"].to_numpy()[np.isnan(v)][:5]
+        raise InputError(None, f"{int(np.isnan(v).sum())} zones have no {col} (e.g. "
+                         f"{list(miss)})", "fill the missing values or drop those zones")
+    return v

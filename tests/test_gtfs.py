@@ -1,0 +1,147 @@
+"""GTFS reader: parsing, calendars, frequencies, overnight trips and validation errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ruimtekit import gtfs
+from ruimtekit._errors import InputError
+from transit_fixtures import HAND_FILES, write_feed, zip_feed
+
+
+@pytest.fixture
+def feed_dir(tmp_path):
+    return write_feed(tmp_path / "feed")
+
+
+def test_read_folder_and_zip_agree(feed_dir, tmp_path):
+    f1 = gtfs.read_gtfs(feed_dir)
+    f2 = gtfs.read_gtfs(zip_feed(feed_dir, tmp_path / "feed.zip"))
+    assert len(f1.stops) == 12 and len(f1.trips) == 8
+    pd.testing.assert_frame_equal(f1.stop_times, f2.stop_times)
+    assert f1.timezone == "Europe/Amsterdam"
+    # RD New coordinates: Amsterdam area is around x 110-130 km, y 480-490 km
+    assert f1.stops["x"].between(100_000, 140_000).all()
+    assert f1.stops["y"].between(470_000, 500_000).all()
+
+
+def test_times_past_midnight(feed_dir):
+    f = gtfs.read_gtfs(feed_dir)
+    n1 = f.stop_times[f.stop_times["trip_id"] == "N1"]
+    assert n1["departure_s"].tolist() == [24 * 3600 + 50 * 60, 25 * 3600 + 10 * 60]
+    assert gtfs.parse_times(pd.Series(["25:10:00", " 7:05:09", None]), "x", "t")[:2].tolist() \
+        == [90600.0, 25509.0]
+
+
+def test_services_on_calendar_dates(feed_dir):
+    f = gtfs.read_gtfs(feed_dir)
+    assert gtfs.services_on(f, "2024-03-12") == {"WK", "EXTRA"}  # X removed, EXTRA added
+    assert gtfs.services_on(f, "2024-03-11") == {"WK", "X"}  # Monday: regular
+    assert gtfs.services_on(f, dt.date(2024, 3, 16), require=False) == set()  # Saturday
+
+
+def test_no_service_lists_range(feed_dir):
+    f = gtfs.read_gtfs(feed_dir)
+    with pytest.raises(InputError, match="2024-01-01 to 2024-12-31"):
+        gtfs.services_on(f, "2025-06-02")
+
+
+def test_frequencies_expanded(feed_dir):
+    f = gtfs.read_gtfs(feed_dir)
+    st = gtfs.expand_frequencies(f)
+    fq = st[st["trip_id"].str.startswith("FQ#")]
+    deps = sorted(fq.loc[fq["stop_id"] == "H", "departure_s"])
+    assert deps == [7 * 3600 + k * 600 for k in range(6)]  # 07:00 ... 07:50, end exclusive
+    arr = sorted(fq.loc[fq["stop_id"] == "I", "arrival_s"])
+    assert arr == [7 * 3600 + 480 + k * 600 for k in range(6)]
+    assert not (st["trip_id"] == "FQ").any()  # template has no stop times of its own
+
+
+def test_timetable_includes_previous_day_overnight(feed_dir):
+    f = gtfs.read_gtfs(feed_dir)
+    tt = gtfs.timetable(f, "2024-03-12")
+    prev = tt.stop_times[tt.stop_times["trip_id"] == "N1@prev"]
+    assert prev["departure_s"].tolist() == [50 * 60, 70 * 60]  # 00:50 → 01:10 this morning
+    assert "T4" not in set(tt.stop_times["trip_id"])  # removed by calendar_dates
+    assert "T5" in set(tt.stop_times["trip_id"])  # added by calendar_dates
+    # Monday 2024-03-11 has no previous-day (Sunday) night trip
+    tt_mon = gtfs.timetable(f, "2024-03-11")
+    assert "N1@prev" not in set(tt_mon.stop_times["trip_id"])
+
+
+def test_blank_intermediate_times_interpolated(tmp_path):
+    st = HAND_FILES["stop_times.txt"].replace("T1,07:10:00,07:10:00,B,2", "T1,,,B,2")
+    f = gtfs.read_gtfs(write_feed(tmp_path / "f", replace={"stop_times.txt": st}))
+    b = f.stop_times[(f.stop_times["trip_id"] == "T1") & (f.stop_times["stop_id"] == "B")]
+    assert int(b["arrival_s"].iloc[0]) == 7 * 3600 + 600  # halfway 07:00–07:20
+
+
+# ------------------------------------------------------------------ validation errors
+def test_missing_required_file(tmp_path):
+    with pytest.raises(InputError, match="stops.txt is missing"):
+        gtfs.read_gtfs(write_feed(tmp_path / "f", replace={"stops.txt": None}))
+
+
+def test_missing_required_column(tmp_path):
+    bad = HAND_FILES["stops.txt"].replace("stop_lat", "latitude")
+    with pytest.raises(InputError, match="lacks the required column.*stop_lat"):
+        gtfs.read_gtfs(write_feed(tmp_path / "f", replace={"stops.txt": bad}))
+
+
+@pytest.mark.parametrize("value", ["7:3:00", "07:61:00", "abc", "07:00"])
+def test_malformed_time(tmp_path, value):
+    st = HAND_FILES["stop_times.txt"].replace("T1,07:10:00,07:10:00", f"T1,{value},{value}")
+    with pytest.raises(InputError, match="malformed time"):
+        gtfs.read_gtfs(write_feed(tmp_path / "f", replace={"stop_times.txt": st}))
+
+
+def test_unknown_stop_and_trip(tmp_path):
+    st = HAND_FILES["stop_times.txt"] + "T1,07:40:00,07:40:00,NOPE,5\n"
+    with pytest.raises(InputError, match="unknown stop_id.*'NOPE'"):
+        gtfs.read_gtfs(write_feed(tmp_path / "a", replace={"stop_times.txt": st}))
+    st = HAND_FILES["stop_times.txt"] + "GHOST,07:40:00,07:40:00,A,1\n"
+    with pytest.raises(InputError, match="unknown trip_id.*'GHOST'"):
+        gtfs.read_gtfs(write_feed(tmp_path / "b", replace={"stop_times.txt": st}))
+
+
+def test_timezone_missing_or_mixed(tmp_path):
+    mixed = HAND_FILES["agency.txt"] + "ag2,Other,https://example.org,Europe/London\n"
+    with pytest.raises(InputError, match="mixed timezones"):
+        gtfs.read_gtfs(write_feed(tmp_path / "a", replace={"agency.txt": mixed}))
+    none = "agency_id,agency_name,agency_url,agency_timezone\nag,Test,https://example.org,\n"
+    with pytest.raises(InputError, match="no agency_timezone"):
+        gtfs.read_gtfs(write_feed(tmp_path / "b", replace={"agency.txt": none}))
+
+
+def test_times_backwards_rejected(tmp_path):
+    st = HAND_FILES["stop_times.txt"].replace("T1,07:20:00,07:20:00,C", "T1,07:05:00,07:05:00,C")
+    with pytest.raises(InputError, match="backwards"):
+        gtfs.read_gtfs(write_feed(tmp_path / "f", replace={"stop_times.txt": st}))
+
+
+def test_unsafe_zip_member_rejected(feed_dir, tmp_path):
+    z = zip_feed(feed_dir, tmp_path / "evil.zip")
+    with zipfile.ZipFile(z, "a") as zf:
+        zf.writestr("../evil.txt", "x")
+    with pytest.raises(InputError, match="'..' path"):
+        gtfs.read_gtfs(z)
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def test_not_a_zip(tmp_path):
+    p = tmp_path / "feed.zip"
+    p.write_bytes(b"not a zip")
+    with pytest.raises(InputError, match="not a valid ZIP"):
+        gtfs.read_gtfs(p)
+
+
+def test_bad_date_string(feed_dir):
+    f = gtfs.read_gtfs(feed_dir)
+    with pytest.raises(InputError, match="YYYY-MM-DD"):
+        gtfs.services_on(f, "12-03-2024")
+    assert np.isfinite(f.stops["x"]).all()

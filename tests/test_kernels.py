@@ -1,0 +1,178 @@
+"""The compiled Dial kernel against a float64 Dijkstra oracle (scipy.sparse.csgraph)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.sparse.csgraph import dijkstra
+
+from ruimtekit import _kernels, graph
+
+
+def _oracle_times(n, u, v, w, src_ptr, src_nodes, src_off):
+    """Dense (n_orig, n) float64 earliest arrival per node, inf when unreachable."""
+    # keep the fastest parallel edge ourselves (a COO → CSR conversion would sum them);
+    # explicit zeros in a sparse matrix are edges for csgraph.dijkstra
+    best = {}
+    for a, b, c in zip(u, v, w, strict=True):
+        if a != b and ((a, b) not in best or c < best[(a, b)]):
+            best[(a, b)] = c
+    if best:
+        r, c = np.array(list(best)).T
+        d = np.array(list(best.values()), dtype=float)
+    else:
+        r = c = np.zeros(0, dtype=int)
+        d = np.zeros(0)
+    m = sp.csr_matrix((d, (r, c)), shape=(n, n))
+    dist = dijkstra(m, directed=True)
+    n_orig = len(src_ptr) - 1
+    out = np.full((n_orig, n), np.inf)
+    for o in range(n_orig):
+        for s in range(src_ptr[o], src_ptr[o + 1]):
+            out[o] = np.minimum(out[o], src_off[s] + dist[src_nodes[s]])
+    return out
+
+
+@st.composite
+def cases(draw):
+    n = draw(st.integers(1, 25))
+    m = draw(st.integers(0, 60))
+    u = draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
+    v = draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
+    w = draw(st.lists(st.integers(0, 30), min_size=m, max_size=m))  # zero weights included
+    n_orig = draw(st.integers(1, 6))
+    counts = draw(st.lists(st.integers(0, 3), min_size=n_orig, max_size=n_orig))
+    src_nodes = draw(st.lists(st.integers(0, n - 1), min_size=sum(counts), max_size=sum(counts)))
+    src_off = draw(st.lists(st.integers(0, 40), min_size=sum(counts), max_size=sum(counts)))
+    n_dst = draw(st.integers(0, 30))
+    dst_nodes = draw(st.lists(st.integers(0, n - 1), min_size=n_dst, max_size=n_dst))
+    dst_off = draw(st.lists(st.integers(0, 20), min_size=n_dst, max_size=n_dst))
+    dst_w = draw(st.lists(st.sampled_from([0.0, 1.0, 2.5, 7.0]), min_size=n_dst, max_size=n_dst))
+    max_t = draw(st.integers(0, 150))
+    return n, u, v, w, counts, src_nodes, src_off, dst_nodes, dst_off, dst_w, max_t
+
+
+def _csr(n, u, v, w):
+    """CSR arrays without from_edges' component filtering (keeps unreachable nodes)."""
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    w = np.asarray(w, dtype=np.int64)
+    keep = u != v
+    u, v, w = u[keep], v[keep], w[keep]
+    order = np.lexsort((w, v, u))
+    u, v, w = u[order], v[order], w[order]
+    counts = np.bincount(u, minlength=n)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return indptr, v.astype(np.int32), w.astype(np.int32)
+
+
+def _dst_csr(n, dst_nodes, dst_off, dst_w):
+    dn = np.asarray(dst_nodes, dtype=np.int64)
+    order = np.argsort(dn, kind="stable")
+    counts = np.bincount(dn, minlength=n)
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return (ptr, np.asarray(dst_off, dtype=np.int32)[order],
+            np.asarray(dst_w, dtype=float)[order], np.arange(len(dn), dtype=np.int32)[order])
+
+
+@settings(max_examples=150, deadline=None)
+@given(cases())
+def test_dial_matches_dijkstra(case):
+    n, u, v, w, counts, src_nodes, src_off, dst_nodes, dst_off, dst_w, max_t = case
+    indptr, indices, weights = _csr(n, u, v, w)
+    src_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    times = _oracle_times(n, u, v, w, src_ptr, src_nodes, src_off)
+    # pick the cutoff exactly on a reached time when possible (ties at the cutoff)
+    finite = times[np.isfinite(times)]
+    if finite.size and max_t % 2 == 0:
+        max_t = int(finite[len(finite) // 2])
+    dptr, doff, dw, didx = _dst_csr(n, dst_nodes, dst_off, dst_w)
+    cut2 = max_t // 2
+    wtab = np.stack([
+        np.ones(max_t + 1),                                 # cumulative at max_t
+        (np.arange(max_t + 1) <= cut2).astype(float),       # cumulative at max_t / 2
+        np.exp(-0.01 * np.arange(max_t + 1)),               # a decay
+    ])
+    out, hist, od, reached = _kernels.run_dial(
+        indptr, indices, weights, src_ptr, np.asarray(src_nodes, np.int32),
+        np.asarray(src_off, np.int32), dptr, doff, dw, wtab, max_t,
+        histogram=True, dst_idx=didx, n_dst=len(dst_nodes),
+    )
+    dn = np.asarray(dst_nodes, dtype=np.int64)
+    td = times[:, dn] + np.asarray(dst_off, dtype=float) if len(dn) else np.zeros((len(counts), 0))
+    wv = np.asarray(dst_w, dtype=float)
+    ok = td <= max_t
+    np.testing.assert_allclose(out[:, 0], (ok * wv).sum(1), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out[:, 1], ((td <= cut2) * wv).sum(1), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        out[:, 2], np.where(ok, np.exp(-0.01 * np.where(ok, td, 0)) * wv, 0).sum(1),
+        rtol=1e-12, atol=1e-12,
+    )
+    # travel-time matrix: exact minimum per destination
+    exp_od = np.where(ok, td, np.inf)
+    got_od = np.where(od == _kernels.INF32, np.inf, od.astype(float))
+    np.testing.assert_array_equal(got_od, exp_od)
+    # histogram: bin ceil(t/60); its total equals the cumulative count at max_t
+    for o in range(len(counts)):
+        expect = np.zeros(hist.shape[1])
+        for j in np.flatnonzero(ok[o]):
+            expect[int(np.ceil(td[o, j] / 60))] += wv[j]
+        np.testing.assert_allclose(hist[o], expect, atol=1e-12)
+    # nodes reached: every node with arrival <= max_t
+    np.testing.assert_array_equal(reached, (times <= max_t).sum(1))
+
+
+def test_zero_weight_cycle_and_unreachable():
+    # 0 -> 1 (0 s) -> 2 (0 s) -> 0 (0 s); 3 is unreachable; a tie exactly at the cutoff
+    n = 5
+    indptr, indices, weights = _csr(n, [0, 1, 2, 2], [1, 2, 0, 4], [0, 0, 0, 10])
+    dptr, doff, dw, _ = _dst_csr(n, [0, 1, 2, 3, 4], [0] * 5, [1, 2, 4, 8, 16])
+    out, *_ = _kernels.run_dial(indptr, indices, weights, np.array([0, 1]), np.array([0]),
+                                np.array([0]), dptr, doff, dw, np.ones((1, 11)), 10)
+    assert out[0, 0] == 1 + 2 + 4 + 16
+    out, *_ = _kernels.run_dial(indptr, indices, weights, np.array([0, 1]), np.array([0]),
+                                np.array([0]), dptr, doff, dw, np.ones((1, 10)), 9)
+    assert out[0, 0] == 1 + 2 + 4
+
+
+def test_grid_many_origins_parallel_chunks():
+    """A 40×40 grid with all nodes as origins (many chunks, both threads) vs scipy."""
+    rng = np.random.default_rng(7)
+    side = 40
+    n = side * side
+    idx = np.arange(n).reshape(side, side)
+    u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    w = rng.integers(50, 151, u.size)
+    g = graph.from_edges(np.r_[u, v], np.r_[v, u], np.r_[w, w],
+                         (np.arange(n) % side) * 100.0, (np.arange(n) // side) * 100.0)
+    jobs = rng.poisson(5, n).astype(float)
+    cut = 1000
+    dptr, doff, dw, _ = _dst_csr(n, np.arange(n), np.zeros(n), jobs)
+    out, *_ = _kernels.run_dial(g.indptr, g.indices, g.weights, np.arange(n + 1),
+                                np.arange(n), np.zeros(n), dptr, doff, dw,
+                                np.ones((1, cut + 1)), cut)
+    d = dijkstra(g.to_scipy(), directed=True)
+    np.testing.assert_array_equal(out[:, 0], np.where(d <= cut, jobs, 0).sum(1))
+
+
+def test_crowfly_kernel_matches_dense_numpy():
+    rng = np.random.default_rng(3)
+    ox, oy = rng.uniform(0, 30_000, 50), rng.uniform(0, 30_000, 50)
+    dx, dy = rng.uniform(0, 30_000, 70), rng.uniform(0, 30_000, 70)
+    dw = rng.poisson(3, 70).astype(float)
+    curve_m = np.array([0.0, 2000, 10_000])
+    curve_ms = np.array([20.0, 40, 80]) / 3.6
+    max_t = 1800
+    wtab = np.stack([np.ones(max_t + 1), np.exp(-0.1 * np.arange(max_t + 1) / 60)])
+    out = np.zeros((50, 2))
+    own = np.full(50, -1, dtype=np.int64)
+    _kernels.crowfly_batch(ox, oy, own, np.zeros(50), dx, dy, dw, 1.3, curve_m, curve_ms,
+                           120.0, wtab, max_t, False, out, np.zeros((1, 1)))
+    d = np.hypot(ox[:, None] - dx[None, :], oy[:, None] - dy[None, :]) * 1.3
+    t = np.rint(120.0 + d / np.interp(d, curve_m, curve_ms))
+    ok = t <= max_t
+    np.testing.assert_allclose(out[:, 0], (ok * dw).sum(1))
+    np.testing.assert_allclose(out[:, 1], (ok * dw * np.exp(-0.1 * t / 60)).sum(1), rtol=1e-12)

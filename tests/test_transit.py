@@ -1,0 +1,380 @@
+"""Range-RAPTOR against hand-computed answers and a brute-force time-expanded oracle;
+the Amsterdam transit graph (GML); zone-level measures."""
+
+from __future__ import annotations
+
+import bisect
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ruimtekit import gtfs, transit
+from ruimtekit._errors import InputError
+from transit_fixtures import HAND_FILES, random_feed_files, write_feed
+
+DATE = "2024-03-12"  # Tuesday
+H7 = 7 * 3600
+
+
+@pytest.fixture(scope="module")
+def hand_net(tmp_path_factory):
+    folder = write_feed(tmp_path_factory.mktemp("hand"))
+    return transit.build_network(folder, DATE)
+
+
+def _stop(net, sid):
+    return int(np.flatnonzero(net.stop_ids == sid)[0])
+
+
+def _single(net, origin, t0, **kw):
+    return transit.raptor_departures(net, [_stop(net, origin)], [0], np.array([t0]), **kw)[0]
+
+
+def test_hand_feed_single_departure(hand_net):
+    net = hand_net
+    t = _single(net, "A", H7)
+    m = {s: t[_stop(net, s)] / 60 for s in ("A", "B", "C", "D", "E", "K", "J", "D2")}
+    assert m["A"] == 0 and m["B"] == 10 and m["C"] == 20 and m["D"] == 30
+    # T4 (A→E in 10 min) is removed on this date; via C with the 300 s change time: 40 min
+    assert m["E"] == 40
+    # T5 exists only on this date (calendar_dates addition)
+    assert m["K"] == 12
+    # D at 07:30, walk ~200 m to D2, T6 07:34 → J 07:50
+    assert m["J"] == 50
+    d_d2 = np.hypot(net.x[_stop(net, "D")] - net.x[_stop(net, "D2")],
+                    net.y[_stop(net, "D")] - net.y[_stop(net, "D2")])
+    assert 150 < d_d2 < 250
+    assert m["D2"] * 60 == 30 * 60 + np.ceil(d_d2 / (4.8 / 3.6))
+
+
+def test_min_transfer_time_blocks_tight_connection(tmp_path):
+    folder = write_feed(tmp_path / "f", replace={
+        "transfers.txt": "from_stop_id,to_stop_id,transfer_type,min_transfer_time\nC,C,2,360\n"})
+    net = transit.build_network(folder, DATE)
+    assert np.isinf(_single(net, "A", H7)[_stop(net, "E")])  # 07:20 + 6 min > 07:25
+
+
+def test_max_transfers(hand_net):
+    net = hand_net
+    # E needs two rides (T1 then T3): zero transfers cannot reach it
+    assert np.isinf(_single(net, "A", H7, max_transfers=0)[_stop(net, "E")])
+    assert _single(net, "A", H7, max_transfers=1)[_stop(net, "E")] == 40 * 60
+
+
+def test_other_date_differs(tmp_path):
+    folder = write_feed(tmp_path / "f")
+    net = transit.build_network(folder, "2024-03-13")  # Wednesday: T4 runs, T5 does not
+    t = _single(net, "A", H7)
+    assert t[_stop(net, "E")] == 15 * 60  # wait 5 min for T4, ride 10
+    assert np.isinf(t[_stop(net, "K")])
+
+
+def test_overnight_previous_day_trip(hand_net):
+    net = hand_net
+    t = _single(net, "F", 40 * 60)  # 00:40, Monday's N1 runs 00:50 → 01:10
+    assert t[_stop(net, "G")] == 30 * 60
+
+
+def test_frequency_route_percentiles(hand_net):
+    net = hand_net
+    acc = transit.Legs.from_lists([[(_stop(net, "H"), 0)]])
+    t = transit.raptor_range(net, acc, window=("07:00", "07:20"), step_s=60,
+                             percentiles=(5, 50, 95))
+    # departures 07:00..07:19: times 8,17,16,...,9,8,17,...,9 → sorted 8,8,9,9,...,17,17
+    assert (t[0, _stop(net, "I")] / 60).tolist() == [8.0, 12.0, 17.0]
+
+
+def test_range_equals_independent_single_departures(hand_net):
+    net = hand_net
+    deps = np.arange(H7 - 600, H7 + 3600, 120)
+    a = _stop(net, "A")
+    rng = transit.raptor_departures(net, [a], [0], deps)
+    for i, t0 in enumerate(deps):
+        one = transit.raptor_departures(net, [a], [0], np.array([t0]))[0]
+        np.testing.assert_array_equal(rng[i], one)
+
+
+def test_egress_legs_and_access(hand_net):
+    net = hand_net
+    acc = transit.Legs.from_lists([[(_stop(net, "A"), 120)]])
+    egr = transit.Legs.from_lists([[(_stop(net, "E"), 60), (_stop(net, "C"), 900)],
+                                   [(_stop(net, "J"), 30)]])
+    # departure 06:58 + 2 min walk → A 07:00; E 07:40 + 1 min; zone 0 via C: 07:20+15 min
+    t = transit.raptor_range(net, acc, egr, window=("06:58", "06:59"))
+    assert (t[0, :, 0] / 60).tolist() == [37.0, 52.5]
+
+
+# ------------------------------------------------------------------ brute-force oracle
+def oracle_times(tt_stop_times: pd.DataFrame, stop_ids, x, y, origin: str, t0: int,
+                 max_rides: int, slack: int = 60, radius: float = 400.0,
+                 speed_ms: float = 4.8 / 3.6) -> dict[str, float]:
+    """Earliest arrival (s after t0) per stop by reachability in a time-expanded graph
+    (networkx), layered by rides used. Independent of the RAPTOR code."""
+    g = nx.DiGraph()
+    pos = {s: i for i, s in enumerate(stop_ids)}
+    deps: dict[tuple[str, int], list[int]] = {}
+    trips = {tid: grp.sort_values("stop_sequence") for tid, grp in
+             tt_stop_times.groupby("trip_id")}
+    for grp in trips.values():
+        for s, d in zip(grp["stop_id"], grp["departure_s"], strict=True):
+            deps.setdefault((s, 0), []).append(int(d))
+    dep_times = {s: sorted(set(v)) for (s, _), v in deps.items()}
+
+    def wait_node(s, t, k):
+        ts = dep_times.get(s, [])
+        i = bisect.bisect_left(ts, t)
+        return ("dep", s, ts[i], k) if i < len(ts) else None
+
+    for s, ts in dep_times.items():
+        for k in range(max_rides):
+            for a, b in zip(ts[:-1], ts[1:], strict=True):
+                g.add_edge(("dep", s, a, k), ("dep", s, b, k))
+    walks = {}
+    for s in stop_ids:
+        for q in stop_ids:
+            d = float(np.hypot(x[pos[s]] - x[pos[q]], y[pos[s]] - y[pos[q]]))
+            if s != q and d <= radius:
+                walks.setdefault(s, []).append((q, int(np.ceil(d / speed_ms))))
+    for tid, grp in trips.items():
+        ss = grp["stop_id"].tolist()
+        aa = grp["arrival_s"].astype(int).tolist()
+        dd = grp["departure_s"].astype(int).tolist()
+        for k in range(1, max_rides + 1):
+            for i in range(len(ss)):
+                # "onb" = on board departing position i; "ride" = on board arrived at i
+                g.add_edge(("dep", ss[i], dd[i], k - 1), ("onb", tid, i, k))
+                if i + 1 < len(ss):
+                    g.add_edge(("onb", tid, i, k), ("ride", tid, i + 1, k))
+                if i > 0:
+                    g.add_edge(("ride", tid, i, k), ("onb", tid, i, k))
+                if i > 0:
+                    arr = ("arr", ss[i], aa[i], k)
+                    g.add_edge(("ride", tid, i, k), arr)
+                    if k < max_rides:
+                        w = wait_node(ss[i], aa[i] + slack, k)
+                        if w is not None:
+                            g.add_edge(arr, w)
+                    for q, ws in walks.get(ss[i], []):
+                        wn = ("walk", q, aa[i] + ws, k)
+                        g.add_edge(arr, wn)
+                        if k < max_rides:
+                            w = wait_node(q, aa[i] + ws, k)
+                            if w is not None:
+                                g.add_edge(wn, w)
+    src = ("src", origin, t0)
+    g.add_node(src)
+    w = wait_node(origin, t0, 0)
+    if w is not None:
+        g.add_edge(src, w)
+    best = {s: np.inf for s in stop_ids}
+    best[origin] = 0.0
+    for node in nx.descendants(g, src):
+        if node[0] in ("arr", "walk"):
+            best[node[1]] = min(best[node[1]], node[2] - t0)
+    return best
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), max_rides=st.integers(1, 3))
+def test_raptor_matches_time_expanded_oracle(tmp_path_factory, seed, max_rides):
+    folder = write_feed(tmp_path_factory.mktemp("rnd"), files=random_feed_files(seed))
+    feed = gtfs.read_gtfs(folder)
+    tt = gtfs.timetable(feed, DATE)
+    net = transit.build_network(tt)
+    rng = np.random.default_rng(seed)
+    origin = str(net.stop_ids[rng.integers(net.n_stops)])
+    deps = np.arange(H7, H7 + 40 * 60, 5 * 60)
+    got = transit.raptor_departures(net, [_stop(net, origin)], [0], deps,
+                                    max_transfers=max_rides - 1)
+    for i, t0 in enumerate(deps):
+        exp = oracle_times(tt.stop_times, list(net.stop_ids), net.x, net.y, origin, int(t0),
+                           max_rides)
+        for j, s in enumerate(net.stop_ids):
+            assert got[i, j] == exp[s], (seed, origin, int(t0), s)
+
+
+def test_percentiles_match_numpy_over_departures(tmp_path):
+    folder = write_feed(tmp_path / "f", files=random_feed_files(7, n_stops=10, n_routes=5))
+    net = transit.build_network(folder, DATE)
+    deps = transit.departure_times("07:00", "07:40", 60)
+    acc = transit.Legs.identity(net.n_stops)
+    pct = transit.raptor_range(net, acc, window=("07:00", "07:40"), percentiles=(5, 50, 95))
+    for o in range(net.n_stops):
+        per = transit.raptor_departures(net, [o], [0], deps)
+        srt = np.sort(per, axis=0)
+        for j, p in enumerate((5, 50, 95)):
+            k = max(int(np.ceil(p / 100 * len(deps))) - 1, 0)
+            np.testing.assert_array_equal(pct[o, :, j], srt[k])
+
+
+# ---------------------------------------------------------------------- misc API
+def test_departure_window_parsing():
+    d = transit.departure_times("07:00", "09:00")
+    assert d.size == 120 and d[0] == H7 and d[-1] == 9 * 3600 - 60
+    assert transit.parse_clock("25:10") == 90600
+    with pytest.raises(InputError):
+        transit.departure_times("09:00", "07:00")
+    with pytest.raises(InputError):
+        transit.parse_clock("7h00")
+
+
+def test_zone_legs_radius_and_k():
+    sx = np.array([0.0, 300.0, 900.0, 5000.0])
+    sy = np.zeros(4)
+    legs = transit.zone_legs(np.array([0.0]), np.array([0.0]), sx, sy,
+                             mode=lambda d: d / 1.0, max_distance_m=1000)
+    assert sorted(legs.stop.tolist()) == [0, 1, 2]
+    legs = transit.zone_legs(np.array([0.0]), np.array([0.0]), sx, sy,
+                             mode=lambda d: d / 1.0, max_distance_m=1000, k_nearest=2)
+    assert legs.stop.tolist() == [0, 1] and legs.seconds.tolist() == [0, 300]
+
+
+# ------------------------------------------------------------------ Amsterdam GML graph
+@pytest.fixture(scope="module")
+def ams_graph():
+    return transit.read_transit_graph_gml("data/raw/pt_amsterdam_2022.gml")
+
+
+def test_gml_loads(ams_graph):
+    g = ams_graph
+    assert g.meta["n_gml_stops"] == 561 and g.meta["n_gml_edges"] == 1601
+    assert g.mode == "transit" and g.weights.dtype == np.int32
+    # Amsterdam in RD New
+    assert 100_000 < np.median(g.x) < 140_000 and 470_000 < np.median(g.y) < 500_000
+    # route-aware: every boarding edge (stop → route node) costs half the headway
+    src = g.edge_sources()
+    ids = g.node_ids
+    board = np.array([str(ids[a]).startswith("stop:") and str(ids[b]).startswith("route:")
+                      for a, b in zip(src, g.indices, strict=True)])
+    assert set(np.unique(g.weights[board]).tolist()) <= {150, 240, 300, 450}
+
+
+def test_gml_centraal_to_zuid_plausible(ams_graph):
+    g = ams_graph
+    names = g.meta["stop_names"]
+    c = np.flatnonzero(names == "Amsterdam, Centraal Station")
+    z = np.flatnonzero(names == "Amsterdam, Station Zuid")
+    t = transit.graph_stop_times(g, g.meta["stop_nodes"][c], g.meta["stop_nodes"][z])
+    # metro 52 (Noord/Zuidlijn): ~10 min in vehicle + 2.5 min expected wait
+    assert 10 * 60 <= t.min() <= 20 * 60
+
+
+def test_gml_headway_changes_wait(tmp_path):
+    g1 = transit.read_transit_graph_gml("data/raw/pt_amsterdam_2022.gml")
+    g2 = transit.read_transit_graph_gml("data/raw/pt_amsterdam_2022.gml",
+                                        headways_min={1: 15.0})
+    names = g1.meta["stop_names"]
+    c = g1.meta["stop_nodes"][np.flatnonzero(names == "Amsterdam, Centraal Station")]
+    z = g1.meta["stop_nodes"][np.flatnonzero(names == "Amsterdam, Station Zuid")]
+    assert transit.graph_stop_times(g2, c, z).min() > transit.graph_stop_times(g1, c, z).min()
+
+
+def test_gml_missing_file(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        transit.read_transit_graph_gml(tmp_path / "nope.gml")
+
+
+def test_hand_files_unchanged():
+    assert "C,C,2,300" in HAND_FILES["transfers.txt"]
+
+
+# ------------------------------------------------------------------ zone-level measures
+@pytest.fixture(scope="module")
+def buurten():
+    from ruimtekit import layers
+
+    z = layers.read_zones("data/raw/cbs_kwb2020_amsterdam_buurten.parquet")
+    z = z.iloc[::6].reset_index(drop=True).copy()  # a spread-out subset keeps it fast
+    z["establishments_proxy"] = z["establishments"].astype(float)
+    return z
+
+
+def _brute_zone_times(zx, zy, nx_, ny_, node_t, access_mode, radius, walk_radius):
+    from ruimtekit import impedance
+
+    d = np.hypot(zx[:, None] - nx_[None, :], zy[:, None] - ny_[None, :])
+    acc = np.where(d <= radius, np.ceil(impedance.crowfly_seconds(d, access_mode)), np.inf)
+    egr = np.where(d <= walk_radius, np.ceil(impedance.crowfly_seconds(d, "walk")), np.inf)
+    n = len(zx)
+    t = np.full((n, n), np.inf)
+    for o in range(n):
+        via = np.min(acc[o][:, None] + node_t, axis=0)  # best time to every node
+        t[o] = np.min(via[:, None] + egr.T, axis=0)
+    dz = np.hypot(zx[:, None] - zx[None, :], zy[:, None] - zy[None, :])
+    direct = np.where(dz <= radius, impedance.crowfly_seconds(dz, access_mode), np.inf)
+    np.fill_diagonal(direct, 0.0)
+    return np.minimum(t, direct)
+
+
+@pytest.mark.parametrize("mode", ["walk", "bike"])
+def test_graph_zone_measures_match_brute_force(ams_graph, buurten, mode):
+    g = ams_graph
+    opp = buurten["establishments_proxy"].to_numpy()
+    df = transit.zone_accessibility(g, buurten, opp, opportunity="establishments_proxy",
+                                    access_mode=mode, cutoffs_min=(20, 30, 45), block_size=17)
+    zx, zy = transit.zone_points(buurten)
+    stops = g.meta["stop_nodes"]
+    node_t = transit.graph_stop_times(g)
+    t = _brute_zone_times(zx, zy, g.x[stops], g.y[stops], node_t, mode,
+                          transit.ACCESS_RADIUS_M[mode], transit.ACCESS_RADIUS_M["walk"])
+    label = transit.MODE_LABEL[mode]
+    for c in (20, 30, 45):
+        exp = ((t <= c * 60) * opp[None, :]).sum(axis=1)
+        np.testing.assert_allclose(df[f"establishments_proxy_{c}min_{label}"], exp)
+    assert df["zone_id"].tolist() == buurten["zone_id"].tolist()
+    # more time, more opportunities; bike access never loses to walking
+    assert (df[f"establishments_proxy_45min_{label}"]
+            >= df[f"establishments_proxy_30min_{label}"]).all()
+
+
+def test_gtfs_zone_measures_and_percentile_columns(hand_net):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    net = hand_net
+    pts = [Point(net.x[_stop(net, s)] + 30, net.y[_stop(net, s)]) for s in ("A", "E", "J")]
+    zones = gpd.GeoDataFrame({"zone_id": ["za", "ze", "zj"], "jobs": [1.0, 10.0, 100.0]},
+                             geometry=pts, crs="EPSG:28992")
+    df = transit.zone_accessibility(net, zones, zones["jobs"].to_numpy(), access_mode="walk",
+                                    cutoffs_min=(45, 60), window=("06:59", "07:01"),
+                                    percentiles=(50, 95), access_radius_m=200)
+    assert {"jobs_45min_transit", "jobs_60min_transit", "jobs_45min_transit_p95"} <= set(df)
+    # from A (07:00 ± 1 min): E after ~41-42 min, J after ~51-52 min (plus short walks)
+    assert df.loc[0, "jobs_45min_transit"] == 11.0
+    assert df.loc[0, "jobs_60min_transit"] == 111.0
+    assert df.loc[2, "jobs_60min_transit"] == 100.0  # J has no onward service
+
+
+def test_pipeline_step_adds_result_layer(buurten, tmp_path):
+    from types import SimpleNamespace
+
+    from ruimtekit._context import RunContext
+
+    cfg = transit.TransitConfig(
+        name="ams", zones="buurten", opportunity_column="establishments_proxy",
+        network="pt", path="data/raw/pt_amsterdam_2022.gml", cutoffs=[30, 45],
+        access_modes=["walk", "bike"], decays=[{"kind": "exponential", "beta": 0.05}])
+    assert cfg.kind is None
+    study = SimpleNamespace(transit=[cfg], networks={})
+    ctx = RunContext(study=study, root=Path.cwd(), layers={"buurten": buurten})
+    transit.pipeline_step(ctx)
+    res = ctx.results["transit_ams"]
+    assert len(res) == len(buurten) and res.crs.to_epsg() == 28992
+    for c in ("establishments_proxy_45min_transit", "establishments_proxy_exp0.05_transit",
+              "establishments_proxy_45min_bike_transit"):
+        assert c in res and res[c].notna().all()
+    assert (res["establishments_proxy_45min_bike_transit"]
+            >= res["establishments_proxy_45min_transit"] * 0.5).all()
+    assert ctx.networks["pt"].mode == "transit"
+    assert any("proxy" in n for n in ctx.notes)
+
+
+def test_config_rejects_unknown_keys():
+    with pytest.raises(Exception, match="extra|forbidden"):
+        transit.TransitConfig(name="x", zones="z", network="n", colour="red")
