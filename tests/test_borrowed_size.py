@@ -424,6 +424,7 @@ def test_cli_borrowed_size(tmp_path):
     assert bad.exit_code == 2 and "unknown crow-fly mode" in " ".join(bad.output.split())
 
 
+@pytest.mark.filterwarnings("ignore:cbs_pc4_2021.parquet")
 def test_rail_zone_minutes_real_ns_network(gemeenten):
     from ruimtekit import rail
 

@@ -26,9 +26,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_maps import ATTR, NOTES, PAYLOAD, amsterdam_zones, candidates, catchments, stations
 
 from ruimtekit import maps
+from test_maps import ATTR, NOTES, PAYLOAD, amsterdam_zones, candidates, catchments, stations
 
 pytestmark = pytest.mark.browser
 

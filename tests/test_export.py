@@ -16,7 +16,6 @@ import shapely
 from ruimtekit import _io, _styles, export
 from ruimtekit._context import RunContext
 from ruimtekit._errors import InputError
-
 from test_maps import amsterdam_zones, candidates, catchments, stations
 
 

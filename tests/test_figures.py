@@ -6,10 +6,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from test_maps import amsterdam_zones, candidates, catchments, stations
 
 from ruimtekit import figures
 from ruimtekit._errors import InputError
+from test_maps import amsterdam_zones, candidates, catchments, stations
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

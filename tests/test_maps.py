@@ -189,7 +189,7 @@ def test_national_pc4_map_is_small(tmp_path):
                             classification="fisher_jenks", k=6)
     n_nonempty = int((~g.geometry.is_empty).sum())
     assert r.n_features == n_nonempty == 4067
-    # measured: ≈ 2.9 MB with one measure (100 m coverage simplification, 4 decimals)
+    # measured: ≈ 3.4 MB with one measure (100 m coverage simplification, 4 decimals)
     assert r.bytes < 4_500_000
     assert "natural breaks (Fisher-Jenks)" in r.path.read_text(encoding="utf-8")
 
@@ -238,3 +238,29 @@ def test_user_bins_and_labels(tmp_path):
     expected = [int(np.sum(v <= 250_000)), int(np.sum((v > 250_000) & (v <= 500_000))),
                 int(np.sum((v > 500_000) & (v <= 1_000_000))), int(np.sum(v > 1_000_000))]
     assert list(cls.counts) == expected
+
+
+def test_cli_map_rebuilds_from_outputs(tmp_path):
+    from typer.testing import CliRunner
+
+    from ruimtekit import _io, export
+    from ruimtekit.cli import app
+
+    z = amsterdam_zones().iloc[:60]
+    folder = tmp_path / "processed" / "demo"
+    export.write_geopackage({"accessibility": z, "candidates": candidates(z, 5),
+                             "regression": pd.DataFrame({"term": ["a"], "coef": [1.0]})}, folder / "demo.gpkg")
+    export.write_table_csv(pd.DataFrame({"x": [1, 2]}), folder / "stability.csv")
+    _io.write_json(folder / "provenance.json", {"study": "demo", "notes": NOTES,
+                                                "study_resolved": {"title": "Demo from disk", "attribution": ATTR}})
+    out = tmp_path / "maps" / "demo"
+    res = CliRunner().invoke(app, ["map", "--gpkg", str(folder / "demo.gpkg"), "--out", str(out),
+                                   "--offline", "--no-figures", "--quiet"])
+    assert res.exit_code == 0, res.output
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "Demo from disk" in page and NOTES[0] in page and "regression (1 rows)" in page
+    html = (out / "accessibility.html").read_text(encoding="utf-8")
+    assert _offline.remote_urls(html) == [] and "\\u003cscript\\u003ealert(1)" in html
+    assert (out / "candidates.html").is_file()
+    res = CliRunner().invoke(app, ["map", "--gpkg", str(tmp_path / "missing.gpkg"), "--out", str(out), "-q"])
+    assert res.exit_code == 2 and "does not exist" in res.output

@@ -172,7 +172,8 @@ def dial_batch(
     indices, weights : int32 (m,)
         CSR graph; weights in whole seconds (or metres), >= 0.
     nb : int
-        Number of circular buckets, ``max(weights) + 1``.
+        Number of circular buckets: ``max(max(weights), max(src_off)) + 1`` (capped
+        offsets), so every queued label lies within one turn of the circle.
     src_ptr : int64 (n_orig + 1,)
     src_nodes, src_off : int32
         Source nodes of each origin and their initial offsets (seconds).
@@ -359,7 +360,11 @@ def run_dial(
     wtab = np.ascontiguousarray(wtab, dtype=np.float64)
     if wtab.ndim != 2 or wtab.shape[1] < max_t + 1:
         raise ValueError("wtab must have shape (K, max_t + 1)")
-    nb = int(weights.max()) + 1 if weights.size else 1
+    # circular buckets must span every queued label: [t, t + max edge weight], and the
+    # initial offsets of the sources (capped by the horizon)
+    max_w = int(weights.max()) if weights.size else 0
+    max_off = min(int(src_off.max()) if src_off.size else 0, max_t)
+    nb = max(max_w, max_off) + 1
     out = np.zeros((n_orig, wtab.shape[0]), dtype=np.float64)
     hist = (
         np.zeros((n_orig, (max_t + 59) // 60 + 1), dtype=np.float64)

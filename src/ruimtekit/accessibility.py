@@ -55,7 +55,7 @@ DEFAULT_UNBOUNDED_HORIZON_MIN = 90.0
 WALK_KMH = 4.8
 """Walking speed (km/h) of access and egress legs for car and unknown modes."""
 
-ACCESS_SPEED_KMH = {"walk": 4.8, "bike": 15.0, "e_bike": 20.0, "car": WALK_KMH}
+ACCESS_SPEED_KMH = {"walk": 4.8, "bike": 15.0, "e_bike": 20.0, "ebike": 20.0, "car": WALK_KMH}
 """Default speed (km/h) of the leg between a zone point and its snapped network node."""
 
 EPSG = 28992
@@ -689,8 +689,8 @@ def network_access(
     ok = p.zsnap.node >= 0
     values: dict[str, np.ndarray] = {}
     for k, m in enumerate(measures):
-        col = np.full(len(zones), np.nan)
-        col[ok] = out[:, k]
+        col = out[:, k].copy()  # one origin per zone; unsnapped zones have no sources
+        col[~ok] = np.nan
         values[f"{opportunity}_{m.label}_{mode}"] = col
     values["snap_distance_m"] = p.zsnap.distance_m
     log.info("%s accessibility: %d zones, mean %.0f nodes reached within %.0f min",
@@ -724,8 +724,8 @@ def histogram(
     p = _prepare(graph, zones, destinations, opportunity, measures, mode, max_snap_m,
                  access_speed_kmh, float(max_time_min))
     _, hist, _, _ = _run(p.shared, histogram=True)
-    full = np.full((len(zones), hist.shape[1]), np.nan)
-    full[p.zsnap.node >= 0] = hist
+    full = hist.copy()
+    full[p.zsnap.node < 0] = np.nan
     df = pd.DataFrame(full, index=pd.Index(p.ids, name="zone_id"),
                       columns=np.arange(hist.shape[1]))
     df.attrs.update({"unsnapped": p.unsnapped, "mode": mode, "opportunity": opportunity})
@@ -759,8 +759,7 @@ def od_matrix(
                  float(max_time_min))
     _, _, od, _ = _run(p.shared, od=True)
     oi, dj = np.nonzero(od != _kernels.INF32)
-    orig_ids = p.ids[p.zsnap.node >= 0]
-    df = pd.DataFrame({"origin": orig_ids[oi], "destination": p.ids[dj],
+    df = pd.DataFrame({"origin": p.ids[oi], "destination": p.ids[dj],
                        "time_s": od[oi, dj].astype(np.int32)})
     df.attrs.update({"unsnapped": p.unsnapped, "mode": mode, "max_time_min": max_time_min})
     return df
@@ -957,14 +956,14 @@ def effective_density(
                                  max_t / 60)
     _, _, od, _ = _run(shared, od=True)
     d_km = np.where(od == _kernels.INF32, np.inf, od.astype(np.float64)) / 1000.0
-    oi = np.flatnonzero(ok)
+    own_km = own_d / 1000.0
     if same:
-        d_km[np.arange(oi.size), oi] = own_d[ok] / 1000.0
-    d_km = np.where(d_km == 0, (own_d[ok] / 1000.0)[:, None], d_km)
+        np.fill_diagonal(d_km, own_km)
+    d_km = np.where(d_km == 0, own_km[:, None], d_km)
     with np.errstate(divide="ignore"):
         contrib = np.where(np.isfinite(d_km), dw[None, :] / d_km ** alpha, 0.0)
-    ed = np.full(len(ids), np.nan)
-    ed[ok] = contrib.sum(axis=1)
+    ed = contrib.sum(axis=1)
+    ed[~ok] = np.nan
     unsnapped = [str(i) for i in ids[~ok]]
     col = f"{opportunity}_ed{_fmt(alpha)}_net"
     return _result_frame(zones, {col: ed, "snap_distance_m": zs.distance_m},
@@ -1047,18 +1046,18 @@ def two_step_fca(
     sh1 = build_search_inputs(rg, ptr, fs.node[fok], fs.distance_m[fok] / v,
                               np.where(zok, zs.node, -1), zs.distance_m / v, pop, [dec], h)
     demand, _, _, _ = _run(sh1)
-    ratio = np.full(len(s), np.nan)
     dem = demand[:, 0]
-    ratio[fok] = np.divide(s[fok], dem, out=np.zeros_like(dem), where=dem > 0)
-    unserved = int((dem <= 0).sum())
+    ratio = np.divide(s, dem, out=np.zeros_like(dem), where=dem > 0)
+    ratio[~fok] = np.nan
+    unserved = int((fok & (dem <= 0)).sum())
     # pass 2: zones → facilities with weights R_j
     ptr2 = np.concatenate([[0], np.cumsum(zok.astype(np.int64))])
     sh2 = build_search_inputs(graph, ptr2, zs.node[zok], zs.distance_m[zok] / v,
                               np.where(fok, fs.node, -1), fs.distance_m / v,
                               np.nan_to_num(ratio), [dec], h)
     acc, _, _, _ = _run(sh2)
-    col = np.full(len(ids), np.nan)
-    col[zok] = acc[:, 0]
+    col = acc[:, 0].copy()
+    col[~zok] = np.nan
     unsnapped = [str(i) for i in ids[~zok]]
     return _result_frame(
         zones, {f"{supply}_2sfca_{dec.label}_{mode}": col, "snap_distance_m": zs.distance_m},
@@ -1266,3 +1265,71 @@ def pipeline_step(ctx: Any) -> None:
             ctx.note(f"accessibility {cfg.name}: {len(res.attrs['unsnapped'])} zone(s) are "
                      "too far from the network and have no value: "
                      + ", ".join(res.attrs["unsnapped"][:10]))
+
+
+# --------------------------------------------------------------------------------------
+# CLI helper
+# --------------------------------------------------------------------------------------
+def parse_decay(text: str) -> Decay:
+    """Parse ``kind:name=value,name=value`` (e.g. ``exponential:beta=0.05``) into a Decay."""
+    kind, _, rest = text.partition(":")
+    params: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        name, eq, value = part.partition("=")
+        try:
+            if not eq:
+                raise ValueError
+            params[name.strip()] = float(value)
+        except ValueError:
+            raise InputError(None, f"cannot read decay {text!r}",
+                             "write e.g. exponential:beta=0.05 or logistic:beta=0.1,t0=30") from None
+    return Decay(kind.strip(), **params)
+
+
+SKIM_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq", ".omx")
+
+
+def run_cli(
+    zones: str | Path,
+    network: str,
+    mode: str,
+    cutoffs: Sequence[float] = (45.0,),
+    decays: Sequence[str] = (),
+    opportunities: str = "jobs",
+    opportunity_column: str = "jobs",
+    max_snap_m: float = 500.0,
+) -> gpd.GeoDataFrame:
+    """What ``ruimtekit access`` computes (reads inputs, dispatches on the impedance)."""
+    from . import layers
+
+    z = layers.read_zones(zones)
+    decs = [parse_decay(d) for d in decays]
+    dest = None
+    opp = opportunities
+    if Path(opportunities).suffix and Path(opportunities).exists():
+        from . import _vector
+
+        dest = _vector.read_any(opportunities)
+        if dest.crs is not None and dest.crs.to_epsg() != EPSG:
+            dest = dest.to_crs(EPSG)
+        opp = opportunity_column
+    elif opportunities not in z.columns:
+        raise InputError(zones, f"no column {opportunities!r} and no such file",
+                         f"choose --opportunities from {[c for c in z.columns if c != 'geometry']}"
+                         " or give a file of opportunities")
+    if network == "crowfly":
+        return crowfly_access(z, dest, opportunity=opp, cutoffs=cutoffs, decays=decs, mode=mode)
+    path = Path(network)
+    if not path.exists():
+        raise InputError(path, "the network file does not exist",
+                         "give a network file, a skim file or 'crowfly'")
+    if path.name.lower().endswith(SKIM_SUFFIXES):
+        if dest is not None:
+            raise InputError(path, "a skim needs opportunities on the zones file",
+                             "give --opportunities as a zones column")
+        return skim_access(path, z, opportunity=opp, cutoffs=cutoffs, decays=decs, mode=mode)
+    from . import networks
+
+    g = networks.load_network(path, mode)
+    return network_access(g, z, dest, opportunity=opp, cutoffs=cutoffs, decays=decs,
+                          mode=mode, max_snap_m=max_snap_m)

@@ -95,6 +95,51 @@ def run(
 
 
 # --- access (accessibility engine) --------------------------------------------------
+@app.command("access")
+@friendly_errors
+def access_cmd(
+    zones: Annotated[Path, typer.Option("--zones", help="Zones file (GeoPackage/GeoParquet/"
+                                        "GeoJSON; converted to EPSG:28992), with zone_id.")],
+    network: Annotated[str, typer.Option("--network", help="'crowfly' (straight-line "
+                                         "model), a network file (OSM .pbf, osmnx GraphML, "
+                                         "link table) or a skim (.csv/.parquet/.omx: "
+                                         "origin, destination, time in minutes).")],
+    mode: Annotated[str, typer.Option("--mode", help="walk, bike, e_bike or car.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output GeoPackage (layer "
+                                         "'access', EPSG:28992).")],
+    cutoff: Annotated[list[float] | None, typer.Option("--cutoff", help="Time budget in "
+                                                       "minutes (repeatable).")] = None,
+    decay: Annotated[list[str] | None, typer.Option("--decay", help="Gravity decay, e.g. "
+                                                    "exponential:beta=0.05 or "
+                                                    "logistic:beta=0.1,t0=30 (repeatable; t "
+                                                    "in minutes).")] = None,
+    opportunities: Annotated[str, typer.Option("--opportunities", help="Opportunity column "
+                                               "of the zones file, or a file of points/"
+                                               "zones carrying --opportunity-column.")] = "jobs",
+    opportunity_column: Annotated[str, typer.Option(help="Opportunity column when "
+                                                    "--opportunities is a file.")] = "jobs",
+    max_snap_m: Annotated[float, typer.Option(help="Maximum snapping distance to the "
+                                              "network (metres).")] = 500.0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Opportunities reachable from every zone within each time budget (minutes), by one
+    mode: over a road network, with the crow-fly model or from a skim. Writes one row per
+    zone with columns {opportunity}_{cutoff}min_{mode} (and decays), snap_distance_m, to
+    OUTPUT (EPSG:28992); unsnapped zones are listed in the log."""
+    from . import _io, accessibility
+
+    _setup_logging(quiet)
+    gdf = accessibility.run_cli(
+        zones=zones, network=network, mode=mode, cutoffs=cutoff or [45.0], decays=decay or [],
+        opportunities=opportunities, opportunity_column=opportunity_column,
+        max_snap_m=max_snap_m,
+    )
+    with _io.atomic_path(output) as tmp:
+        gdf.to_file(tmp, layer="access", driver="GPKG")
+    if not quiet:
+        typer.echo(f"wrote {output} ({len(gdf)} zones)")
+
+
 # --- transit -------------------------------------------------------------------------
 @app.command("transit")
 @friendly_errors
@@ -189,6 +234,9 @@ def borrowed_size_cmd(
         "column banen_werkplaats (needs --wijk-centroids).")] = None,
     wijk_centroids: Annotated[Path | None, typer.Option(
         "--wijk-centroids", help="CBS 2015 wijk centroid points (code = WK + 6 digits).")] = None,
+    population_points: Annotated[Path | None, typer.Option(
+        "--population-points", help="Finer areas with inhabitants (e.g. CBS PC4) for "
+        "population-weighted zone points instead of centroids.")] = None,
     flows: Annotated[Path | None, typer.Option(
         "--flows", help="Observed home→work jobs by wijk (wk_woon, wk_werk, banen; Parquet/CSV) "
         "for the observed-vs-modelled catchment tables.")] = None,
@@ -216,7 +264,7 @@ def borrowed_size_cmd(
     _setup_logging(quiet)
     cfg = borrowed_size.make_config(
         zones=zones.stem, indicators_file=indicators, jobs_file=jobs_file,
-        wijk_centroids=wijk_centroids, observed_flows=flows,
+        wijk_centroids=wijk_centroids, observed_flows=flows, population_points=population_points,
         mass_columns=mass or ["population", "jobs"], modes=mode or ["car"], cutoff_min=cutoff,
         catchment_cutoffs_min=[cutoff], outcome=outcome, threshold_sd=threshold_sd,
     )
@@ -317,6 +365,49 @@ def candidates_cmd(
 
 
 # --- map -----------------------------------------------------------------------------
+@app.command("map")
+@friendly_errors
+def map_cmd(
+    study: Annotated[Path | None, typer.Argument(
+        help="Study file (YAML) whose outputs to map; default: the bundled demo study.")] = None,
+    gpkg: Annotated[Path | None, typer.Option(
+        "--gpkg", help="Study GeoPackage (EPSG:28992) with the result layers; default: "
+        "<output_dir>/<study>/<study>.gpkg. CSV tables and provenance.json (notes, sources) "
+        "beside it are read too.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Maps folder to (re)write: one HTML map per result layer, "
+        "index.html, figures/ (PNG, SVG); default: <maps_dir>/<study>/.")] = None,
+    offline: Annotated[bool, typer.Option(
+        "--offline/--online", help="Offline: Leaflet served from <out>/lib/ (works without "
+        "internet, base tiles optional). Online: Leaflet from a CDN, PDOK base map shown.")] = True,
+    figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Also write static figures.")] = True,
+    quiet: QuietOpt = False,
+) -> None:
+    """Rebuild web maps and figures from a study's processed outputs (no recomputation).
+
+    Reads the study GeoPackage, its CSV tables and provenance.json and writes
+    <out>/index.html with a choropleth per zone layer (classed legend with units, e.g.
+    jobs within 45 min (car)), marker maps for candidates, stations and catchment outlines,
+    and PNG/SVG figures. The folder is replaced only when everything was written.
+    """
+    from . import maps
+
+    _setup_logging(quiet)
+    config = None
+    if gpkg is None or out is None:
+        from . import study as _study
+
+        s, root = _study.load_study(study)
+        config = s.maps
+        base_out = (root / s.output_dir) if not Path(s.output_dir).is_absolute() else Path(s.output_dir)
+        base_maps = (root / s.maps_dir) if not Path(s.maps_dir).is_absolute() else Path(s.maps_dir)
+        gpkg = gpkg or base_out / s.name / f"{s.name}.gpkg"
+        out = out or base_maps / s.name
+    index = maps.rebuild(gpkg, out, offline=offline, config=config, figures=figures)
+    if not quiet:
+        typer.echo(f"maps: {index}")
+
+
 # --- fetch ---------------------------------------------------------------------------
 @app.command()
 @friendly_errors

@@ -481,14 +481,17 @@ def output_dir(ctx: Any) -> Path:
     return ctx.resolve(base) / study.name
 
 
-def pipeline_step(ctx: Any) -> None:
+def pipeline_step(ctx: Any, folder: str | Path | None = None) -> None:
     """Write ``<output_dir>/<study>/<study>.gpkg`` (all ``ctx.results``) and CSV tables.
+
+    ``folder`` overrides the output folder (the pipeline passes a temporary folder that
+    replaces ``<output_dir>/<study>/`` only when the whole run succeeded).
 
     Reads ``ctx.results`` (layers), ``ctx.tables`` (→ ``<name>.csv``), ``ctx.notes``
     (appended to every layer description) and ``ctx.study.maps`` (classification, k).
     Adds nothing to ``ctx.results``. Each file is written atomically.
     """
-    folder = output_dir(ctx)
+    folder = Path(folder) if folder is not None else output_dir(ctx)
     cfg = getattr(ctx.study, "maps", None)
     notes = " ".join(ctx.notes)
     descriptions = {}

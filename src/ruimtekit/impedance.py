@@ -124,6 +124,7 @@ DEFAULT_MODELS: dict[str, CrowflyModel] = {
     ),
 }
 """Documented Dutch default crow-fly models per mode (see the module docstring)."""
+DEFAULT_MODELS["ebike"] = DEFAULT_MODELS["e_bike"]  # the networks module's spelling
 
 
 def model_for(mode_or_model: str | CrowflyModel) -> CrowflyModel:

@@ -1035,8 +1035,10 @@ def maps_dir(ctx: Any) -> Path:
     return ctx.resolve(base) / ctx.study.name
 
 
-def pipeline_step(ctx: Any) -> None:
+def pipeline_step(ctx: Any, folder: str | Path | None = None) -> None:
     """Write ``<maps_dir>/<study>/`` (maps, figures, index.html) for a run.
+
+    ``folder`` overrides the target folder (the pipeline passes a temporary folder).
 
     Reads ``ctx.results`` (result layers), ``ctx.layers`` (station layers drawn on every
     map), ``ctx.tables``, ``ctx.notes`` (map subtitles), ``ctx.study.title``,
@@ -1049,7 +1051,98 @@ def pipeline_step(ctx: Any) -> None:
     if cfg is not None and not getattr(cfg, "enabled", True):
         return
     build_study_maps(
-        ctx.results, maps_dir(ctx), title=getattr(study, "title", "") or study.name, notes=ctx.notes,
+        ctx.results, Path(folder) if folder is not None else maps_dir(ctx),
+        title=getattr(study, "title", "") or study.name, notes=ctx.notes,
         attributions=list(getattr(study, "attribution", []) or []),
         offline=bool(getattr(cfg, "offline", True)), layers=ctx.layers, config=cfg, tables=ctx.tables,
+    )
+
+
+def read_outputs(gpkg: str | Path) -> dict[str, Any]:
+    """Read a study's processed outputs back (no recomputation) for :func:`rebuild`.
+
+    Parameters
+    ----------
+    gpkg : str or Path
+        ``<output_dir>/<study>/<study>.gpkg`` written by :func:`ruimtekit.export.write_geopackage`.
+
+    Returns
+    -------
+    dict
+        ``results`` (layer name → GeoDataFrame/DataFrame, ``layer_styles`` left out),
+        ``tables`` (CSV files beside the GeoPackage), ``notes``, ``attributions`` and
+        ``title`` (from ``provenance.json`` beside it, when present).
+
+    Raises
+    ------
+    InputError
+        When the file is missing or not a readable GeoPackage.
+    """
+    import geopandas as gpd
+    import pyogrio
+
+    gpkg = Path(gpkg)
+    if not gpkg.is_file():
+        raise InputError(gpkg, "the GeoPackage does not exist",
+                         "run `ruimtekit run STUDY` first or pass --gpkg with the study GeoPackage")
+    try:
+        listed = pyogrio.list_layers(gpkg)
+    except Exception as exc:
+        raise InputError(gpkg, f"not a readable GeoPackage ({exc})", "pass the .gpkg written by ruimtekit") from None
+    results: dict[str, Any] = {}
+    for name, gtype in listed:
+        if name == "layer_styles":
+            continue
+        if gtype is None:
+            results[name] = pyogrio.read_dataframe(gpkg, layer=name, read_geometry=False)
+        else:
+            df = gpd.read_file(gpkg, layer=name)
+            results[name] = df
+    tables = {p.stem: pd.read_csv(p) for p in sorted(gpkg.parent.glob("*.csv"))}
+    notes: list[str] = []
+    attributions: list[str] = []
+    title = gpkg.stem
+    prov = gpkg.parent / "provenance.json"
+    if prov.is_file():
+        try:
+            rec = json.loads(prov.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InputError(prov, f"invalid JSON ({exc})", "delete it or rerun the study") from None
+        notes = list(rec.get("notes") or [])
+        resolved = rec.get("study_resolved") or {}
+        attributions = list(resolved.get("attribution") or [])
+        title = resolved.get("title") or rec.get("study") or title
+    return {"results": results, "tables": tables, "notes": notes, "attributions": attributions,
+            "title": title}
+
+
+def rebuild(gpkg: str | Path, out_dir: str | Path, *, offline: bool = True, title: str | None = None,
+            config: Any = None, figures: bool = True) -> Path:
+    """Rebuild maps, figures and the index from a study GeoPackage (+ CSVs, provenance).
+
+    Parameters
+    ----------
+    gpkg : str or Path
+        The study GeoPackage.
+    out_dir : str or Path
+        Maps folder (replaced atomically).
+    offline : bool
+        Serve Leaflet from ``lib/``.
+    title : str, optional
+        Overrides the title recorded in ``provenance.json``.
+    config : MapsConfig, optional
+        Classification settings.
+    figures : bool
+        Also write static figures.
+
+    Returns
+    -------
+    Path
+        ``out_dir/index.html``.
+    """
+    rec = read_outputs(gpkg)
+    return build_study_maps(
+        rec["results"], out_dir, title=title or rec["title"], notes=rec["notes"],
+        attributions=rec["attributions"], offline=offline, config=config, tables=rec["tables"],
+        figures=figures,
     )

@@ -18,6 +18,7 @@ run succeeded, so a failed run leaves the previous outputs intact.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import logging
 import platform
@@ -103,12 +104,15 @@ def run_study(
             progress.advance(task)
 
         progress.update(task, description="writing GeoPackage and tables")
-        with _io.atomic_dir(out_dir) as tmp_out, ctx.timed("export"):
-            gpkg = _write_outputs(ctx, tmp_out)
+        # both folders are built in temporary folders and swapped in only at the end
+        maps_cm = _io.atomic_dir(maps_dir) if study.maps.enabled else contextlib.nullcontext()
+        with _io.atomic_dir(out_dir) as tmp_out, maps_cm as tmp_maps:
+            with ctx.timed("export"):
+                gpkg = _write_outputs(ctx, tmp_out)
             progress.advance(task)
             if study.maps.enabled:
                 progress.update(task, description="writing maps and figures")
-                with _io.atomic_dir(maps_dir) as tmp_maps, ctx.timed("maps"):
+                with ctx.timed("maps"):
                     _write_maps(ctx, tmp_maps)
             progress.advance(task)
             _io.write_json(
@@ -137,26 +141,14 @@ def study_notes(study: Any) -> list[str]:
 def _write_outputs(ctx: RunContext, folder: Path) -> Path:
     from . import export
 
-    gpkg = folder / f"{ctx.study.name}.gpkg"
-    export.write_geopackage(ctx.results, gpkg)
-    for name, table in ctx.tables.items():
-        export.write_table_csv(table, folder / f"{name}.csv")
-    return gpkg
+    export.pipeline_step(ctx, folder=folder)
+    return folder / f"{ctx.study.name}.gpkg"
 
 
 def _write_maps(ctx: RunContext, folder: Path) -> None:
     from . import maps
 
-    maps.build_study_maps(
-        ctx.results,
-        folder,
-        title=ctx.study.title or ctx.study.name,
-        notes=ctx.notes,
-        attributions=ctx.study.attribution,
-        offline=ctx.study.maps.offline,
-        layers=ctx.layers,
-        config=ctx.study.maps,
-    )
+    maps.pipeline_step(ctx, folder=folder)
 
 
 def provenance(ctx: RunContext, *, study_file: Path | None, started: _dt.datetime) -> dict:

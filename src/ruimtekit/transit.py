@@ -1030,6 +1030,24 @@ def zone_accessibility(
                          "fill or drop the zones without opportunities before routing")
     if access_mode not in MODE_LABEL:
         raise InputError(None, f"unknown access mode {access_mode!r}", "use walk or bike")
+    unlocated = (zones.geometry.isna() | zones.geometry.is_empty).to_numpy()
+    if unlocated.any():
+        ids = (zones["zone_id"].to_numpy()[unlocated].tolist() if "zone_id" in zones
+               else np.flatnonzero(unlocated).tolist())
+        log.warning("%d zone(s) without geometry are left out of transit routing (measures "
+                    "NaN): %s", len(ids), ids[:10])
+        sub = zone_accessibility(
+            network, zones[~unlocated], opp[~unlocated], opportunity=opportunity,
+            access_mode=access_mode, cutoffs_min=cutoffs_min, decays=decays, window=window,
+            step_s=step_s, percentiles=percentiles, max_transfers=max_transfers,
+            max_time_min=max_time_min, access_radius_m=access_radius_m, k_nearest=k_nearest,
+            block_size=block_size)
+        full = pd.DataFrame(index=np.arange(len(zones)), columns=sub.columns, dtype=float)
+        full = full.astype({c: sub[c].dtype for c in sub.columns if sub[c].dtype != float})
+        full.loc[~unlocated, :] = sub.to_numpy()
+        full["zone_id"] = zones["zone_id"].to_numpy() if "zone_id" in zones else full.index
+        full.attrs["unlocated"] = ids
+        return full
     zx, zy = zone_points(zones)
     n = len(zx)
     label = MODE_LABEL[access_mode]
@@ -1160,7 +1178,8 @@ def pipeline_step(ctx: Any) -> None:
             result.attrs["transit"] = {"kind": kind, "network": cfg.network,
                                        "access_modes": list(cfg.access_modes)}
             ctx.results[f"transit_{cfg.name}"] = result
-            if cfg.opportunity_column.endswith("_proxy"):
+            if cfg.opportunity_column.endswith("_proxy") or cfg.opportunity_column in (
+                    "establishments", "a_bedv"):
                 ctx.note(f"transit_{cfg.name}: opportunities are {cfg.opportunity_column}, a "
                          "proxy (business establishments, not job counts)")
             if kind != "gtfs":
@@ -1198,11 +1217,24 @@ def _opportunities(ctx: Any, cfg: TransitConfig, zones: Any) -> np.ndarray:
     if name == cfg.zones:
         v = lay[col].to_numpy(dtype=np.float64)
     else:
-        if "zone_id" not in lay.columns:
-            raise InputError(None, f"opportunity layer {name!r} has no zone_id",
-                             "give the opportunities per zone (zone_id) of the zones layer")
-        s = lay.groupby("zone_id")[col].sum()
-        v = zones["zone_id"].map(s).fillna(0.0).to_numpy(dtype=np.float64)
+        from . import layers
+
+        zid = zones["zone_id"].astype(str)
+        matched = ("zone_id" in lay.columns
+                   and lay["zone_id"].astype(str).isin(set(zid)).mean() > 0.5)
+        has_geom = getattr(lay, "geometry", None) is not None and "geometry" in lay.columns
+        if matched:
+            s = lay.groupby(lay["zone_id"].astype(str))[col].sum()
+            v = zid.map(s).fillna(0.0).to_numpy(dtype=np.float64)
+        elif has_geom:
+            agg = layers.aggregate_to_zones(lay, zones, col, how="spatial")
+            v = agg[col].to_numpy(dtype=np.float64)
+            ctx.note(f"transit_{cfg.name}: {col} of layer {name!r} assigned to {cfg.zones} "
+                     "zones by location (point in polygon)")
+        else:
+            raise InputError(None, f"opportunity layer {name!r} neither shares zone_ids "
+                             f"with {cfg.zones!r} nor has geometry",
+                             "give opportunities per zone_id of the zones layer or as points")
     if np.isnan(v).any():
         miss = zones["zone_id"].to_numpy()[np.isnan(v)][:5]
         raise InputError(None, f"{int(np.isnan(v).sum())} zones have no {col} (e.g. "
