@@ -11,12 +11,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["bench_delft.py", "bench_grid.py", "bench_roadlike.py"]
+SCRIPTS = ["bench_delft.py", "bench_grid.py", "bench_roadlike.py", "bench_transit.py"]
 
 
 def main() -> int:
     rc = 0
     for s in SCRIPTS:
+        if not (HERE / s).exists():
+            continue
         print(f"=== {s}", flush=True)
         rc |= subprocess.call([sys.executable, str(HERE / s)], cwd=HERE)
     return rc

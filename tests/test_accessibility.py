@@ -401,3 +401,20 @@ def test_cli_access_crowfly(tmp_path):
     bad = CliRunner().invoke(app, ["access", "--zones", str(zp), "--network", "crowfly",
                                    "--mode", "bike", "--opportunities", "banen", "-o", str(out)])
     assert bad.exit_code == 2
+
+
+def test_large_graph_is_searched_renumbered_with_same_results():
+    """≥ LOCALITY_MIN_NODES nodes: the engine searches a Hilbert-renumbered copy."""
+    side = 105  # 11,025 nodes
+    g = grid_graph(side=side, seed=21, spacing=50.0)
+    assert g.n_nodes >= acc.LOCALITY_MIN_NODES
+    g2, new_of_old = acc.search_graph(g)
+    assert new_of_old is not None and acc.search_graph(g)[0] is g2  # cached
+    rng = np.random.default_rng(22)
+    k = 15
+    zx, zy = 100_000 + rng.uniform(0, 5000, k), 450_000 + rng.uniform(0, 5000, k)
+    zones = point_zones(zx, zy, rng.integers(0, 9, k), size=1.0)
+    res = acc.network_access(g, zones, cutoffs=[4, 9], max_snap_m=100)
+    ref, _ = oracle_access(g, zones, (zx, zy), zones["jobs"].to_numpy(), [4, 9], 4.8 / 3.6, 100)
+    np.testing.assert_allclose(res["jobs_4min_walk"], ref[4])
+    np.testing.assert_allclose(res["jobs_9min_walk"], ref[9])

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from ruimtekit import distributed  # noqa: E402
 from ruimtekit._errors import RuimtekitError  # noqa: E402
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
+pytestmark = pytest.mark.filterwarnings("ignore:.*empty geometry:UserWarning")
 
 
 def _graph(n=400, seed=3):
@@ -104,3 +106,428 @@ def test_bad_local_spec():
     with pytest.raises(RuimtekitError, match="local:N"):
         with distributed.client_for("local:zero"):
             pass
+
+
+# ======================================================================================
+# the engines on real fixture data (Delft OSM roads, Amsterdam transit graph, CBS zones)
+# ======================================================================================
+ROOT = Path(__file__).resolve().parents[1]
+RAW = ROOT / "data" / "raw"
+
+
+@pytest.fixture(scope="module")
+def delft():
+    """Delft OSM drive network; origins: every 5th network node (as point zones);
+    destinations: the CBS 2021 PC4 areas around Delft with their population."""
+    import geopandas as gpd
+
+    from ruimtekit import layers, networks
+
+    g = networks.load_network(RAW / "osm" / "delft_drive.graphml", "car")
+    pc4 = layers.clip_bbox(layers.read_zones(RAW / "cbs_pc4_2021.parquet"),
+                           (81500, 443500, 86500, 449000))
+    pc4 = pc4[pc4["population"].notna()].reset_index(drop=True)
+    sel = np.arange(0, g.n_nodes, 5)
+    # shifted 40 m east so that snapping (and the access leg) is exercised
+    origins = gpd.GeoDataFrame({"zone_id": [f"n{i}" for i in sel]},
+                               geometry=gpd.points_from_xy(g.x[sel] + 40.0, g.y[sel]),
+                               crs=28992)
+    return g, origins, pc4
+
+
+def _network_local(g, origins, pc4):
+    from ruimtekit import accessibility as acc
+
+    return acc.network_access(g, origins, pc4, opportunity="population", cutoffs=(3, 6),
+                              decays=[acc.Decay("exponential", beta=0.2)])
+
+
+def test_network_access_on_dask_equals_local(client, delft, monkeypatch):
+    g, origins, pc4 = delft
+    local = _network_local(g, origins, pc4)
+    scatters = []
+    real_scatter = client.scatter
+
+    def counting_scatter(data, *a, **kw):
+        scatters.append(kw.get("broadcast"))
+        return real_scatter(data, *a, **kw)
+
+    monkeypatch.setattr(client, "scatter", counting_scatter)
+    from ruimtekit import accessibility as acc
+
+    remote = acc.network_access(g, origins, pc4, opportunity="population", cutoffs=(3, 6),
+                                decays=[acc.Decay("exponential", beta=0.2)], scheduler=client)
+    cols = ["population_3min_car", "population_6min_car", "population_exp0.2_car"]
+    assert remote["zone_id"].tolist() == local["zone_id"].tolist()
+    for c in cols:
+        np.testing.assert_array_equal(remote[c].to_numpy(), local[c].to_numpy())
+    # not vacuous: values vary and the 6-minute count dominates the 3-minute one
+    assert local[cols[1]].nunique() > 20 and local[cols[2]].nunique() > 200
+    assert (local[cols[1]] >= local[cols[0]]).all() and (local[cols[1]] > local[cols[0]]).any()
+    # the network went to the workers in exactly one broadcast scatter for all batches
+    assert scatters == [True]
+    n_batches = len(distributed.batches(len(origins), distributed.default_batch_size(
+        len(origins), 2)))
+    assert n_batches >= 4
+
+
+def test_batch_tasks_reference_the_scattered_network(client, delft):
+    """Every batch task depends on one scattered key holding the graph (the graph is not
+    embedded in the tasks), and that key is held by both workers."""
+    from ruimtekit import accessibility as acc
+
+    g, origins, pc4 = delft
+    p = acc._prepare(g, origins, pc4, "population", acc._measures((10,), ()), "car", 500.0,
+                     None, None)
+    seen = {}
+
+    def progress(done, total):
+        if done == 1:
+            seen.update(client.run_on_scheduler(_batch_dependencies))
+            seen["who_has"] = client.who_has()
+
+    distributed.map_batches(distributed.network_batch, p.shared, p.shared.n_origins,
+                            client=client, batch_size=60, progress=progress)
+    deps = {k: v for k, v in seen.items() if k.startswith("ruimtekit-network_batch")}
+    assert len(deps) >= 2
+    scattered = {d for v in deps.values() for d in v}
+    assert len(scattered) == 1 and all(len(v) == 1 for v in deps.values())
+    [key] = scattered
+    assert len(seen["who_has"][key]) == 2  # broadcast: a copy on each worker, once
+
+
+def _batch_dependencies(dask_scheduler):
+    return {str(k): [str(d.key) for d in ts.dependencies]
+            for k, ts in dask_scheduler.tasks.items()}
+
+
+def _slow_network_batch(shared, idx):
+    time.sleep(0.3)
+    return distributed.network_batch(shared, idx)
+
+
+def test_network_worker_killed_mid_run_gives_identical_result(client, delft):
+    from ruimtekit import accessibility as acc
+
+    g, origins, pc4 = delft
+    p = acc._prepare(g, origins, pc4, "population", acc._measures((5, 10), ()), "car", 500.0,
+                     None, None)
+    local_out, _, _, local_reached = acc._run(p.shared)
+    client.wait_for_workers(2, timeout=60)  # an earlier test may have killed one
+    pids = client.run(os.getpid)
+    killed = []
+
+    def progress(done, total):
+        if done == 1 and not killed:
+            killed.append(sorted(pids.values())[-1])
+            os.kill(killed[0], signal.SIGKILL)
+
+    res = distributed.map_batches(_slow_network_batch, p.shared, p.shared.n_origins,
+                                  client=client, batch_size=30, progress=progress)
+    out, reached = distributed.concat(res)
+    assert killed and len(res) == len(distributed.batches(p.shared.n_origins, 30))
+    np.testing.assert_array_equal(out, local_out)
+    np.testing.assert_array_equal(reached, local_reached)
+    client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed worker
+
+
+def test_crowfly_access_on_dask_equals_local(client, delft):
+    from ruimtekit import accessibility as acc
+
+    _, _, pc4 = delft
+    kw = dict(opportunity="population", cutoffs=(5, 15), decays=[{"kind": "linear",
+                                                                 "params": {"cutoff": 20}}],
+              mode="bike")
+    local = acc.crowfly_access(pc4, **kw)
+    remote = acc.crowfly_access(pc4, scheduler=client, **kw)
+    for c in ("population_5min_bike", "population_15min_bike", "population_lin20_bike"):
+        np.testing.assert_array_equal(remote[c].to_numpy(), local[c].to_numpy())
+    assert local["population_15min_bike"].max() > local["population_5min_bike"].max()
+
+
+@pytest.fixture(scope="module")
+def amsterdam():
+    from ruimtekit import layers, transit
+
+    g = transit.read_transit_graph_gml(RAW / "pt_amsterdam_2022.gml")
+    z = layers.read_zones(RAW / "cbs_kwb2020_amsterdam_buurten.parquet")
+    z = z.iloc[::2].reset_index(drop=True).copy()
+    z["establishments_proxy"] = z["establishments"].astype(float).fillna(0.0)
+    return g, z
+
+
+def test_transit_graph_on_dask_equals_local(client, amsterdam):
+    from ruimtekit import accessibility as acc
+    from ruimtekit import transit
+
+    g, z = amsterdam
+    opp = z["establishments_proxy"].to_numpy()
+    kw = dict(opportunity="establishments_proxy", access_mode="bike", cutoffs_min=(20, 30),
+              decays=[acc.Decay("exponential", beta=0.1)], block_size=16)
+    local = transit.zone_accessibility(g, z, opp, **kw)
+    remote = transit.zone_accessibility(g, z, opp, scheduler=client, **kw)
+    assert list(remote.columns) == list(local.columns)
+    assert remote["zone_id"].tolist() == z["zone_id"].tolist()
+    for c in local.columns:
+        np.testing.assert_array_equal(remote[c].to_numpy(), local[c].to_numpy())
+    assert local["establishments_proxy_30min_bike_transit"].nunique() > 20
+    # several batches, each a whole number of 16-origin blocks
+    size = distributed.default_batch_size(len(z), 2, align=16)
+    assert size % 16 == 0 and len(z) > size
+
+
+def test_transit_measures_small_batches_equal_local(client, amsterdam):
+    """Batches smaller than the default (3 blocks each) still give the local numbers."""
+    from ruimtekit import transit
+
+    g, z = amsterdam
+    zx, zy = transit.zone_points(z)
+    stops = g.meta["stop_nodes"]
+    node_t = transit.graph_stop_times(g)
+    acc_l = transit.zone_legs(zx, zy, g.x[stops], g.y[stops], mode="walk")
+    egr_l = transit.zone_legs(zx, zy, g.x[stops], g.y[stops], mode="walk")
+    opp = z["establishments_proxy"].to_numpy()
+    local = transit.zone_measures_from_blocks(
+        transit.iter_stop_matrix_blocks(node_t, acc_l, egr_l, block_size=10), len(z), opp,
+        opportunity="e", mode_label="transit", percentiles=[50.0], cutoffs_min=[30, 45],
+        direct=lambda b: transit._direct_block(zx, zy, b, "walk", 1000.0))
+    remote = distributed.transit_measures(
+        node_t, acc_l, egr_l, zx, zy, opp, scheduler=client, access_mode="walk",
+        radius_m=1000.0, opportunity="e", mode_label="transit", percentiles=[50.0],
+        cutoffs_min=[30, 45], block_size=10, batch_size=30)
+    for c in local.columns:
+        np.testing.assert_array_equal(remote[c].to_numpy(), local[c].to_numpy())
+
+
+def test_gtfs_raptor_on_dask_equals_local(client, tmp_path):
+    """Range-RAPTOR path on a SYNTHETIC feed (generated deterministically by
+    tests/transit_fixtures.random_feed_files) with a grid of point zones."""
+    import geopandas as gpd
+
+    from ruimtekit import transit
+    from transit_fixtures import random_feed_files, write_feed
+
+    folder = write_feed(tmp_path / "feed", random_feed_files(11, n_stops=20, n_routes=8,
+                                                             max_trips=5))
+    net = transit.build_network(folder, "2024-03-12")
+    gx, gy = np.meshgrid(np.linspace(net.x.min(), net.x.max(), 9),
+                         np.linspace(net.y.min(), net.y.max(), 9))
+    zones = gpd.GeoDataFrame({"zone_id": [f"z{i}" for i in range(gx.size)],
+                              "jobs": np.arange(gx.size, dtype=float) % 7},
+                             geometry=gpd.points_from_xy(gx.ravel(), gy.ravel()), crs=28992)
+    kw = dict(access_mode="walk", cutoffs_min=(15, 30, 45), window=("07:00", "07:30"),
+              percentiles=(25, 50, 90), block_size=8)
+    local = transit.zone_accessibility(net, zones, zones["jobs"].to_numpy(), **kw)
+    remote = distributed.transit_measures(
+        net, transit.zone_legs(*transit.zone_points(zones), net.x, net.y, mode="walk"),
+        transit.zone_legs(*transit.zone_points(zones), net.x, net.y, mode="walk"),
+        *transit.zone_points(zones), zones["jobs"].to_numpy(), scheduler=client,
+        access_mode="walk", radius_m=1000.0, opportunity="jobs", mode_label="transit",
+        percentiles=[25, 50, 90], cutoffs_min=[15, 30, 45], window=("07:00", "07:30"),
+        block_size=8, batch_size=16)
+    for c in remote.columns:
+        np.testing.assert_array_equal(remote[c].to_numpy(), local[c].to_numpy())
+    assert "jobs_45min_transit_p90" in remote
+    assert (local["jobs_45min_transit"] > local["jobs_15min_transit"]).any()
+
+
+def test_pipeline_steps_use_the_runs_client(client, delft, amsterdam, monkeypatch):
+    """accessibility and transit pipeline steps run on ctx.dask_client and give the same
+    result layers as without it."""
+    from types import SimpleNamespace
+
+    from ruimtekit import accessibility as acc
+    from ruimtekit import transit
+    from ruimtekit._context import RunContext
+
+    g, z = amsterdam
+    dg, _, pc4 = delft
+    a_cfg = acc.AccessibilityConfig(name="d", zones="pc4", opportunities={"column": "population"},
+                                    modes=["car", "bike"],
+                                    impedance={"car": "roads", "bike": "crowfly"},
+                                    cutoffs=[10])
+    t_cfg = transit.TransitConfig(name="ams", zones="buurten", network="pt",
+                                  opportunity_column="establishments_proxy", cutoffs=[30])
+    calls = []
+    real = distributed.map_batches
+
+    def spy(*a, **kw):
+        calls.append(kw.get("scheduler"))
+        return real(*a, **kw)
+
+    results = []
+    for dask_client in (None, client):
+        study = SimpleNamespace(accessibility=[a_cfg], transit=[t_cfg], networks={})
+        ctx = RunContext(study=study, root=ROOT, layers={"pc4": pc4, "buurten": z},
+                         networks={"roads": dg, "pt": g}, dask_client=dask_client)
+        monkeypatch.setattr(distributed, "map_batches", spy)
+        acc.pipeline_step(ctx)
+        transit.pipeline_step(ctx)
+        results.append(ctx.results)
+    assert calls == [client, client, client]  # road, crow-fly, transit — all on one client
+    for name in ("access_d", "transit_ams"):
+        a, b = results[0][name], results[1][name]
+        assert list(a.columns) == list(b.columns)
+        for c in a.columns:
+            if c != "geometry":
+                np.testing.assert_array_equal(a[c].to_numpy(), b[c].to_numpy())
+
+
+SMALL = """
+name: dask_small
+root: {root}
+output_dir: {out}/processed
+maps_dir: {out}/maps
+scheduler: {scheduler}
+layers:
+  delft_pc4:
+    kind: zones
+    path: data/raw/cbs_pc4_2021.parquet
+    bbox: [81500, 443500, 86500, 449000]
+networks:
+  delft_car: {{kind: graphml, path: data/raw/osm/delft_drive.graphml, mode: car}}
+accessibility:
+  - name: delft
+    zones: delft_pc4
+    opportunities: {{column: population}}
+    modes: [car]
+    impedance: delft_car
+    cutoffs: [5, 10]
+maps:
+  enabled: false
+"""
+
+
+def test_study_scheduler_key_validated(tmp_path):
+    from ruimtekit import study
+    from ruimtekit._errors import StudyError
+
+    p = tmp_path / "s.yaml"
+    p.write_text(SMALL.format(root=ROOT, out=tmp_path, scheduler="local:2"), encoding="utf-8")
+    s, _ = study.load_study(p)
+    assert s.scheduler == "local:2"
+    p.write_text(SMALL.format(root=ROOT, out=tmp_path, scheduler="my-laptop"),
+                 encoding="utf-8")
+    with pytest.raises(StudyError, match="scheduler"):
+        study.load_study(p)
+
+
+def test_pipeline_run_with_client_equals_local_run(client, tmp_path, monkeypatch):
+    import geopandas as gpd
+
+    from ruimtekit import pipeline, study
+
+    p = tmp_path / "s.yaml"
+    p.write_text(SMALL.format(root=ROOT, out=tmp_path, scheduler="local:2"), encoding="utf-8")
+    s, root = study.load_study(p)
+    sessions = []
+    real_session = distributed.session
+
+    def spy_session(scheduler):
+        sessions.append(scheduler)
+        return real_session(scheduler)
+
+    monkeypatch.setattr(distributed, "session", spy_session)
+    out_dask = pipeline.run_study(s, root, quiet=True, scheduler=client)  # overrides local:2
+    dask_layer = gpd.read_file(out_dask["gpkg"], layer="access_delft")
+    out_local = pipeline.run_study(s.model_copy(update={"scheduler": None, "name": "loc"}),
+                                   root, quiet=True)
+    local_layer = gpd.read_file(out_local["gpkg"], layer="access_delft")
+    assert sessions == [client, None]  # one session per run
+    for c in ("population_5min_car", "population_10min_car"):
+        np.testing.assert_array_equal(dask_layer[c].to_numpy(), local_layer[c].to_numpy())
+    assert dask_layer["population_10min_car"].sum() > 0
+
+
+# ============================================================================ CLI errors
+def test_cli_unreachable_scheduler_exit_2_no_traceback(monkeypatch):
+    from typer.testing import CliRunner
+
+    from ruimtekit import cli
+
+    monkeypatch.setattr(distributed, "CONNECT_TIMEOUT_S", 2.0)
+    res = CliRunner().invoke(cli.app, [
+        "access", "--zones", str(RAW / "cbs_pc4_2021.parquet"), "--network", "crowfly",
+        "--mode", "bike", "--opportunities", "population", "-o", "unused.gpkg",
+        "--scheduler", "tcp://127.0.0.1:9", "--quiet"])
+    text = res.output  # stdout and stderr
+    assert res.exit_code == 2, text
+    assert "cannot reach the Dask scheduler" in text and "tcp://127.0.0.1:9" in text
+    assert "fix:" in text and "local:N" in text
+    assert "Traceback" not in text
+    assert not Path("unused.gpkg").exists()
+
+
+def test_cli_invalid_scheduler_string(tmp_path):
+    from typer.testing import CliRunner
+
+    from ruimtekit import cli
+
+    out = tmp_path / "t.gpkg"
+    res = CliRunner().invoke(cli.app, [
+        "transit", "--zones", str(RAW / "cbs_kwb2020_amsterdam_buurten.parquet"), "--graph",
+        str(RAW / "pt_amsterdam_2022.gml"), "--opportunity", "population", "-o", str(out),
+        "--scheduler", "local:0", "--quiet"])
+    text = res.output  # stdout and stderr
+    assert res.exit_code == 2 and "local:N with N ≥ 1" in text and "Traceback" not in text
+    assert not out.exists()
+
+
+def test_distributed_run_logs_progress(client, caplog):
+    import logging
+
+    shared = _graph(n=200, seed=7)
+    with caplog.at_level(logging.INFO, logger="ruimtekit.distributed"):
+        out = distributed.concat(distributed.map_batches(
+            _batch_sum, shared, 200, scheduler=client, batch_size=50, label="test sums"))
+    assert out.shape == (200,)
+    msgs = [r.getMessage() for r in caplog.records if r.name == "ruimtekit.distributed"]
+    assert any("test sums: 4/4 batches done (100%)" in m for m in msgs)
+    assert any("4 batches of ≤50 origins on 2 Dask workers" in m for m in msgs)
+
+
+@pytest.mark.parametrize("spec, ok", [("local", True), ("local:3", True), ("local:0", False),
+                                      ("tcp://10.0.0.5:8786", True), ("node12:8786", True),
+                                      ("tls://h.example.org:8786", True), ("my-laptop", False),
+                                      ("local:two", False)])
+def test_check_scheduler(spec, ok):
+    if ok:
+        assert distributed.check_scheduler(spec) == spec
+    else:
+        with pytest.raises(distributed.SchedulerError, match="fix:"):
+            distributed.check_scheduler(spec)
+
+
+def test_session_none_and_client_pass_through(client):
+    with distributed.session(None) as c:
+        assert c is None
+    with distributed.session(client) as c:
+        assert c is client
+    assert client.status == "running"  # a client handed in is not closed
+
+
+def test_all_workers_killed_network_is_sent_again(client, caplog):
+    """When every worker holding the scattered inputs dies, Dask cannot recompute them: the
+    inputs are scattered again and the unfinished batches resubmitted (same result)."""
+    import logging
+
+    shared = _graph(seed=9)
+    n = shared[0].shape[0]
+    client.wait_for_workers(2, timeout=60)
+    pids = sorted(client.run(os.getpid).values())
+    killed = []
+
+    def progress(done, total):
+        if done == 1 and not killed:
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            killed.extend(pids)
+
+    with caplog.at_level(logging.WARNING, logger="ruimtekit.distributed"):
+        out = distributed.concat(distributed.map_batches(
+            _slow_batch, shared, n, client=client, batch_size=40, progress=progress))
+    oracle = (np.isfinite(dijkstra(shared[0], limit=300.0)) * shared[1]).sum(axis=1)
+    np.testing.assert_array_equal(out, oracle)
+    assert len(killed) == 2
+    assert any("sending it again" in r.getMessage() for r in caplog.records)
+    client.wait_for_workers(2, timeout=60)

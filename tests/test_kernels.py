@@ -176,3 +176,40 @@ def test_crowfly_kernel_matches_dense_numpy():
     ok = t <= max_t
     np.testing.assert_allclose(out[:, 0], (ok * dw).sum(1))
     np.testing.assert_allclose(out[:, 1], (ok * dw * np.exp(-0.1 * t / 60)).sum(1), rtol=1e-12)
+
+
+def test_bucket_overflow_regrows():
+    """A star: 1,999 nodes get the same label (more than the initial bucket capacity)."""
+    n = 2000
+    leaves = np.arange(1, n)
+    indptr, indices, weights = _csr(n, np.r_[np.zeros(n - 1, int), leaves],
+                                    np.r_[leaves, np.zeros(n - 1, int)], np.ones(2 * (n - 1)))
+    dptr, doff, dw, _ = _dst_csr(n, np.arange(n), np.zeros(n), np.ones(n))
+    out, _, _, reached = _kernels.run_dial(indptr, indices, weights, np.array([0, 1, 2]),
+                                           np.array([0, 5]), np.array([0, 0]), dptr, doff, dw,
+                                           np.ones((1, 3)), 2)
+    np.testing.assert_array_equal(out[:, 0], [n, n])
+    np.testing.assert_array_equal(reached, [n, n])
+
+
+def test_renumber_preserves_distances_and_hilbert_is_local():
+    rng = np.random.default_rng(2)
+    n = 300
+    u, v = rng.integers(0, n, 1200), rng.integers(0, n, 1200)
+    g = graph.from_edges(u, v, rng.integers(0, 50, 1200), rng.uniform(0, 1e4, n),
+                         rng.uniform(0, 1e4, n), largest_component=False)
+    for method in ("hilbert", "rcm"):
+        order = graph.locality_order(g, method)
+        g2 = graph.renumber(g, method)
+        assert g2.meta["node_order"] == method
+        assert graph.renumber(g, order).meta["node_order"] == "custom"
+        np.testing.assert_array_equal(g2.node_ids, g.node_ids[order])
+        d1 = dijkstra(g.to_scipy(), directed=True)
+        d2 = dijkstra(g2.to_scipy(), directed=True)
+        np.testing.assert_array_equal(d2, d1[np.ix_(order, order)])
+    # a Hilbert curve visits a 2^k grid cell by cell: consecutive indices are neighbours
+    xs, ys = np.meshgrid(np.arange(8.0), np.arange(8.0))
+    h = graph.hilbert_index(xs.ravel(), ys.ravel(), bits=3)
+    path = np.argsort(h)
+    steps = np.abs(np.diff(xs.ravel()[path])) + np.abs(np.diff(ys.ravel()[path]))
+    assert sorted(h) == list(range(64)) and np.all(steps == 1)

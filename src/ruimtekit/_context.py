@@ -38,6 +38,11 @@ class RunContext:
         Suppress progress output.
     timings : dict of str to float
         Seconds per step (filled by :meth:`timed`).
+    scheduler : str or distributed.Client, optional
+        Dask scheduler of the run (``local:N``, an address or a client; None = local).
+    dask_client : distributed.Client, optional
+        The run's Dask client (opened once by the pipeline; None = local); steps pass it
+        as ``scheduler=`` to the engines.
     """
 
     study: Any
@@ -50,6 +55,8 @@ class RunContext:
     quiet: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     work_dir: Path | None = None
+    scheduler: Any = None
+    dask_client: Any = None
 
     def resolve(self, path: str | Path) -> Path:
         """Resolve a study-file path relative to the study's root folder."""

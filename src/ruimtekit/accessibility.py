@@ -483,6 +483,36 @@ class SearchInputs:
         return ptr, self.src_nodes[sel], self.src_off[sel]
 
 
+LOCALITY_MIN_NODES = 10_000
+"""Graphs with at least this many nodes are renumbered along a Hilbert curve for the
+search (unless ``graph.meta["node_order"]`` says they already are); ~20% faster on a
+row-major grid, 2–3× faster than an arbitrary (e.g. OSM id) node order."""
+
+_LOCALITY_CACHE: dict[int, tuple[Any, _graph.Graph, np.ndarray]] = {}
+
+
+def search_graph(graph: _graph.Graph) -> tuple[_graph.Graph, np.ndarray | None]:
+    """The graph to search (locality-renumbered when large) and ``new_of_old`` positions.
+
+    The renumbered copy is cached per graph object for the life of the graph.
+    """
+    import weakref
+
+    if graph.n_nodes < LOCALITY_MIN_NODES or graph.meta.get("node_order"):
+        return graph, None
+    hit = _LOCALITY_CACHE.get(id(graph))
+    if hit is not None and hit[0]() is graph:
+        return hit[1], hit[2]
+    order = _graph.locality_order(graph, "hilbert")
+    g2 = _graph.renumber(graph, order)
+    new_of_old = np.empty(graph.n_nodes, dtype=np.int64)
+    new_of_old[order] = np.arange(graph.n_nodes)
+    key = id(graph)
+    _LOCALITY_CACHE[key] = (weakref.ref(graph), g2, new_of_old)
+    weakref.finalize(graph, _LOCALITY_CACHE.pop, key, None)
+    return g2, new_of_old
+
+
 def build_search_inputs(
     graph: _graph.Graph,
     src_ptr: np.ndarray,
@@ -495,6 +525,9 @@ def build_search_inputs(
     horizon_min: float,
 ) -> SearchInputs:
     """Assemble :class:`SearchInputs` (offsets are rounded to whole seconds).
+
+    Node positions refer to ``graph``; large graphs are searched on a Hilbert-renumbered
+    copy (:func:`search_graph`), which the returned arrays already use.
 
     Parameters
     ----------
@@ -511,6 +544,11 @@ def build_search_inputs(
     n = graph.n_nodes
     max_t = int(math.floor(60.0 * horizon_min + 1e-9))
     dst_nodes = np.asarray(dst_nodes, dtype=np.int64)
+    src_nodes = np.asarray(src_nodes, dtype=np.int64)
+    graph, new_of_old = search_graph(graph)
+    if new_of_old is not None:
+        src_nodes = new_of_old[src_nodes]
+        dst_nodes = np.where(dst_nodes >= 0, new_of_old[np.maximum(dst_nodes, 0)], -1)
     idx = np.arange(dst_nodes.shape[0], dtype=np.int32)
     keep = dst_nodes >= 0
     order = np.argsort(dst_nodes[keep], kind="stable")
@@ -643,6 +681,7 @@ def network_access(
     max_snap_m: float = 500.0,
     access_speed_kmh: float | None = None,
     horizon_min: float | None = None,
+    scheduler: Any = None,
 ) -> gpd.GeoDataFrame:
     """Opportunities reachable from every zone over a road/path network.
 
@@ -673,6 +712,9 @@ def network_access(
         speed for walk/bike, walking 4.8 km/h for car and other modes).
     horizon_min : float, optional
         Search horizon in minutes (see the module docstring).
+    scheduler : str or distributed.Client, optional
+        Run the origin batches on Dask (``local:N``, a scheduler address or a client;
+        see :mod:`ruimtekit.distributed`); results are identical to the local run.
 
     Returns
     -------
@@ -685,7 +727,13 @@ def network_access(
     measures = _measures(cutoffs, decays)
     p = _prepare(graph, zones, destinations, opportunity, measures, mode, max_snap_m,
                  access_speed_kmh, horizon_min)
-    out, _, _, reached = _run(p.shared)
+    if scheduler is None:
+        out, _, _, reached = _run(p.shared)
+    else:
+        from . import distributed
+
+        out, reached = distributed.network_measures(p.shared, scheduler,
+                                                    label=f"{mode} accessibility")
     ok = p.zsnap.node >= 0
     values: dict[str, np.ndarray] = {}
     for k, m in enumerate(measures):
@@ -797,6 +845,7 @@ def crowfly_access(
     model: impedance.CrowflyModel | None = None,
     horizon_min: float | None = None,
     intrazonal: bool = True,
+    scheduler: Any = None,
 ) -> gpd.GeoDataFrame:
     """Accessibility with the crow-fly impedance model (no network, no matrix in memory).
 
@@ -804,6 +853,8 @@ def crowfly_access(
     When the destinations are the zones themselves and ``intrazonal`` is true, a zone's own
     opportunities are at the intrazonal distance :func:`intrazonal_distance_m` (for
     polygon zones) instead of 0 m. Scales to national PC4 × PC4 (4,068²) in about a second.
+    ``scheduler`` (``local:N``, a Dask address or client) runs the origins in batches on
+    Dask (:mod:`ruimtekit.distributed`) with identical results.
 
     Returns
     -------
@@ -826,10 +877,17 @@ def crowfly_access(
     out = np.zeros((len(zx), len(measures)))
     hist = np.zeros((1, 1))
     curve_m, curve_ms = model.curve_arrays()
-    _kernels.crowfly_batch(
-        zx, zy, own, own_d, dx, dy, dw, float(model.detour_factor), curve_m, curve_ms,
-        60.0 * model.fixed_min, wtab, np.int64(max_t), False, out, hist,
-    )
+    if scheduler is not None:
+        from . import distributed
+
+        out = distributed.crowfly_measures(distributed.CrowflyInputs(
+            zx, zy, own, own_d, dx, dy, dw, float(model.detour_factor), curve_m, curve_ms,
+            60.0 * model.fixed_min, wtab, max_t), scheduler, label=f"{mode} crow-fly")
+    else:
+        _kernels.crowfly_batch(
+            zx, zy, own, own_d, dx, dy, dw, float(model.detour_factor), curve_m, curve_ms,
+            60.0 * model.fixed_min, wtab, np.int64(max_t), False, out, hist,
+        )
     values = {f"{opportunity}_{m.label}_{mode}": out[:, k] for k, m in enumerate(measures)}
     return _result_frame(zones, values, {
         "horizon_min": h, "mode": mode, "model": model.model_dump(), "unsnapped": [],
@@ -1199,13 +1257,15 @@ def run_block(ctx: Any, cfg: AccessibilityConfig) -> gpd.GeoDataFrame:
                       horizon_min=cfg.horizon_min)
         if imp == "crowfly":
             model = cfg.crowfly.get(mode)
-            r = crowfly_access(zones, dest, mode=mode, model=model, **common)
+            r = crowfly_access(zones, dest, mode=mode, model=model,
+                               scheduler=getattr(ctx, "dask_client", None), **common)
             ctx.note(f"accessibility {cfg.name} ({mode}): crow-fly impedance model "
                      "(straight-line distance × detour factor at a distance-dependent speed)")
         elif imp in ctx.networks:
             g = ctx.networks[imp]
             r = network_access(g, zones, dest, mode=mode, max_snap_m=cfg.max_snap_m,
-                               access_speed_kmh=cfg.access_speed_kmh, **common)
+                               access_speed_kmh=cfg.access_speed_kmh,
+                               scheduler=getattr(ctx, "dask_client", None), **common)
             unsnapped[mode] = r.attrs["unsnapped"]
             if cfg.matrix:
                 _export_matrix(ctx, cfg, g, zones, mode)
@@ -1298,8 +1358,10 @@ def run_cli(
     opportunities: str = "jobs",
     opportunity_column: str = "jobs",
     max_snap_m: float = 500.0,
+    scheduler: Any = None,
 ) -> gpd.GeoDataFrame:
-    """What ``ruimtekit access`` computes (reads inputs, dispatches on the impedance)."""
+    """What ``ruimtekit access`` computes (reads inputs, dispatches on the impedance);
+    ``scheduler`` runs network and crow-fly searches on Dask (:mod:`ruimtekit.distributed`)."""
     from . import layers
 
     z = layers.read_zones(zones)
@@ -1318,7 +1380,8 @@ def run_cli(
                          f"choose --opportunities from {[c for c in z.columns if c != 'geometry']}"
                          " or give a file of opportunities")
     if network == "crowfly":
-        return crowfly_access(z, dest, opportunity=opp, cutoffs=cutoffs, decays=decs, mode=mode)
+        return crowfly_access(z, dest, opportunity=opp, cutoffs=cutoffs, decays=decs, mode=mode,
+                              scheduler=scheduler)
     path = Path(network)
     if not path.exists():
         raise InputError(path, "the network file does not exist",
@@ -1332,4 +1395,4 @@ def run_cli(
 
     g = networks.load_network(path, mode)
     return network_access(g, z, dest, opportunity=opp, cutoffs=cutoffs, decays=decs,
-                          mode=mode, max_snap_m=max_snap_m)
+                          mode=mode, max_snap_m=max_snap_m, scheduler=scheduler)

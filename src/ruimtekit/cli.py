@@ -32,6 +32,9 @@ app = typer.Typer(
 err_console = Console(stderr=True)
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+SchedulerOpt = Annotated[str | None, typer.Option(
+    "--scheduler", help="Run the searches on Dask: local:N (N local worker processes) or the "
+    "address of a running scheduler (tcp://host:8786). Default: this process only.")]
 
 
 def _setup_logging(quiet: bool) -> None:
@@ -79,6 +82,7 @@ def run(
         ),
     ] = None,
     quiet: QuietOpt = False,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Run every analysis step of a study.
 
@@ -86,12 +90,13 @@ def run(
     time budgets, minutes, per mode), transit accessibility, borrowed size and
     densification candidates, and writes data/processed/<study>/<study>.gpkg (EPSG:28992),
     a provenance JSON (input checksums, study, version, timings) and maps/<study>/index.html.
-    A failed run leaves earlier outputs intact.
+    A failed run leaves earlier outputs intact. --scheduler overrides the study file's
+    scheduler key (see docs/distributed.md).
     """
     from . import pipeline
 
     _setup_logging(quiet)
-    pipeline.run(study, quiet=quiet)
+    pipeline.run(study, quiet=quiet, scheduler=scheduler)
 
 
 # --- access (accessibility engine) --------------------------------------------------
@@ -121,19 +126,21 @@ def access_cmd(
     max_snap_m: Annotated[float, typer.Option(help="Maximum snapping distance to the "
                                               "network (metres).")] = 500.0,
     quiet: QuietOpt = False,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Opportunities reachable from every zone within each time budget (minutes), by one
     mode: over a road network, with the crow-fly model or from a skim. Writes one row per
     zone with columns {opportunity}_{cutoff}min_{mode} (and decays), snap_distance_m, to
     OUTPUT (EPSG:28992); unsnapped zones are listed in the log."""
-    from . import _io, accessibility
+    from . import _io, accessibility, distributed
 
     _setup_logging(quiet)
-    gdf = accessibility.run_cli(
-        zones=zones, network=network, mode=mode, cutoffs=cutoff or [45.0], decays=decay or [],
-        opportunities=opportunities, opportunity_column=opportunity_column,
-        max_snap_m=max_snap_m,
-    )
+    with distributed.session(scheduler) as client:
+        gdf = accessibility.run_cli(
+            zones=zones, network=network, mode=mode, cutoffs=cutoff or [45.0],
+            decays=decay or [], opportunities=opportunities,
+            opportunity_column=opportunity_column, max_snap_m=max_snap_m, scheduler=client,
+        )
     with _io.atomic_path(output) as tmp:
         gdf.to_file(tmp, layer="access", driver="GPKG")
     if not quiet:
@@ -167,13 +174,14 @@ def transit_cmd(
     opportunity: Annotated[str, typer.Option(help="Opportunity column of the zones file "
                                              "(e.g. jobs, establishments).")] = "jobs",
     quiet: QuietOpt = False,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Transit accessibility per zone: opportunities reachable within each time budget
     (minutes) by walk/bike + transit + walk, from a GTFS timetable (range-RAPTOR over the
     departure window, percentiles of travel time), a stop-level transit graph (waiting =
     half the headway) or the NS rail network. Writes one row per zone with columns
     {opportunity}_{cutoff}min_transit / _bike_transit to OUTPUT (EPSG:28992)."""
-    from . import _io, layers, transit
+    from . import _io, distributed, layers, transit
     from ._errors import InputError
 
     _setup_logging(quiet)
@@ -197,13 +205,14 @@ def transit_cmd(
                          f"choose --opportunity from {', '.join(map(str, z.columns))}")
     net = transit.build_transit_network(kind, path, date=date, window=(w0, w1))
     out = z[["zone_id", "geometry"]].copy()
-    for mode in [m.strip() for m in access.split(",") if m.strip()]:
-        df = transit.zone_accessibility(
-            net, z, z[opportunity].to_numpy(dtype=float), opportunity=opportunity,
-            access_mode=mode, cutoffs_min=cuts, window=(w0, w1), step_s=step,
-            percentiles=pcts, max_transfers=max_transfers)
-        for c in df.columns[1:]:
-            out[c] = df[c].to_numpy()
+    with distributed.session(scheduler) as client:
+        for mode in [m.strip() for m in access.split(",") if m.strip()]:
+            df = transit.zone_accessibility(
+                net, z, z[opportunity].to_numpy(dtype=float), opportunity=opportunity,
+                access_mode=mode, cutoffs_min=cuts, window=(w0, w1), step_s=step,
+                percentiles=pcts, max_transfers=max_transfers, scheduler=client)
+            for c in df.columns[1:]:
+                out[c] = df[c].to_numpy()
     with _io.atomic_path(output) as tmp:
         out.to_file(tmp, layer="transit", driver="GPKG")
     typer.echo(f"wrote {output} ({len(out)} zones, {len(out.columns) - 2} columns)")

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__, _io
+from . import __version__, _io, distributed
 from . import study as _study
 from ._context import RunContext
 
@@ -35,7 +35,8 @@ log = logging.getLogger("ruimtekit.pipeline")
 __all__ = ["RunContext", "run", "run_study"]
 
 
-def run(path: str | Path | None = None, *, quiet: bool = False) -> dict[str, Path]:
+def run(path: str | Path | None = None, *, quiet: bool = False,
+        scheduler: str | None = None) -> dict[str, Path]:
     """Load a study file (the bundled demo when ``None``) and run it.
 
     Parameters
@@ -44,6 +45,8 @@ def run(path: str | Path | None = None, *, quiet: bool = False) -> dict[str, Pat
         Study YAML file.
     quiet : bool
         Suppress progress output.
+    scheduler : str, optional
+        Dask scheduler (``local:N`` or an address) overriding the study's ``scheduler``.
 
     Returns
     -------
@@ -52,7 +55,7 @@ def run(path: str | Path | None = None, *, quiet: bool = False) -> dict[str, Pat
     """
     study, root = _study.load_study(path)
     study_file = Path(path) if path is not None else _study.demo_study_path()
-    return run_study(study, root, study_file=study_file, quiet=quiet)
+    return run_study(study, root, study_file=study_file, quiet=quiet, scheduler=scheduler)
 
 
 def _steps() -> list[tuple[str, Callable[[RunContext], None]]]:
@@ -69,7 +72,8 @@ def _steps() -> list[tuple[str, Callable[[RunContext], None]]]:
 
 
 def run_study(
-    study: Any, root: Path, *, study_file: Path | None = None, quiet: bool = False
+    study: Any, root: Path, *, study_file: Path | None = None, quiet: bool = False,
+    scheduler: Any = None,
 ) -> dict[str, Path]:
     """Run every configured step of a validated study and write the outputs atomically.
 
@@ -82,17 +86,23 @@ def run_study(
         The YAML file (copied into the provenance record).
     quiet : bool
         Suppress progress output.
+    scheduler : str or distributed.Client, optional
+        Dask scheduler (``local:N``, an address or a client) overriding
+        ``study.scheduler``; one client serves the whole run (``ctx.dask_client``). See
+        :mod:`ruimtekit.distributed`.
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    ctx = RunContext(study=study, root=root, quiet=quiet)
+    ctx = RunContext(study=study, root=root, quiet=quiet,
+                     scheduler=scheduler or getattr(study, "scheduler", None))
     ctx.notes.extend(n for n in study_notes(study) if n not in ctx.notes)
     steps = _steps()
     out_dir = ctx.resolve(study.output_dir) / study.name
     maps_dir = ctx.resolve(study.maps_dir) / study.name
     started = _dt.datetime.now(_dt.UTC)
 
-    with Progress(
+    # one Dask client for the whole run (None: local); steps read ctx.dask_client
+    with distributed.session(ctx.scheduler) as ctx.dask_client, Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), disable=quiet, transient=False,
     ) as progress:

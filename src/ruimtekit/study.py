@@ -93,6 +93,10 @@ class Study(Section):
     maps : MapsConfig
     attribution : list of str
         Source attributions shown on every map (e.g. "Bron: CBS").
+    scheduler : str, optional
+        Run accessibility and transit searches on Dask: ``local:N`` (N local worker
+        processes) or a scheduler address such as ``tcp://host:8786`` (see
+        ``docs/distributed.md``); ``ruimtekit run --scheduler`` overrides it.
     """
 
     name: str
@@ -110,6 +114,8 @@ class Study(Section):
     candidates: CandidatesConfig | None = None
     maps: MapsConfig = Field(default_factory=MapsConfig)
     attribution: list[str] = Field(default_factory=list)
+    scheduler: str | None = Field(
+        None, pattern=r"^(local(:[1-9][0-9]*)?|(tcp|tls|ws|wss|ucx|inproc)://\S+|[\w.\-]+:[0-9]+)$")
 
     @field_validator("name")
     @classmethod

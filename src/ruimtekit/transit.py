@@ -991,7 +991,7 @@ def zone_accessibility(
     step_s: int = 60, percentiles: Sequence[float] = (50,),
     max_transfers: int = MAX_TRANSFERS, max_time_min: float = MAX_TIME_MIN,
     access_radius_m: float | None = None, k_nearest: int | None = None,
-    block_size: int = 256,
+    block_size: int = 256, scheduler: Any = None,
 ) -> pd.DataFrame:
     """Zone-level transit accessibility measures for any transit network kind.
 
@@ -1016,6 +1016,9 @@ def zone_accessibility(
         radius. A direct walk/bike trip within the access radius is also an option.
     k_nearest : int, optional
         Nearest stops per zone (default: all within the radius; rail: 5).
+    scheduler : str or distributed.Client, optional
+        Route the origin blocks on Dask (``local:N``, a scheduler address or a client; see
+        :mod:`ruimtekit.distributed`); results are identical to the local run.
 
     Returns
     -------
@@ -1041,7 +1044,7 @@ def zone_accessibility(
             access_mode=access_mode, cutoffs_min=cutoffs_min, decays=decays, window=window,
             step_s=step_s, percentiles=percentiles, max_transfers=max_transfers,
             max_time_min=max_time_min, access_radius_m=access_radius_m, k_nearest=k_nearest,
-            block_size=block_size)
+            block_size=block_size, scheduler=scheduler)
         full = pd.DataFrame(index=np.arange(len(zones)), columns=sub.columns, dtype=float)
         full = full.astype({c: sub[c].dtype for c in sub.columns if sub[c].dtype != float})
         full.loc[~unlocated, :] = sub.to_numpy()
@@ -1089,9 +1092,19 @@ def zone_accessibility(
         blocks = iter_stop_matrix_blocks(node_times, acc, egr, block_size=block_size,
                                          max_time_min=max_time_min)
         pcts = [50.0]
-    df = zone_measures_from_blocks(
-        blocks, n, opp, opportunity=opportunity, mode_label=label, percentiles=pcts,
-        cutoffs_min=cutoffs_min, decays=decays, direct=direct)
+    if scheduler is not None:
+        from . import distributed
+
+        df = distributed.transit_measures(
+            network if isinstance(network, TransitNetwork) else node_times, acc, egr, zx, zy,
+            opp, scheduler=scheduler, access_mode=access_mode, radius_m=radius,
+            opportunity=opportunity, mode_label=label, percentiles=pcts,
+            cutoffs_min=cutoffs_min, decays=decays, window=window, step_s=step_s,
+            max_transfers=max_transfers, max_time_min=max_time_min, block_size=block_size)
+    else:
+        df = zone_measures_from_blocks(
+            blocks, n, opp, opportunity=opportunity, mode_label=label, percentiles=pcts,
+            cutoffs_min=cutoffs_min, decays=decays, direct=direct)
     df.insert(0, "zone_id", zones["zone_id"].to_numpy() if "zone_id" in zones else np.arange(n))
     no_access = np.diff(acc.ptr) == 0
     df[f"no_stop_{label}"] = no_access
@@ -1169,7 +1182,8 @@ def pipeline_step(ctx: Any) -> None:
                     window=(cfg.window_start, cfg.window_end), step_s=cfg.step_s,
                     percentiles=cfg.percentiles, max_transfers=cfg.max_transfers,
                     max_time_min=cfg.max_time_min,
-                    access_radius_m=cfg.access_radius_m.get(mode), k_nearest=cfg.k_nearest)
+                    access_radius_m=cfg.access_radius_m.get(mode), k_nearest=cfg.k_nearest,
+                    scheduler=getattr(ctx, "dask_client", None))
                 for c in df.columns:
                     if c != "zone_id":
                         cols[c] = df[c].to_numpy()
