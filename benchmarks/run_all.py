@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["bench_delft.py", "bench_grid.py", "bench_roadlike.py", "bench_transit.py"]
+SCRIPTS = ["bench_delft.py", "bench_grid.py", "bench_roadlike.py", "bench_transit.py",
+           "bench_distributed.py"]
 
 
 def main() -> int:

@@ -418,3 +418,19 @@ def test_large_graph_is_searched_renumbered_with_same_results():
     ref, _ = oracle_access(g, zones, (zx, zy), zones["jobs"].to_numpy(), [4, 9], 4.8 / 3.6, 100)
     np.testing.assert_allclose(res["jobs_4min_walk"], ref[4])
     np.testing.assert_allclose(res["jobs_9min_walk"], ref[9])
+
+
+def test_zone_without_geometry_is_reported_not_silent():
+    from shapely.geometry import Polygon
+
+    zones = point_zones([100_000, 101_000, 102_000], [450_000, 450_000, 450_000], [5, 7, 11])
+    zones.loc[1, "geometry"] = Polygon()  # e.g. CBS PC4 5028 has an empty geometry
+    cf = acc.crowfly_access(zones, cutoffs=[30], mode="bike")
+    assert cf.attrs["unsnapped"] == ["Z1"]
+    assert np.isnan(cf["jobs_30min_bike"].iloc[1])
+    assert cf.attrs["unlocated_destination_opportunities"] == 7
+    full = acc.crowfly_access(zones.drop(index=1), cutoffs=[30], mode="bike")
+    np.testing.assert_allclose(cf["jobs_30min_bike"].to_numpy()[[0, 2]], full["jobs_30min_bike"])
+    g = grid_graph(side=6)
+    net = acc.network_access(g, zones, cutoffs=[30], max_snap_m=2000)
+    assert net.attrs["unsnapped"] == ["Z1"] and np.isnan(net["jobs_30min_walk"].iloc[1])

@@ -421,8 +421,11 @@ def run_dial(
     chunks = make_chunks(n_orig)
     # process origins in the order of their first source node (with a locality-ordered
     # graph, neighbouring origins run one after another on the same worker)
-    first = np.asarray(src_nodes, dtype=np.int64)[np.minimum(src_ptr[:-1], max(len(src_nodes) - 1, 0))] \
-        if len(src_nodes) else np.zeros(n_orig, dtype=np.int64)
+    src_ptr = np.asarray(src_ptr, dtype=np.int64)
+    src_nodes = np.asarray(src_nodes)
+    first = np.zeros(n_orig, dtype=np.int64)  # origins without sources go first (no work)
+    has = src_ptr[1:] > src_ptr[:-1]
+    first[has] = src_nodes[src_ptr[:-1][has]]
     oorder = np.argsort(first, kind="stable").astype(np.int64)
     # bucket capacity: at least the most sources of any origin; grown on demand
     most_src = int(np.diff(src_ptr).max()) if n_orig else 0

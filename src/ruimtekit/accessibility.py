@@ -316,17 +316,20 @@ def _check_crs(gdf: gpd.GeoDataFrame, what: str) -> None:
 
 def zone_points(zones: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Points (EPSG:28992 metres) representing zones: ``pop_x``/``pop_y`` where present
-    and finite, else the geometry centroid (the point itself for point layers)."""
+    and finite, else the geometry centroid (the point itself for point layers).
+
+    Zones with neither (empty or missing geometry) get NaN; the measures report them as
+    unsnapped (``attrs["unsnapped"]``, NaN values, a log warning).
+    """
     _check_crs(zones, "zones")
     geom = zones.geometry
-    if geom.isna().any() or geom.is_empty.any():
-        bad = zones.loc[geom.isna() | geom.is_empty]
-        ids = list(bad["zone_id"])[:5] if "zone_id" in bad else list(bad.index[:5])
-        raise InputError(None, f"{len(bad)} zone(s) have no geometry (e.g. {ids})",
-                         "drop them or give them a geometry")
-    c = geom.centroid
-    x = c.x.to_numpy(dtype=np.float64)
-    y = c.y.to_numpy(dtype=np.float64)
+    empty = (geom.isna() | geom.is_empty).to_numpy()
+    x = np.full(len(zones), np.nan)
+    y = np.full(len(zones), np.nan)
+    if (~empty).any():
+        c = geom[~empty].centroid
+        x[~empty] = c.x.to_numpy(dtype=np.float64)
+        y[~empty] = c.y.to_numpy(dtype=np.float64)
     if "pop_x" in zones.columns and "pop_y" in zones.columns:
         px = pd.to_numeric(zones["pop_x"], errors="coerce").to_numpy(dtype=np.float64)
         py = pd.to_numeric(zones["pop_y"], errors="coerce").to_numpy(dtype=np.float64)
@@ -865,9 +868,22 @@ def crowfly_access(
     model = impedance.model_for(model if model is not None else mode)
     measures = _measures(cutoffs, decays)
     h = default_horizon_min(measures) if horizon_min is None else float(horizon_min)
-    _zone_ids(zones)
+    ids = _zone_ids(zones)
     zx, zy = zone_points(zones)
     dx, dy, dw, same = _destinations(zones, destinations, opportunity)
+    # zones without a location get NaN (reported); destinations without one are left out
+    zok = np.isfinite(zx) & np.isfinite(zy)
+    dok = np.isfinite(dx) & np.isfinite(dy)
+    lost = float(dw[~dok].sum())
+    zx, zy = np.where(zok, zx, 0.0), np.where(zok, zy, 0.0)
+    dx, dy, dw = np.where(dok, dx, 0.0), np.where(dok, dy, 0.0), np.where(dok, dw, 0.0)
+    unlocated = [str(i) for i in ids[~zok]]
+    if unlocated:
+        log.warning("%d zone(s) have no geometry or population point and get no value: %s",
+                    len(unlocated), ", ".join(unlocated[:20]))
+    if (~dok).any():
+        log.warning("%d destination(s) without a location are left out (%g %s)",
+                    int((~dok).sum()), lost, opportunity)
     max_t = int(math.floor(60.0 * h + 1e-9))
     wtab = weight_table(measures, max_t)
     own = _own_index(len(zx), same and intrazonal)
@@ -888,9 +904,11 @@ def crowfly_access(
             zx, zy, own, own_d, dx, dy, dw, float(model.detour_factor), curve_m, curve_ms,
             60.0 * model.fixed_min, wtab, np.int64(max_t), False, out, hist,
         )
+    out[~zok] = np.nan
     values = {f"{opportunity}_{m.label}_{mode}": out[:, k] for k, m in enumerate(measures)}
     return _result_frame(zones, values, {
-        "horizon_min": h, "mode": mode, "model": model.model_dump(), "unsnapped": [],
+        "horizon_min": h, "mode": mode, "model": model.model_dump(), "unsnapped": unlocated,
+        "unlocated_destination_opportunities": lost,
         "measures": [m.label for m in measures],
     })
 
@@ -1200,8 +1218,9 @@ class AccessibilityConfig(_config.Section):
     horizon_min : float, optional
         Search horizon for gravity decays (minutes).
     matrix : bool
-        Also export zone-to-zone travel times (network impedance) as
-        ``access_<name>_<mode>_matrix.parquet`` in the output folder.
+        Also export zone-to-zone travel times (network impedance; long format: origin,
+        destination, time_s) as ``access_<name>_<mode>_matrix.parquet`` in the run's
+        work folder (``ctx.work_dir``), or as a table (CSV) when the run has none.
     """
 
     name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
@@ -1281,6 +1300,7 @@ def run_block(ctx: Any, cfg: AccessibilityConfig) -> gpd.GeoDataFrame:
                                  "aggregate the opportunities to zones first")
             r = skim_access(path, zones, mode=mode, origin_col=sc.origin, dest_col=sc.destination,
                             time_col=sc.time, unit=sc.unit, **common)
+        unsnapped[mode] = list(r.attrs.get("unsnapped", []))
         meas = [c for c in r.columns if c not in ("zone_id", "geometry")]
         if result is None:
             result = r[["zone_id", *meas, "geometry"]].copy()
@@ -1304,9 +1324,12 @@ def _export_matrix(ctx: Any, cfg: AccessibilityConfig, g: _graph.Graph,
     h = cfg.horizon_min or max(cfg.cutoffs)
     df = od_matrix(g, zones, max_time_min=h, mode=mode, max_snap_m=cfg.max_snap_m,
                    access_speed_kmh=cfg.access_speed_kmh)
-    folder = ctx.work_dir if ctx.work_dir is not None else (
-        ctx.resolve(ctx.study.output_dir) / ctx.study.name)
-    write_od_matrix(df, Path(folder) / f"access_{cfg.name}_{mode}_matrix.parquet")
+    name = f"access_{cfg.name}_{mode}_matrix"
+    if getattr(ctx, "work_dir", None) is not None:
+        # the run's (temporary) output folder: swapped in atomically with the other outputs
+        write_od_matrix(df, Path(ctx.work_dir) / f"{name}.parquet")
+    else:
+        ctx.tables[name] = df  # written beside the GeoPackage by the pipeline (CSV)
 
 
 def pipeline_step(ctx: Any) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -246,7 +247,7 @@ def accessibility_figure(
     return _save(fig, path)
 
 
-_OWN = ("own_population", "own_mass", "own_size", "population", "jobs")
+_OWN = ("population_own", "own_population", "own_mass", "own_size", "population", "jobs")
 _BORROWED = ("borrowed_population", "network_population", "borrowed_mass", "borrowed_size",
              "surrounding_population", "potential_population", "potential")
 
@@ -255,6 +256,13 @@ def _pick(cols: Sequence[str], options: Sequence[str], prefix: str | None = None
     for c in options:
         if c in cols:
             return c
+    if options is _BORROWED:
+        # borrowed_size.py naming: {mass}_borrowed_{T}min_{mode}, population first, car first
+        pat = re.compile(r"^(population|jobs)_borrowed_\d+(\.\d+)?min_([a-z_]+)$")
+        found = sorted((c for c in cols if pat.match(c)),
+                       key=lambda c: (not c.startswith("population"), not c.endswith("_car"), c))
+        if found:
+            return found[0]
     if prefix:
         return next((c for c in cols if c.startswith(prefix) and "km" in c), None)
     return None
@@ -311,7 +319,11 @@ def borrowed_size_figure(
         if col is None or col not in cols:
             raise InputError(None, f"no {what} column found in {cols}",
                              "pass own='population' and borrowed='<column>' explicitly")
-    ratio = ratio if ratio is not None else ("borrowed_ratio" if "borrowed_ratio" in cols else None)
+    if ratio is None:
+        if "borrowed_ratio" in cols:
+            ratio = "borrowed_ratio"
+        elif "_borrowed_" in borrowed and borrowed.replace("_borrowed_", "_borrowed_ratio_") in cols:
+            ratio = borrowed.replace("_borrowed_", "_borrowed_ratio_")
     label = label or _pick(cols, ("zone_name", "name", "station_name", "zone_id"))
     x = df[own].to_numpy(dtype=float, na_value=np.nan)
     y = df[borrowed].to_numpy(dtype=float, na_value=np.nan)
@@ -509,7 +521,7 @@ def study_figures(
                                          outlines=outlines[0] if outlines else None, source=source, notes=notes)
     for name, df in {**results, **(tables or {})}.items():
         cols = list(getattr(df, "columns", []))
-        if "borrowed" in name or "borrowed_ratio" in cols:
+        if ("borrowed" in name or "borrowed_ratio" in cols) and any("borrowed" in c for c in cols):
             try:
                 written += borrowed_size_figure(df, out_dir / f"{name}_chart", source=source, notes=notes)
             except InputError as exc:

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from . import _io, _offline, _styles
 from ._errors import InputError
@@ -198,7 +199,14 @@ LARGE_LAYER = 1500
 LARGE_SIMPLIFY_M = 100.0
 
 
-def display_settings(n_features: int, simplify_m: float, precision: int = 5) -> tuple[float, int]:
+HEAVY_VERTICES = 300_000
+"""Layers with more vertices than this (e.g. dissolved catchments) get at least
+:data:`HEAVY_SIMPLIFY_M`."""
+HEAVY_SIMPLIFY_M = 250.0
+
+
+def display_settings(n_features: int, simplify_m: float, precision: int = 5,
+                     n_vertices: int = 0) -> tuple[float, int]:
     """Simplification tolerance (metres) and coordinate decimals used for a layer.
 
     Large layers (more than :data:`LARGE_LAYER` polygons, e.g. the 4,068 national PC4
@@ -208,6 +216,9 @@ def display_settings(n_features: int, simplify_m: float, precision: int = 5) -> 
     """
     if n_features > LARGE_LAYER:
         simplify_m = max(simplify_m, LARGE_SIMPLIFY_M)
+        precision = min(precision, 4)
+    if n_vertices > HEAVY_VERTICES:
+        simplify_m = max(simplify_m, HEAVY_SIMPLIFY_M)
         precision = min(precision, 4)
     return simplify_m, precision
 
@@ -565,8 +576,10 @@ def _add_overlays(s: _Script, m: Any, *, stations: Mapping[str, Any], outlines: 
     expected = 0
     for i, (name, gdf) in enumerate(outlines.items()):
         color = ("#d7301f", "#6a51a3", "#238b45", "#525252")[i % 4]
+        o_simplify, o_precision = display_settings(
+            len(gdf), simplify_m, precision, int(shapely.get_num_coordinates(gdf.geometry.values).sum()))
         var, n = _add_outlines(s, m, gdf, name=f"{name} (outlines)", show=show_outlines, color=color,
-                               simplify_m=simplify_m, precision=precision)
+                               simplify_m=o_simplify, precision=o_precision)
         legend.append((var, f'<div class="rk-row"><span class="rk-line" style="border-color:{color}"></span>'
                             f'{_esc(name)}</div>'))
         expected += n if show_outlines else 0
@@ -660,7 +673,8 @@ def choropleth_map(
     m, s = _new_map(title or "ruimtekit map", notes, attributions, offline, any_cluster)
     name_col = _first(list(gdf.columns), _NAME_COLUMNS)
     id_col = _first(list(gdf.columns), _ID_COLUMNS)
-    simplify_m, precision = display_settings(len(gdf), simplify_m, precision)
+    simplify_m, precision = display_settings(
+        len(gdf), simplify_m, precision, int(shapely.get_num_coordinates(gdf.geometry.values).sum()))
     geoms = display_geometries(gdf, simplify_m, precision)
     infos = [_styles.measure_info(c, dict(labels) if labels else None) for c in cols]
     classes = []

@@ -101,11 +101,17 @@ def run_study(
     maps_dir = ctx.resolve(study.maps_dir) / study.name
     started = _dt.datetime.now(_dt.UTC)
 
-    # one Dask client for the whole run (None: local); steps read ctx.dask_client
-    with distributed.session(ctx.scheduler) as ctx.dask_client, Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), disable=quiet, transient=False,
-    ) as progress:
+    # Both output folders are built in temporary folders (ctx.work_dir is the data one, for
+    # steps that write files such as OD matrices) and swapped in only when everything
+    # succeeded. One Dask client serves the whole run (None: local); steps read ctx.dask_client.
+    maps_cm = _io.atomic_dir(maps_dir) if study.maps.enabled else contextlib.nullcontext()
+    with _io.atomic_dir(out_dir) as tmp_out, maps_cm as tmp_maps, \
+            distributed.session(ctx.scheduler) as ctx.dask_client, Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(),
+                TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                disable=quiet, transient=False,
+            ) as progress:
+        ctx.work_dir = tmp_out
         task = progress.add_task("ruimtekit run", total=len(steps) + 2)
         for name, func in steps:
             progress.update(task, description=f"step: {name}")
@@ -114,21 +120,18 @@ def run_study(
             progress.advance(task)
 
         progress.update(task, description="writing GeoPackage and tables")
-        # both folders are built in temporary folders and swapped in only at the end
-        maps_cm = _io.atomic_dir(maps_dir) if study.maps.enabled else contextlib.nullcontext()
-        with _io.atomic_dir(out_dir) as tmp_out, maps_cm as tmp_maps:
-            with ctx.timed("export"):
-                gpkg = _write_outputs(ctx, tmp_out)
-            progress.advance(task)
-            if study.maps.enabled:
-                progress.update(task, description="writing maps and figures")
-                with ctx.timed("maps"):
-                    _write_maps(ctx, tmp_maps)
-            progress.advance(task)
-            _io.write_json(
-                tmp_out / "provenance.json",
-                provenance(ctx, study_file=study_file, started=started),
-            )
+        with ctx.timed("export"):
+            gpkg = _write_outputs(ctx, tmp_out)
+        progress.advance(task)
+        if study.maps.enabled:
+            progress.update(task, description="writing maps and figures")
+            with ctx.timed("maps"):
+                _write_maps(ctx, tmp_maps)
+        progress.advance(task)
+        _io.write_json(
+            tmp_out / "provenance.json",
+            provenance(ctx, study_file=study_file, started=started),
+        )
     outputs = {
         "gpkg": out_dir / gpkg.name,
         "provenance": out_dir / "provenance.json",
