@@ -125,11 +125,12 @@ def test_graduated_style(gpkg, layers):
 
 def test_categorized_and_markers(gpkg, layers):
     cand = _styles_of(gpkg, "candidates")
-    assert cand[0][0] == "by reason" and cand[0][2] == 1
+    # categorised by function (few classes), never by the free-text reason (one per row)
+    assert cand[0][0] == "by function" and cand[0][2] == 1
     root = ET.fromstring(cand[0][1].split("\n", 1)[1])
     r = root.find("renderer-v2")
-    assert r.get("type") == "categorizedSymbol" and r.get("attr") == "reason"
-    assert sorted(c.get("value") for c in r.findall("categories/category")) == sorted(set(layers["candidates"]["reason"]))
+    assert r.get("type") == "categorizedSymbol" and r.get("attr") == "function"
+    assert sorted(c.get("value") for c in r.findall("categories/category")) == ["kantoor", "winkel"]
     assert root.find("layerGeometryType").text == "0"
     st = _styles_of(gpkg, "stations")
     root = ET.fromstring(st[0][1].split("\n", 1)[1])

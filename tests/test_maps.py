@@ -41,7 +41,8 @@ def candidates(z: gpd.GeoDataFrame, n: int = 12) -> gpd.GeoDataFrame:
     pts = z.geometry.representative_point().iloc[:n].values
     return gpd.GeoDataFrame(
         {"score": np.linspace(1, 0.1, n), "rank": np.arange(1, n + 1),
-         "reason": ["vacant office" if i % 2 else "near station" for i in range(n)]},
+         "function": ["kantoor" if i % 2 else "winkel" for i in range(n)],
+         "reason": [f"vacant {'office' if i % 2 else 'shop'} #{i}" for i in range(n)]},
         geometry=pts, crs=28992,
     )
 

@@ -1243,7 +1243,12 @@ def pipeline_step(ctx: Any) -> None:
         if vacancy.attrs.get("synthetic") or ("synthetic" in vacancy.columns
                                               and vacancy["synthetic"].fillna(False).any()):
             ctx.note(f"Vacancy layer '{cfg.vacancy}' is SYNTHETIC, not real vacancy.")
-    names = cfg.accessibility or _measure_results(ctx.results)
+    names = cfg.accessibility or [
+        n for n in _measure_results(ctx.results)
+        # auto-detection keeps results at the zones' level (sharing zone ids)
+        if "zone_id" in ctx.results[n].columns
+        and ctx.results[n]["zone_id"].astype(str).isin(zones["zone_id"].astype(str)).any()
+    ]
     missing = [n for n in names if n not in ctx.results]
     if missing:
         raise InputError(None, f"candidates.accessibility names results {missing} that were "
@@ -1252,6 +1257,15 @@ def pipeline_step(ctx: Any) -> None:
     stations = layer(cfg.stations, "stations") if cfg.stations else None
     constraints = {n: layer(n, "constraints") for n in cfg.constraints}
     out = analyse(vacancy, zones, acc, stations, constraints, config=cfg, as_of=as_of)
+    n_exc = len(out.layers().get("candidates_excluded", []))
+    if len(out.candidates) == 0 and n_exc:
+        top = out.layers()["candidates_excluded"]["exclusion_reason"].astype(str)
+        top = top.str.replace(r"BU\w+|GM\w+|WK\w+", "<zone>", regex=True).value_counts()
+        raise InputError(None, f"all {n_exc} vacancy objects were excluded; most common "
+                         f"reason: {top.index[0]!r} ({int(top.iloc[0])}×)",
+                         "check that candidates.accessibility names results at the level of "
+                         f"candidates.zones ('{cfg.zones}') and that the zones carry "
+                         f"{cfg.density_column!r}")
     ctx.note(f"Candidates: vacancy durations as of {as_of.date()}; structural = vacant ≥ "
              f"{cfg.structural_years} calendar years.")
     for n in out.notes:

@@ -41,6 +41,7 @@ def _setup_logging(quiet: bool) -> None:
     level = logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
     logging.getLogger("numba").setLevel(logging.WARNING)
+    logging.captureWarnings(True)  # data warnings as one-line log messages, not source dumps
 
 
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:

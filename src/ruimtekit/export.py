@@ -217,7 +217,7 @@ def _layer_description(name: str, df: pd.DataFrame, given: Any) -> tuple[str, di
 
 # ---------------------------------------------------------------------------- styles
 
-_CATEGORY_COLUMNS = ("reason", "class", "candidate_class", "type", "function", "category")
+_CATEGORY_COLUMNS = ("function", "class", "candidate_class", "type", "category")
 
 
 def layer_style_rows(name: str, gdf: Any, *, classification: str = "quantiles", k: int = 5,

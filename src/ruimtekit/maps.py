@@ -36,6 +36,7 @@ import json
 import logging
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,7 @@ CLUSTER_THRESHOLD = 200
 
 _NAME_COLUMNS = ("zone_name", "station_name", "name", "naam", "BU_NAAM", "WK_NAAM", "GM_NAAM")
 _ID_COLUMNS = ("zone_id", "station_id", "object_id", "id", "BU_CODE", "WK_CODE", "GM_CODE")
-_CATEGORY_COLUMNS = ("reason", "class", "candidate_class", "type", "function", "category", "station_type")
+_CATEGORY_COLUMNS = ("function", "class", "candidate_class", "type", "category", "station_type")
 
 
 @dataclass
@@ -543,7 +544,10 @@ def _write_map(m: Any, path: Path) -> int:
 def _station_layers(layers: Mapping[str, Any] | None) -> dict[str, Any]:
     out = {}
     for name, df in (layers or {}).items():
-        if _is_point_layer(df) and ("station_name" in df.columns or "station_type" in df.columns):
+        cols = set(getattr(df, "columns", ()))
+        # a stations layer, not a result that merely carries its nearest station's type
+        if (_is_point_layer(df) and ({"station_name", "station_type"} & cols)
+                and not ({"score", "rank", "object_id"} & cols)):
             out[name] = df
     return out
 
@@ -929,6 +933,49 @@ def _title_for(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
+_NOTE_FAMILIES = {
+    "borrowed": ("Borrowed size", "Observed commuting"),
+    "candidates": ("Vacancy", "Candidates", "candidates"),
+}
+
+
+def _family(name: str) -> str | None:
+    if name in ("borrowed_size", "catchments"):
+        return "borrowed"
+    if name.startswith(("candidates", "densification")):
+        return "candidates"
+    return None
+
+
+def _mentions(note: str, name: str) -> bool:
+    block = re.sub(r"^(access|transit)_", "", name)
+    low = note.lower()
+    return any(re.search(rf"(?<![a-z0-9_]){re.escape(k.lower())}(?![a-z0-9_])", low)
+               for k in {name, block, block.replace("_", " ")})
+
+
+def notes_for_layer(name: str, notes: Sequence[str], others: Sequence[str] = ()) -> list[str]:
+    """The run notes shown on one result layer's map (all notes go on the index page).
+
+    A note is shown when it names this layer or its block (``access_nl_pc4`` → ``nl_pc4``),
+    belongs to its family (borrowed-size/commuting notes on borrowed-size and catchment
+    maps; vacancy/candidate notes — which state when vacancy is synthetic — on candidate
+    and densification maps), or is general (names none of the ``others`` result layers and
+    belongs to no family).
+    """
+    fam = _family(name)
+    out = []
+    for n in notes:
+        note_fam = next((f for f, pre in _NOTE_FAMILIES.items() if n.startswith(pre)), None)
+        if fam == "candidates" and "synthetic" in n.lower():
+            note_fam = "candidates"
+        if _mentions(n, name) or (note_fam is not None and note_fam == fam):
+            out.append(n)
+        elif note_fam is None and not any(_mentions(n, o) for o in others if o != name):
+            out.append(n)
+    return out
+
+
 def build_study_maps(
     results: Mapping[str, Any],
     out_dir: str | Path,
@@ -1001,14 +1048,15 @@ def build_study_maps(
         for name, gdf in zone_layers.items():
             r = choropleth_map(
                 gdf, tmp / f"{name}.html", title=f"{_title_for(name)} — {title}",
-                classification=classification, k=k, stations=stations, outlines=outlines, notes=notes,
+                classification=classification, k=k, stations=stations, outlines=outlines,
+                notes=notes_for_layer(name, notes, list(results)),
                 attributions=attributions, offline=offline, simplify_m=simplify_m,
             )
             written.append(r)
         for name, gdf in point_layers.items():
             r = points_map(gdf, tmp / f"{name}.html", title=f"{_title_for(name)} — {title}",
-                           stations=stations, outlines=outlines, notes=notes, attributions=attributions,
-                           offline=offline, simplify_m=simplify_m)
+                           stations=stations, outlines=outlines, notes=notes_for_layer(name, notes, list(results)),
+                           attributions=attributions, offline=offline, simplify_m=simplify_m)
             written.append(r)
         if not zone_layers and not point_layers and (stations or outlines):
             base = next(iter(stations.values()), None)
