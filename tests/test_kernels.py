@@ -213,3 +213,70 @@ def test_renumber_preserves_distances_and_hilbert_is_local():
     path = np.argsort(h)
     steps = np.abs(np.diff(xs.ravel()[path])) + np.abs(np.diff(ys.ravel()[path]))
     assert sorted(h) == list(range(64)) and np.all(steps == 1)
+
+
+@st.composite
+def simple_cases(draw):
+    """Graphs where every node carries one destination without egress leg (the kernel's
+    aggregate-at-settle path), with weights from a drawn range (bucket widths > 1)."""
+    n = draw(st.integers(1, 30))
+    m = draw(st.integers(0, 90))
+    lo = draw(st.sampled_from([0, 1, 3, 8, 40]))
+    u = draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
+    v = draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
+    w = draw(st.lists(st.integers(lo, lo + 60), min_size=m, max_size=m))
+    n_orig = draw(st.integers(1, 5))
+    counts = draw(st.lists(st.integers(0, 3), min_size=n_orig, max_size=n_orig))
+    src_nodes = draw(st.lists(st.integers(0, n - 1), min_size=sum(counts), max_size=sum(counts)))
+    src_off = draw(st.lists(st.integers(0, 90), min_size=sum(counts), max_size=sum(counts)))
+    opp = draw(st.lists(st.sampled_from([0.0, 1.0, 3.0, 0.5]), min_size=n, max_size=n))
+    max_t = draw(st.integers(0, 300))
+    return n, u, v, w, counts, src_nodes, src_off, opp, max_t
+
+
+@settings(max_examples=150, deadline=None)
+@given(simple_cases())
+def test_simple_destinations_and_wide_buckets_match_dijkstra(case):
+    n, u, v, w, counts, src_nodes, src_off, opp, max_t = case
+    indptr, indices, weights = _csr(n, u, v, w)
+    src_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    times = _oracle_times(n, u, v, w, src_ptr, src_nodes, src_off)
+    dptr, doff, dw, _ = _dst_csr(n, np.arange(n), np.zeros(n), opp)
+    wv = np.asarray(opp)
+    ok = times <= max_t
+    t = np.arange(max_t + 1)
+    one = _kernels.run_dial(indptr, indices, weights, src_ptr, np.asarray(src_nodes, np.int32),
+                            np.asarray(src_off, np.int32), dptr, doff, dw,
+                            np.exp(-0.02 * t)[None, :], max_t)
+    np.testing.assert_allclose(
+        one[0][:, 0], np.where(ok, np.exp(-0.02 * np.where(ok, times, 0)) * wv, 0).sum(1),
+        rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(one[3], ok.sum(1))
+    out, hist, _, reached = _kernels.run_dial(
+        indptr, indices, weights, src_ptr, np.asarray(src_nodes, np.int32),
+        np.asarray(src_off, np.int32), dptr, doff, dw,
+        np.stack([np.ones(max_t + 1), (t <= max_t // 3).astype(float)]), max_t, histogram=True)
+    np.testing.assert_array_equal(out[:, 0], (ok * wv).sum(1))
+    np.testing.assert_array_equal(out[:, 1], ((times <= max_t // 3) * wv).sum(1))
+    np.testing.assert_array_equal(hist.sum(1), (ok * wv).sum(1))
+    np.testing.assert_array_equal(reached, ok.sum(1))
+
+
+def test_bucket_overflow_regrows_with_several_measures():
+    """The star of test_bucket_overflow_regrows with two measures and a histogram (the
+    aggregate-at-settle path must not count the aborted first attempt)."""
+    n = 2000
+    leaves = np.arange(1, n)
+    indptr, indices, weights = _csr(n, np.r_[np.zeros(n - 1, int), leaves],
+                                    np.r_[leaves, np.zeros(n - 1, int)], np.ones(2 * (n - 1)))
+    dptr, doff, dw, _ = _dst_csr(n, np.arange(n), np.zeros(n), np.ones(n))
+    wtab = np.stack([np.ones(3), np.array([1.0, 0.5, 0.25])])
+    out, hist, _, reached = _kernels.run_dial(
+        indptr, indices, weights, np.array([0, 1, 2]), np.array([0, 5]), np.array([0, 0]),
+        dptr, doff, dw, wtab, 2, histogram=True)
+    np.testing.assert_array_equal(out[:, 0], [n, n])
+    # origin 0: itself at 0 s, 1,999 leaves at 1 s; origin 5: itself, the hub at 1 s,
+    # 1,998 leaves at 2 s
+    np.testing.assert_array_equal(out[:, 1], [1 + 0.5 * (n - 1), 1 + 0.5 + 0.25 * (n - 2)])
+    np.testing.assert_array_equal(hist[:, :2], [[1, n - 1], [1, n - 1]])  # ceil(t / 60)
+    np.testing.assert_array_equal(reached, [n, n])

@@ -1345,8 +1345,8 @@ def pipeline_step(ctx: Any) -> None:
         res = run_block(ctx, cfg)
         ctx.results[f"access_{cfg.name}"] = res
         if res.attrs.get("unsnapped"):
-            ctx.note(f"accessibility {cfg.name}: {len(res.attrs['unsnapped'])} zone(s) are "
-                     "too far from the network and have no value: "
+            ctx.note(f"accessibility {cfg.name}: {len(res.attrs['unsnapped'])} zone(s) have no "
+                     "value (no geometry, or farther than max_snap_m from the network): "
                      + ", ".join(res.attrs["unsnapped"][:10]))
 
 

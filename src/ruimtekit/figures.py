@@ -514,16 +514,19 @@ def study_figures(
         if name in stations or not isinstance(df, gpd.GeoDataFrame):
             continue
         if maps._is_polygon_layer(df) and _styles.measure_columns(df):
-            written += accessibility_figure(df, out_dir / f"{name}_map", source=source, notes=notes,
+            written += accessibility_figure(df, out_dir / f"{name}_map", source=source,
+                                            notes=maps.notes_for_layer(name, notes, list(results)),
                                             classification=classification, k=k)
         elif maps._is_point_layer(df) and {"score", "rank", "reason"} & set(df.columns):
             written += candidates_figure(df, out_dir / f"{name}_map", zones=zones_bg, stations=station_gdf,
-                                         outlines=outlines[0] if outlines else None, source=source, notes=notes)
+                                         outlines=outlines[0] if outlines else None, source=source,
+                                         notes=maps.notes_for_layer(name, notes, list(results)))
     for name, df in {**results, **(tables or {})}.items():
         cols = list(getattr(df, "columns", []))
         if ("borrowed" in name or "borrowed_ratio" in cols) and any("borrowed" in c for c in cols):
             try:
-                written += borrowed_size_figure(df, out_dir / f"{name}_chart", source=source, notes=notes)
+                written += borrowed_size_figure(df, out_dir / f"{name}_chart", source=source,
+                                                notes=maps.notes_for_layer(name, notes, list(results)))
             except InputError as exc:
                 log.info("no borrowed-size chart for %s: %s", name, exc.problem)
     return written
