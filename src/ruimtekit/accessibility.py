@@ -643,6 +643,12 @@ def _prepare(
         graph, src_ptr, src_nodes, src_off, ds.node, ds.distance_m / v, dw, measures, h
     )
     unsnapped = [str(i) for i in ids[~ok]]
+    if len(ids) and not ok.any():
+        raise InputError(None, f"none of the {len(ids)} zones lies within {max_snap_m:.0f} m of "
+                         f"the {mode} network (nodes span x {graph.x.min():.0f}–{graph.x.max():.0f}, "
+                         f"y {graph.y.min():.0f}–{graph.y.max():.0f} in EPSG:28992)",
+                         "check that the zones and the network cover the same area, or raise "
+                         "max_snap_m (metres)")
     if unsnapped:
         log.warning(
             "%d of %d zones are more than %.0f m from the %s network and get no value: %s",
