@@ -280,3 +280,18 @@ def test_bucket_overflow_regrows_with_several_measures():
     np.testing.assert_array_equal(out[:, 1], [1 + 0.5 * (n - 1), 1 + 0.5 + 0.25 * (n - 2)])
     np.testing.assert_array_equal(hist[:, :2], [[1, n - 1], [1, n - 1]])  # ceil(t / 60)
     np.testing.assert_array_equal(reached, [n, n])
+
+
+def test_long_budget_uses_int32_labels():
+    """Budgets of 2**15 - 2 s and more switch the labels from int16 to int32 (a path
+    graph whose far end lies beyond the int16 range)."""
+    n = 12
+    w = np.arange(1, n) * 1000
+    indptr, indices, weights = _csr(n, np.arange(n - 1), np.arange(1, n), w)
+    dptr, doff, dw, _ = _dst_csr(n, np.arange(n), np.zeros(n), np.ones(n))
+    arrive = np.r_[0, np.cumsum(w)]  # 0, 1000, 3000, ..., 66000 s
+    for max_t in (32_765, 32_766, 45_000, 66_000):
+        out, _, _, reached = _kernels.run_dial(
+            indptr, indices, weights, np.array([0, 1]), np.array([0]), np.array([0]),
+            dptr, doff, dw, np.ones((1, max_t + 1)), max_t)
+        assert out[0, 0] == reached[0] == (arrive <= max_t).sum()

@@ -93,8 +93,8 @@ def _search_one(
 ):  # pragma: no cover - compiled
     """One bounded search; returns nodes reached, or -1 when a bucket overflowed.
 
-    ``dist`` holds ``max_t + 1`` for unreached nodes (a sentinel that also bounds the
-    search: a label ``nd`` is accepted only when ``nd < dist[u]``, hence ``nd <= max_t``)
+    ``dist`` (int16 or int32) holds ``max_t + 1`` for unreached nodes (a sentinel that also
+    bounds the search: a label ``nd`` is accepted only when ``nd < dist[u]``, hence ``nd <= max_t``)
     and ``~label`` (< 0) for settled ones. Bucket slot ``b`` holds the nodes
     ``bk[b, :blen[b]]`` (stale entries included).
     """
@@ -240,7 +240,7 @@ def dial_batch(
     indptr, adj, shift, nbk,
     src_ptr, src_nodes, src_off,
     dst_ptr, dst_off, dst_w, dst_idx, node_w, simple,
-    wtab, max_t, do_hist, out, hist, do_od, od, chunks, cap, oorder,
+    wtab, max_t, do_hist, out, hist, do_od, od, chunks, cap, oorder, dist_proto,
 ):  # pragma: no cover - compiled
     """Bounded bucket-queue search from every origin, aggregating measures on the fly.
 
@@ -286,6 +286,9 @@ def dial_batch(
     oorder : int64 (n_orig,)
         Processing order of the origins (spatially sorted, so consecutive searches of a
         worker reuse cached graph data); results are stored by origin number.
+    dist_proto : int16 or int32 (0,)
+        Gives the label dtype: int16 when ``max_t < 2**15 - 2`` (half the memory traffic
+        of the most frequently read array), else int32.
 
     Returns
     -------
@@ -297,7 +300,8 @@ def dial_batch(
     mask = nbk - 1
     reached = np.zeros(n_orig, dtype=np.int64)
     for c in prange(chunks.shape[0] - 1):
-        dist = np.full(n, max_t + 1, dtype=np.int32)
+        dist = np.empty(n, dtype=dist_proto.dtype)
+        dist[:] = max_t + 1
         ccap = cap[0]
         bk = np.empty((nbk, ccap), dtype=np.int32)
         blen = np.zeros(nbk, dtype=np.int64)
@@ -557,5 +561,6 @@ def run_dial(
             src_off, dst_ptr, dst_off, dst_w,
             np.ascontiguousarray(dst_idx, dtype=np.int32), node_w, simple,
             wtab, np.int64(max_t), histogram, out, hist, do_od, od, chunks, cap, oorder,
+            np.zeros(0, dtype=np.int16 if max_t < 2**15 - 2 else np.int32),
         )
     return out, (hist if histogram else None), (od if do_od else None), reached
