@@ -419,23 +419,14 @@ def zone_points(zones: Any) -> tuple[np.ndarray, np.ndarray]:
     InputError
         Zones not in EPSG:28992, or zones without geometry.
     """
-    if zones.crs is None or zones.crs.to_epsg() != 28992:
-        raise InputError(None, f"the zones layer is in {zones.crs}, not EPSG:28992",
-                         "read it with ruimtekit.layers or call .to_crs(28992)")
+    from . import accessibility
+
+    x, y = accessibility.zone_points(zones)  # CRS check, centroid / pop_x,pop_y rule
     geom = zones.geometry
     empty = geom.isna() | geom.is_empty
     if empty.any():
         raise InputError(None, f"{int(empty.sum())} zone(s) have no geometry",
                          "drop them or give them a geometry")
-    c = geom.centroid
-    x = c.x.to_numpy(dtype=np.float64)
-    y = c.y.to_numpy(dtype=np.float64)
-    if "pop_x" in zones.columns and "pop_y" in zones.columns:
-        px = pd.to_numeric(zones["pop_x"], errors="coerce").to_numpy(dtype=np.float64)
-        py = pd.to_numeric(zones["pop_y"], errors="coerce").to_numpy(dtype=np.float64)
-        ok = np.isfinite(px) & np.isfinite(py)
-        x = np.where(ok, px, x)
-        y = np.where(ok, py, y)
     return x, y
 
 
