@@ -4,7 +4,8 @@ Edge weights are integers uniform 50–150 ("metres"), jobs Poisson(5) per node,
 1, 3, 5, 8 km. Compares the ruimtekit Dial kernel, pandana (precompute + aggregate, the
 time pandana needs for the same answer) and networkx (a sample of origins, extrapolated).
 Exactness: mismatches against a float64 Dijkstra oracle (scipy) on a sample of origins,
-for ruimtekit and for pandana.
+for ruimtekit and for pandana. With every node an origin the engine picks its lane kernel
+(16 origins per search); the one-origin kernel is timed as well (``dial_only_s``).
 
     python benchmarks/bench_grid.py [--cutoffs 1000 3000 5000 8000] [--no-pandana]
 """
@@ -17,7 +18,7 @@ import time
 import numpy as np
 from _common import all_nodes_inputs, dumps, grid_graph, oracle_sums, save, timer
 
-from ruimtekit import accessibility
+from ruimtekit import _kernels, accessibility
 
 
 def main() -> dict:
@@ -28,6 +29,8 @@ def main() -> dict:
     ap.add_argument("--nx-sample", type=int, default=100)
     ap.add_argument("--no-pandana", action="store_true")
     ap.add_argument("--no-networkx", action="store_true")
+    ap.add_argument("--no-dial-only", action="store_true",
+                    help="skip timing the one-origin kernel alone")
     ap.add_argument("--repeat", type=int, default=2, help="ruimtekit runs per cutoff (min)")
     ap.add_argument("--name", default="grid", help="results/<name>.json")
     a = ap.parse_args()
@@ -41,25 +44,40 @@ def main() -> dict:
     # warm-up (numba compile, cached afterwards)
     sh = all_nodes_inputs(g, jobs, [a.cutoffs[0]])
     accessibility.measures_batch(sh, np.arange(10))
+    ptr, nodes, off = sh.origin_batch(np.arange(32))
+    _kernels.run_dial(sh.indptr, sh.indices, sh.weights, ptr, nodes, off, sh.dst_ptr,
+                      sh.dst_off, sh.dst_w, sh.wtab, sh.max_t, lanes=True)
 
     for c in a.cutoffs:
         r: dict = {}
         sh = all_nodes_inputs(g, jobs, [c])
         times, cpus = [], []
         for _ in range(a.repeat):
+            info: dict = {}
             t0, c0 = time.perf_counter(), time.process_time()
-            out = accessibility.measures_batch(sh, np.arange(g.n_nodes))[:, 0]
+            out = accessibility.measures_batch(sh, np.arange(g.n_nodes), info=info)[:, 0]
             times.append(time.perf_counter() - t0)
             cpus.append(time.process_time() - c0)
         r["ruimtekit_s"] = round(min(times), 3)
         r["ruimtekit_runs_s"] = [round(t, 3) for t in times]
         r["ruimtekit_cpu_s"] = round(min(cpus), 3)
+        r["ruimtekit_kernel"] = info
         ref = oracle_sums(g, jobs, sample, c)
         r["ruimtekit_mismatches"] = int((out[sample] != ref).sum())
         r["oracle_sample"] = int(sample.size)
         res["cutoffs"][str(int(c))] = r
-        print(f"{c:.0f}: ruimtekit {r['ruimtekit_s']} s ({r['ruimtekit_cpu_s']} CPU s), "
+        print(f"{c:.0f}: ruimtekit {r['ruimtekit_s']} s ({r['ruimtekit_cpu_s']} CPU s, {info}), "
               f"mismatches {r['ruimtekit_mismatches']}", flush=True)
+        if not a.no_dial_only:
+            t0, c0 = time.perf_counter(), time.process_time()
+            one = _kernels.run_dial(sh.indptr, sh.indices, sh.weights, sh.src_ptr,
+                                    sh.src_nodes, sh.src_off, sh.dst_ptr, sh.dst_off,
+                                    sh.dst_w, sh.wtab, sh.max_t, lanes=False)[0][:, 0]
+            r["dial_only_s"] = round(time.perf_counter() - t0, 3)
+            r["dial_only_cpu_s"] = round(time.process_time() - c0, 3)
+            r["dial_only_mismatches"] = int((one[sample] != ref).sum())
+            print(f"{c:.0f}: one-origin kernel {r['dial_only_s']} s, "
+                  f"mismatches {r['dial_only_mismatches']}", flush=True)
 
     # every cutoff from ONE search at the largest cutoff
     sh = all_nodes_inputs(g, jobs, list(a.cutoffs))

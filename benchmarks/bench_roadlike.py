@@ -72,13 +72,15 @@ def main() -> dict:
     rss0 = maxrss_mb()
     tracemalloc.start()
     t0 = time.perf_counter()
-    out = accessibility.measures_batch(sh, np.arange(origins.size))
+    info: dict = {}
+    out = accessibility.measures_batch(sh, np.arange(origins.size), info=info)
     res["seconds"] = round(time.perf_counter() - t0, 2)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     res["tracemalloc_peak_mb_during_run"] = round(peak / 2**20, 1)
     res["maxrss_mb_before_run"] = round(rss0, 1)
     res["maxrss_mb_after_run"] = round(maxrss_mb(), 1)
+    res["kernel"] = info
     res["origins"] = int(origins.size)
     res["minutes"] = a.minutes
     res["mean_jobs_45min"] = round(float(out[:, 0].mean()), 1)

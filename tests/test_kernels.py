@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -77,9 +78,10 @@ def _dst_csr(n, dst_nodes, dst_off, dst_w):
             np.asarray(dst_w, dtype=float)[order], np.arange(len(dn), dtype=np.int32)[order])
 
 
+@pytest.mark.parametrize("lanes", [False, True], ids=["dial", "lanes"])
 @settings(max_examples=150, deadline=None)
 @given(cases())
-def test_dial_matches_dijkstra(case):
+def test_dial_matches_dijkstra(lanes, case):
     n, u, v, w, counts, src_nodes, src_off, dst_nodes, dst_off, dst_w, max_t = case
     indptr, indices, weights = _csr(n, u, v, w)
     src_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -98,7 +100,7 @@ def test_dial_matches_dijkstra(case):
     out, hist, od, reached = _kernels.run_dial(
         indptr, indices, weights, src_ptr, np.asarray(src_nodes, np.int32),
         np.asarray(src_off, np.int32), dptr, doff, dw, wtab, max_t,
-        histogram=True, dst_idx=didx, n_dst=len(dst_nodes),
+        histogram=True, dst_idx=didx, n_dst=len(dst_nodes), lanes=lanes,
     )
     dn = np.asarray(dst_nodes, dtype=np.int64)
     td = times[:, dn] + np.asarray(dst_off, dtype=float) if len(dn) else np.zeros((len(counts), 0))
@@ -234,9 +236,10 @@ def simple_cases(draw):
     return n, u, v, w, counts, src_nodes, src_off, opp, max_t
 
 
+@pytest.mark.parametrize("lanes", [False, True], ids=["dial", "lanes"])
 @settings(max_examples=150, deadline=None)
 @given(simple_cases())
-def test_simple_destinations_and_wide_buckets_match_dijkstra(case):
+def test_simple_destinations_and_wide_buckets_match_dijkstra(lanes, case):
     n, u, v, w, counts, src_nodes, src_off, opp, max_t = case
     indptr, indices, weights = _csr(n, u, v, w)
     src_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -247,7 +250,7 @@ def test_simple_destinations_and_wide_buckets_match_dijkstra(case):
     t = np.arange(max_t + 1)
     one = _kernels.run_dial(indptr, indices, weights, src_ptr, np.asarray(src_nodes, np.int32),
                             np.asarray(src_off, np.int32), dptr, doff, dw,
-                            np.exp(-0.02 * t)[None, :], max_t)
+                            np.exp(-0.02 * t)[None, :], max_t, lanes=lanes)
     np.testing.assert_allclose(
         one[0][:, 0], np.where(ok, np.exp(-0.02 * np.where(ok, times, 0)) * wv, 0).sum(1),
         rtol=1e-12, atol=1e-12)
@@ -255,7 +258,8 @@ def test_simple_destinations_and_wide_buckets_match_dijkstra(case):
     out, hist, _, reached = _kernels.run_dial(
         indptr, indices, weights, src_ptr, np.asarray(src_nodes, np.int32),
         np.asarray(src_off, np.int32), dptr, doff, dw,
-        np.stack([np.ones(max_t + 1), (t <= max_t // 3).astype(float)]), max_t, histogram=True)
+        np.stack([np.ones(max_t + 1), (t <= max_t // 3).astype(float)]), max_t, histogram=True,
+        lanes=lanes)
     np.testing.assert_array_equal(out[:, 0], (ok * wv).sum(1))
     np.testing.assert_array_equal(out[:, 1], ((times <= max_t // 3) * wv).sum(1))
     np.testing.assert_array_equal(hist.sum(1), (ok * wv).sum(1))
@@ -295,3 +299,105 @@ def test_long_budget_uses_int32_labels():
             indptr, indices, weights, np.array([0, 1]), np.array([0]), np.array([0]),
             dptr, doff, dw, np.ones((1, max_t + 1)), max_t)
         assert out[0, 0] == reached[0] == (arrive <= max_t).sum()
+
+
+@pytest.mark.parametrize("lanes", [False, True], ids=["dial", "lanes"])
+def test_bucket_overflow_regrows_both_kernels(lanes):
+    """The star of test_bucket_overflow_regrows with 40 origins (three lane groups)."""
+    n = 2000
+    leaves = np.arange(1, n)
+    indptr, indices, weights = _csr(n, np.r_[np.zeros(n - 1, int), leaves],
+                                    np.r_[leaves, np.zeros(n - 1, int)], np.ones(2 * (n - 1)))
+    dptr, doff, dw, _ = _dst_csr(n, np.arange(n), np.zeros(n), np.ones(n))
+    origins = np.r_[0, np.arange(1, 40)]
+    info: dict = {}
+    out, _, _, reached = _kernels.run_dial(
+        indptr, indices, weights, np.arange(41), origins, np.zeros(40, np.int32), dptr,
+        doff, dw, np.stack([np.ones(3), np.array([1.0, 0.5, 0.25])]), 2, lanes=lanes,
+        info=info)
+    assert info["kernel"] == ("lanes" if lanes else "dial")
+    np.testing.assert_array_equal(out[:, 0], np.full(40, n))
+    np.testing.assert_array_equal(out[1:, 1], np.full(39, 1 + 0.5 + 0.25 * (n - 2)))
+    np.testing.assert_array_equal(reached, np.full(40, n))
+
+
+@pytest.mark.parametrize("max_t", [16_381, 16_382, 40_000])
+def test_lane_labels_switch_to_int32(max_t):
+    """Lane labels are int16 while 2 * (max_t + 1) < 2**15, else int32; both exact."""
+    n = 12
+    w = np.arange(1, n) * 700
+    indptr, indices, weights = _csr(n, np.arange(n - 1), np.arange(1, n), w)
+    dptr, doff, dw, _ = _dst_csr(n, np.arange(n), np.zeros(n), np.ones(n))
+    arrive = np.r_[0, np.cumsum(w)]
+    src = np.arange(n)  # every node an origin (one group)
+    out, _, _, reached = _kernels.run_dial(
+        indptr, indices, weights, np.arange(n + 1), src, np.zeros(n, np.int32), dptr, doff,
+        dw, np.ones((1, max_t + 1)), max_t, lanes=True)
+    expect = [(arrive[k:] - arrive[k] <= max_t).sum() for k in range(n)]
+    np.testing.assert_array_equal(out[:, 0], expect)
+    np.testing.assert_array_equal(reached, expect)
+
+
+def test_edge_layouts_decode_to_the_same_graph():
+    rng = np.random.default_rng(5)
+    n, m = 500, 3000
+    indptr, indices, weights = _csr(n, rng.integers(0, n, m), rng.integers(0, n, m),
+                                    rng.integers(0, 5000, m))
+    one = _kernels.pack_graph(indptr, indices, weights)
+    assert one.adj.ndim == 1 and one.hbits == 9 and one.max_w == weights.max()
+    np.testing.assert_array_equal(one.adj & ((1 << one.hbits) - 1), indices)
+    np.testing.assert_array_equal(one.adj >> one.hbits, weights)
+    clipped = _kernels.pack_graph(indptr, indices, weights, clip=1000)
+    np.testing.assert_array_equal(clipped.adj >> clipped.hbits, np.minimum(weights, 1000))
+    # a weight that does not fit beside a 9-bit head: the (head, weight) pair layout
+    big = weights.astype(np.int64).copy()
+    big[0] = 2**22
+    two = _kernels.pack_graph(indptr, indices, big)
+    assert two.adj.ndim == 2 and two.hbits == 0
+    np.testing.assert_array_equal(two.adj[:, 0], indices)
+    np.testing.assert_array_equal(two.adj[:, 1], big)
+    # the search is exact on it: a path of 2**16 + 1 nodes (17-bit heads leave 14 bits,
+    # < 16,384) whose first edge takes 16,390 s, the others 1 s, budget 16,400 s
+    n = 2**16 + 1
+    w = np.ones(n - 1, dtype=np.int64)
+    w[0] = 16_390
+    ip, ix, wt = _csr(n, np.arange(n - 1), np.arange(1, n), w)
+    assert _kernels.pack_graph(ip, ix, wt, clip=16_401).adj.ndim == 2
+    dptr, doff, dw, _ = _dst_csr(n, np.arange(n), np.zeros(n), np.ones(n))
+    for lanes in (False, True):
+        out, *_ = _kernels.run_dial(ip, ix, wt, np.array([0, 1, 2]), np.array([0, 1]),
+                                    np.array([0, 0]), dptr, doff, dw, np.ones((1, 16_401)),
+                                    16_400, lanes=lanes)
+        np.testing.assert_array_equal(out[:, 0], [12, 16_401])  # 0..11; 1..16,401
+
+
+def test_dense_origins_choose_lanes_after_a_pilot_and_match_scipy():
+    """Every node of a 60×60 grid an origin: the default tries the lane kernel on two
+    pilot groups and keeps it; sparse origins use the one-origin kernel."""
+    rng = np.random.default_rng(11)
+    side = 60
+    n = side * side
+    idx = np.arange(n).reshape(side, side)
+    u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    w = rng.integers(50, 151, u.size)
+    g = graph.from_edges(np.r_[u, v], np.r_[v, u], np.r_[w, w],
+                         (np.arange(n) % side) * 100.0, (np.arange(n) // side) * 100.0)
+    jobs = rng.poisson(5, n) + rng.choice([0.0, 0.25], n)
+    cut = 1500
+    d = dijkstra(g.to_scipy(), directed=True)
+    dptr, doff, dw, _ = _dst_csr(n, np.arange(n), np.zeros(n), jobs)
+    info: dict = {}
+    out, _, _, reached = _kernels.run_dial(
+        g.indptr, g.indices, g.weights, np.arange(n + 1), np.arange(n), np.zeros(n), dptr,
+        doff, dw, np.ones((1, cut + 1)), cut, info=info)
+    assert info["kernel"] == "lanes" and info["pilot_work"] < _kernels.LANES_MAX_WORK
+    np.testing.assert_array_equal(out[:, 0], np.where(d <= cut, jobs, 0).sum(1))
+    np.testing.assert_array_equal(reached, (d <= cut).sum(1))
+    sparse = np.arange(0, n, 7)
+    info = {}
+    out, *_ = _kernels.run_dial(
+        g.indptr, g.indices, g.weights, np.arange(sparse.size + 1), sparse,
+        np.zeros(sparse.size), dptr, doff, dw, np.ones((1, cut + 1)), cut, info=info)
+    assert info["kernel"] == "dial"
+    np.testing.assert_array_equal(out[:, 0], np.where(d[sparse] <= cut, jobs, 0).sum(1))

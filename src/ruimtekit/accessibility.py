@@ -574,28 +574,36 @@ def build_search_inputs(
     )
 
 
-def measures_batch(shared: SearchInputs, idx: np.ndarray) -> np.ndarray:
+def measures_batch(shared: SearchInputs, idx: np.ndarray, *,
+                   info: dict | None = None) -> np.ndarray:
     """Measures for the origins ``idx``: float64 array (len(idx), K) in ``shared.labels`` order.
 
     This is the entry point for distributed runs
     (``distributed.map_batches(measures_batch, shared, shared.n_origins, ...)``); results
-    of batches concatenate (``np.concatenate``) to the single-process result.
+    of batches concatenate (``np.concatenate``) to the single-process result. ``info``
+    receives which kernel ran (see :func:`ruimtekit._kernels.run_dial`).
     """
     ptr, nodes, off = shared.origin_batch(idx)
+    info = {} if info is None else info
     out, _, _, _ = _kernels.run_dial(
         shared.indptr, shared.indices, shared.weights, ptr, nodes, off,
-        shared.dst_ptr, shared.dst_off, shared.dst_w, shared.wtab, shared.max_t,
+        shared.dst_ptr, shared.dst_off, shared.dst_w, shared.wtab, shared.max_t, info=info,
     )
+    log.debug("network search kernel: %s", info)
     return out
 
 
 def _run(shared: SearchInputs, *, histogram: bool = False, od: bool = False):
-    return _kernels.run_dial(
+    info: dict = {}
+    res = _kernels.run_dial(
         shared.indptr, shared.indices, shared.weights,
         shared.src_ptr, shared.src_nodes, shared.src_off,
         shared.dst_ptr, shared.dst_off, shared.dst_w, shared.wtab, shared.max_t,
         histogram=histogram, dst_idx=shared.dst_idx if od else None, n_dst=shared.n_dst,
+        info=info,
     )
+    log.debug("network search kernel: %s", info)
+    return res
 
 
 @dataclass
