@@ -157,6 +157,9 @@ def _search_one(
         queued += 1
     # simple destinations: aggregate when a node is settled (its line is in cache)
     at_settle = simple and not do_od
+    # the touched list is needed to aggregate (unless at settle time) and to reset the
+    # labels; beyond n / 8 nodes one sequential fill resets faster, so stop recording
+    tlim = dist.shape[0] // 8 if at_settle else dist.shape[0]
     one = n_meas == 1 and not do_hist
     acc1 = 0.0
     # ---- bucket scan: every entry of the lowest non-empty bucket is final ---------------
@@ -194,7 +197,8 @@ def _search_one(
                 du = dist[u]
                 if nd < du:
                     if du == unreached:
-                        touched[ntouch] = u
+                        if ntouch < tlim:
+                            touched[ntouch] = u
                         ntouch += 1
                     dist[u] = nd
                     bb = (nd >> shift) & mask
@@ -212,15 +216,18 @@ def _search_one(
         blen[b] = 0
         kb += 1
     if overflow:  # undo: the caller grows the buckets and runs this origin again
-        for i in range(ntouch):
-            dist[touched[i]] = unreached
+        if ntouch > tlim:
+            dist[:] = unreached
+        else:
+            for i in range(ntouch):
+                dist[touched[i]] = unreached
         blen[:] = 0
         cnt[:] = 0.0  # partly filled when aggregating at settle time
         return -1
     # ---- aggregate over the reached nodes (all settled), then reset only those ----------
     # (a separate tight loop keeps the search loop small)
     if at_settle:
-        if ntouch > dist.shape[0] // 8:  # a sequential fill beats scattered writes
+        if ntouch > tlim:  # a sequential fill beats scattered writes
             dist[:] = unreached
         else:
             for i in range(ntouch):
@@ -801,9 +808,9 @@ def pack_graph(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray,
     hbits = max(1, (max(n, 1) - 1).bit_length())
     p_indptr = np.ascontiguousarray(indptr, dtype=np.int32)
     if hbits < 31 and max_w < 2 ** (31 - hbits):
-        adj = np.asarray(indices, dtype=np.int32) | (
-            np.asarray(weights, dtype=np.int32) << np.int32(hbits))
-        return PackedGraph(p_indptr, np.ascontiguousarray(adj, dtype=np.int32), hbits, max_w)
+        adj = np.asarray(indices, dtype=np.uint32) | (
+            np.asarray(weights, dtype=np.uint32) << np.uint32(hbits))
+        return PackedGraph(p_indptr, np.ascontiguousarray(adj, dtype=np.uint32), hbits, max_w)
     adj = np.empty((m, 2), dtype=np.int32)
     adj[:, 0] = indices
     adj[:, 1] = weights
@@ -896,7 +903,7 @@ def run_dial(
     # weights above the budget cannot be used: stored as max_t + 1 (fewer buckets, and
     # more graphs fit the one-word edge layout)
     pg = pack_graph(indptr, np.asarray(indices), weights, clip=max_t + 1)
-    hbits, hmask = np.int64(pg.hbits), np.int64((1 << pg.hbits) - 1)
+    hbits, hmask = np.uint32(pg.hbits), np.uint32((1 << pg.hbits) - 1)
     # bucket width: the largest power of two <= the smallest weight (at least 1)
     shift = max(1, min_w).bit_length() - 1
     # circular buckets must span every queued label: [t, t + max edge weight], and the
