@@ -145,3 +145,18 @@ def test_bad_date_string(feed_dir):
     with pytest.raises(InputError, match="YYYY-MM-DD"):
         gtfs.services_on(f, "12-03-2024")
     assert np.isfinite(f.stops["x"]).all()
+
+
+def test_pickup_drop_off_codes_read_and_validated(tmp_path):
+    st_txt = ("trip_id,arrival_time,departure_time,stop_id,stop_sequence,pickup_type,"
+              "drop_off_type\nT1,07:00:00,07:00:00,A,1,0,1\nT1,07:10:00,07:10:00,B,2,,\n"
+              "T1,07:20:00,07:20:00,C,3,1,3\nT1,07:30:00,07:30:00,D,4,2,0\n")
+    folder = write_feed(tmp_path / "ok", replace={"stop_times.txt": st_txt})
+    st = gtfs.read_gtfs(folder).stop_times
+    t1 = st[st["trip_id"] == "T1"].sort_values("stop_sequence")
+    assert t1["can_board"].tolist() == [True, True, False, True]
+    assert t1["can_alight"].tolist() == [False, True, True, True]
+    bad = write_feed(tmp_path / "bad", replace={"stop_times.txt": st_txt.replace(",1,3\n",
+                                                                               ",7,3\n")})
+    with pytest.raises(InputError, match="pickup_type has values \\[7\\] outside 0-3"):
+        gtfs.read_gtfs(bad)

@@ -59,6 +59,32 @@ def test_min_transfer_time_blocks_tight_connection(tmp_path):
     assert np.isinf(_single(net, "A", H7)[_stop(net, "E")])  # 07:20 + 6 min > 07:25
 
 
+def test_pickup_and_drop_off_restrictions(tmp_path):
+    """T1 A→B→C→D with drop_off_type=1 at B and pickup_type=1 at C (T2 unrestricted):
+    from A at 07:00 B is reached only by T2's 07:40 arrival; C cannot be boarded, so from
+    C the first trip to D is T2 (07:50) instead of T1 (07:20)."""
+    st_txt = HAND_FILES["stop_times.txt"].replace(
+        "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n",
+        "trip_id,arrival_time,departure_time,stop_id,stop_sequence,pickup_type,drop_off_type\n")
+    rows = st_txt.splitlines()
+    out = [rows[0]]
+    for r in rows[1:]:
+        extra = ",,"
+        if r.startswith("T1,") and r.endswith(",B,2"):
+            extra = ",0,1"
+        elif r.startswith("T1,") and r.endswith(",C,3"):
+            extra = ",1,"
+        out.append(r + extra)
+    folder = write_feed(tmp_path / "f", replace={"stop_times.txt": "\n".join(out) + "\n"})
+    net = transit.build_network(folder, DATE)
+    assert net.meta["no_pickup_stop_times"] == 1 and net.meta["no_drop_off_stop_times"] == 1
+    t = _single(net, "A", H7)
+    assert t[_stop(net, "B")] == 40 * 60  # not 10 min: T1 does not let anyone off at B
+    assert t[_stop(net, "C")] == 20 * 60 and t[_stop(net, "D")] == 30 * 60  # T1 rides on
+    t = _single(net, "C", H7 + 15 * 60)  # 07:15 at C: T1 (07:20) may not be boarded here
+    assert t[_stop(net, "D")] == 45 * 60  # T2 at 07:50 → D 08:00
+
+
 def test_max_transfers(hand_net):
     net = hand_net
     # E needs two rides (T1 then T3): zero transfers cannot reach it
@@ -123,6 +149,9 @@ def oracle_times(tt_stop_times: pd.DataFrame, stop_ids, x, y, origin: str, t0: i
     for grp in trips.values():
         for s, d in zip(grp["stop_id"], grp["departure_s"], strict=True):
             deps.setdefault((s, 0), []).append(int(d))
+
+    def flags(grp, col):
+        return grp[col].tolist() if col in grp else [True] * len(grp)
     dep_times = {s: sorted(set(v)) for (s, _), v in deps.items()}
 
     def wait_node(s, t, k):
@@ -144,15 +173,17 @@ def oracle_times(tt_stop_times: pd.DataFrame, stop_ids, x, y, origin: str, t0: i
         ss = grp["stop_id"].tolist()
         aa = grp["arrival_s"].astype(int).tolist()
         dd = grp["departure_s"].astype(int).tolist()
+        board, alight = flags(grp, "can_board"), flags(grp, "can_alight")
         for k in range(1, max_rides + 1):
             for i in range(len(ss)):
                 # "onb" = on board departing position i; "ride" = on board arrived at i
-                g.add_edge(("dep", ss[i], dd[i], k - 1), ("onb", tid, i, k))
+                if board[i]:  # pickup_type 1: nobody boards here
+                    g.add_edge(("dep", ss[i], dd[i], k - 1), ("onb", tid, i, k))
                 if i + 1 < len(ss):
                     g.add_edge(("onb", tid, i, k), ("ride", tid, i + 1, k))
                 if i > 0:
                     g.add_edge(("ride", tid, i, k), ("onb", tid, i, k))
-                if i > 0:
+                if i > 0 and alight[i]:  # drop_off_type 1: nobody alights here
                     arr = ("arr", ss[i], aa[i], k)
                     g.add_edge(("ride", tid, i, k), arr)
                     if k < max_rides:
@@ -179,11 +210,12 @@ def oracle_times(tt_stop_times: pd.DataFrame, stop_ids, x, y, origin: str, t0: i
     return best
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 10_000), max_rides=st.integers(1, 3))
-def test_raptor_matches_time_expanded_oracle(tmp_path_factory, seed, max_rides):
-    folder = write_feed(tmp_path_factory.mktemp("rnd"), files=random_feed_files(seed))
+@given(seed=st.integers(0, 10_000), max_rides=st.integers(1, 3), restricted=st.booleans())
+def test_raptor_matches_time_expanded_oracle(tmp_path_factory, seed, max_rides, restricted):
+    folder = write_feed(tmp_path_factory.mktemp("rnd"),
+                        files=random_feed_files(seed, restrictions=restricted))
     feed = gtfs.read_gtfs(folder)
     tt = gtfs.timetable(feed, DATE)
     net = transit.build_network(tt)

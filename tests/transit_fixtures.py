@@ -82,18 +82,22 @@ def zip_feed(folder: Path, target: Path) -> Path:
 
 
 def random_feed_files(seed: int, n_stops: int = 8, n_routes: int = 4,
-                      max_trips: int = 4) -> dict[str, str]:
+                      max_trips: int = 4, restrictions: bool = False) -> dict[str, str]:
     """A small random (synthetic) weekday feed: random stop sequences and running times,
     trips that may overtake each other, stops within ~1.5 km so some are within the
-    walking-transfer radius. Deterministic for a seed."""
+    walking-transfer radius. With ``restrictions``, stop times get random
+    ``pickup_type`` / ``drop_off_type`` values (blank, 0-3; 1 = none in about a quarter),
+    which also differ between trips of one route. Deterministic for a seed."""
     rng = np.random.default_rng(seed)
+    codes = ["", "0", "1", "1", "2", "3", "0", ""]
     lat = 52.30 + rng.uniform(0, 0.012, n_stops)
     lon = 4.80 + rng.uniform(0, 0.02, n_stops)
     stops = "stop_id,stop_name,stop_lat,stop_lon\n" + "".join(
         f"S{i},S{i},{lat[i]:.6f},{lon[i]:.6f}\n" for i in range(n_stops))
     routes = "route_id,route_type\n" + "".join(f"R{r},3\n" for r in range(n_routes))
     trips = ["route_id,service_id,trip_id"]
-    st = ["trip_id,arrival_time,departure_time,stop_id,stop_sequence"]
+    st = ["trip_id,arrival_time,departure_time,stop_id,stop_sequence"
+          + (",pickup_type,drop_off_type" if restrictions else "")]
 
     def hms(t: int) -> str:
         return f"{t // 3600:02d}:{t % 3600 // 60:02d}:{t % 60:02d}"
@@ -109,7 +113,10 @@ def random_feed_files(seed: int, n_stops: int = 8, n_routes: int = 4,
                 if pos > 0:
                     t += int(rng.integers(1, 9)) * 60
                 dwell = int(rng.integers(0, 2)) * 60
-                st.append(f"{tid},{hms(t)},{hms(t + dwell)},S{s},{pos + 1}")
+                row = f"{tid},{hms(t)},{hms(t + dwell)},S{s},{pos + 1}"
+                if restrictions:
+                    row += f",{codes[rng.integers(len(codes))]},{codes[rng.integers(len(codes))]}"
+                st.append(row)
                 t += dwell
     return {
         "agency.txt": "agency_name,agency_url,agency_timezone\nSyn,https://example.org,"

@@ -20,6 +20,10 @@ All are cumulative over rounds (``B[k] <= B[k-1]``), which keeps the reuse acros
 departures exact under a bound on the number of rides. Footpaths are relaxed once per
 round from stops reached by vehicle in that round (one walking leg between rides).
 
+Patterns carry per-position flags ``pat_board`` / ``pat_alight`` (GTFS ``pickup_type`` /
+``drop_off_type`` 1 = not allowed): a trip is boarded and left only where allowed, and it
+stays on board through the other positions.
+
 All times are int64 seconds after midnight of the service day; ``INF`` = unreachable.
 """
 
@@ -60,7 +64,7 @@ def _earliest_trip(dep: np.ndarray, base: int, n_trips: int, n_pos: int, pos: in
 @njit(cache=True)
 def _range_one_origin(
     acc_stop, acc_s, deps, max_rides, max_time,
-    pat_stop_ptr, pat_stops, pat_trip_ptr, pat_time_ptr, arr_t, dep_t,
+    pat_stop_ptr, pat_stops, pat_board, pat_alight, pat_trip_ptr, pat_time_ptr, arr_t, dep_t,
     stop_pat_ptr, stop_pat, stop_pat_pos, fp_ptr, fp_to, fp_s, slack,
     egr_ptr, egr_stop, egr_s, n_dest, out_times,
 ):
@@ -124,7 +128,7 @@ def _range_one_origin(
                 trip = -1
                 for pos in range(start, n_pos):
                     s = pat_stops[s0 + pos]
-                    if trip >= 0:
+                    if trip >= 0 and pat_alight[s0 + pos]:
                         a = np.int64(arr_t[base + trip * n_pos + pos])
                         if a <= horizon:
                             _improve(B, k, s, a, K)
@@ -137,7 +141,7 @@ def _range_one_origin(
                                 marked[s] = True
                                 mlist[nm] = s
                                 nm += 1
-                    ready = R[k - 1, s]
+                    ready = R[k - 1, s] if pat_board[s0 + pos] else INF
                     if ready < INF:
                         hi = n_trips if trip < 0 else trip
                         if hi > 0 and dep_t[base + (hi - 1) * n_pos + pos] >= ready:
@@ -196,7 +200,7 @@ def _percentiles_into(times: np.ndarray, ranks: np.ndarray, out: np.ndarray) -> 
 @njit(cache=True, parallel=True)
 def range_raptor_block(
     origins, acc_ptr, acc_stop, acc_s, deps, max_rides, max_time,
-    pat_stop_ptr, pat_stops, pat_trip_ptr, pat_time_ptr, arr_t, dep_t,
+    pat_stop_ptr, pat_stops, pat_board, pat_alight, pat_trip_ptr, pat_time_ptr, arr_t, dep_t,
     stop_pat_ptr, stop_pat, stop_pat_pos, fp_ptr, fp_to, fp_s, slack,
     egr_ptr, egr_stop, egr_s, n_dest, ranks,
 ):
@@ -214,7 +218,7 @@ def range_raptor_block(
         times = np.empty((deps.shape[0], n_dest), dtype=np.int64)
         _range_one_origin(
             acc_stop[lo:hi], acc_s[lo:hi], deps, max_rides, max_time,
-            pat_stop_ptr, pat_stops, pat_trip_ptr, pat_time_ptr, arr_t, dep_t,
+            pat_stop_ptr, pat_stops, pat_board, pat_alight, pat_trip_ptr, pat_time_ptr, arr_t, dep_t,
             stop_pat_ptr, stop_pat, stop_pat_pos, fp_ptr, fp_to, fp_s, slack,
             egr_ptr, egr_stop, egr_s, n_dest, times,
         )
@@ -225,7 +229,7 @@ def range_raptor_block(
 @njit(cache=True)
 def range_raptor_times(
     acc_stop, acc_s, deps, max_rides, max_time,
-    pat_stop_ptr, pat_stops, pat_trip_ptr, pat_time_ptr, arr_t, dep_t,
+    pat_stop_ptr, pat_stops, pat_board, pat_alight, pat_trip_ptr, pat_time_ptr, arr_t, dep_t,
     stop_pat_ptr, stop_pat, stop_pat_pos, fp_ptr, fp_to, fp_s, slack,
     egr_ptr, egr_stop, egr_s, n_dest,
 ):
@@ -233,7 +237,7 @@ def range_raptor_times(
     times = np.empty((deps.shape[0], n_dest), dtype=np.int64)
     _range_one_origin(
         acc_stop, acc_s, deps, max_rides, max_time,
-        pat_stop_ptr, pat_stops, pat_trip_ptr, pat_time_ptr, arr_t, dep_t,
+        pat_stop_ptr, pat_stops, pat_board, pat_alight, pat_trip_ptr, pat_time_ptr, arr_t, dep_t,
         stop_pat_ptr, stop_pat, stop_pat_pos, fp_ptr, fp_to, fp_s, slack,
         egr_ptr, egr_stop, egr_s, n_dest, times,
     )

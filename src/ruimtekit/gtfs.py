@@ -58,7 +58,7 @@ EXTRA: dict[str, tuple[str, ...]] = {
     "stops.txt": ("stop_name", "location_type", "parent_station"),
     "routes.txt": ("agency_id", "route_short_name", "route_long_name"),
     "trips.txt": ("direction_id",),
-    "stop_times.txt": (),
+    "stop_times.txt": ("pickup_type", "drop_off_type"),
     "frequencies.txt": ("exact_times",),
     "transfers.txt": ("min_transfer_time",),
 }
@@ -79,7 +79,9 @@ class Feed:
     stop_times : DataFrame
         ``trip_id``, ``stop_id``, ``stop_sequence`` (int), ``arrival_s``, ``departure_s``
         (int64 seconds after midnight of the service day; interpolated where the feed
-        left them blank), sorted by trip and sequence.
+        left them blank), ``can_board`` / ``can_alight`` (bool: False where
+        ``pickup_type`` / ``drop_off_type`` is 1, "no pickup/drop-off"), sorted by trip
+        and sequence.
     calendar, calendar_dates, frequencies, transfers : DataFrame
         Possibly empty. ``frequencies`` has ``start_s``, ``end_s``, ``headway_secs``,
         ``exact_times``; ``transfers`` has ``min_transfer_time`` (seconds, NaN if absent).
@@ -334,9 +336,24 @@ def read_gtfs(path: str | Path) -> Feed:
     st["stop_sequence"] = _to_int(st, "stop_sequence", path, "stop_times.txt")
     arr = parse_times(st["arrival_time"], path, "stop_times.txt arrival_time")
     dep = parse_times(st["departure_time"], path, "stop_times.txt departure_time")
+    # pickup_type / drop_off_type: 0 or blank = regular, 1 = none, 2 = phone the agency,
+    # 3 = arrange with the driver; only 1 forbids boarding/alighting in the model
+    allowed = {}
+    for col, name in (("pickup_type", "can_board"), ("drop_off_type", "can_alight")):
+        if col in st:
+            v = _to_int(st, col, path, "stop_times.txt", default=0)
+            if ((v < 0) | (v > 3)).any():
+                ex = sorted(set(v[(v < 0) | (v > 3)].tolist()))[:3]
+                raise InputError(path, f"stop_times.txt.{col} has values {ex} outside 0-3",
+                                 f"use the GTFS codes 0 (regular), 1 (none), 2 (phone the "
+                                 f"agency) or 3 (arrange with the driver) for {col}")
+            allowed[name] = v != 1
+        else:
+            allowed[name] = np.ones(len(st), dtype=bool)
     st = pd.DataFrame({
         "trip_id": st["trip_id"].to_numpy(), "stop_id": st["stop_id"].to_numpy(),
         "stop_sequence": st["stop_sequence"].to_numpy(), "arrival_s": arr, "departure_s": dep,
+        "can_board": allowed["can_board"], "can_alight": allowed["can_alight"],
     })
     st = st.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
     st = _fill_times(st, path)
@@ -544,6 +561,8 @@ def expand_frequencies(feed: Feed) -> pd.DataFrame:
             "stop_sequence": np.tile(t["stop_sequence"].to_numpy(), n),
             "arrival_s": st0[k] + np.tile(t["rel_a"].to_numpy(), n),
             "departure_s": st0[k] + np.tile(t["rel_d"].to_numpy(), n),
+            "can_board": np.tile(t["can_board"].to_numpy(), n),
+            "can_alight": np.tile(t["can_alight"].to_numpy(), n),
         }))
     out = pd.concat(parts, ignore_index=True)
     return out
@@ -559,7 +578,8 @@ class Timetable:
     date : date
     stop_times : DataFrame
         ``trip_id``, ``stop_id``, ``stop_sequence``, ``arrival_s``, ``departure_s``,
-        ``route_id``; trips of the previous service day that run past midnight are
+        ``can_board``, ``can_alight`` (False where ``pickup_type`` / ``drop_off_type``
+        is 1), ``route_id``; trips of the previous service day that run past midnight are
         included with times shifted by −86,400 s (their ids suffixed ``@prev``).
     """
 

@@ -90,6 +90,10 @@ class TransitNetwork:
         Minimum change time per stop (s) after alighting there before boarding there.
     date : date or None
     meta : dict
+    pat_board, pat_alight : ndarray of bool, optional
+        Aligned with ``pat_stops``: whether passengers may board / alight at that position
+        (GTFS ``pickup_type`` / ``drop_off_type`` 1 forbids it; the flags are part of the
+        pattern key, so they hold for every trip of the pattern). None = everywhere.
     """
 
     stop_ids: np.ndarray
@@ -111,6 +115,8 @@ class TransitNetwork:
     slack: np.ndarray
     date: _dt.date | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    pat_board: np.ndarray | None = None
+    pat_alight: np.ndarray | None = None
 
     @property
     def n_stops(self) -> int:
@@ -236,11 +242,20 @@ def build_network(
     s_arr = st["sidx"].to_numpy(dtype=np.int64)
     a_arr = st["arrival_s"].to_numpy(dtype=np.int64)
     d_arr = st["departure_s"].to_numpy(dtype=np.int64)
-    # pattern key = the stop sequence
-    keys = [s_arr[starts[i]:starts[i + 1]].tobytes() for i in range(n_trip)]
+    n_st = len(st)
+    b_arr = (st["can_board"].to_numpy(dtype=bool) if "can_board" in st
+             else np.ones(n_st, dtype=bool))
+    al_arr = (st["can_alight"].to_numpy(dtype=bool) if "can_alight" in st
+              else np.ones(n_st, dtype=bool))
+    # pattern key = the stop sequence and where boarding / alighting is allowed
+    flags = (b_arr.astype(np.int64) << 33) | (al_arr.astype(np.int64) << 32)
+    keyed = s_arr | flags
+    keys = [keyed[starts[i]:starts[i + 1]].tobytes() for i in range(n_trip)]
     key_codes, pat_of_trip = np.unique(np.array(keys, dtype=object), return_inverse=True)
 
     pat_stops_l: list[np.ndarray] = []
+    board_l: list[np.ndarray] = []
+    alight_l: list[np.ndarray] = []
     arr_l: list[np.ndarray] = []
     dep_l: list[np.ndarray] = []
     n_trips_l: list[int] = []
@@ -270,6 +285,8 @@ def build_network(
                 last.append(i)
         for grp in groups:
             pat_stops_l.append(s_arr[starts[trips[0]]:starts[trips[0]] + L])
+            board_l.append(b_arr[starts[trips[0]]:starts[trips[0]] + L])
+            alight_l.append(al_arr[starts[trips[0]]:starts[trips[0]] + L])
             arr_l.append(A[grp].ravel())
             dep_l.append(D[grp].ravel())
             n_trips_l.append(len(grp))
@@ -301,9 +318,12 @@ def build_network(
         pat_time_ptr=pat_time_ptr, arr_t=arr_t, dep_t=dep_t, stop_pat_ptr=stop_pat_ptr,
         stop_pat=pat_of_entry[o].astype(np.int64), stop_pat_pos=pos_of_entry[o].astype(np.int64),
         fp_ptr=fp_ptr, fp_to=fp_to, fp_s=fp_s, slack=slack, date=tt.date,
+        pat_board=np.concatenate(board_l), pat_alight=np.concatenate(alight_l),
         meta={"source": str(feed.path), "date": str(tt.date), "timezone": feed.timezone,
               "transfer_radius_m": transfer_radius_m, "walk_speed_kmh": walk_speed_kmh,
-              "walk_detour": walk_detour, "change_slack_s": change_slack_s},
+              "walk_detour": walk_detour, "change_slack_s": change_slack_s,
+              "no_pickup_stop_times": int((~b_arr).sum()),
+              "no_drop_off_stop_times": int((~al_arr).sum())},
     )
     log.info("transit network %s", net)
     return net
@@ -467,9 +487,12 @@ def percentile_ranks(percentiles: Sequence[float], n: int) -> np.ndarray:
 
 
 def _kernel_args(net: TransitNetwork) -> tuple[np.ndarray, ...]:
-    return (net.pat_stop_ptr, net.pat_stops, net.pat_trip_ptr, net.pat_time_ptr, net.arr_t,
-            net.dep_t, net.stop_pat_ptr, net.stop_pat, net.stop_pat_pos, net.fp_ptr,
-            net.fp_to, net.fp_s, net.slack)
+    ones = np.ones(net.pat_stops.shape[0], dtype=np.bool_)
+    board = ones if net.pat_board is None else np.asarray(net.pat_board, dtype=np.bool_)
+    alight = ones if net.pat_alight is None else np.asarray(net.pat_alight, dtype=np.bool_)
+    return (net.pat_stop_ptr, net.pat_stops, board, alight, net.pat_trip_ptr,
+            net.pat_time_ptr, net.arr_t, net.dep_t, net.stop_pat_ptr, net.stop_pat,
+            net.stop_pat_pos, net.fp_ptr, net.fp_to, net.fp_s, net.slack)
 
 
 def _egress_args(egress: Legs | None, n_stops: int) -> tuple[np.ndarray, np.ndarray,
