@@ -206,6 +206,29 @@ def test_simplification_keeps_shared_borders():
     assert d[0].distance(d[b]) < 1e-6
 
 
+def test_overlapping_polygons_are_simplified_one_by_one():
+    """Overlapping polygons (catchments: unions of real PC4 areas within 15 km of 40
+    centres) are not a coverage; coverage simplification leaves them nearly as they are,
+    so they are simplified polygon by polygon."""
+    g = gpd.read_parquet(RAW / "cbs_pc4_2021.parquet")
+    g = g[~g.geometry.is_empty]
+    c = g.geometry.centroid
+    near = g[np.hypot(c.x - 121_000, c.y - 487_000) < 40_000]
+    cx, cy = near.geometry.centroid.x.to_numpy(), near.geometry.centroid.y.to_numpy()
+    centres = np.random.default_rng(0).choice(len(near), 40, replace=False)
+    cats = [shapely.union_all(near.geometry.values[np.hypot(cx - cx[i], cy - cy[i]) < 15_000])
+            for i in centres]
+    z = gpd.GeoDataFrame({"zone_id": [str(i) for i in centres]}, geometry=cats, crs=28992)
+    geoms = z.geometry.values
+    n0 = shapely.get_num_coordinates(geoms).sum()
+    assert shapely.get_num_coordinates(shapely.coverage_simplify(geoms, 250.0)).sum() > 0.9 * n0
+    d = maps.display_geometries(z, 250.0, 6)
+    each = shapely.get_num_coordinates(shapely.simplify(geoms, 250.0, preserve_topology=True))
+    assert shapely.get_num_coordinates(d).sum() == each.sum() < 0.8 * n0
+    back = gpd.GeoSeries(d, crs=4326).to_crs(28992)
+    assert (abs(back.area / z.area - 1) < 0.02).all()  # the same areas
+
+
 def test_bad_inputs(tmp_path):
     z = amsterdam_zones()
     with pytest.raises(InputError, match="no CRS"):

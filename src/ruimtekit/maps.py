@@ -154,6 +154,28 @@ def _check_gdf(gdf: Any, what: str) -> None:
                          "set the CRS (ruimtekit layers are EPSG:28992: gdf.set_crs(28992))")
 
 
+def _simplify_polygons(geoms: np.ndarray, tol: float) -> np.ndarray:
+    """Coverage simplification (shared borders stay shared), or per-polygon Douglas-Peucker
+    when the polygons are not a coverage: overlapping polygons (e.g. catchments of
+    neighbouring cities) make ``coverage_simplify`` raise or return them nearly unchanged
+    (measured on the demo catchments: 625,563 of 625,745 vertices kept, against 157,968
+    per polygon)."""
+    import shapely
+
+    n0 = int(shapely.get_num_coordinates(geoms).sum())
+    try:
+        cov = shapely.coverage_simplify(geoms, tol)
+    except Exception:  # not a valid coverage
+        cov = None
+    if cov is not None and shapely.get_num_coordinates(cov).sum() <= 0.9 * n0:
+        return cov
+    each = shapely.simplify(geoms, tol, preserve_topology=True)
+    if cov is None or shapely.get_num_coordinates(each).sum() < shapely.get_num_coordinates(
+            cov).sum():
+        return each
+    return cov  # nothing to simplify either way
+
+
 def display_geometries(gdf: Any, simplify_m: float = 25.0, precision: int = 5) -> Any:
     """Geometries for a web map: simplified in metres, in EPSG:4326, rounded coordinates.
 
@@ -163,8 +185,8 @@ def display_geometries(gdf: Any, simplify_m: float = 25.0, precision: int = 5) -
         Layer in a projected CRS (EPSG:28992); other CRSs are first reprojected to it.
     simplify_m : float
         Simplification tolerance in metres (0 = none). Polygon layers that form a coverage
-        keep shared borders (``shapely.coverage_simplify``); otherwise Douglas-Peucker
-        with topology preservation.
+        keep shared borders (``shapely.coverage_simplify``); overlapping polygons and
+        lines use Douglas-Peucker with topology preservation.
     precision : int
         Decimals of the output longitude/latitude (5 ≈ 1 m).
 
@@ -183,10 +205,7 @@ def display_geometries(gdf: Any, simplify_m: float = 25.0, precision: int = 5) -
         poly = np.isin(shapely.get_type_id(geoms), (3, 6))
         out = geoms.copy()
         if poly.any():
-            try:
-                out[poly] = shapely.coverage_simplify(geoms[poly], simplify_m)
-            except Exception:  # not a valid coverage: per-polygon simplification
-                out[poly] = shapely.simplify(geoms[poly], simplify_m, preserve_topology=True)
+            out[poly] = _simplify_polygons(geoms[poly], simplify_m)
         other = ~poly & np.isin(shapely.get_type_id(geoms), (1, 5))
         if other.any():
             out[other] = shapely.simplify(geoms[other], simplify_m, preserve_topology=True)
