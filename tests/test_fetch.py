@@ -97,6 +97,21 @@ class Server:
                     return None
                 return self._send(200, body, route.ctype)
 
+            def do_POST(self) -> None:  # noqa: N802 - http.server API (Overpass queries)
+                data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                parts = urlsplit(self.path)
+                outer.log.append((parts.path, parse_qs(data.decode("utf-8", "replace")),
+                                  dict(self.headers)))
+                route = outer.routes.get(parts.path)
+                if route is None:
+                    return self._send(404, b"Not Found", "text/plain")
+                route.hits += 1
+                if route.hits <= route.fail_first:
+                    return self._send(503, b"Service Unavailable", "text/plain")
+                if route.status != 200:
+                    return self._send(route.status, b"error", "text/plain")
+                return self._send(200, route.body, route.ctype)
+
             def _send(self, status: int, body: bytes, ctype: str) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
@@ -297,6 +312,67 @@ def test_osm_geofabrik_md5_and_clip(server, tmp_path):
     assert study["networks"]["bike"] == {"path": f"osm/{region.slug}_catchment.osm.pbf",
                                          "kind": "osm", "mode": "bike"}
     assert study["accessibility"] == []  # no zones fetched in this run
+
+
+WATERGRAAFSMEER = "4.925,52.339,4.9405,52.3478"  # bbox of the recorded Overpass response
+
+
+def test_osm_overpass_via_osmnx(server, tmp_path):
+    """A small catchment fetches each mode's network from Overpass (osmnx POSTs its query
+    to <base>/interpreter); the GraphML loads as a network inside the region; a second run
+    uses the cache; offline works from the cache."""
+    from ruimtekit import networks
+
+    server.add("/overpass/interpreter", REC / "overpass_watergraafsmeer.json")
+    region = regions.select_region(WATERGRAAFSMEER, buffer_km=0.0)
+    out = tmp_path / "w"
+    urls = {**bases(server), "overpass": f"{server.url}/overpass"}
+    res = fetch.fetch_region(region, sources_="osm", out=out, osm_method="auto",
+                             base_urls=urls, downloader=dl_for(out))
+    posts = [q for p, q, _ in server.log if p == "/overpass/interpreter"]
+    assert len(posts) == len(fetch.MODES)
+    query = posts[0]["data"][0]
+    assert query.startswith("[out:json]") and '["highway"]' in query and "poly:" in query
+    bike = next(e for e in res.entries["osm"] if e.path.name == "overpass_bike.graphml")
+    # the graph is built from the served response: its node and way ids are the recorded ones
+    rec = json.loads((REC / "overpass_watergraafsmeer.json").read_text())["elements"]
+    rec_nodes = {e["id"] for e in rec if e["type"] == "node"}
+    rec_ways = {e["id"] for e in rec if e["type"] == "way"}
+    g = networks.load_network(bike.path, "bike", kind="graphml")
+    assert 20 <= g.n_nodes <= len(rec_nodes) and g.n_edges >= g.n_nodes
+    assert set(np.asarray(g.node_ids).astype(int).tolist()) <= rec_nodes
+    import networkx as nx
+
+    raw = nx.read_graphml(bike.path)
+    way_ids = {int(w) for _, _, d in raw.edges(data=True)
+               for w in str(d["osmid"]).strip("[]").split(",")}
+    assert way_ids <= rec_ways and len(way_ids) >= 10
+    x0, y0, x1, y1 = region.buffered.bounds
+    assert (g.x >= x0 - 1).all() and (g.x <= x1 + 1).all()
+    assert (g.y >= y0 - 1).all() and (g.y <= y1 + 1).all()
+    study = yaml.safe_load(res.study_path.read_text())
+    assert study["networks"]["bike"] == {"path": "osm/overpass_bike.graphml", "kind": "graphml",
+                                         "mode": "bike"}
+    # cached: no new query; offline: from the cache, and a clear error without it
+    fetch.fetch_region(region, sources_="osm", out=out, osm_method="overpass", base_urls=urls,
+                       downloader=dl_for(out))
+    assert len([1 for p, _, _ in server.log if p == "/overpass/interpreter"]) == len(fetch.MODES)
+    off = sources.fetch_osm_overpass(dl_for(out, offline=True), region, "bike", base_urls=urls)
+    assert off.path == bike.path
+    with pytest.raises(InputError, match="offline"):
+        sources.fetch_osm_overpass(dl_for(tmp_path / "empty", offline=True), region, "bike",
+                                   base_urls=urls)
+
+
+def test_osm_overpass_failure_is_a_clear_error_after_bounded_retries(server, tmp_path):
+    server.add("/overpass/interpreter", b"error", "text/plain", status=500)
+    region = regions.select_region(WATERGRAAFSMEER, buffer_km=0.0)
+    with pytest.raises(InputError, match="Overpass request to .* failed") as exc:
+        sources.fetch_osm_overpass(dl_for(tmp_path), region, "bike",
+                                   base_urls={"overpass": f"{server.url}/overpass"})
+    assert "--osm-method geofabrik" in str(exc.value)
+    assert server.routes["/overpass/interpreter"].hits == 3  # max_attempts
+    assert not (tmp_path / "osm" / "overpass_bike.graphml").exists()
 
 
 def test_osm_md5_mismatch_is_an_error(server, tmp_path):
