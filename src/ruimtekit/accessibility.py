@@ -776,19 +776,27 @@ def histogram(
     mode: str | None = None,
     max_snap_m: float = 500.0,
     access_speed_kmh: float | None = None,
+    scheduler: Any = None,
 ) -> pd.DataFrame:
     """Opportunities per 1-minute travel-time bin for every zone.
 
     Column ``b`` (int, minutes) holds opportunities with ``ceil(t) == b`` (``t`` in
     minutes; column 0 is ``t = 0``), up to ``ceil(max_time_min)``; the cumulative count
     within T whole minutes is ``df.loc[:, :T].sum(axis=1)``. Index: ``zone_id``; rows of
-    unsnapped zones are NaN (listed in ``attrs["unsnapped"]``).
+    unsnapped zones are NaN (listed in ``attrs["unsnapped"]``). ``scheduler`` runs the
+    origins in batches on Dask (:mod:`ruimtekit.distributed`).
     """
     mode = mode or graph.mode
     measures = [Decay("cumulative", cutoff=float(max_time_min))]
     p = _prepare(graph, zones, destinations, opportunity, measures, mode, max_snap_m,
                  access_speed_kmh, float(max_time_min))
-    _, hist, _, _ = _run(p.shared, histogram=True)
+    if scheduler is None:
+        _, hist, _, _ = _run(p.shared, histogram=True)
+    else:
+        from . import distributed
+
+        hist = distributed.network_histograms(p.shared, scheduler,
+                                              label=f"{mode} travel-time histogram")
     full = hist.copy()
     full[p.zsnap.node < 0] = np.nan
     df = pd.DataFrame(full, index=pd.Index(p.ids, name="zone_id"),
@@ -804,11 +812,13 @@ def od_matrix(
     mode: str | None = None,
     max_snap_m: float = 500.0,
     access_speed_kmh: float | None = None,
+    scheduler: Any = None,
 ) -> pd.DataFrame:
     """Zone-to-zone travel times over a network (long format, reachable pairs only).
 
     Intended for modest zone counts (the dense origin × zone block is held in memory as
-    int32: 4 bytes per pair).
+    int32: 4 bytes per pair). ``scheduler`` runs the origins in batches on Dask
+    (:mod:`ruimtekit.distributed`).
 
     Returns
     -------
@@ -822,7 +832,12 @@ def od_matrix(
     zz["_one"] = 1.0
     p = _prepare(graph, zz, None, "_one", measures, mode, max_snap_m, access_speed_kmh,
                  float(max_time_min))
-    _, _, od, _ = _run(p.shared, od=True)
+    if scheduler is None:
+        _, _, od, _ = _run(p.shared, od=True)
+    else:
+        from . import distributed
+
+        od = distributed.network_od(p.shared, scheduler, label=f"{mode} travel-time matrix")
     oi, dj = np.nonzero(od != _kernels.INF32)
     df = pd.DataFrame({"origin": p.ids[oi], "destination": p.ids[dj],
                        "time_s": od[oi, dj].astype(np.int32)})
@@ -1337,7 +1352,8 @@ def _export_matrix(ctx: Any, cfg: AccessibilityConfig, g: _graph.Graph,
                    zones: gpd.GeoDataFrame, mode: str) -> None:
     h = cfg.horizon_min or max(cfg.cutoffs)
     df = od_matrix(g, zones, max_time_min=h, mode=mode, max_snap_m=cfg.max_snap_m,
-                   access_speed_kmh=cfg.access_speed_kmh)
+                   access_speed_kmh=cfg.access_speed_kmh,
+                   scheduler=getattr(ctx, "dask_client", None))
     name = f"access_{cfg.name}_{mode}_matrix"
     if getattr(ctx, "work_dir", None) is not None:
         # the run's (temporary) output folder: swapped in atomically with the other outputs

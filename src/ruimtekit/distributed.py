@@ -426,6 +426,59 @@ def network_measures(
     return concat(res)
 
 
+def network_histogram_batch(shared: Any, idx: np.ndarray) -> np.ndarray:
+    """Opportunities per 1-minute bin for the origins ``idx`` (a Dask task): float64
+    (len(idx), ceil(max_t / 60) + 1), as ``accessibility.histogram``."""
+    from . import _kernels
+
+    ptr, nodes, off = shared.origin_batch(idx)
+    _, hist, _, _ = _kernels.run_dial(
+        shared.indptr, shared.indices, shared.weights, ptr, nodes, off,
+        shared.dst_ptr, shared.dst_off, shared.dst_w, shared.wtab, shared.max_t,
+        histogram=True,
+    )
+    return hist
+
+
+def network_od_batch(shared: Any, idx: np.ndarray) -> np.ndarray:
+    """Minimum travel times (int32 seconds, ``INF32`` = unreached) from the origins
+    ``idx`` to every destination (a Dask task): (len(idx), n_dst)."""
+    from . import _kernels
+
+    ptr, nodes, off = shared.origin_batch(idx)
+    _, _, od, _ = _kernels.run_dial(
+        shared.indptr, shared.indices, shared.weights, ptr, nodes, off,
+        shared.dst_ptr, shared.dst_off, shared.dst_w, shared.wtab, shared.max_t,
+        dst_idx=shared.dst_idx, n_dst=shared.n_dst,
+    )
+    return od
+
+
+def network_histograms(
+    shared: Any, scheduler: Any, *, batch_size: int | None = None,
+    label: str = "network histogram", progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """:func:`network_histogram_batch` for all origins on Dask (origin order)."""
+    res = map_batches(network_histogram_batch, shared, shared.n_origins, scheduler=scheduler,
+                      batch_size=batch_size, progress=progress, label=label)
+    if not res:
+        return np.zeros((0, (int(shared.max_t) + 59) // 60 + 1))
+    return np.concatenate(res)
+
+
+def network_od(
+    shared: Any, scheduler: Any, *, batch_size: int | None = None,
+    label: str = "network travel-time matrix",
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """:func:`network_od_batch` for all origins on Dask (origin order)."""
+    res = map_batches(network_od_batch, shared, shared.n_origins, scheduler=scheduler,
+                      batch_size=batch_size, progress=progress, label=label)
+    if not res:
+        return np.zeros((0, int(shared.n_dst)), dtype=np.int32)
+    return np.concatenate(res)
+
+
 # ============================================================================ crow-fly
 @dataclass
 class CrowflyInputs:
