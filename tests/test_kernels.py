@@ -139,17 +139,22 @@ def test_zero_weight_cycle_and_unreachable():
     assert out[0, 0] == 1 + 2 + 4
 
 
-def test_grid_many_origins_parallel_chunks():
-    """A 40×40 grid with all nodes as origins (many chunks, both threads) vs scipy."""
-    rng = np.random.default_rng(7)
-    side = 40
+def _grid(side: int, rng: np.random.Generator) -> graph.Graph:
+    """A side × side grid, two-way edges with integer weights uniform 50–150."""
     n = side * side
     idx = np.arange(n).reshape(side, side)
     u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
     v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
     w = rng.integers(50, 151, u.size)
-    g = graph.from_edges(np.r_[u, v], np.r_[v, u], np.r_[w, w],
-                         (np.arange(n) % side) * 100.0, (np.arange(n) // side) * 100.0)
+    return graph.from_edges(np.r_[u, v], np.r_[v, u], np.r_[w, w],
+                            (np.arange(n) % side) * 100.0, (np.arange(n) // side) * 100.0)
+
+
+def test_grid_many_origins_parallel_chunks():
+    """A 40×40 grid with all nodes as origins (many chunks, both threads) vs scipy."""
+    rng = np.random.default_rng(7)
+    g = _grid(40, rng)
+    n = g.n_nodes
     jobs = rng.poisson(5, n).astype(float)
     cut = 1000
     dptr, doff, dw, _ = _dst_csr(n, np.arange(n), np.zeros(n), jobs)
@@ -375,14 +380,8 @@ def test_dense_origins_choose_lanes_after_a_pilot_and_match_scipy():
     """Every node of a 60×60 grid an origin: the default tries the lane kernel on two
     pilot groups and keeps it; sparse origins use the one-origin kernel."""
     rng = np.random.default_rng(11)
-    side = 60
-    n = side * side
-    idx = np.arange(n).reshape(side, side)
-    u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
-    v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
-    w = rng.integers(50, 151, u.size)
-    g = graph.from_edges(np.r_[u, v], np.r_[v, u], np.r_[w, w],
-                         (np.arange(n) % side) * 100.0, (np.arange(n) // side) * 100.0)
+    g = _grid(60, rng)
+    n = g.n_nodes
     jobs = rng.poisson(5, n) + rng.choice([0.0, 0.25], n)
     cut = 1500
     d = dijkstra(g.to_scipy(), directed=True)
