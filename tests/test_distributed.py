@@ -307,6 +307,31 @@ def test_transit_graph_on_dask_equals_local(client, amsterdam):
     assert size % 16 == 0 and len(z) > size
 
 
+def test_transit_street_network_legs_on_dask_equal_local(client, amsterdam):
+    """Access, egress and the direct trip over the real Watergraafsmeer walk network: the
+    Dask batches (which receive the direct-trip legs) equal the local run."""
+    import geopandas as gpd
+
+    from ruimtekit import networks, transit
+
+    g, _ = amsterdam
+    walk = networks.load_network(RAW / "osm" / "amsterdam_watergraafsmeer.osm.pbf", "walk")
+    rng = np.random.default_rng(8)
+    n = 40
+    pts = gpd.GeoDataFrame({"zone_id": [f"p{i}" for i in range(n)]},
+                           geometry=gpd.points_from_xy(
+                               rng.uniform(walk.x.min(), walk.x.max(), n),
+                               rng.uniform(walk.y.min(), walk.y.max(), n)), crs=28992)
+    opp = np.arange(1.0, n + 1)
+    kw = dict(cutoffs_min=(5, 15), block_size=8, access_network=walk, egress_network=walk)
+    local = transit.zone_accessibility(g, pts, opp, **kw)
+    remote = transit.zone_accessibility(g, pts, opp, scheduler=client, **kw)
+    for c in local.columns:
+        np.testing.assert_array_equal(remote[c].to_numpy(), local[c].to_numpy())
+    crow = transit.zone_accessibility(g, pts, opp, cutoffs_min=(5, 15), block_size=8)
+    assert (crow["jobs_5min_transit"] != local["jobs_5min_transit"]).any()
+
+
 def test_transit_measures_small_batches_equal_local(client, amsterdam):
     """Batches smaller than the default (3 blocks each) still give the local numbers."""
     from ruimtekit import transit

@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 from pathlib import Path
 
+import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from ruimtekit._errors import InputError
 from transit_fixtures import HAND_FILES, random_feed_files, write_feed
 
 DATE = "2024-03-12"  # Tuesday
+RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 H7 = 7 * 3600
 
 
@@ -365,6 +367,113 @@ def test_graph_zone_measures_match_brute_force(ams_graph, buurten, mode):
             >= df[f"establishments_proxy_30min_{label}"]).all()
 
 
+# ------------------------------------------------------- street-network access and egress
+@pytest.fixture(scope="module")
+def wgm_walk():
+    """Real OSM walk network of Amsterdam-Watergraafsmeer (data/raw/osm) and 14 zone
+    points: the two buurt centroids inside it and 12 SYNTHETIC points spread over it."""
+    from ruimtekit import layers, networks
+
+    g = networks.load_network(RAW / "osm" / "amsterdam_watergraafsmeer.osm.pbf", "walk")
+    z = layers.read_zones(RAW / "cbs_kwb2020_amsterdam_buurten.parquet")
+    c = z.geometry.centroid
+    inside = ((c.x > g.x.min()) & (c.x < g.x.max()) & (c.y > g.y.min())
+              & (c.y < g.y.max())).to_numpy()
+    rng = np.random.default_rng(4)
+    px = np.r_[c.x.to_numpy()[inside], rng.uniform(g.x.min(), g.x.max(), 12)]
+    py = np.r_[c.y.to_numpy()[inside], rng.uniform(g.y.min(), g.y.max(), 12)]
+    return g, px, py
+
+
+def _oracle_legs(g, zx, zy, px, py, v, terminal, limit):
+    """scipy Dijkstra between snapped nodes + the two snap legs (rounded like the
+    engine: whole seconds per leg) + terminal time; inf beyond ``limit``."""
+    from scipy.sparse.csgraph import dijkstra
+
+    from ruimtekit import networks
+
+    zs = networks.snap(g, zx, zy, max_distance_m=500.0)  # the engine's default limit
+    ps = networks.snap(g, px, py, max_distance_m=500.0)
+    d = dijkstra(g.to_scipy(), directed=True, indices=np.maximum(zs.node, 0))
+    d = d[:, np.maximum(ps.node, 0)]
+    t = np.rint(zs.distance_m / v)[:, None] + d + np.rint(ps.distance_m / v)[None, :]
+    t = t + terminal
+    t[zs.node < 0] = np.inf
+    t[:, ps.node < 0] = np.inf
+    return np.where(t <= limit, t, np.inf)
+
+
+def test_network_legs_match_dijkstra(wgm_walk, ams_graph):
+    g, zx, zy = wgm_walk
+    stops = ams_graph.meta["stop_nodes"]
+    sx, sy = ams_graph.x[stops], ams_graph.y[stops]
+    near = np.flatnonzero(np.hypot(sx - zx.mean(), sy - zy.mean()) < 1500)
+    sx, sy = sx[near], sy[near]
+    assert len(near) >= 5
+    legs = transit.network_legs(g, zx, zy, sx, sy, mode="walk", max_time_s=600)
+    exp = _oracle_legs(g, zx, zy, sx, sy, 4.8 / 3.6, 0.0, 600)
+    got = np.full(exp.shape, np.inf)
+    for i in range(len(zx)):
+        a, b = legs.ptr[i], legs.ptr[i + 1]
+        got[i, legs.stop[a:b]] = legs.seconds[a:b]
+    np.testing.assert_array_equal(got, exp)
+    assert np.isfinite(exp).sum() > len(zx)  # not vacuous: several stops per zone
+    # a bike leg adds the 1-minute parking time of the bike model; k_nearest keeps the
+    # fastest legs
+    bike = transit.network_legs(g, zx, zy, sx, sy, mode="bike", max_time_s=600,
+                                access_speed_kmh=4.8, k_nearest=2)
+    for i in range(len(zx)):
+        row = np.sort(exp[i][np.isfinite(exp[i]) & (exp[i] + 60 <= 600)])[:2] + 60
+        a, b = bike.ptr[i], bike.ptr[i + 1]
+        np.testing.assert_array_equal(np.sort(bike.seconds[a:b]), row)
+
+
+def test_network_egress_legs_use_the_reversed_network():
+    """A one-way street 0 → 1 → 2: from zone (at 0) to point (at 2) it is 200 s; the
+    egress leg point → zone has no way back."""
+    from ruimtekit import graph
+
+    g = graph.from_edges(np.array([0, 1]), np.array([1, 2]), np.array([100.0, 100.0]),
+                         np.array([0.0, 100.0, 200.0]), np.zeros(3),
+                         largest_component=False)
+    fwd = transit.network_legs(g, [0.0], [0.0], [200.0], [0.0], max_time_s=1000)
+    back = transit.network_legs(g, [0.0], [0.0], [200.0], [0.0], max_time_s=1000,
+                                reverse=True)
+    assert fwd.seconds.tolist() == [200] and back.seconds.tolist() == []
+    back2 = transit.network_legs(g, [200.0], [0.0], [0.0], [0.0], max_time_s=1000,
+                                 reverse=True)  # point at 0 → zone at 2
+    assert back2.seconds.tolist() == [200]
+
+
+def test_zone_accessibility_with_street_network_legs(wgm_walk, ams_graph):
+    """Access, egress and the direct trip over the real walk network: measures equal a
+    brute-force min-plus over the oracle legs and the stop-to-stop times."""
+    g, zx, zy = wgm_walk
+    zones = gpd.GeoDataFrame({"zone_id": [f"p{i}" for i in range(len(zx))]},
+                             geometry=gpd.points_from_xy(zx, zy), crs=28992)
+    opp = np.arange(1.0, len(zx) + 1)
+    df = transit.zone_accessibility(ams_graph, zones, opp, opportunity="jobs",
+                                    cutoffs_min=(10, 20), access_network=g, egress_network=g,
+                                    block_size=5)
+    from ruimtekit import impedance
+
+    stops = ams_graph.meta["stop_nodes"]
+    lim = float(impedance.crowfly_seconds(1000.0, "walk"))
+    v = 4.8 / 3.6
+    acc = _oracle_legs(g, zx, zy, ams_graph.x[stops], ams_graph.y[stops], v, 0.0, lim)
+    node_t = transit.graph_stop_times(ams_graph)
+    via = np.min(acc[:, :, None] + node_t[None, :, :], axis=1)  # zone → every stop
+    t = np.min(via[:, :, None] + acc.T[None, :, :], axis=1)  # walk network is two-way
+    direct = _oracle_legs(g, zx, zy, zx, zy, v, 0.0, lim)
+    np.fill_diagonal(direct, 0.0)
+    t = np.minimum(t, direct)
+    for c in (10, 20):
+        np.testing.assert_allclose(df[f"jobs_{c}min_transit"], ((t <= 60 * c) * opp).sum(1))
+    crow = transit.zone_accessibility(ams_graph, zones, opp, opportunity="jobs",
+                                      cutoffs_min=(10, 20))
+    assert (crow["jobs_10min_transit"] != df["jobs_10min_transit"]).any()
+
+
 def test_gtfs_zone_measures_and_percentile_columns(hand_net):
     import geopandas as gpd
     from shapely.geometry import Point
@@ -405,6 +514,37 @@ def test_pipeline_step_adds_result_layer(buurten, tmp_path):
             >= res["establishments_proxy_45min_transit"] * 0.5).all()
     assert ctx.networks["pt"].mode == "transit"
     assert any("proxy" in n for n in ctx.notes)
+
+
+def test_pipeline_step_with_street_network_legs(wgm_walk, ams_graph, tmp_path):
+    """A transit block with ``access_networks`` uses the study's walk network for access,
+    egress and the direct trip (same numbers as the API call); a name that is not a
+    street network is a clear error."""
+    from types import SimpleNamespace
+
+    from ruimtekit._context import RunContext
+
+    g, zx, zy = wgm_walk
+    zones = gpd.GeoDataFrame({"zone_id": [f"p{i}" for i in range(len(zx))],
+                              "jobs": np.arange(1.0, len(zx) + 1)},
+                             geometry=gpd.points_from_xy(zx, zy), crs=28992)
+    cfg = transit.TransitConfig(name="wgm", zones="pts", network="pt",
+                                path="data/raw/pt_amsterdam_2022.gml", cutoffs=[10, 20],
+                                access_networks={"walk": "wgm_walk"})
+    study = SimpleNamespace(transit=[cfg], networks={})
+    ctx = RunContext(study=study, root=Path.cwd(), layers={"pts": zones},
+                     networks={"wgm_walk": g})
+    transit.pipeline_step(ctx)
+    res = ctx.results["transit_wgm"]
+    api = transit.zone_accessibility(ams_graph, zones, zones["jobs"].to_numpy(),
+                                     cutoffs_min=(10, 20), access_network=g, egress_network=g)
+    np.testing.assert_array_equal(res["jobs_20min_transit"], api["jobs_20min_transit"])
+    assert res.attrs["transit"]["egress_network"] == "wgm_walk"
+    bad = transit.TransitConfig(name="bad", zones="pts", network="pt",
+                                access_networks={"walk": "pt"})
+    ctx.study = SimpleNamespace(transit=[bad], networks={})
+    with pytest.raises(InputError, match="'pt' is not a street network"):
+        transit.pipeline_step(ctx)
 
 
 def test_config_rejects_unknown_keys():

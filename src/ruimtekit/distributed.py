@@ -553,6 +553,9 @@ class TransitInputs:
     max_time_min : float
     block_size : int
         Origins per compiled block (batches are multiples of it).
+    direct_legs : transit.Legs or None
+        Zone → zone legs over a street network for the direct trip (else straight-line
+        within ``radius_m``).
     """
 
     network: Any
@@ -573,6 +576,7 @@ class TransitInputs:
     max_transfers: int
     max_time_min: float
     block_size: int
+    direct_legs: Any = None
 
 
 def _matrix_blocks(sh: TransitInputs, idx: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -611,6 +615,8 @@ def transit_batch(shared: TransitInputs, idx: np.ndarray) -> dict[str, np.ndarra
         blocks = _matrix_blocks(shared, idx)
 
     def direct(local: np.ndarray) -> np.ndarray:
+        if shared.direct_legs is not None:
+            return transit._legs_block(shared.direct_legs, local + o0, shared.zx.shape[0])
         return transit._direct_block(shared.zx, shared.zy, local + o0, shared.access_mode,
                                      shared.radius_m)
 
@@ -629,7 +635,7 @@ def transit_measures(
     cutoffs_min: Sequence[float], decays: Sequence[Any] = (),
     window: tuple[Any, Any] = ("07:00", "09:00"), step_s: int = 60,
     max_transfers: int = 5, max_time_min: float = 120.0, block_size: int = 256,
-    batch_size: int | None = None,
+    batch_size: int | None = None, direct_legs: Any = None,
 ) -> Any:
     """Transit zone measures on Dask, identical to :func:`transit.zone_measures_from_blocks`
     over the single-process blocks.
@@ -665,7 +671,7 @@ def transit_measures(
         percentiles=list(percentiles), cutoffs_min=list(cutoffs_min), decays=list(decays),
         departures=transit.departure_times(window[0], window[1], step_s) if is_tt else None,
         max_transfers=int(max_transfers), max_time_min=float(max_time_min),
-        block_size=int(block_size),
+        block_size=int(block_size), direct_legs=direct_legs,
     )
     n = int(shared.zx.shape[0])
     res = map_batches(transit_batch, shared, n, scheduler=scheduler, batch_size=batch_size,
