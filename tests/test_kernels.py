@@ -326,7 +326,7 @@ def test_bucket_overflow_regrows_both_kernels(lanes):
     np.testing.assert_array_equal(reached, np.full(40, n))
 
 
-@pytest.mark.parametrize("max_t", [16_381, 16_382, 40_000])
+@pytest.mark.parametrize("max_t", [16_382, 16_383, 40_000])
 def test_lane_labels_switch_to_int32(max_t):
     """Lane labels are int16 while 2 * (max_t + 1) < 2**15, else int32; both exact."""
     n = 12
