@@ -43,6 +43,16 @@ def all_nodes_inputs(g: graph.Graph, opp: np.ndarray, cutoffs: list[float]):
         max(cutoffs) / 60.0)
 
 
+def warm_up(sh: accessibility.SearchInputs) -> None:
+    """Compile (or load from numba's cache) both search kernels before timing."""
+    from ruimtekit import _kernels
+
+    ptr, nodes, off = sh.origin_batch(np.arange(min(32, sh.n_origins)))
+    for lanes in (False, True):
+        _kernels.run_dial(sh.indptr, sh.indices, sh.weights, ptr, nodes, off, sh.dst_ptr,
+                          sh.dst_off, sh.dst_w, sh.wtab, sh.max_t, lanes=lanes)
+
+
 def oracle_sums(g: graph.Graph, opp: np.ndarray, origins: np.ndarray, cutoff: float) -> np.ndarray:
     """Float64 Dijkstra (scipy) sums of ``opp`` within ``cutoff`` for some origins."""
     d = dijkstra(g.to_scipy(), directed=True, indices=origins, limit=cutoff + 0.5)

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import all_nodes_inputs, dumps, save
+from _common import all_nodes_inputs, dumps, save, warm_up
 from scipy.sparse.csgraph import dijkstra
 
-from ruimtekit import _kernels, accessibility, graph
+from ruimtekit import accessibility, graph
 
 DELFT = Path(__file__).resolve().parents[1] / "data" / "raw" / "osm" / "delft_drive.graphml"
 
@@ -50,11 +50,7 @@ def main() -> dict:
     jobs = np.random.default_rng(0).poisson(5, g.n_nodes).astype(np.float64)
     res: dict = {"nodes": g.n_nodes, "edges": g.n_edges, "jobs": "synthetic Poisson(5)",
                  "cutoffs_min": {}}
-    sh = all_nodes_inputs(g, jobs, [300])
-    accessibility.measures_batch(sh, np.arange(5))
-    ptr, nodes, off = sh.origin_batch(np.arange(32))  # compile both kernels
-    _kernels.run_dial(sh.indptr, sh.indices, sh.weights, ptr, nodes, off, sh.dst_ptr,
-                      sh.dst_off, sh.dst_w, sh.wtab, sh.max_t, lanes=True)
+    warm_up(all_nodes_inputs(g, jobs, [300]))
     for m in (5, 10, 15):
         sh = all_nodes_inputs(g, jobs, [m * 60])
         info: dict = {}

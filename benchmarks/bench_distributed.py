@@ -175,14 +175,14 @@ def main() -> dict:
     runs: dict = {}
     threads = numba.get_num_threads()
     la, t0, c0 = round(os.getloadavg()[0], 2), time.perf_counter(), _cpu_s()
-    ref, _, _, reached = accessibility._run(sh)
+    ref, _, _, reached = accessibility.search(sh)
     w = time.perf_counter() - t0
     runs["local_all_threads"] = {"numba_threads": threads, "loadavg_before": la,
                                  "seconds": round(w, 2), "cpu_s": round(_cpu_s() - c0, 2)}
     runs["local_all_threads"]["cpu_s_per_wall_s"] = round(runs["local_all_threads"]["cpu_s"] / w, 2)
     numba.set_num_threads(1)
     la, t0, c0 = round(os.getloadavg()[0], 2), time.perf_counter(), _cpu_s()
-    out1, _, _, _ = accessibility._run(sh)
+    out1, _, _, _ = accessibility.search(sh)
     runs["local_1_thread"] = {"numba_threads": 1, "loadavg_before": la,
                               "seconds": round(time.perf_counter() - t0, 2),
                               "cpu_s": round(_cpu_s() - c0, 2)}

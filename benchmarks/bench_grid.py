@@ -16,7 +16,7 @@ import argparse
 import time
 
 import numpy as np
-from _common import all_nodes_inputs, dumps, grid_graph, oracle_sums, save, timer
+from _common import all_nodes_inputs, dumps, grid_graph, oracle_sums, save, timer, warm_up
 
 from ruimtekit import _kernels, accessibility
 
@@ -43,10 +43,7 @@ def main() -> dict:
 
     # warm-up (numba compile, cached afterwards)
     sh = all_nodes_inputs(g, jobs, [a.cutoffs[0]])
-    accessibility.measures_batch(sh, np.arange(10))
-    ptr, nodes, off = sh.origin_batch(np.arange(32))
-    _kernels.run_dial(sh.indptr, sh.indices, sh.weights, ptr, nodes, off, sh.dst_ptr,
-                      sh.dst_off, sh.dst_w, sh.wtab, sh.max_t, lanes=True)
+    warm_up(sh)
 
     for c in a.cutoffs:
         r: dict = {}

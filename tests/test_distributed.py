@@ -243,7 +243,7 @@ def test_network_worker_killed_mid_run_gives_identical_result(client, delft):
     g, origins, pc4 = delft
     p = acc._prepare(g, origins, pc4, "population", acc._measures((5, 10), ()), "car", 500.0,
                      None, None)
-    local_out, _, _, local_reached = acc._run(p.shared)
+    local_out, _, _, local_reached = acc.search(p.shared)
     client.wait_for_workers(2, timeout=60)  # an earlier test may have killed one
     pids = client.run(os.getpid)
     killed = []

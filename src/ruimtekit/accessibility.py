@@ -574,6 +574,45 @@ def build_search_inputs(
     )
 
 
+def search(shared: SearchInputs, idx: np.ndarray | None = None, *, histogram: bool = False,
+           od: bool = False, info: dict | None = None):
+    """Run the network searches of the origins ``idx`` (default all) of ``shared``.
+
+    The one call of the compiled engine (:func:`ruimtekit._kernels.run_dial`) for a whole
+    run or a batch of it (Dask tasks call it per batch).
+
+    Parameters
+    ----------
+    shared : SearchInputs
+    idx : ndarray of int, optional
+        Origin positions; default every origin, in order.
+    histogram : bool
+        Also return opportunities per 1-minute bin.
+    od : bool
+        Also return the minimum time (int32 s) to every destination.
+    info : dict, optional
+        Receives which kernel ran.
+
+    Returns
+    -------
+    out, hist, od, reached
+        As :func:`ruimtekit._kernels.run_dial` (rows in ``idx`` order).
+    """
+    if idx is None:
+        ptr, nodes, off = shared.src_ptr, shared.src_nodes, shared.src_off
+    else:
+        ptr, nodes, off = shared.origin_batch(idx)
+    info = {} if info is None else info
+    res = _kernels.run_dial(
+        shared.indptr, shared.indices, shared.weights, ptr, nodes, off,
+        shared.dst_ptr, shared.dst_off, shared.dst_w, shared.wtab, shared.max_t,
+        histogram=histogram, dst_idx=shared.dst_idx if od else None, n_dst=shared.n_dst,
+        info=info,
+    )
+    log.debug("network search kernel: %s", info)
+    return res
+
+
 def measures_batch(shared: SearchInputs, idx: np.ndarray, *,
                    info: dict | None = None) -> np.ndarray:
     """Measures for the origins ``idx``: float64 array (len(idx), K) in ``shared.labels`` order.
@@ -583,27 +622,7 @@ def measures_batch(shared: SearchInputs, idx: np.ndarray, *,
     of batches concatenate (``np.concatenate``) to the single-process result. ``info``
     receives which kernel ran (see :func:`ruimtekit._kernels.run_dial`).
     """
-    ptr, nodes, off = shared.origin_batch(idx)
-    info = {} if info is None else info
-    out, _, _, _ = _kernels.run_dial(
-        shared.indptr, shared.indices, shared.weights, ptr, nodes, off,
-        shared.dst_ptr, shared.dst_off, shared.dst_w, shared.wtab, shared.max_t, info=info,
-    )
-    log.debug("network search kernel: %s", info)
-    return out
-
-
-def _run(shared: SearchInputs, *, histogram: bool = False, od: bool = False):
-    info: dict = {}
-    res = _kernels.run_dial(
-        shared.indptr, shared.indices, shared.weights,
-        shared.src_ptr, shared.src_nodes, shared.src_off,
-        shared.dst_ptr, shared.dst_off, shared.dst_w, shared.wtab, shared.max_t,
-        histogram=histogram, dst_idx=shared.dst_idx if od else None, n_dst=shared.n_dst,
-        info=info,
-    )
-    log.debug("network search kernel: %s", info)
-    return res
+    return search(shared, idx, info=info)[0]
 
 
 @dataclass
@@ -745,7 +764,7 @@ def network_access(
     p = _prepare(graph, zones, destinations, opportunity, measures, mode, max_snap_m,
                  access_speed_kmh, horizon_min)
     if scheduler is None:
-        out, _, _, reached = _run(p.shared)
+        out, _, _, reached = search(p.shared)
     else:
         from . import distributed
 
@@ -791,7 +810,7 @@ def histogram(
     p = _prepare(graph, zones, destinations, opportunity, measures, mode, max_snap_m,
                  access_speed_kmh, float(max_time_min))
     if scheduler is None:
-        _, hist, _, _ = _run(p.shared, histogram=True)
+        _, hist, _, _ = search(p.shared, histogram=True)
     else:
         from . import distributed
 
@@ -833,7 +852,7 @@ def od_matrix(
     p = _prepare(graph, zz, None, "_one", measures, mode, max_snap_m, access_speed_kmh,
                  float(max_time_min))
     if scheduler is None:
-        _, _, od, _ = _run(p.shared, od=True)
+        _, _, od, _ = search(p.shared, od=True)
     else:
         from . import distributed
 
@@ -1059,7 +1078,7 @@ def effective_density(
     shared = build_search_inputs(lg, src_ptr, zs.node[ok], zs.distance_m[ok], ds.node,
                                  ds.distance_m, dw, [Decay("cumulative", cutoff=max_t / 60)],
                                  max_t / 60)
-    _, _, od, _ = _run(shared, od=True)
+    _, _, od, _ = search(shared, od=True)
     d_km = np.where(od == _kernels.INF32, np.inf, od.astype(np.float64)) / 1000.0
     own_km = own_d / 1000.0
     if same:
@@ -1150,7 +1169,7 @@ def two_step_fca(
     ptr = np.concatenate([[0], np.cumsum(fok.astype(np.int64))])
     sh1 = build_search_inputs(rg, ptr, fs.node[fok], fs.distance_m[fok] / v,
                               np.where(zok, zs.node, -1), zs.distance_m / v, pop, [dec], h)
-    demand, _, _, _ = _run(sh1)
+    demand, _, _, _ = search(sh1)
     dem = demand[:, 0]
     ratio = np.divide(s, dem, out=np.zeros_like(dem), where=dem > 0)
     ratio[~fok] = np.nan
@@ -1160,7 +1179,7 @@ def two_step_fca(
     sh2 = build_search_inputs(graph, ptr2, zs.node[zok], zs.distance_m[zok] / v,
                               np.where(fok, fs.node, -1), fs.distance_m / v,
                               np.nan_to_num(ratio), [dec], h)
-    acc, _, _, _ = _run(sh2)
+    acc, _, _, _ = search(sh2)
     col = acc[:, 0].copy()
     col[~zok] = np.nan
     unsnapped = [str(i) for i in ids[~zok]]

@@ -399,14 +399,36 @@ def network_batch(shared: Any, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     reached : int64 (len(idx),)
         Nodes reached per origin.
     """
-    from . import _kernels
+    from . import accessibility
 
-    ptr, nodes, off = shared.origin_batch(idx)
-    out, _, _, reached = _kernels.run_dial(
-        shared.indptr, shared.indices, shared.weights, ptr, nodes, off,
-        shared.dst_ptr, shared.dst_off, shared.dst_w, shared.wtab, shared.max_t,
-    )
+    out, _, _, reached = accessibility.search(shared, idx)
     return out, reached
+
+
+def network_histogram_batch(shared: Any, idx: np.ndarray) -> np.ndarray:
+    """Opportunities per 1-minute bin for the origins ``idx`` (a Dask task): float64
+    (len(idx), ceil(max_t / 60) + 1), as ``accessibility.histogram``."""
+    from . import accessibility
+
+    return accessibility.search(shared, idx, histogram=True)[1]
+
+
+def network_od_batch(shared: Any, idx: np.ndarray) -> np.ndarray:
+    """Minimum travel times (int32 seconds, ``INF32`` = unreached) from the origins
+    ``idx`` to every destination (a Dask task): (len(idx), n_dst)."""
+    from . import accessibility
+
+    return accessibility.search(shared, idx, od=True)[2]
+
+
+def _network_map(func: Callable[[Any, np.ndarray], Any], shared: Any, scheduler: Any,
+                 empty: Any, batch_size: int | None, progress: Callable[[int, int], None] | None,
+                 label: str) -> Any:
+    """``func`` over every origin of ``shared`` in batches, concatenated in origin order
+    (``empty`` when there are no origins)."""
+    res = map_batches(func, shared, shared.n_origins, scheduler=scheduler,
+                      batch_size=batch_size, progress=progress, label=label)
+    return concat(res) if res else empty
 
 
 def network_measures(
@@ -418,40 +440,8 @@ def network_measures(
     Returns the same ``(out, reached)`` arrays as the single-process search (origin
     order, bit-identical values).
     """
-    res = map_batches(network_batch, shared, shared.n_origins, scheduler=scheduler,
-                      batch_size=batch_size, progress=progress, label=label)
-    if not res:
-        k = shared.wtab.shape[0]
-        return np.zeros((0, k)), np.zeros(0, dtype=np.int64)
-    return concat(res)
-
-
-def network_histogram_batch(shared: Any, idx: np.ndarray) -> np.ndarray:
-    """Opportunities per 1-minute bin for the origins ``idx`` (a Dask task): float64
-    (len(idx), ceil(max_t / 60) + 1), as ``accessibility.histogram``."""
-    from . import _kernels
-
-    ptr, nodes, off = shared.origin_batch(idx)
-    _, hist, _, _ = _kernels.run_dial(
-        shared.indptr, shared.indices, shared.weights, ptr, nodes, off,
-        shared.dst_ptr, shared.dst_off, shared.dst_w, shared.wtab, shared.max_t,
-        histogram=True,
-    )
-    return hist
-
-
-def network_od_batch(shared: Any, idx: np.ndarray) -> np.ndarray:
-    """Minimum travel times (int32 seconds, ``INF32`` = unreached) from the origins
-    ``idx`` to every destination (a Dask task): (len(idx), n_dst)."""
-    from . import _kernels
-
-    ptr, nodes, off = shared.origin_batch(idx)
-    _, _, od, _ = _kernels.run_dial(
-        shared.indptr, shared.indices, shared.weights, ptr, nodes, off,
-        shared.dst_ptr, shared.dst_off, shared.dst_w, shared.wtab, shared.max_t,
-        dst_idx=shared.dst_idx, n_dst=shared.n_dst,
-    )
-    return od
+    empty = (np.zeros((0, shared.wtab.shape[0])), np.zeros(0, dtype=np.int64))
+    return _network_map(network_batch, shared, scheduler, empty, batch_size, progress, label)
 
 
 def network_histograms(
@@ -459,11 +449,9 @@ def network_histograms(
     label: str = "network histogram", progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """:func:`network_histogram_batch` for all origins on Dask (origin order)."""
-    res = map_batches(network_histogram_batch, shared, shared.n_origins, scheduler=scheduler,
-                      batch_size=batch_size, progress=progress, label=label)
-    if not res:
-        return np.zeros((0, (int(shared.max_t) + 59) // 60 + 1))
-    return np.concatenate(res)
+    empty = np.zeros((0, (int(shared.max_t) + 59) // 60 + 1))
+    return _network_map(network_histogram_batch, shared, scheduler, empty, batch_size,
+                        progress, label)
 
 
 def network_od(
@@ -472,11 +460,9 @@ def network_od(
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """:func:`network_od_batch` for all origins on Dask (origin order)."""
-    res = map_batches(network_od_batch, shared, shared.n_origins, scheduler=scheduler,
-                      batch_size=batch_size, progress=progress, label=label)
-    if not res:
-        return np.zeros((0, int(shared.n_dst)), dtype=np.int32)
-    return np.concatenate(res)
+    empty = np.zeros((0, int(shared.n_dst)), dtype=np.int32)
+    return _network_map(network_od_batch, shared, scheduler, empty, batch_size, progress,
+                        label)
 
 
 # ============================================================================ crow-fly

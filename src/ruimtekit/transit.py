@@ -498,11 +498,7 @@ def network_legs(
         zone_of = np.flatnonzero(ok)
         for b0 in range(0, zone_of.size, block_size):
             idx = np.arange(b0, min(b0 + block_size, zone_of.size))
-            ptr, nodes, off = shared.origin_batch(idx)
-            _, _, od, _ = _kernels.run_dial(
-                shared.indptr, shared.indices, shared.weights, ptr, nodes, off,
-                shared.dst_ptr, shared.dst_off, shared.dst_w, shared.wtab, shared.max_t,
-                dst_idx=shared.dst_idx, n_dst=shared.n_dst)
+            od = accessibility.search(shared, idx, od=True)[2]
             for r, zi in enumerate(zone_of[idx]):
                 j = np.flatnonzero(od[r] != _kernels.INF32)
                 t = od[r, j].astype(np.int64) + int(math.ceil(terminal_s))
