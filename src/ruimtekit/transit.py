@@ -490,12 +490,14 @@ def network_legs(
     per_zone: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0, np.int64),
                                                       np.zeros(0, np.int64))] * len(zx)
     if budget >= 0 and ok.any() and (ps.node >= 0).any():
-        src_ptr = np.concatenate([[0], np.cumsum(ok.astype(np.int64))])
+        # the search origins are the snapped zones only: origin position r is zone
+        # zone_of[r] (one source node each), so positions and zones never mix
+        zone_of = np.flatnonzero(ok)
+        src_ptr = np.arange(zone_of.size + 1, dtype=np.int64)
         shared = accessibility.build_search_inputs(
             g, src_ptr, zs.node[ok], zs.distance_m[ok] / v, ps.node, ps.distance_m / v,
             np.ones(len(px)), [accessibility.Decay("cumulative", cutoff=budget / 60.0)],
             budget / 60.0)
-        zone_of = np.flatnonzero(ok)
         for b0 in range(0, zone_of.size, block_size):
             idx = np.arange(b0, min(b0 + block_size, zone_of.size))
             od = accessibility.search(shared, idx, od=True)[2]
