@@ -156,7 +156,9 @@ def transit_cmd(
                                         "GeoJSON; any CRS, converted to EPSG:28992).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output GeoPackage (layer "
                                          "'transit', EPSG:28992).")],
-    gtfs: Annotated[Path | None, typer.Option("--gtfs", help="GTFS .zip or folder.")] = None,
+    gtfs: Annotated[list[Path] | None, typer.Option(
+        "--gtfs", help="GTFS .zip or folder; repeat to merge several feeds (ids become "
+        "<file name>:<id>).")] = None,
     graph: Annotated[Path | None, typer.Option("--graph", help="Stop-level transit graph "
                                                "(.gml, igraph).")] = None,
     ns_rail: Annotated[Path | None, typer.Option("--ns-rail", help="Folder with NS "
@@ -186,8 +188,11 @@ def transit_cmd(
     from ._errors import InputError
 
     _setup_logging(quiet)
-    given = [(k, p) for k, p in (("gtfs", gtfs), ("transit_graph", graph),
-                                  ("ns_rail", ns_rail)) if p is not None]
+    feeds = list(gtfs or [])
+    given = [(k, p) for k, p in (("gtfs", feeds if len(feeds) > 1 else
+                                   (feeds[0] if feeds else None)),
+                                  ("transit_graph", graph), ("ns_rail", ns_rail))
+             if p is not None]
     if len(given) != 1:
         raise InputError(None, "give exactly one of --gtfs, --graph, --ns-rail",
                          "choose the transit network to route on")

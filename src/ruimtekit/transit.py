@@ -974,6 +974,21 @@ def zone_measures_from_blocks(
 
 
 # ==================================================================== config & pipeline
+class FeedEntry(Section):
+    """One GTFS feed of a multi-feed network (``feeds:`` list item).
+
+    Attributes
+    ----------
+    path : str
+        GTFS zip or folder (relative to the study root).
+    name : str, optional
+        Id prefix (default: the file name without ``.zip``).
+    """
+
+    path: str
+    name: str | None = None
+
+
 class TransitConfig(Section):
     """A transit accessibility block of the study file (``transit:`` list item).
 
@@ -992,9 +1007,12 @@ class TransitConfig(Section):
         ``networks:`` entry or from ``path`` below.
     kind : {'gtfs', 'transit_graph', 'ns_rail'}, optional
         Defaults to the kind of the study's network entry (or detection from the path).
-    path : str, optional
+    path : str or list of str, optional
         GTFS zip/folder, GML file, or NS rail folder (when the network is not defined in
-        the study's ``networks:`` section).
+        the study's ``networks:`` section); a list of GTFS paths is merged into one
+        network (ids ``<file name>:<id>``).
+    feeds : list of {path, name}, optional
+        Several GTFS feeds with explicit names (the id prefixes), instead of ``path``.
     date : str, optional
         Service date ``YYYY-MM-DD`` (GTFS only).
     window_start, window_end : str
@@ -1035,7 +1053,8 @@ class TransitConfig(Section):
     opportunity_column: str = "jobs"
     network: str
     kind: Literal["gtfs", "transit_graph", "ns_rail"] | None = None
-    path: str | None = None
+    path: str | list[str] | None = None
+    feeds: list[FeedEntry] = Field(default_factory=list)
     date: str | None = None
     window_start: str = "07:00"
     window_end: str = "09:00"
@@ -1092,7 +1111,7 @@ _BUILD_OPTIONS = {
 }
 
 
-def build_transit_network(kind: str | None, path: str | Path, *, date: str | None = None,
+def build_transit_network(kind: str | None, path: Any, *, date: str | None = None,
                           window: tuple[str, str] | None = None,
                           max_time_min: float = MAX_TIME_MIN,
                           options: dict[str, Any] | None = None) -> Any:
@@ -1102,8 +1121,9 @@ def build_transit_network(kind: str | None, path: str | Path, *, date: str | Non
     ----------
     kind : {'gtfs', 'transit_graph', 'ns_rail'} or None
         ``None`` detects it from the path (:func:`detect_kind`).
-    path : str or Path
-        GTFS zip/folder, GML file, or NS rail folder.
+    path : str, Path, or a list of them / of :class:`ruimtekit.gtfs.Feed`
+        GTFS zip/folder, GML file, or NS rail folder; a list means several GTFS feeds
+        merged into one network (ids namespaced ``<feed>:<id>``).
     date : str, optional
         Service date (GTFS).
     window : (str, str), optional
@@ -1117,7 +1137,18 @@ def build_transit_network(kind: str | None, path: str | Path, *, date: str | Non
     -------
     TransitNetwork (gtfs), graph.Graph (transit_graph) or rail.RailNetwork (ns_rail).
     """
-    p = Path(path)
+    from . import gtfs
+
+    several = isinstance(path, (list, tuple))
+    if several and len(path) == 0:
+        raise InputError(None, "an empty list of GTFS feeds", "give one or more GTFS paths")
+    first = path[0] if several else path
+    p = first.path if isinstance(first, gtfs.Feed) else Path(first)
+    if several:
+        if kind not in (None, "gtfs"):
+            raise InputError(p, f"a list of paths makes a GTFS network, not {kind!r}",
+                             "give one path for transit_graph and ns_rail networks")
+        kind = "gtfs"
     kind = kind or detect_kind(p)
     opts = dict(options or {})
     if kind not in _BUILD_OPTIONS:
@@ -1135,7 +1166,8 @@ def build_transit_network(kind: str | None, path: str | Path, *, date: str | Non
         if window is not None:
             a, b = parse_clock(window[0]), parse_clock(window[1])
             tr = (a, b + max_time_min * 60)
-        return build_network(p, date, time_range_s=tr, **opts)
+        src = [f if isinstance(f, gtfs.Feed) else Path(f) for f in path] if several else p
+        return build_network(src, date, time_range_s=tr, **opts)
     if kind == "transit_graph":
         if "headways_min" in opts:
             opts["headways_min"] = {int(k): float(v) for k, v in opts["headways_min"].items()}
@@ -1348,6 +1380,13 @@ def pipeline_step(ctx: Any) -> None:
             if net is None or not _is_transit(net):
                 spec = (getattr(ctx.study, "networks", None) or {}).get(cfg.network)
                 path = cfg.path or (getattr(spec, "path", None) if spec is not None else None)
+                if cfg.feeds:
+                    from . import gtfs
+
+                    path = [gtfs.read_gtfs(ctx.resolve(f.path), name=f.name)
+                            for f in cfg.feeds]
+                elif isinstance(path, list):
+                    path = [ctx.resolve(q) for q in path]
                 if path is None:
                     raise InputError(None, f"transit block {cfg.name!r}: network "
                                      f"{cfg.network!r} is not in networks: and has no path",
@@ -1358,7 +1397,7 @@ def pipeline_step(ctx: Any) -> None:
                 if cfg.headways_min:
                     opts["headways_min"] = cfg.headways_min
                 net = build_transit_network(
-                    kind, ctx.resolve(path), date=cfg.date,
+                    kind, path if isinstance(path, list) else ctx.resolve(path), date=cfg.date,
                     window=(cfg.window_start, cfg.window_end), max_time_min=cfg.max_time_min,
                     options=opts)
                 ctx.networks[cfg.network] = net
