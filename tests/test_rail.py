@@ -81,7 +81,6 @@ def test_ut_asd_plausible_and_symmetric(times):
 def test_zone_times_match_brute_force(net):
     import geopandas as gpd
 
-    from ruimtekit import impedance
 
     z = gpd.read_parquet("data/raw/cbs_pc4_2021.parquet")
     z = z[z["pc4"].isin([1011, 1012, 1017, 3511, 3512, 3011, 9711, 6211, 2511, 7511])]
