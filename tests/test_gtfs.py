@@ -54,24 +54,34 @@ def test_no_service_lists_range(feed_dir):
 def test_frequencies_expanded(feed_dir):
     f = gtfs.read_gtfs(feed_dir)
     st = gtfs.expand_frequencies(f)
-    fq = st[st["trip_id"].str.startswith("FQ#")]
-    deps = sorted(fq.loc[fq["stop_id"] == "H", "departure_s"])
-    assert deps == [7 * 3600 + k * 600 for k in range(6)]  # 07:00 ... 07:50, end exclusive
+    fq = st[st["trip_id"] == "FQ"]  # the id stays as it is; runs are numbered in "run"
+    deps = fq.loc[fq["stop_id"] == "H"].sort_values("run")
+    assert deps["departure_s"].tolist() == [7 * 3600 + k * 600 for k in range(6)]  # end excl.
+    assert deps["run"].tolist() == list(range(6))
     arr = sorted(fq.loc[fq["stop_id"] == "I", "arrival_s"])
     assert arr == [7 * 3600 + 480 + k * 600 for k in range(6)]
-    assert not (st["trip_id"] == "FQ").any()  # template has no stop times of its own
+    assert not ((st["trip_id"] == "FQ") & (st["run"] < 0)).any()  # template has no own times
+    assert (st.loc[st["trip_id"] != "FQ", "run"] == -1).all()
 
 
 def test_timetable_includes_previous_day_overnight(feed_dir):
     f = gtfs.read_gtfs(feed_dir)
     tt = gtfs.timetable(f, "2024-03-12")
-    prev = tt.stop_times[tt.stop_times["trip_id"] == "N1@prev"]
+    st = tt.stop_times
+    prev = st[(st["trip_id"] == "N1") & (st["service_day"] == -1)]
     assert prev["departure_s"].tolist() == [50 * 60, 70 * 60]  # 00:50 → 01:10 this morning
-    assert "T4" not in set(tt.stop_times["trip_id"])  # removed by calendar_dates
-    assert "T5" in set(tt.stop_times["trip_id"])  # added by calendar_dates
+    today = st[(st["trip_id"] == "N1") & (st["service_day"] == 0)]
+    assert today["departure_s"].tolist() == [24 * 3600 + 50 * 60, 25 * 3600 + 10 * 60]
+    assert prev["trip"].iloc[0] != today["trip"].iloc[0]  # two trips, one id
+    assert "T4" not in set(st["trip_id"])  # removed by calendar_dates
+    assert "T5" in set(st["trip_id"])  # added by calendar_dates
     # Monday 2024-03-11 has no previous-day (Sunday) night trip
     tt_mon = gtfs.timetable(f, "2024-03-11")
-    assert "N1@prev" not in set(tt_mon.stop_times["trip_id"])
+    assert not (tt_mon.stop_times["service_day"] == -1).any()
+    rep = tt.reports[0]
+    assert (rep.trips_read, rep.trips_running, rep.trips_overnight) == (8, 7, 1)
+    assert rep.trips_kept == 7 - 1 + 6  # FQ template → 6 runs
+    assert rep.runs == 6 and sum(rep.dropped.values()) == 0
 
 
 def test_blank_intermediate_times_interpolated(tmp_path):
@@ -109,13 +119,26 @@ def test_unknown_stop_and_trip(tmp_path):
         gtfs.read_gtfs(write_feed(tmp_path / "b", replace={"stop_times.txt": st}))
 
 
-def test_timezone_missing_or_mixed(tmp_path):
-    mixed = HAND_FILES["agency.txt"] + "ag2,Other,https://example.org,Europe/London\n"
-    with pytest.raises(InputError, match="mixed timezones"):
-        gtfs.read_gtfs(write_feed(tmp_path / "a", replace={"agency.txt": mixed}))
+def test_timezone_missing_unknown_or_per_agency(tmp_path):
     none = "agency_id,agency_name,agency_url,agency_timezone\nag,Test,https://example.org,\n"
     with pytest.raises(InputError, match="no agency_timezone"):
         gtfs.read_gtfs(write_feed(tmp_path / "b", replace={"agency.txt": none}))
+    bad = HAND_FILES["agency.txt"] + "ag2,Other,https://example.org,Mars/Olympus\n"
+    with pytest.raises(InputError, match="agency.txt line 3: unknown agency_timezone"):
+        gtfs.read_gtfs(write_feed(tmp_path / "c", replace={"agency.txt": bad}))
+    # a second agency in London (UTC+0 in March; Amsterdam UTC+1): its route R2 runs
+    # C 07:25 → E 07:40 London time = 08:25 → 08:40 in the network's (Amsterdam) time
+    mixed = HAND_FILES["agency.txt"] + "ag2,Other,https://example.org,Europe/London\n"
+    routes = HAND_FILES["routes.txt"].replace("R2,ag,2,3", "R2,ag2,2,3")
+    f = gtfs.read_gtfs(write_feed(tmp_path / "a", replace={"agency.txt": mixed,
+                                                           "routes.txt": routes}))
+    st = gtfs.timetable(f, "2024-03-12").stop_times
+    assert st.loc[st["trip_id"] == "T3", "departure_s"].tolist() == [8 * 3600 + 1500,
+                                                                       8 * 3600 + 2400]
+    assert st.loc[st["trip_id"] == "T1", "departure_s"].iloc[0] == 7 * 3600  # unchanged
+    # in summer both are one hour later: still one hour apart
+    st = gtfs.timetable(f, "2024-07-02").stop_times
+    assert st.loc[st["trip_id"] == "T3", "departure_s"].iloc[0] == 8 * 3600 + 1500
 
 
 def test_times_backwards_rejected(tmp_path):

@@ -439,6 +439,48 @@ def test_network_legs_match_dijkstra(wgm_walk, ams_graph):
         np.testing.assert_array_equal(np.sort(bike.seconds[a:b]), row)
 
 
+def test_network_legs_with_unsnappable_zones_mixed_in(wgm_walk, ams_graph):
+    """Zones (and points) beyond the snap radius interleaved with snapped ones: every
+    snapped zone gets exactly its own legs (scipy Dijkstra oracle), the others none.
+    Before the fix, search positions indexed the snapped-only list while the per-zone
+    pointers indexed all zones, so zones got other zones' legs."""
+    g, zx, zy = wgm_walk
+    stops = ams_graph.meta["stop_nodes"]
+    sx, sy = ams_graph.x[stops], ams_graph.y[stops]
+    near = np.flatnonzero(np.hypot(sx - zx.mean(), sy - zy.mean()) < 1500)
+    far_x, far_y = g.x.max() + 3000.0, g.y.max() + 3000.0  # > 500 m from any node
+    # zones: far, snapped, far, far, snapped, ... (first, middle and last positions)
+    ox, oy, off = [], [], []
+    for i in range(len(zx)):
+        if i % 3 == 0:
+            ox.append(far_x + 10.0 * i)
+            oy.append(far_y)
+            off.append(True)
+        ox.append(zx[i])
+        oy.append(zy[i])
+        off.append(False)
+    ox.append(far_x)
+    oy.append(far_y - 50.0)
+    off.append(True)
+    ox, oy, off = np.array(ox), np.array(oy), np.array(off)
+    px = np.r_[far_x, sx[near], far_x + 5.0]  # unsnappable targets too
+    py = np.r_[far_y, sy[near], far_y]
+    for reverse in (False, True):
+        legs = transit.network_legs(g, ox, oy, px, py, mode="walk", max_time_s=600,
+                                    reverse=reverse)
+        exp = _oracle_legs(g.reverse() if reverse else g, ox, oy, px, py, 4.8 / 3.6, 0.0,
+                           600)
+        got = np.full(exp.shape, np.inf)
+        for i in range(len(ox)):
+            a, b = legs.ptr[i], legs.ptr[i + 1]
+            got[i, legs.stop[a:b]] = legs.seconds[a:b]
+        np.testing.assert_array_equal(got, exp)
+        assert np.isinf(got[off]).all() and np.isinf(got[:, [0, -1]]).all()
+        # not vacuous: every snapped zone reaches at least one stop, the sets differ
+        assert np.isfinite(got[~off]).any(axis=1).sum() >= (~off).sum() // 2
+        assert len({tuple(np.flatnonzero(np.isfinite(r))) for r in got[~off]}) > 3
+
+
 def test_network_egress_legs_use_the_reversed_network():
     """A one-way street 0 → 1 → 2: from zone (at 0) to point (at 2) it is 200 s; the
     egress leg point → zone has no way back."""

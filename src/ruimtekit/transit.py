@@ -268,6 +268,11 @@ class TransitNetwork:
         Aligned with ``pat_stops``: whether passengers may board / alight at that position
         (GTFS ``pickup_type`` / ``drop_off_type`` 1 forbids it; the flags are part of the
         pattern key, so they hold for every trip of the pattern). None = everywhere.
+    trips : DataFrame, optional
+        One row per trip run in pattern order (row ``pat_trip_ptr[p] + k`` is trip ``k`` of
+        pattern ``p``): ``trip_id`` (the feed's id, ``<feed>:<id>`` with several feeds),
+        ``run`` (frequency run, −1 = scheduled), ``service_day`` (−1 = previous day's trip
+        running past midnight), ``route_id``, ``route_type``, ``feed``.
     """
 
     stop_ids: np.ndarray
@@ -291,6 +296,7 @@ class TransitNetwork:
     meta: dict[str, Any] = field(default_factory=dict)
     pat_board: np.ndarray | None = None
     pat_alight: np.ndarray | None = None
+    trips: pd.DataFrame | None = None
 
     @property
     def n_stops(self) -> int:
@@ -363,14 +369,17 @@ def build_network(
     change_slack_s: int = CHANGE_SLACK_S,
     time_range_s: tuple[float, float] | None = None,
 ) -> TransitNetwork:
-    """Prepare a GTFS timetable for RAPTOR.
+    """Prepare one or several GTFS feeds for RAPTOR.
 
     Parameters
     ----------
-    source : gtfs.Feed, gtfs.Timetable, str or Path
-        A feed (``date`` required), a timetable for one date, or a GTFS path.
+    source : gtfs.Feed, gtfs.Timetable, str, Path, or a sequence of feeds/paths
+        Feeds or GTFS paths (``date`` required), or a timetable for one date. Several
+        feeds are merged (:func:`ruimtekit.gtfs.timetable`): ids become ``<feed>:<id>``
+        and walking transfers connect stops of different feeds by distance like any
+        other stops.
     date : str or date, optional
-        Service date ``YYYY-MM-DD`` (when ``source`` is a feed or path).
+        Service date ``YYYY-MM-DD`` (when ``source`` is feeds or paths).
     transfer_radius_m : float
         Walking transfers between stops within this straight-line distance (m; 400).
     walk_speed_kmh, walk_detour : float
@@ -379,38 +388,40 @@ def build_network(
         Minimum change time (s; 60) before boarding at the stop one alighted at.
     time_range_s : (float, float), optional
         Keep only trips running within this interval (s after midnight), e.g. the
-        departure window extended by the maximum trip duration.
+        departure window extended by the maximum trip duration (counted per feed in the
+        report as ``outside the time window``).
 
     Returns
     -------
     TransitNetwork
+        ``trips`` lists every trip run in pattern order; ``meta['feeds']`` holds the
+        per-feed reports (:class:`ruimtekit.gtfs.FeedReport`).
     """
-    from . import gtfs
-
-    if isinstance(source, (str, Path)):
-        source = gtfs.read_gtfs(source)
-    if isinstance(source, gtfs.Feed):
-        if date is None:
-            raise InputError(source.path, "no service date given for the GTFS feed",
-                             "pass date='YYYY-MM-DD' (a weekday inside the feed's range)")
-        source = gtfs.timetable(source, date)
-    tt: gtfs.Timetable = source
-    feed = tt.feed
+    tt = _as_timetable(source, date)
     st = tt.stop_times
     if time_range_s is not None:
         lo, hi = time_range_s
-        g = st.groupby("trip_id", sort=False)
-        keep = (g["arrival_s"].transform("max") >= lo) & (g["departure_s"].transform("min") <= hi)
-        st = st[keep.to_numpy()]
-    stops = feed.stops[feed.stops["location_type"] == 0].reset_index(drop=True)
+        g = st.groupby("trip", sort=False)
+        keep = ((g["arrival_s"].transform("max") >= lo)
+                & (g["departure_s"].transform("min") <= hi)).to_numpy()
+        out = st.loc[~keep & (st["service_day"] == 0).to_numpy()]
+        gone = out.groupby("feed")["trip"].nunique()
+        for rep in tt.reports:
+            rep.dropped["outside the time window"] = int(gone.get(rep.name, 0))
+        st = st[keep]
+    stops = tt.stops.reset_index(drop=True)
     stop_index = pd.Index(stops["stop_id"])
     sidx = stop_index.get_indexer(st["stop_id"])
     if (sidx < 0).any():
-        raise InputError(feed.path, "stop_times.txt uses stations (location_type=1) as stops",
+        raise InputError(tt.source, "stop_times.txt uses stations (location_type=1) as stops",
                          "refer to platforms/stops (location_type 0) in stop_times.txt")
-    st = st.assign(sidx=sidx).sort_values(["trip_id", "stop_sequence"], kind="stable")
-    trip_codes, trip_pos = np.unique(st["trip_id"].to_numpy(), return_inverse=True)
+    st = st.assign(sidx=sidx).sort_values(["trip", "stop_sequence"], kind="stable")
+    trip_codes, trip_pos = np.unique(st["trip"].to_numpy(), return_inverse=True)
     n_trip = trip_codes.shape[0]
+    if n_trip == 0:
+        raise NetworkError(f"{tt.source}: no trips run on {tt.date}"
+                           + (f" within {time_range_s[0] / 3600:.2f}–"
+                              f"{time_range_s[1] / 3600:.2f} h" if time_range_s else ""))
     counts = np.bincount(trip_pos, minlength=n_trip)
     starts = np.concatenate([[0], np.cumsum(counts)])
     s_arr = st["sidx"].to_numpy(dtype=np.int64)
@@ -433,18 +444,19 @@ def build_network(
     arr_l: list[np.ndarray] = []
     dep_l: list[np.ndarray] = []
     n_trips_l: list[int] = []
+    trip_order_l: list[np.ndarray] = []
     order = np.argsort(pat_of_trip, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(np.bincount(pat_of_trip))])
     for p in range(key_codes.shape[0]):
         trips = order[bounds[p]:bounds[p + 1]]
         L = int(counts[trips[0]])
-        if L < 2:
+        if L < 2:  # gtfs.timetable already drops these
             continue
         idx = starts[trips][:, None] + np.arange(L)[None, :]
         A = a_arr[idx]
         D = d_arr[idx]
         o = np.lexsort((A[:, -1], D[:, 0]))
-        A, D = A[o], D[o]
+        A, D, trips = A[o], D[o], trips[o]
         # split into FIFO groups (no trip overtakes another anywhere along the pattern)
         groups: list[list[int]] = []
         last: list[int] = []
@@ -464,8 +476,9 @@ def build_network(
             arr_l.append(A[grp].ravel())
             dep_l.append(D[grp].ravel())
             n_trips_l.append(len(grp))
+            trip_order_l.append(trips[grp])
     if not pat_stops_l:
-        raise NetworkError(f"{feed.path}: no trips with two or more stops run on {tt.date}")
+        raise NetworkError(f"{tt.source}: no trips with two or more stops run on {tt.date}")
     lens = np.array([len(p) for p in pat_stops_l], dtype=np.int64)
     pat_stop_ptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
     pat_stops = np.concatenate(pat_stops_l).astype(np.int64)
@@ -483,8 +496,17 @@ def build_network(
     x = stops["x"].to_numpy(dtype=np.float64)
     y = stops["y"].to_numpy(dtype=np.float64)
     fp_ptr, fp_to, fp_s, slack = _footpaths(
-        x, y, stop_index, feed.transfers, transfer_radius_m, walk_speed_kmh, walk_detour,
+        x, y, stop_index, tt.transfers, transfer_radius_m, walk_speed_kmh, walk_detour,
         change_slack_s)
+    first = st.iloc[starts[:-1]]
+    tcols = ["trip_id", "run", "service_day", "route_id", "route_type", "feed"]
+    trips_tab = first[tcols].iloc[np.concatenate(trip_order_l)].reset_index(drop=True)
+    for rep in tt.reports:
+        n_out = rep.dropped.get("outside the time window", 0)
+        if n_out:
+            log.info("feed %s: %d of its %d trips on %s run outside %.2f–%.2f h and are left "
+                     "out", rep.name, n_out, rep.trips_kept, tt.date,
+                     time_range_s[0] / 3600, time_range_s[1] / 3600)
     net = TransitNetwork(
         stop_ids=stops["stop_id"].to_numpy(dtype=object),
         stop_names=stops["stop_name"].fillna("").to_numpy(dtype=object),
@@ -493,7 +515,9 @@ def build_network(
         stop_pat=pat_of_entry[o].astype(np.int64), stop_pat_pos=pos_of_entry[o].astype(np.int64),
         fp_ptr=fp_ptr, fp_to=fp_to, fp_s=fp_s, slack=slack, date=tt.date,
         pat_board=np.concatenate(board_l), pat_alight=np.concatenate(alight_l),
-        meta={"source": str(feed.path), "date": str(tt.date), "timezone": feed.timezone,
+        trips=trips_tab,
+        meta={"source": tt.source, "date": str(tt.date), "timezone": tt.timezone,
+              "crs": tt.crs, "feeds": [r.as_dict() for r in tt.reports],
               "transfer_radius_m": transfer_radius_m, "walk_speed_kmh": walk_speed_kmh,
               "walk_detour": walk_detour, "change_slack_s": change_slack_s,
               "no_pickup_stop_times": int((~b_arr).sum()),
@@ -501,6 +525,26 @@ def build_network(
     )
     log.info("transit network %s", net)
     return net
+
+
+def _as_timetable(source: Any, date: str | _dt.date | None) -> Any:
+    """A :class:`gtfs.Timetable` from a timetable, a feed, a path or a sequence of them."""
+    from . import gtfs
+
+    if isinstance(source, gtfs.Timetable):
+        return source
+    items = list(source) if isinstance(source, (list, tuple)) else [source]
+    if not items:
+        raise InputError(None, "no GTFS feed given", "pass one or more GTFS paths or feeds")
+    feeds = [gtfs.read_gtfs(s) if isinstance(s, (str, Path)) else s for s in items]
+    bad = [type(f).__name__ for f in feeds if not isinstance(f, gtfs.Feed)]
+    if bad:
+        raise InputError(None, f"cannot build a GTFS network from {bad[0]}",
+                         "pass GTFS paths, gtfs.Feed objects or a gtfs.Timetable")
+    if date is None:
+        raise InputError(feeds[0].path, "no service date given for the GTFS feed",
+                         "pass date='YYYY-MM-DD' (a weekday inside the feed's range)")
+    return gtfs.timetable(feeds, date)
 
 
 # ================================================================================ legs
@@ -685,12 +729,14 @@ def network_legs(
     per_zone: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0, np.int64),
                                                       np.zeros(0, np.int64))] * len(zx)
     if budget >= 0 and ok.any() and (ps.node >= 0).any():
-        src_ptr = np.concatenate([[0], np.cumsum(ok.astype(np.int64))])
+        # the search origins are the snapped zones only: origin position r is zone
+        # zone_of[r] (one source node each), so positions and zones never mix
+        zone_of = np.flatnonzero(ok)
+        src_ptr = np.arange(zone_of.size + 1, dtype=np.int64)
         shared = accessibility.build_search_inputs(
             g, src_ptr, zs.node[ok], zs.distance_m[ok] / v, ps.node, ps.distance_m / v,
             np.ones(len(px)), [accessibility.Decay("cumulative", cutoff=budget / 60.0)],
             budget / 60.0)
-        zone_of = np.flatnonzero(ok)
         for b0 in range(0, zone_of.size, block_size):
             idx = np.arange(b0, min(b0 + block_size, zone_of.size))
             od = accessibility.search(shared, idx, od=True)[2]
