@@ -346,10 +346,10 @@ def test_transit_measures_small_batches_equal_local(client, amsterdam):
     local = transit.zone_measures_from_blocks(
         transit.iter_stop_matrix_blocks(node_t, acc_l, egr_l, block_size=10), len(z), opp,
         opportunity="e", mode_label="transit", percentiles=[50.0], cutoffs_min=[30, 45],
-        direct=lambda b: transit._direct_block(zx, zy, b, "walk", 1000.0))
+        direct=lambda b: transit._direct_block(zx, zy, b, "walk", 3600.0))
     remote = distributed.transit_measures(
-        node_t, acc_l, egr_l, zx, zy, opp, scheduler=client, access_mode="walk",
-        radius_m=1000.0, opportunity="e", mode_label="transit", percentiles=[50.0],
+        node_t, acc_l, egr_l, transit.DirectTrip(zx, zy, zx, zy, "walk", 3600.0), opp,
+        scheduler=client, opportunity="e", mode_label="transit", percentiles=[50.0],
         cutoffs_min=[30, 45], block_size=10, batch_size=30)
     for c in local.columns:
         np.testing.assert_array_equal(remote[c].to_numpy(), local[c].to_numpy())
@@ -374,13 +374,16 @@ def test_gtfs_raptor_on_dask_equals_local(client, tmp_path):
     kw = dict(access_mode="walk", cutoffs_min=(15, 30, 45), window=("07:00", "07:30"),
               percentiles=(25, 50, 90), block_size=8)
     local = transit.zone_accessibility(net, zones, zones["jobs"].to_numpy(), **kw)
+    p = transit.TransitParams(window_start="07:00", window_end="07:30",
+                              percentiles=[25, 50, 90])
+    legs = transit.zone_legs(*transit.zone_points(zones), net.x, net.y,
+                             mode=p.leg_model("walk"), max_time_s=p.access_s("walk"))
+    zx, zy = transit.zone_points(zones)
     remote = distributed.transit_measures(
-        net, transit.zone_legs(*transit.zone_points(zones), net.x, net.y, mode="walk"),
-        transit.zone_legs(*transit.zone_points(zones), net.x, net.y, mode="walk"),
-        *transit.zone_points(zones), zones["jobs"].to_numpy(), scheduler=client,
-        access_mode="walk", radius_m=1000.0, opportunity="jobs", mode_label="transit",
-        percentiles=[25, 50, 90], cutoffs_min=[15, 30, 45], window=("07:00", "07:30"),
-        block_size=8, batch_size=16)
+        net, legs, legs, transit.DirectTrip(zx, zy, zx, zy, p.leg_model("walk"), p.direct_s()),
+        zones["jobs"].to_numpy(), scheduler=client, opportunity="jobs", mode_label="transit",
+        percentiles=[25, 50, 90], cutoffs_min=[15, 30, 45], params=p, block_size=8,
+        batch_size=16)
     for c in remote.columns:
         np.testing.assert_array_equal(remote[c].to_numpy(), local[c].to_numpy())
     assert "jobs_45min_transit_p90" in remote

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from ruimtekit import rail
 from ruimtekit._errors import InputError
+
+RAW = Path("data/raw")
 
 RAIL = "data/raw/ns_rail"
 
@@ -77,7 +81,6 @@ def test_ut_asd_plausible_and_symmetric(times):
 def test_zone_times_match_brute_force(net):
     import geopandas as gpd
 
-    from ruimtekit import impedance
 
     z = gpd.read_parquet("data/raw/cbs_pc4_2021.parquet")
     z = z[z["pc4"].isin([1011, 1012, 1017, 3511, 3512, 3011, 9711, 6211, 2511, 7511])]
@@ -90,21 +93,25 @@ def test_zone_times_match_brute_force(net):
     S = net.station_seconds()
     order = np.argsort(d, axis=1)[:, :5]
     exp = np.full((len(z), len(z)), np.inf)
+    # hand-written leg times: bike 15 km/h × 1.25 detour + 1 min parking, at most 20 min;
+    # walking 4.8 km/h × 1.25, at most 15 min; the direct bike trip up to 120 min
     for o in range(len(z)):
         for a in order[o]:
-            if d[o, a] > 4000:
+            ta = np.ceil(60 + d[o, a] * 1.25 / (15 / 3.6))
+            if ta > 20 * 60:
                 continue
-            ta = np.ceil(impedance.crowfly_seconds(d[o, a], "bike"))
             for dd in range(len(z)):
                 for e in order[dd]:
-                    if d[dd, e] > 1000:
+                    te = np.ceil(d[dd, e] * 1.25 / (4.8 / 3.6))
+                    if te > 15 * 60:
                         continue
-                    te = np.ceil(impedance.crowfly_seconds(d[dd, e], "walk"))
                     exp[o, dd] = min(exp[o, dd], ta + S[a, e] + te)
     dz = np.hypot(zx[:, None] - zx[None, :], zy[:, None] - zy[None, :])
-    direct = np.where(dz <= 4000, impedance.crowfly_seconds(dz, "bike"), np.inf)
+    direct = np.rint(60 + dz * 1.25 / (15 / 3.6))
+    direct[direct > 120 * 60] = np.inf
     np.fill_diagonal(direct, 0)
     np.testing.assert_allclose(t, np.minimum(exp, direct))
+    assert np.isfinite(direct).sum() > len(z)  # direct trips beyond the access limit
     ids = z["zone_id"].tolist()
     ut_ams = t[ids.index("3511"), ids.index("1012")] / 60
     assert 30 <= ut_ams <= 70  # bike to Utrecht CS, IC, walk into Amsterdam centre
@@ -116,3 +123,39 @@ def test_bad_network_file(tmp_path):
                  '"target": "B"}]}')
     with pytest.raises(InputError, match="unknown stations"):
         rail.build_rail_network(p, f"{RAIL}/tariff-distances-2022-01.csv")
+
+
+def test_national_bike_rail_never_below_bike_alone():
+    """The demo's nl_pc4_rail block against its nl_pc4 bike block on the real inputs
+    (4,068 PC4 zones, 2,808 CBS wijk job points, NS network): cycling to the station,
+    the train and walking on, or cycling all the way — never fewer jobs than by bike
+    alone, in every PC4, for every cutoff and the decay measure; and the train adds jobs
+    where a station is within reach."""
+    from ruimtekit import accessibility, layers, transit
+
+    pc4 = layers.read_zones(RAW / "cbs_pc4_2021.parquet", level="pc4")
+    jobs = layers.read_jobs(RAW / "cbs_wijk_banen_2014.csv",
+                            geometry=RAW / "cbs_wijk_centroids_2015.geojson",
+                            join_on="wk_code=code", columns={"jobs": "banen_werkplaats"})
+    decay = accessibility.Decay("exponential", beta=0.05)
+    bike = accessibility.crowfly_access(pc4, jobs, opportunity="jobs", cutoffs=(30, 45, 60),
+                                        decays=[decay], mode="bike")
+    net = rail.build_rail_network(RAW / "ns_rail")
+    br = transit.zone_accessibility(net, pc4, jobs["jobs"].to_numpy(), destinations=jobs,
+                                    access_mode="bike", cutoffs_min=(30, 45, 60),
+                                    decays=[decay])
+    located = pc4.geometry.notna().to_numpy() & ~pc4.geometry.is_empty.to_numpy()
+    assert located.sum() == len(pc4) - 1  # PC4 5028 has no geometry (NaN in both)
+    for m in ("30min", "45min", "60min", "exp0.05"):
+        a = br[f"jobs_{m}_bike_transit"].to_numpy()[located]
+        b = bike[f"jobs_{m}_bike"].to_numpy()[located]
+        assert np.isfinite(a).all() and np.isfinite(b).all()
+        assert (a >= b - 1e-9 * np.abs(b)).all(), m
+    a45 = br["jobs_45min_bike_transit"].to_numpy()[located]
+    b45 = bike["jobs_45min_bike"].to_numpy()[located]
+    has_station = ~br["no_stop_bike_transit"].to_numpy()[located].astype(bool)
+    assert (a45[~has_station] == b45[~has_station]).all()  # no station: bike alone
+    assert np.mean(a45[has_station] > b45[has_station]) > 0.5
+    ids = br["zone_id"].astype(str).to_numpy()
+    ut = float(br["jobs_45min_bike_transit"].to_numpy()[ids == "3511"][0])
+    assert ut > 1.3 * float(bike["jobs_45min_bike"].to_numpy()[ids == "3511"][0])

@@ -329,20 +329,31 @@ def buurten():
     return z
 
 
-def _brute_zone_times(zx, zy, nx_, ny_, node_t, access_mode, radius, walk_radius):
-    from ruimtekit import impedance
+def _brute_zone_times(zx, zy, nx_, ny_, node_t, access_mode, access_max_s, egress_max_s,
+                      direct_max_s=120 * 60):
+    """min(direct, access + stop matrix + egress) with the leg formulas written out:
+    walk 4.8 km/h, bike 15 km/h plus 1 min parking, both × 1.25 detour."""
+    speed = {"walk": 4.8 / 3.6, "bike": 15 / 3.6}
+    park = {"walk": 0.0, "bike": 60.0}
+
+    def leg(d, mode):
+        return park[mode] + d * 1.25 / speed[mode]
 
     d = np.hypot(zx[:, None] - nx_[None, :], zy[:, None] - ny_[None, :])
-    acc = np.where(d <= radius, np.ceil(impedance.crowfly_seconds(d, access_mode)), np.inf)
-    egr = np.where(d <= walk_radius, np.ceil(impedance.crowfly_seconds(d, "walk")), np.inf)
+    acc = np.ceil(leg(d, access_mode))
+    acc[acc > access_max_s] = np.inf
+    egr = np.ceil(leg(d, "walk"))
+    egr[egr > egress_max_s] = np.inf
     n = len(zx)
     t = np.full((n, n), np.inf)
     for o in range(n):
         via = np.min(acc[o][:, None] + node_t, axis=0)  # best time to every node
         t[o] = np.min(via[:, None] + egr.T, axis=0)
     dz = np.hypot(zx[:, None] - zx[None, :], zy[:, None] - zy[None, :])
-    direct = np.where(dz <= radius, impedance.crowfly_seconds(dz, access_mode), np.inf)
+    direct = np.rint(leg(dz, access_mode))
+    direct[direct > direct_max_s] = np.inf
     np.fill_diagonal(direct, 0.0)
+    t[t > 120 * 60] = np.inf
     return np.minimum(t, direct)
 
 
@@ -356,7 +367,7 @@ def test_graph_zone_measures_match_brute_force(ams_graph, buurten, mode):
     stops = g.meta["stop_nodes"]
     node_t = transit.graph_stop_times(g)
     t = _brute_zone_times(zx, zy, g.x[stops], g.y[stops], node_t, mode,
-                          transit.ACCESS_RADIUS_M[mode], transit.ACCESS_RADIUS_M["walk"])
+                          {"walk": 15 * 60, "bike": 20 * 60}[mode], 15 * 60)
     label = transit.MODE_LABEL[mode]
     for c in (20, 30, 45):
         exp = ((t <= c * 60) * opp[None, :]).sum(axis=1)
@@ -497,16 +508,15 @@ def test_zone_accessibility_with_street_network_legs(wgm_walk, ams_graph):
     df = transit.zone_accessibility(ams_graph, zones, opp, opportunity="jobs",
                                     cutoffs_min=(10, 20), access_network=g, egress_network=g,
                                     block_size=5)
-    from ruimtekit import impedance
 
     stops = ams_graph.meta["stop_nodes"]
-    lim = float(impedance.crowfly_seconds(1000.0, "walk"))
+    lim = 15 * 60.0  # TransitParams: walking access and egress up to 15 min
     v = 4.8 / 3.6
     acc = _oracle_legs(g, zx, zy, ams_graph.x[stops], ams_graph.y[stops], v, 0.0, lim)
     node_t = transit.graph_stop_times(ams_graph)
     via = np.min(acc[:, :, None] + node_t[None, :, :], axis=1)  # zone → every stop
     t = np.min(via[:, :, None] + acc.T[None, :, :], axis=1)  # walk network is two-way
-    direct = _oracle_legs(g, zx, zy, zx, zy, v, 0.0, lim)
+    direct = _oracle_legs(g, zx, zy, zx, zy, v, 0.0, 120 * 60.0)  # the whole budget
     np.fill_diagonal(direct, 0.0)
     t = np.minimum(t, direct)
     for c in (10, 20):
@@ -531,7 +541,17 @@ def test_gtfs_zone_measures_and_percentile_columns(hand_net):
     # from A (07:00 ± 1 min): E after ~41-42 min, J after ~51-52 min (plus short walks)
     assert df.loc[0, "jobs_45min_transit"] == 11.0
     assert df.loc[0, "jobs_60min_transit"] == 111.0
-    assert df.loc[2, "jobs_60min_transit"] == 100.0  # J has no onward service
+    # J has no onward service: from J only the direct walk (up to the whole budget)
+    d_je = float(np.hypot(net.x[_stop(net, "J")] - net.x[_stop(net, "E")],
+                          net.y[_stop(net, "J")] - net.y[_stop(net, "E")]))
+    walk_je = round(d_je * 1.25 / (4.8 / 3.6))
+    assert df.loc[2, "jobs_60min_transit"] == 100.0 + (10.0 if walk_je <= 3600 else 0.0)
+    assert df.loc[2, "jobs_45min_transit"] == 100.0 + (10.0 if walk_je <= 2700 else 0.0)
+    short = transit.zone_accessibility(net, zones, zones["jobs"].to_numpy(),
+                                       cutoffs_min=(60,), window=("06:59", "07:01"),
+                                       params={"max_direct_min": 5.0,
+                                               "max_access_min": {"walk": 3.0}})
+    assert short.loc[2, "jobs_60min_transit"] == 100.0  # direct walk capped at 5 min
 
 
 def test_pipeline_step_adds_result_layer(buurten, tmp_path):

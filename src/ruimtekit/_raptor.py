@@ -11,7 +11,8 @@ Labels per round ``k`` (rides used ``<= k``; round 0 = access legs only):
 
 * ``B[k, s]`` — earliest arrival at stop ``s`` (used for egress and outputs),
 * ``R[k, s]`` — earliest time one can *board* at ``s``: a vehicle arrival plus the stop's
-  minimum change time (``slack``), or a walking/access arrival as is,
+  minimum change time (``slack``, which the caller makes at least ``board_slack``), or a
+  walking/access arrival plus ``board_slack`` (R5's minimum boarding wait; 0 by default),
 * ``Bv[k, s]`` — earliest arrival at ``s`` *by vehicle*, from which footpaths start (so
   that a walk after a ride is never lost because the stop itself was reached earlier
   on foot or by the access leg; footpaths need not be transitively closed).
@@ -65,7 +66,7 @@ def _earliest_trip(dep: np.ndarray, base: int, n_trips: int, n_pos: int, pos: in
 def _range_one_origin(
     acc_stop, acc_s, deps, max_rides, max_time,
     pat_stop_ptr, pat_stops, pat_board, pat_alight, pat_trip_ptr, pat_time_ptr, arr_t, dep_t,
-    stop_pat_ptr, stop_pat, stop_pat_pos, fp_ptr, fp_to, fp_s, slack,
+    stop_pat_ptr, stop_pat, stop_pat_pos, fp_ptr, fp_to, fp_s, slack, board_slack,
     egr_ptr, egr_stop, egr_s, n_dest, out_times,
 ):
     """Range RAPTOR for one origin; fills ``out_times[d_i, dest]`` (seconds, int64)."""
@@ -92,7 +93,7 @@ def _range_one_origin(
             if v > horizon:
                 continue
             ib = _improve(B, 0, s, v, K)
-            ir = _improve(R, 0, s, v, K)
+            ir = _improve(R, 0, s, v + board_slack, K)
             if (ib or ir) and not marked[s]:
                 marked[s] = True
                 mlist[nm] = s
@@ -159,7 +160,7 @@ def _range_one_origin(
                     if v > horizon:
                         continue
                     _improve(B, k, q, v, K)
-                    if _improve(R, k, q, v, K) and not marked[q]:
+                    if _improve(R, k, q, v + board_slack, K) and not marked[q]:
                         marked[q] = True
                         mlist[nm] = q
                         nm += 1
@@ -201,7 +202,7 @@ def _percentiles_into(times: np.ndarray, ranks: np.ndarray, out: np.ndarray) -> 
 def range_raptor_block(
     origins, acc_ptr, acc_stop, acc_s, deps, max_rides, max_time,
     pat_stop_ptr, pat_stops, pat_board, pat_alight, pat_trip_ptr, pat_time_ptr, arr_t, dep_t,
-    stop_pat_ptr, stop_pat, stop_pat_pos, fp_ptr, fp_to, fp_s, slack,
+    stop_pat_ptr, stop_pat, stop_pat_pos, fp_ptr, fp_to, fp_s, slack, board_slack,
     egr_ptr, egr_stop, egr_s, n_dest, ranks,
 ):
     """Range RAPTOR for a block of origins; returns percentiles (n_orig, n_dest, n_pct)
@@ -219,7 +220,7 @@ def range_raptor_block(
         _range_one_origin(
             acc_stop[lo:hi], acc_s[lo:hi], deps, max_rides, max_time,
             pat_stop_ptr, pat_stops, pat_board, pat_alight, pat_trip_ptr, pat_time_ptr, arr_t, dep_t,
-            stop_pat_ptr, stop_pat, stop_pat_pos, fp_ptr, fp_to, fp_s, slack,
+            stop_pat_ptr, stop_pat, stop_pat_pos, fp_ptr, fp_to, fp_s, slack, board_slack,
             egr_ptr, egr_stop, egr_s, n_dest, times,
         )
         _percentiles_into(times, ranks, out[i])
@@ -230,7 +231,7 @@ def range_raptor_block(
 def range_raptor_times(
     acc_stop, acc_s, deps, max_rides, max_time,
     pat_stop_ptr, pat_stops, pat_board, pat_alight, pat_trip_ptr, pat_time_ptr, arr_t, dep_t,
-    stop_pat_ptr, stop_pat, stop_pat_pos, fp_ptr, fp_to, fp_s, slack,
+    stop_pat_ptr, stop_pat, stop_pat_pos, fp_ptr, fp_to, fp_s, slack, board_slack,
     egr_ptr, egr_stop, egr_s, n_dest,
 ):
     """Per-departure travel times (n_dep, n_dest) for one origin (for tests/inspection)."""
@@ -238,7 +239,7 @@ def range_raptor_times(
     _range_one_origin(
         acc_stop, acc_s, deps, max_rides, max_time,
         pat_stop_ptr, pat_stops, pat_board, pat_alight, pat_trip_ptr, pat_time_ptr, arr_t, dep_t,
-        stop_pat_ptr, stop_pat, stop_pat_pos, fp_ptr, fp_to, fp_s, slack,
+        stop_pat_ptr, stop_pat, stop_pat_pos, fp_ptr, fp_to, fp_s, slack, board_slack,
         egr_ptr, egr_stop, egr_s, n_dest, times,
     )
     return times

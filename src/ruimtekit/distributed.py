@@ -521,48 +521,34 @@ class TransitInputs:
     node_times : ndarray (n_nodes, n_nodes) or None
         Node-to-node seconds of a frequency graph or the rail network.
     access, egress : transit.Legs
-        Zone → node and node → zone legs (seconds).
-    zx, zy : ndarray
-        Zone points (EPSG:28992 m), for the direct walk/bike option.
-    opportunities : ndarray (n_zones,)
-    access_mode : str
-    radius_m : float
-        Access radius (m); also the limit of the direct trip.
+        Zone → node and node → destination legs (seconds).
+    direct : transit.DirectTrip
+        The direct trip by the access mode (straight line or street-network legs).
+    opportunities : ndarray (n_destinations,)
     opportunity, mode_label : str
         Column name parts.
     percentiles : list of float
     cutoffs_min : list of float
     decays : list of accessibility.Decay
-    departures : ndarray or None
-        Departure seconds (timetables only).
-    max_transfers : int
-    max_time_min : float
+    params : transit.TransitParams
+        Routing parameters (departures, rides, maximum time, board slack).
     block_size : int
         Origins per compiled block (batches are multiples of it).
-    direct_legs : transit.Legs or None
-        Zone → zone legs over a street network for the direct trip (else straight-line
-        within ``radius_m``).
     """
 
     network: Any
     node_times: np.ndarray | None
     access: Any
     egress: Any
-    zx: np.ndarray
-    zy: np.ndarray
+    direct: Any
     opportunities: np.ndarray
-    access_mode: str
-    radius_m: float
     opportunity: str
     mode_label: str
     percentiles: list[float]
     cutoffs_min: list[float]
     decays: list[Any]
-    departures: np.ndarray | None
-    max_transfers: int
-    max_time_min: float
+    params: Any
     block_size: int
-    direct_legs: Any = None
 
 
 def _matrix_blocks(sh: TransitInputs, idx: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -570,7 +556,7 @@ def _matrix_blocks(sh: TransitInputs, idx: np.ndarray) -> Iterator[tuple[np.ndar
     from . import _raptor
 
     m = np.ascontiguousarray(sh.node_times, dtype=np.float64)
-    cap = sh.max_time_min * 60.0
+    cap = sh.params.max_time_min * 60.0
     a, e = sh.access, sh.egress
     for b0 in range(0, idx.shape[0], sh.block_size):
         blk = idx[b0:b0 + sh.block_size]
@@ -592,19 +578,18 @@ def transit_batch(shared: TransitInputs, idx: np.ndarray) -> dict[str, np.ndarra
 
     idx = np.asarray(idx, dtype=np.int64)
     o0 = int(idx[0])
+    p = shared.params
     if shared.network is not None:
         blocks = transit.iter_raptor_blocks(
-            shared.network, shared.access, shared.egress, departures=shared.departures,
-            percentiles=shared.percentiles, max_transfers=shared.max_transfers,
-            max_time_min=shared.max_time_min, origins=idx, block_size=shared.block_size)
+            shared.network, shared.access, shared.egress, departures=p.departures(),
+            percentiles=shared.percentiles, max_transfers=p.transfers,
+            max_time_min=p.max_time_min, origins=idx, block_size=shared.block_size,
+            board_slack_s=p.board_slack_s)
     else:
         blocks = _matrix_blocks(shared, idx)
 
     def direct(local: np.ndarray) -> np.ndarray:
-        if shared.direct_legs is not None:
-            return transit._legs_block(shared.direct_legs, local + o0, shared.zx.shape[0])
-        return transit._direct_block(shared.zx, shared.zy, local + o0, shared.access_mode,
-                                     shared.radius_m)
+        return shared.direct.block(local + o0)
 
     df = transit.zone_measures_from_blocks(
         ((blk - o0, t) for blk, t in blocks), idx.shape[0], shared.opportunities,
@@ -615,25 +600,24 @@ def transit_batch(shared: TransitInputs, idx: np.ndarray) -> dict[str, np.ndarra
 
 
 def transit_measures(
-    network_or_times: Any, access: Any, egress: Any, zx: np.ndarray, zy: np.ndarray,
-    opportunities: np.ndarray, *, scheduler: Any, access_mode: str, radius_m: float,
-    opportunity: str, mode_label: str, percentiles: Sequence[float],
-    cutoffs_min: Sequence[float], decays: Sequence[Any] = (),
-    window: tuple[Any, Any] = ("07:00", "09:00"), step_s: int = 60,
-    max_transfers: int = 5, max_time_min: float = 120.0, block_size: int = 256,
-    batch_size: int | None = None, direct_legs: Any = None,
+    network_or_times: Any, access: Any, egress: Any, direct: Any,
+    opportunities: np.ndarray, *, scheduler: Any, opportunity: str, mode_label: str,
+    percentiles: Sequence[float], cutoffs_min: Sequence[float], decays: Sequence[Any] = (),
+    params: Any = None, block_size: int = 256, batch_size: int | None = None,
 ) -> Any:
-    """Transit zone measures on Dask, identical to :func:`transit.zone_measures_from_blocks`
+    """Transit measures on Dask, identical to :func:`transit.zone_measures_from_blocks`
     over the single-process blocks.
 
     Parameters
     ----------
     network_or_times : transit.TransitNetwork or ndarray
-        A timetable (range-RAPTOR over ``window`` every ``step_s`` seconds) or a
+        A timetable (range-RAPTOR over the departure window of ``params``) or a
         node-to-node time matrix in seconds (frequency graph, rail).
     access, egress : transit.Legs
-    zx, zy, opportunities : ndarray
+    direct : transit.DirectTrip
+    opportunities : ndarray
     scheduler : str or distributed.Client
+    params : transit.TransitParams, optional
     Other parameters
         As :func:`transit.zone_accessibility`.
 
@@ -650,16 +634,12 @@ def transit_measures(
     shared = TransitInputs(
         network=network_or_times if is_tt else None,
         node_times=None if is_tt else np.asarray(network_or_times, dtype=np.float64),
-        access=access, egress=egress, zx=np.asarray(zx, np.float64),
-        zy=np.asarray(zy, np.float64),
-        opportunities=np.asarray(opportunities, dtype=np.float64), access_mode=access_mode,
-        radius_m=float(radius_m), opportunity=opportunity, mode_label=mode_label,
-        percentiles=list(percentiles), cutoffs_min=list(cutoffs_min), decays=list(decays),
-        departures=transit.departure_times(window[0], window[1], step_s) if is_tt else None,
-        max_transfers=int(max_transfers), max_time_min=float(max_time_min),
-        block_size=int(block_size), direct_legs=direct_legs,
+        access=access, egress=egress, direct=direct,
+        opportunities=np.asarray(opportunities, dtype=np.float64), opportunity=opportunity,
+        mode_label=mode_label, percentiles=list(percentiles), cutoffs_min=list(cutoffs_min),
+        decays=list(decays), params=transit.as_params(params), block_size=int(block_size),
     )
-    n = int(shared.zx.shape[0])
+    n = int(access.n_zones)
     res = map_batches(transit_batch, shared, n, scheduler=scheduler, batch_size=batch_size,
                       align=shared.block_size, label=f"{mode_label} accessibility")
     return pd.DataFrame(concat(res)) if res else pd.DataFrame()

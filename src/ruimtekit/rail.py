@@ -301,47 +301,57 @@ def station_times(net: RailNetwork) -> pd.DataFrame:
 def zone_times(
     zones: Any, net: RailNetwork, *, access_mode: str = "bike", k_nearest: int = 5,
     access_radius_m: float | None = None, egress_radius_m: float | None = None,
-    origins: np.ndarray | None = None, include_direct: bool = True,
+    origins: np.ndarray | None = None, include_direct: bool = True, params: Any = None,
 ) -> np.ndarray:
-    """Zone × zone times (s) by access leg, rail and walking egress.
+    """Zone × zone times (s) by access leg, rail and egress leg, or the direct trip.
 
     ``T[o, d] = min(direct(o, d), min_{a, e} access(o, a) + rail(a, e) + egress(e, d))``
-    over the ``k_nearest`` stations within the radii (straight-line metres; defaults
-    bike 4000 / walk 1000), access and direct times from
-    :func:`ruimtekit.impedance.crowfly_seconds`.
+    over the ``k_nearest`` stations within the leg limits of ``params``
+    (:class:`ruimtekit.transit.TransitParams`: bike access ≤ 20 min, walking egress
+    ≤ 15 min by default), straight-line legs by the crow-fly leg models. The direct trip
+    by the access mode may take the whole budget (``params.max_time_min``).
 
     Parameters
     ----------
-    zones : GeoDataFrame (EPSG:28992)
+    zones : GeoDataFrame (working CRS, metres)
     net : RailNetwork
     access_mode : {'bike', 'walk'}
     k_nearest : int
     access_radius_m, egress_radius_m : float, optional
+        Legacy straight-line radii (m), converted to leg times.
     origins : array of int, optional
         Origin positions (default all zones — n × n float64; for the 4,068 PC4 zones that
         is 132 MB; use :func:`ruimtekit.transit.zone_accessibility` for measures, which
         works in blocks).
     include_direct : bool
-        Also allow the direct walk/bike trip within the access radius.
+        Also allow the direct walk/bike trip.
+    params : TransitParams or dict, optional
 
     Returns
     -------
     ndarray of float64 (n_origins, n_zones), seconds (inf = unreachable)
     """
-    from . import _raptor, transit
+    from . import _raptor, impedance, transit
 
+    p = transit.as_params(params)
+    if access_radius_m:
+        p = p.with_radius(access_mode, access_radius_m)
+    if egress_radius_m:
+        em = p.egress_mode
+        t = float(impedance.crowfly_seconds(egress_radius_m, p.leg_model(em))) / 60.0
+        p = p.updated(max_egress_min={**p.max_egress_min, em: t})
     zx, zy = transit.zone_points(zones)
-    ar = access_radius_m or transit.ACCESS_RADIUS_M[access_mode]
-    er = egress_radius_m or transit.ACCESS_RADIUS_M["walk"]
-    acc = transit.zone_legs(zx, zy, net.x, net.y, mode=access_mode, max_distance_m=ar,
-                            k_nearest=k_nearest)
-    egr = transit.zone_legs(zx, zy, net.x, net.y, mode="walk", max_distance_m=er,
-                            k_nearest=k_nearest)
+    k = p.k_nearest or k_nearest
+    acc = transit.zone_legs(zx, zy, net.x, net.y, mode=p.leg_model(access_mode),
+                            max_time_s=p.access_s(access_mode), k_nearest=k)
+    egr = transit.zone_legs(zx, zy, net.x, net.y, mode=p.leg_model(p.egress_mode),
+                            max_time_s=p.egress_s(), k_nearest=k)
     o = np.arange(len(zx), dtype=np.int64) if origins is None else np.asarray(origins,
                                                                                dtype=np.int64)
     t = _raptor.min_plus_legs(o, acc.ptr, acc.stop, acc.seconds.astype(np.float64),
                               net.station_seconds(), egr.ptr, egr.stop,
                               egr.seconds.astype(np.float64), egr.n_zones)
     if include_direct:
-        t = np.minimum(t, transit._direct_block(zx, zy, o, access_mode, ar))
+        direct = transit.DirectTrip(zx, zy, zx, zy, p.leg_model(access_mode), p.direct_s())
+        t = np.minimum(t, direct.block(o))
     return t

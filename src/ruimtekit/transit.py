@@ -55,14 +55,188 @@ DEFAULT_HEADWAYS_MIN: dict[int, float] = {0: 8.0, 1: 5.0, 2: 15.0, 3: 10.0, 4: 1
 ROUTE_TYPE_NAMES = {0: "tram", 1: "metro", 2: "rail", 3: "bus", 4: "ferry"}
 
 WALK_SPEED_KMH = 4.8
+BIKE_SPEED_KMH = 15.0
+#: straight-line → street detour factor of crow-fly access/egress/direct legs
+LEG_DETOUR = 1.25
+#: minutes to park (and fetch) a bike, added to bike legs
+BIKE_PARK_MIN = 1.0
 TRANSFER_RADIUS_M = 400.0
+TRANSFER_DETOUR = 1.0
 CHANGE_SLACK_S = 60
+BOARD_SLACK_S = 0
 MAX_TRANSFERS = 5
 MAX_TIME_MIN = 120.0
-#: default access radii (straight-line metres) per access mode
+#: longest access leg per mode (minutes, parking included): 15 min walking ≈ 960 m and
+#: 20 min cycling ≈ 3.8 km straight line (the Dutch bike-to-station range)
+ACCESS_MAX_MIN = {"walk": 15.0, "bike": 20.0}
+#: longest egress leg per mode (minutes)
+EGRESS_MAX_MIN = {"walk": 15.0, "bike": 20.0}
+#: legacy straight-line access radii (m); ``access_radius_m`` converts to a leg time
 ACCESS_RADIUS_M = {"walk": 1000.0, "bike": 4000.0}
 #: column mode labels per access mode
 MODE_LABEL = {"walk": "transit", "bike": "bike_transit"}
+LegMode = Literal["walk", "bike"]
+
+
+class TransitParams(Section):
+    """Routing parameters of transit trips, with every default defined here once.
+
+    The defaults are the project's Dutch ones; the R5 (Conveyal; r5r/r5py) defaults are
+    given for reference — set them to mimic R5.
+
+    Attributes
+    ----------
+    walk_speed_kmh : float
+        Walking speed of access, egress, direct walks and transfers (km/h; 4.8; R5 3.6).
+    bike_speed_kmh : float
+        Cycling speed (km/h; 15; R5 12).
+    leg_detour : float
+        Straight line → street factor of crow-fly legs (1.25); street-network legs
+        (``access_network``) follow the network instead.
+    bike_park_min : float
+        Minutes to park a bike, added to bike legs (1).
+    max_access_min : dict of {'walk', 'bike'} to float
+        Longest access leg per mode (minutes; walk 15, bike 20; R5 walk/bike 20).
+    egress_mode : {'walk', 'bike'}
+        Mode from the last stop to the destination (walk; ``bike`` = a bike at the
+        station, e.g. OV-fiets).
+    max_egress_min : dict of {'walk', 'bike'} to float
+        Longest egress leg per mode (minutes; walk 15, bike 20; R5 egress ≤ 2,000 m).
+    max_direct_min : float, optional
+        Longest direct trip by the access mode (no transit). Default: the whole budget
+        ``max_time_min`` — the result is min(direct, access + transit + egress).
+    max_time_min : float
+        Trips longer than this are unreachable (minutes; 120).
+    max_rides : int
+        Most vehicles boarded per trip (6 = 5 transfers; R5 8).
+    transfer_radius_m : float
+        Walking transfers between stops within this straight-line distance (m; 400;
+        R5 1,000 over the street network).
+    transfer_detour : float
+        Detour factor of walking transfers (1.0 = straight line).
+    change_slack_s : int
+        Minimum change time when boarding at the stop one alighted at (s; 60).
+    board_slack_s : int
+        Minimum wait before *every* boarding, the first one included (s; 0; R5 60).
+        At the stop one alighted at, the larger of the two slacks applies.
+    window_start, window_end : str
+        Departure window ``HH:MM`` (07:00–09:00; end exclusive; timetables only).
+    step_s : int
+        Departure step in the window (s; 60).
+    percentiles : list of float
+        Travel-time percentiles over the departures (nearest rank; [50]).
+    k_nearest : int, optional
+        Keep at most this many nearest stops per zone (default all within the limits;
+        the NS rail network uses 5).
+    """
+
+    walk_speed_kmh: float = Field(WALK_SPEED_KMH, gt=0)
+    bike_speed_kmh: float = Field(BIKE_SPEED_KMH, gt=0)
+    leg_detour: float = Field(LEG_DETOUR, ge=1.0)
+    bike_park_min: float = Field(BIKE_PARK_MIN, ge=0)
+    max_access_min: dict[LegMode, float] = Field(default_factory=lambda: dict(ACCESS_MAX_MIN))
+    egress_mode: LegMode = "walk"
+    max_egress_min: dict[LegMode, float] = Field(default_factory=lambda: dict(EGRESS_MAX_MIN))
+    max_direct_min: float | None = Field(None, ge=0)
+    max_time_min: float = Field(MAX_TIME_MIN, gt=0)
+    max_rides: int = Field(MAX_TRANSFERS + 1, ge=1, le=16)
+    transfer_radius_m: float = Field(TRANSFER_RADIUS_M, ge=0)
+    transfer_detour: float = Field(TRANSFER_DETOUR, ge=1.0)
+    change_slack_s: int = Field(CHANGE_SLACK_S, ge=0)
+    board_slack_s: int = Field(BOARD_SLACK_S, ge=0)
+    window_start: str = "07:00"
+    window_end: str = "09:00"
+    step_s: int = Field(60, gt=0)
+    percentiles: list[float] = Field(default_factory=lambda: [50.0])
+    k_nearest: int | None = Field(None, ge=1)
+
+    @field_validator("percentiles")
+    @classmethod
+    def _pct_ok(cls, v: list[float]) -> list[float]:
+        if not v or any(p < 0 or p > 100 for p in v):
+            raise ValueError("give percentiles between 0 and 100, e.g. [5, 50, 95]")
+        return v
+
+    @field_validator("max_access_min", "max_egress_min")
+    @classmethod
+    def _limits_ok(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(t < 0 for t in v.values()):
+            raise ValueError("leg limits are minutes >= 0")
+        return v
+
+    @property
+    def transfers(self) -> int:
+        """Transfers allowed (``max_rides - 1``)."""
+        return self.max_rides - 1
+
+    @property
+    def window(self) -> tuple[str, str]:
+        """``(window_start, window_end)``."""
+        return self.window_start, self.window_end
+
+    def departures(self) -> np.ndarray:
+        """Departure seconds of the window (see :func:`departure_times`)."""
+        return departure_times(self.window_start, self.window_end, self.step_s)
+
+    def leg_model(self, mode: str) -> Any:
+        """The crow-fly leg model (:class:`ruimtekit.impedance.CrowflyModel`) of ``mode``."""
+        from . import impedance
+
+        if mode == "walk":
+            return impedance.CrowflyModel(mode="walk", detour_factor=self.leg_detour,
+                                          speed_curve=[(0.0, self.walk_speed_kmh)])
+        if mode == "bike":
+            return impedance.CrowflyModel(mode="bike", detour_factor=self.leg_detour,
+                                          speed_curve=[(0.0, self.bike_speed_kmh)],
+                                          fixed_min=self.bike_park_min)
+        raise InputError(None, f"unknown leg mode {mode!r}", "use walk or bike")
+
+    def speed_kmh(self, mode: str) -> float:
+        """Speed of ``mode`` (km/h)."""
+        return self.walk_speed_kmh if mode == "walk" else self.bike_speed_kmh
+
+    def access_s(self, mode: str) -> float:
+        """Longest access leg of ``mode`` (s)."""
+        return 60.0 * self.max_access_min.get(mode, ACCESS_MAX_MIN[mode])
+
+    def egress_s(self) -> float:
+        """Longest egress leg (s)."""
+        m = self.egress_mode
+        return 60.0 * self.max_egress_min.get(m, EGRESS_MAX_MIN[m])
+
+    def direct_s(self) -> float:
+        """Longest direct trip (s): ``max_direct_min`` or the whole budget."""
+        return 60.0 * (self.max_time_min if self.max_direct_min is None
+                       else min(self.max_direct_min, self.max_time_min))
+
+    def with_radius(self, mode: str, radius_m: float) -> TransitParams:
+        """Copy whose ``mode`` access limit is the leg time of a straight-line radius."""
+        from . import impedance
+
+        t = float(impedance.crowfly_seconds(radius_m, self.leg_model(mode))) / 60.0
+        return self.model_copy(update={"max_access_min": {**self.max_access_min, mode: t}})
+
+    def updated(self, **changes: Any) -> TransitParams:
+        """Validated copy with ``changes`` (``None`` values are ignored)."""
+        data = self.model_dump()
+        data.update({k: v for k, v in changes.items() if v is not None})
+        return TransitParams(**data)
+
+
+def as_params(params: TransitParams | dict[str, Any] | None = None,
+              **changes: Any) -> TransitParams:
+    """A :class:`TransitParams` from an instance, a dict or nothing, with ``changes``
+    (``None`` values ignored; ``max_transfers`` sets ``max_rides``; ``window`` a pair)."""
+    p = params if isinstance(params, TransitParams) else TransitParams(**(params or {}))
+    if changes.get("max_transfers") is not None:
+        changes["max_rides"] = int(changes["max_transfers"]) + 1
+    changes.pop("max_transfers", None)
+    win = changes.pop("window", None)
+    if win is not None:
+        changes["window_start"], changes["window_end"] = str(win[0]), str(win[1])
+    if changes.get("percentiles") is not None:
+        changes["percentiles"] = [float(x) for x in changes["percentiles"]]
+    return p.updated(**changes) if any(v is not None for v in changes.values()) else p
 
 
 # ============================================================== timetable network (RAPTOR)
@@ -409,8 +583,7 @@ class Legs:
         return cls(ptr, stop, secs)
 
 
-def _seconds_fn(mode: str | Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray],
-                                                                               np.ndarray]:
+def _seconds_fn(mode: Any) -> Callable[[np.ndarray], np.ndarray]:
     if callable(mode):
         return mode
     from . import impedance
@@ -420,8 +593,9 @@ def _seconds_fn(mode: str | Callable[[np.ndarray], np.ndarray]) -> Callable[[np.
 
 def zone_legs(
     zx: np.ndarray, zy: np.ndarray, sx: np.ndarray, sy: np.ndarray, *,
-    mode: str | Callable[[np.ndarray], np.ndarray] = "walk",
+    mode: Any = "walk",
     max_distance_m: float | None = None, k_nearest: int | None = None,
+    max_time_s: float | None = None,
 ) -> Legs:
     """Legs between zone points and stops by straight-line distance.
 
@@ -431,15 +605,17 @@ def zone_legs(
         Zone points, EPSG:28992 (m).
     sx, sy : array of float
         Stop (or station) coordinates, EPSG:28992 (m).
-    mode : str or callable
-        ``walk``/``bike`` (times from :func:`ruimtekit.impedance.crowfly_seconds`, which
-        applies detour factors, speeds and terminal times) or a function distance (m) →
-        seconds.
+    mode : str, CrowflyModel or callable
+        ``walk``/``bike`` or a :class:`ruimtekit.impedance.CrowflyModel` (times from
+        :func:`ruimtekit.impedance.crowfly_seconds`, which applies detour factors, speeds
+        and terminal times) or a function distance (m) → seconds.
     max_distance_m : float, optional
-        Only stops within this straight-line distance (defaults per mode in
-        :data:`ACCESS_RADIUS_M`).
+        Only stops within this straight-line distance (default: per mode in
+        :data:`ACCESS_RADIUS_M`, or what ``max_time_s`` allows).
     k_nearest : int, optional
         At most this many nearest stops per zone.
+    max_time_s : float, optional
+        Only legs of at most this many seconds (terminal time included).
 
     Returns
     -------
@@ -447,6 +623,8 @@ def zone_legs(
     """
     from scipy.spatial import cKDTree
 
+    if max_distance_m is None and max_time_s is not None and not callable(mode):
+        max_distance_m = _leg_radius_m(mode, max_time_s)
     if max_distance_m is None:
         max_distance_m = ACCESS_RADIUS_M.get(mode if isinstance(mode, str) else "walk", 1000.0)
     zx = np.asarray(zx, dtype=np.float64)
@@ -470,8 +648,25 @@ def zone_legs(
         zi = np.repeat(np.arange(len(zx)), counts)
         dist = np.hypot(zx[zi] - np.asarray(sx)[stop], zy[zi] - np.asarray(sy)[stop])
     secs = np.ceil(np.asarray(_seconds_fn(mode)(dist), dtype=np.float64)).astype(np.int64)
+    if max_time_s is not None:
+        keep = secs <= max_time_s
+        if not keep.all():
+            zi = np.repeat(np.arange(len(zx)), counts)
+            counts = np.bincount(zi[keep], minlength=len(zx))
+            stop, secs, dist = stop[keep], secs[keep], dist[keep]
     ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     return Legs(ptr, stop, secs, dist)
+
+
+def _leg_radius_m(mode: Any, max_time_s: float) -> float:
+    """Straight-line distance (m) that a crow-fly leg of ``mode`` covers at most in
+    ``max_time_s`` (an upper bound: the fastest speed of the curve)."""
+    from . import impedance
+
+    m = impedance.model_for(mode)
+    budget = max(float(max_time_s) - 60.0 * m.fixed_min, 0.0)
+    v = max(s for _, s in m.speed_curve) / 3.6
+    return budget * v / m.detour_factor + 1e-6
 
 
 def network_legs(
@@ -567,14 +762,50 @@ def network_legs(
     return Legs(ptr, stop, secs, dist)
 
 
-def _legs_block(legs: Legs, blk: np.ndarray, n: int) -> np.ndarray:
-    """Dense (len(blk), n) seconds of zone → zone legs (inf where none; 0 to itself)."""
+def _legs_block(legs: Legs, blk: np.ndarray, n: int, same: bool = True) -> np.ndarray:
+    """Dense (len(blk), n) seconds of zone → zone legs (inf where none; 0 to itself when
+    origins and destinations are the same zones)."""
     t = np.full((len(blk), n), np.inf)
     for r, z in enumerate(blk):
         a, b = legs.ptr[z], legs.ptr[z + 1]
         t[r, legs.stop[a:b]] = legs.seconds[a:b]
-    t[np.arange(len(blk)), blk] = 0.0
+    if same:
+        t[np.arange(len(blk)), blk] = 0.0
     return t
+
+
+@dataclass
+class DirectTrip:
+    """The direct trip by the access mode (no transit), origin zones → destinations.
+
+    Straight-line times by the crow-fly ``model`` rounded to whole seconds (as the road
+    engine's crow-fly measures), or ``legs`` over a street network; longer than
+    ``max_s`` = not an option. ``same``: destinations are the origin zones (own zone 0 s).
+    """
+
+    ox: np.ndarray
+    oy: np.ndarray
+    dx: np.ndarray
+    dy: np.ndarray
+    model: Any
+    max_s: float
+    same: bool = True
+    legs: Legs | None = None
+
+    def block(self, blk: np.ndarray) -> np.ndarray:
+        """Dense (len(blk), n_dest) seconds (inf = no direct option)."""
+        blk = np.asarray(blk, dtype=np.int64)
+        if self.legs is not None:
+            t = _legs_block(self.legs, blk, self.dx.shape[0], self.same)
+        else:
+            d = np.hypot(self.ox[blk, None] - self.dx[None, :],
+                         self.oy[blk, None] - self.dy[None, :])
+            t = np.rint(np.asarray(_seconds_fn(self.model)(d.ravel()),
+                                   dtype=np.float64)).reshape(d.shape)
+            if self.same:
+                t[np.arange(len(blk)), blk] = 0.0
+        t[t > self.max_s] = np.inf
+        return t
 
 
 def zone_points(zones: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -633,13 +864,15 @@ def percentile_ranks(percentiles: Sequence[float], n: int) -> np.ndarray:
     return np.clip(np.ceil(p / 100.0 * n).astype(np.int64) - 1, 0, n - 1)
 
 
-def _kernel_args(net: TransitNetwork) -> tuple[np.ndarray, ...]:
+def _kernel_args(net: TransitNetwork, board_slack_s: int = BOARD_SLACK_S) -> tuple[Any, ...]:
     ones = np.ones(net.pat_stops.shape[0], dtype=np.bool_)
     board = ones if net.pat_board is None else np.asarray(net.pat_board, dtype=np.bool_)
     alight = ones if net.pat_alight is None else np.asarray(net.pat_alight, dtype=np.bool_)
+    bs = np.int64(board_slack_s)
+    slack = np.maximum(net.slack, bs) if bs > 0 else net.slack
     return (net.pat_stop_ptr, net.pat_stops, board, alight, net.pat_trip_ptr,
             net.pat_time_ptr, net.arr_t, net.dep_t, net.stop_pat_ptr, net.stop_pat,
-            net.stop_pat_pos, net.fp_ptr, net.fp_to, net.fp_s, net.slack)
+            net.stop_pat_pos, net.fp_ptr, net.fp_to, net.fp_s, slack, bs)
 
 
 def _egress_args(egress: Legs | None, n_stops: int) -> tuple[np.ndarray, np.ndarray,
@@ -655,12 +888,14 @@ def iter_raptor_blocks(
     departures: np.ndarray, percentiles: Sequence[float] = (50,),
     max_transfers: int = MAX_TRANSFERS, max_time_min: float = MAX_TIME_MIN,
     origins: np.ndarray | None = None, block_size: int = 256,
+    board_slack_s: int = BOARD_SLACK_S,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(origin_positions, times)`` blocks of range-RAPTOR percentiles.
 
     ``times`` has shape (block, n_dest, n_percentiles): travel time in seconds
     (float64; ``inf`` = unreachable within ``max_time_min``), including the wait at the
-    origin, access and egress. See :func:`raptor_range`.
+    origin, access and egress. ``board_slack_s``: minimum wait before every boarding
+    (:class:`TransitParams`). See :func:`raptor_range`.
     """
     from . import _raptor
 
@@ -672,7 +907,7 @@ def iter_raptor_blocks(
         origins = np.arange(access.n_zones, dtype=np.int64)
     origins = np.asarray(origins, dtype=np.int64)
     e_ptr, e_stop, e_s, n_dest = _egress_args(egress, net.n_stops)
-    args = _kernel_args(net)
+    args = _kernel_args(net, board_slack_s)
     max_rides = int(max_transfers) + 1
     max_time = np.int64(round(max_time_min * 60))
     for b0 in range(0, origins.shape[0], block_size):
@@ -690,7 +925,7 @@ def raptor_range(
     window: tuple[str | int, str | int] = ("07:00", "09:00"), step_s: int = 60,
     percentiles: Sequence[float] = (50,), max_transfers: int = MAX_TRANSFERS,
     max_time_min: float = MAX_TIME_MIN, origins: np.ndarray | None = None,
-    block_size: int = 256,
+    block_size: int = 256, board_slack_s: int = BOARD_SLACK_S,
 ) -> np.ndarray:
     """Travel-time percentiles over a departure window with range-RAPTOR.
 
@@ -721,6 +956,8 @@ def raptor_range(
         Origin zone positions (default all zones of ``access``).
     block_size : int
         Origins per compiled block.
+    board_slack_s : int
+        Minimum wait (s) before every boarding, the first included (R5: 60; default 0).
 
     Returns
     -------
@@ -731,7 +968,7 @@ def raptor_range(
     parts = [t for _, t in iter_raptor_blocks(
         net, access, egress, departures=deps, percentiles=percentiles,
         max_transfers=max_transfers, max_time_min=max_time_min, origins=origins,
-        block_size=block_size)]
+        block_size=block_size, board_slack_s=board_slack_s)]
     return np.concatenate(parts, axis=0)
 
 
@@ -739,6 +976,7 @@ def raptor_departures(
     net: TransitNetwork, access_stops: Sequence[int], access_s: Sequence[int],
     departures: np.ndarray, *, egress: Legs | None = None,
     max_transfers: int = MAX_TRANSFERS, max_time_min: float = MAX_TIME_MIN,
+    board_slack_s: int = BOARD_SLACK_S,
 ) -> np.ndarray:
     """Per-departure travel times (s) for one origin, shape (n_departures, n_dest), in the
     order of ``departures`` (inf = unreachable). For inspection and tests."""
@@ -750,7 +988,7 @@ def raptor_departures(
     out = _raptor.range_raptor_times(
         np.asarray(access_stops, dtype=np.int64), np.asarray(access_s, dtype=np.int64),
         deps_in[order].copy(), int(max_transfers) + 1, np.int64(round(max_time_min * 60)),
-        *_kernel_args(net), e_ptr, e_stop, e_s, n_dest)
+        *_kernel_args(net, board_slack_s), e_ptr, e_stop, e_s, n_dest)
     res = np.empty(out.shape, dtype=np.float64)
     res[order] = out
     res[res >= _raptor.INF] = np.inf
@@ -908,13 +1146,10 @@ def _aggregate(times_s: np.ndarray, opportunities: np.ndarray, cutoffs_min: Sequ
                                          decays=tuple(decays))
 
 
-def _direct_block(zx: np.ndarray, zy: np.ndarray, blk: np.ndarray, mode: str | Callable,
-                  max_distance_m: float) -> np.ndarray:
-    d = np.hypot(zx[blk, None] - zx[None, :], zy[blk, None] - zy[None, :])
-    t = np.asarray(_seconds_fn(mode)(d.ravel()), dtype=np.float64).reshape(d.shape)
-    t[d > max_distance_m] = np.inf
-    t[np.arange(len(blk)), blk] = 0.0
-    return t
+def _direct_block(zx: np.ndarray, zy: np.ndarray, blk: np.ndarray, mode: Any,
+                  max_s: float) -> np.ndarray:
+    """Direct crow-fly times zone → zone (s, whole seconds; inf beyond ``max_s``)."""
+    return DirectTrip(zx, zy, zx, zy, mode, max_s).block(blk)
 
 
 def _name_columns(raw: dict[str, np.ndarray], opportunity: str, mode_label: str,
@@ -989,19 +1224,79 @@ class FeedEntry(Section):
     name: str | None = None
 
 
-class TransitConfig(Section):
+class TransitComparison(Section):
+    """Compare a transit measure with another mode's measure (``compare:`` of a block).
+
+    The ratio of population-weighted means ``Σ w·A_transit / Σ w·A_other`` over the
+    zones with both values is logged, noted on the maps and kept in the result's attrs.
+
+    Attributes
+    ----------
+    layer : str
+        Result layer holding the other measure (e.g. ``access_nl_pc4``), matched by
+        ``zone_id``.
+    column : str
+        Its column (e.g. ``jobs_45min_car``).
+    measure : str
+        The transit column (e.g. ``jobs_45min_bike_transit``).
+    weight : str
+        Zones column weighting the means (``population``; equal weights when absent).
+    reference : str, optional
+        A published figure to print beside the ratio.
+    """
+
+    layer: str
+    column: str
+    measure: str
+    weight: str = "population"
+    reference: str | None = None
+
+
+def compare_measures(result: pd.DataFrame, other: pd.DataFrame, cmp: TransitComparison,
+                     weights: np.ndarray | None = None) -> dict[str, Any]:
+    """Ratio of weighted means of ``result[cmp.measure]`` and ``other[cmp.column]``.
+
+    Returns
+    -------
+    dict with ``ratio``, ``mean_transit``, ``mean_other``, ``n_zones``, ``share_zones_
+    transit_ge_other`` (share of zones where transit reaches at least as much).
+    """
+    for frame, col, what in ((result, cmp.measure, "transit result"),
+                             (other, cmp.column, f"layer {cmp.layer!r}")):
+        if col not in frame.columns:
+            raise InputError(None, f"{what} has no column {col!r}",
+                             f"choose one of {[c for c in frame.columns if c != 'geometry']}")
+    o = other.set_index(other["zone_id"].astype(str))[cmp.column]
+    b = o.reindex(result["zone_id"].astype(str)).to_numpy(dtype=np.float64)
+    a = result[cmp.measure].to_numpy(dtype=np.float64)
+    w = np.ones(len(a)) if weights is None else np.nan_to_num(np.asarray(weights, float))
+    ok = np.isfinite(a) & np.isfinite(b)
+    ma = float(np.sum(w[ok] * a[ok]) / np.sum(w[ok]))
+    mb = float(np.sum(w[ok] * b[ok]) / np.sum(w[ok]))
+    return {"ratio": ma / mb if mb > 0 else float("nan"), "mean_transit": ma,
+            "mean_other": mb, "n_zones": int(ok.sum()),
+            "share_zones_transit_ge_other": float(np.mean(a[ok] >= b[ok]))}
+
+
+class TransitConfig(TransitParams):
     """A transit accessibility block of the study file (``transit:`` list item).
+
+    Every routing parameter of :class:`TransitParams` (speeds, leg limits, rides, slacks,
+    window, percentiles) is a field of the block too, with the same defaults.
 
     Attributes
     ----------
     name : str
         Result layer ``transit_<name>``.
     zones : str
-        Zones layer name (origins and destinations).
+        Zones layer name (origins; also the destinations unless ``opportunities`` is a
+        point layer).
     opportunities : str
-        Layer holding the opportunities (default: the zones layer).
+        Layer holding the opportunities (default: the zones layer). A layer sharing
+        ``zone_id`` with the zones is summed per zone; a point layer without shared ids
+        gives the destinations themselves (as the road accessibility blocks do).
     opportunity_column : str
-        Column of opportunities per zone (``jobs``, ``establishments_proxy``, ...).
+        Column of opportunities (``jobs``, ``establishments_proxy``, ...).
     network : str
         Network name: built into ``ctx.networks[network]`` from the study's
         ``networks:`` entry or from ``path`` below.
@@ -1015,23 +1310,12 @@ class TransitConfig(Section):
         Several GTFS feeds with explicit names (the id prefixes), instead of ``path``.
     date : str, optional
         Service date ``YYYY-MM-DD`` (GTFS only).
-    window_start, window_end : str
-        Departure window (``07:00``–``09:00``), GTFS only.
-    step_s : int
-        Departure step (s; 60).
-    percentiles : list of float
-        Travel-time percentiles over the window (GTFS; default [50]).
-    max_transfers : int
-        Maximum transfers (5).
-    max_time_min : float
-        Longer trips count as unreachable (minutes; 120).
+    max_transfers : int, optional
+        Shorthand for ``max_rides - 1``.
     access_modes : list of {'walk', 'bike'}
-        ``walk`` → columns ``*_transit``; ``bike`` → ``*_bike_transit`` (bike to the
-        stop/station, walk from the last stop).
+        ``walk`` → columns ``*_transit``; ``bike`` → ``*_bike_transit``.
     access_radius_m : dict, optional
-        Straight-line access radius per mode (m; walk 1000, bike 4000).
-    k_nearest : int, optional
-        Use at most this many nearest stops per zone for access/egress (rail: 5).
+        Legacy straight-line access radius per mode (m), converted to ``max_access_min``.
     cutoffs : list of float
         Cumulative time budgets (minutes; [30, 45, 60]).
     decays : list of dict
@@ -1043,8 +1327,13 @@ class TransitConfig(Section):
         ``{walk: ams_walk, bike: ams_bike}``: access legs and the direct trip of that mode
         follow the network instead of straight lines (:func:`network_legs`).
     egress_network : str, optional
-        Walking network for the egress legs (default: ``access_networks.walk`` when given,
-        else straight lines).
+        Network for the egress legs (default: ``access_networks`` of the egress mode when
+        given, else straight lines).
+    compare : TransitComparison, optional
+        Compare a measure with another mode (e.g. PT + bike vs car).
+    matrix : bool
+        Also export the travel-time matrix (:func:`od_matrix`) as
+        ``transit_<name>_<mode>_matrix.parquet`` beside the GeoPackage.
     """
 
     name: str
@@ -1056,27 +1345,16 @@ class TransitConfig(Section):
     path: str | list[str] | None = None
     feeds: list[FeedEntry] = Field(default_factory=list)
     date: str | None = None
-    window_start: str = "07:00"
-    window_end: str = "09:00"
-    step_s: int = Field(60, gt=0)
-    percentiles: list[float] = Field(default_factory=lambda: [50.0])
-    max_transfers: int = Field(MAX_TRANSFERS, ge=0, le=15)
-    max_time_min: float = Field(MAX_TIME_MIN, gt=0)
+    max_transfers: int | None = Field(None, ge=0, le=15)
     access_modes: list[Literal["walk", "bike"]] = Field(default_factory=lambda: ["walk"])
     access_radius_m: dict[str, float] = Field(default_factory=dict)
-    k_nearest: int | None = Field(None, ge=1)
     cutoffs: list[float] = Field(default_factory=lambda: [30.0, 45.0, 60.0])
     decays: list[dict[str, Any]] = Field(default_factory=list)
     headways_min: dict[int, float] | None = None
     access_networks: dict[Literal["walk", "bike"], str] = Field(default_factory=dict)
     egress_network: str | None = None
-
-    @field_validator("percentiles")
-    @classmethod
-    def _pct(cls, v: list[float]) -> list[float]:
-        if not v or any(p < 0 or p > 100 for p in v):
-            raise ValueError("give percentiles between 0 and 100, e.g. [5, 50, 95]")
-        return v
+    matrix: bool = False
+    compare: TransitComparison | None = None
 
     @field_validator("name")
     @classmethod
@@ -1086,6 +1364,15 @@ class TransitConfig(Section):
         if not re.fullmatch(r"[A-Za-z0-9_]{1,48}", v):
             raise ValueError("use letters, digits and '_' (it names the result layer)")
         return v
+
+    def params(self, mode: str | None = None) -> TransitParams:
+        """The routing parameters of this block (for access ``mode``: its legacy radius)."""
+        p = TransitParams(**{k: getattr(self, k) for k in TransitParams.model_fields})
+        if self.max_transfers is not None:
+            p = p.updated(max_rides=self.max_transfers + 1)
+        if mode is not None and self.access_radius_m.get(mode):
+            p = p.with_radius(mode, self.access_radius_m[mode])
+        return p
 
 
 def detect_kind(path: str | Path) -> str:
@@ -1186,159 +1473,290 @@ def _decays(specs: Sequence[dict[str, Any]]) -> list[Any]:
     return [accessibility.as_decay(dict(s)) for s in specs]
 
 
+@dataclass
+class _Routing:
+    """Legs, direct trip and the block iterator of one routing set-up."""
+
+    acc: Legs
+    egr: Legs
+    direct: DirectTrip
+    blocks: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]
+    percentiles: list[float]
+    label: str
+    node_times: np.ndarray | None
+    n_dest: int
+
+
+def _points_of(gdf: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Points of a zone or point layer (``pop_x``/``pop_y`` or centroids)."""
+    return zone_points(gdf)
+
+
+def _routing(
+    network: Any, zones: Any, destinations: Any, access_mode: str, p: TransitParams,
+    access_network: _graph.Graph | None, egress_network: _graph.Graph | None,
+    block_size: int,
+) -> _Routing:
+    from . import rail
+
+    if access_mode not in MODE_LABEL:
+        raise InputError(None, f"unknown access mode {access_mode!r}", "use walk or bike")
+    zx, zy = zone_points(zones)
+    same = destinations is None
+    dx, dy = (zx, zy) if same else _points_of(destinations)
+    a_model, e_model = p.leg_model(access_mode), p.leg_model(p.egress_mode)
+    acc_s, egr_s = p.access_s(access_mode), p.egress_s()
+    a_term = 60.0 * a_model.fixed_min
+    e_term = 60.0 * e_model.fixed_min
+    direct_legs = None
+    if access_network is not None:
+        direct_legs = network_legs(access_network, zx, zy, dx, dy, mode=access_mode,
+                                   max_time_s=p.direct_s(),
+                                   access_speed_kmh=p.speed_kmh(access_mode), terminal_s=a_term)
+    direct = DirectTrip(zx, zy, dx, dy, a_model, p.direct_s(), same, direct_legs)
+
+    def legs(px: np.ndarray, py: np.ndarray, k: int | None) -> tuple[Legs, Legs]:
+        if access_network is not None:
+            a = network_legs(access_network, zx, zy, px, py, mode=access_mode,
+                             max_time_s=acc_s, k_nearest=k,
+                             access_speed_kmh=p.speed_kmh(access_mode), terminal_s=a_term)
+        else:
+            a = zone_legs(zx, zy, px, py, mode=a_model, max_time_s=acc_s, k_nearest=k)
+        if egress_network is not None:
+            e = network_legs(egress_network, dx, dy, px, py, mode=p.egress_mode,
+                             max_time_s=egr_s, reverse=True, k_nearest=k,
+                             access_speed_kmh=p.speed_kmh(p.egress_mode), terminal_s=e_term)
+        else:
+            e = zone_legs(dx, dy, px, py, mode=e_model, max_time_s=egr_s, k_nearest=k)
+        return a, e
+
+    label = MODE_LABEL[access_mode] + ("_bike" if p.egress_mode == "bike" else "")
+    if isinstance(network, TransitNetwork):
+        acc, egr = legs(network.x, network.y, p.k_nearest)
+
+        def blocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            return iter_raptor_blocks(
+                network, acc, egr, departures=p.departures(), percentiles=p.percentiles,
+                max_transfers=p.transfers, max_time_min=p.max_time_min,
+                block_size=block_size, board_slack_s=p.board_slack_s)
+
+        return _Routing(acc, egr, direct, blocks, list(p.percentiles), label, None, len(dx))
+    if isinstance(network, rail.RailNetwork):
+        node_x, node_y = network.x, network.y
+        node_times = network.station_seconds()
+        k = p.k_nearest or 5
+    elif isinstance(network, _graph.Graph):
+        stops = network.meta.get("stop_nodes", np.arange(network.n_nodes))
+        node_x, node_y = network.x[stops], network.y[stops]
+        node_times = graph_stop_times(network)
+        k = p.k_nearest
+    else:
+        raise InputError(None, f"cannot route on a {type(network).__name__}",
+                         "pass a TransitNetwork, transit graph or RailNetwork")
+    acc, egr = legs(node_x, node_y, k)
+
+    def mblocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        return iter_stop_matrix_blocks(node_times, acc, egr, block_size=block_size,
+                                       max_time_min=p.max_time_min)
+
+    return _Routing(acc, egr, direct, mblocks, [50.0], label, node_times, len(dx))
+
+
+def _check_opportunities(opp: np.ndarray, zones: Any, destinations: Any,
+                         opportunity: str) -> None:
+    ref = zones if destinations is None else destinations
+    if opp.shape[0] != len(ref):
+        raise InputError(None, f"{opp.shape[0]} opportunity values for {len(ref)} "
+                         f"{'zones' if destinations is None else 'destinations'}",
+                         "give one value per destination (per zone without destinations)")
+    if np.isnan(opp).any():
+        ids = (ref["zone_id"].to_numpy()[np.isnan(opp)][:5].tolist()
+               if "zone_id" in ref else np.flatnonzero(np.isnan(opp))[:5].tolist())
+        raise InputError(None, f"{int(np.isnan(opp).sum())} zones have no {opportunity} value "
+                         f"(e.g. {ids})",
+                         "fill or drop the zones without opportunities before routing")
+
+
 def zone_accessibility(
     network: Any, zones: Any, opportunities: np.ndarray, *, opportunity: str = "jobs",
     access_mode: str = "walk", cutoffs_min: Sequence[float] = (30, 45, 60),
-    decays: Sequence[Any] = (), window: tuple[str, str] = ("07:00", "09:00"),
-    step_s: int = 60, percentiles: Sequence[float] = (50,),
-    max_transfers: int = MAX_TRANSFERS, max_time_min: float = MAX_TIME_MIN,
+    decays: Sequence[Any] = (), params: TransitParams | dict[str, Any] | None = None,
+    destinations: Any = None, window: tuple[str, str] | None = None,
+    step_s: int | None = None, percentiles: Sequence[float] | None = None,
+    max_transfers: int | None = None, max_time_min: float | None = None,
     access_radius_m: float | None = None, k_nearest: int | None = None,
     block_size: int = 256, scheduler: Any = None,
     access_network: _graph.Graph | None = None, egress_network: _graph.Graph | None = None,
 ) -> pd.DataFrame:
     """Zone-level transit accessibility measures for any transit network kind.
 
+    Travel time per origin–destination pair is ``min(direct, access + transit + egress)``:
+    the direct trip by the access mode (walking or cycling all the way) may take the whole
+    budget (``params.max_time_min``, or ``params.max_direct_min``), so transit never makes
+    a zone less accessible than the access mode alone; access and egress legs have their
+    own limits (:class:`TransitParams`).
+
     Parameters
     ----------
     network : TransitNetwork, graph.Graph (transit graph) or rail.RailNetwork
     zones : GeoDataFrame
-        EPSG:28992 zones with ``zone_id`` (points: ``pop_x``/``pop_y`` or centroids).
-    opportunities : array (n_zones,)
-        Opportunities per zone (NaN not allowed).
+        Origin zones with ``zone_id`` (points: ``pop_x``/``pop_y`` or centroids), in the
+        working CRS (metres).
+    opportunities : array
+        Opportunities per zone, or per row of ``destinations`` (NaN not allowed).
     opportunity : str
         Column prefix (``jobs``, ``establishments_proxy``).
     access_mode : {'walk', 'bike'}
-        Mode to the first stop; egress is always on foot. Columns end in ``_transit``
-        (walk) or ``_bike_transit`` (bike).
+        Mode to the first stop and of the direct trip. Columns end in ``_transit`` (walk)
+        or ``_bike_transit`` (bike); ``_bike`` is appended when ``params.egress_mode`` is
+        bike.
     cutoffs_min, decays
         Measures (see :func:`ruimtekit.accessibility.aggregate_times`).
-    window, step_s, percentiles, max_transfers, max_time_min
-        Range-RAPTOR settings (GTFS only; frequency networks give one expected time).
+    params : TransitParams or dict, optional
+        Routing parameters (speeds, leg limits, rides, slacks, window, percentiles).
+    destinations : GeoDataFrame, optional
+        Destination points (e.g. job locations) instead of the zones themselves.
+    window, step_s, percentiles, max_transfers, max_time_min, k_nearest : optional
+        Shorthands overriding the fields of ``params``.
     access_radius_m : float, optional
-        Access radius (m; defaults per mode: walk 1000, bike 4000). Egress uses the walk
-        radius. A direct walk/bike trip within the access radius is also an option.
-    k_nearest : int, optional
-        Nearest stops per zone (default: all within the radius; rail: 5).
+        Straight-line access radius (m), converted to the access leg time of that
+        distance (walk 1,000 m = 15.6 min; bike 4,000 m = 21 min).
+    block_size : int
+        Origins per compiled block.
     scheduler : str or distributed.Client, optional
         Route the origin blocks on Dask (``local:N``, a scheduler address or a client; see
         :mod:`ruimtekit.distributed`); results are identical to the local run.
     access_network, egress_network : Graph, optional
-        Street networks (access mode; walking) for the access legs and the direct trip,
-        and for the egress legs, instead of straight-line distances
-        (:func:`network_legs`). A leg may then take as long as the straight-line model
-        needs for the radius (walk 1,000 m: 15.6 min; bike 4,000 m: 21 min).
+        Street networks for the access legs and the direct trip (access mode) and for
+        the egress legs (egress mode), instead of straight lines (:func:`network_legs`).
 
     Returns
     -------
-    DataFrame with ``zone_id`` and the measure columns.
+    DataFrame with ``zone_id``, the measure columns and ``no_stop_{mode}``.
     """
+    p = as_params(params, window=window, step_s=step_s, percentiles=percentiles,
+                  max_transfers=max_transfers, max_time_min=max_time_min,
+                  k_nearest=k_nearest)
+    if access_radius_m:
+        p = p.with_radius(access_mode, access_radius_m)
     opp = np.asarray(opportunities, dtype=np.float64)
-    if np.isnan(opp).any():
-        ids = (zones["zone_id"].to_numpy()[np.isnan(opp)][:5].tolist()
-               if "zone_id" in zones else np.flatnonzero(np.isnan(opp))[:5].tolist())
-        raise InputError(None, f"{int(np.isnan(opp).sum())} zones have no {opportunity} value "
-                         f"(e.g. {ids})",
-                         "fill or drop the zones without opportunities before routing")
+    _check_opportunities(opp, zones, destinations, opportunity)
     if access_mode not in MODE_LABEL:
         raise InputError(None, f"unknown access mode {access_mode!r}", "use walk or bike")
+    if destinations is not None:
+        dg = destinations.geometry
+        lost = (dg.isna() | dg.is_empty).to_numpy()
+        if lost.any():
+            log.warning("%d destination(s) without a location are left out (%g %s)",
+                        int(lost.sum()), float(opp[lost].sum()), opportunity)
+            destinations, opp = destinations[~lost], opp[~lost]
     unlocated = (zones.geometry.isna() | zones.geometry.is_empty).to_numpy()
     if unlocated.any():
         ids = (zones["zone_id"].to_numpy()[unlocated].tolist() if "zone_id" in zones
                else np.flatnonzero(unlocated).tolist())
         log.warning("%d zone(s) without geometry are left out of transit routing (measures "
                     "NaN): %s", len(ids), ids[:10])
+        if destinations is None:
+            sub_dest, sub_opp = None, opp[~unlocated]
+        else:
+            sub_dest, sub_opp = destinations, opp
         sub = zone_accessibility(
-            network, zones[~unlocated], opp[~unlocated], opportunity=opportunity,
-            access_mode=access_mode, cutoffs_min=cutoffs_min, decays=decays, window=window,
-            step_s=step_s, percentiles=percentiles, max_transfers=max_transfers,
-            max_time_min=max_time_min, access_radius_m=access_radius_m, k_nearest=k_nearest,
-            block_size=block_size, scheduler=scheduler, access_network=access_network,
-            egress_network=egress_network)
+            network, zones[~unlocated], sub_opp, opportunity=opportunity,
+            access_mode=access_mode, cutoffs_min=cutoffs_min, decays=decays, params=p,
+            destinations=sub_dest, block_size=block_size, scheduler=scheduler,
+            access_network=access_network, egress_network=egress_network)
         full = pd.DataFrame(index=np.arange(len(zones)), columns=sub.columns, dtype=float)
         full = full.astype({c: sub[c].dtype for c in sub.columns if sub[c].dtype != float})
         full.loc[~unlocated, :] = sub.to_numpy()
         full["zone_id"] = zones["zone_id"].to_numpy() if "zone_id" in zones else full.index
         full.attrs["unlocated"] = ids
         return full
-    zx, zy = zone_points(zones)
-    n = len(zx)
-    label = MODE_LABEL[access_mode]
-    radius = access_radius_m or ACCESS_RADIUS_M[access_mode]
-    walk_radius = ACCESS_RADIUS_M["walk"]
-
-    from . import impedance, rail
-
-    acc_s = float(impedance.crowfly_seconds(radius, access_mode))
-    egr_s = float(impedance.crowfly_seconds(walk_radius, "walk"))
-    direct_legs = None
-    if access_network is not None:
-        direct_legs = network_legs(access_network, zx, zy, zx, zy, mode=access_mode,
-                                   max_time_s=acc_s)
-
-    def legs(px: np.ndarray, py: np.ndarray, k: int | None) -> tuple[Legs, Legs]:
-        if access_network is not None:
-            a = network_legs(access_network, zx, zy, px, py, mode=access_mode,
-                             max_time_s=acc_s, k_nearest=k)
-        else:
-            a = zone_legs(zx, zy, px, py, mode=access_mode, max_distance_m=radius,
-                          k_nearest=k)
-        if egress_network is not None:
-            e = network_legs(egress_network, zx, zy, px, py, mode="walk", max_time_s=egr_s,
-                             reverse=True, k_nearest=k)
-        else:
-            e = zone_legs(zx, zy, px, py, mode="walk", max_distance_m=walk_radius, k_nearest=k)
-        return a, e
-
-    def direct(blk: np.ndarray) -> np.ndarray:
-        if direct_legs is not None:
-            return _legs_block(direct_legs, blk, n)
-        return _direct_block(zx, zy, blk, access_mode, radius)
-
-    if isinstance(network, TransitNetwork):
-        acc, egr = legs(network.x, network.y, k_nearest)
-        blocks = iter_raptor_blocks(
-            network, acc, egr, departures=departure_times(window[0], window[1], step_s),
-            percentiles=percentiles, max_transfers=max_transfers, max_time_min=max_time_min,
-            block_size=block_size)
-        pcts = list(percentiles)
-    else:
-        if isinstance(network, rail.RailNetwork):
-            node_x, node_y = network.x, network.y
-            node_times = network.station_seconds()
-            k = k_nearest or 5
-        elif isinstance(network, _graph.Graph):
-            stops = network.meta.get("stop_nodes", np.arange(network.n_nodes))
-            node_x, node_y = network.x[stops], network.y[stops]
-            node_times = graph_stop_times(network)
-            k = k_nearest
-        else:
-            raise InputError(None, f"cannot route on a {type(network).__name__}",
-                             "pass a TransitNetwork, transit graph or RailNetwork")
-        acc, egr = legs(node_x, node_y, k)
-        blocks = iter_stop_matrix_blocks(node_times, acc, egr, block_size=block_size,
-                                         max_time_min=max_time_min)
-        pcts = [50.0]
+    r = _routing(network, zones, destinations, access_mode, p, access_network,
+                 egress_network, block_size)
+    n = len(zones)
     if scheduler is not None:
         from . import distributed
 
         df = distributed.transit_measures(
-            network if isinstance(network, TransitNetwork) else node_times, acc, egr, zx, zy,
-            opp, scheduler=scheduler, access_mode=access_mode, radius_m=radius,
-            opportunity=opportunity, mode_label=label, percentiles=pcts,
-            cutoffs_min=cutoffs_min, decays=decays, window=window, step_s=step_s,
-            max_transfers=max_transfers, max_time_min=max_time_min, block_size=block_size,
-            direct_legs=direct_legs)
+            network if isinstance(network, TransitNetwork) else r.node_times, r.acc, r.egr,
+            r.direct, opp, scheduler=scheduler, opportunity=opportunity,
+            mode_label=r.label, percentiles=r.percentiles, cutoffs_min=cutoffs_min,
+            decays=decays, params=p, block_size=block_size)
     else:
         df = zone_measures_from_blocks(
-            blocks, n, opp, opportunity=opportunity, mode_label=label, percentiles=pcts,
-            cutoffs_min=cutoffs_min, decays=decays, direct=direct)
+            r.blocks(), n, opp, opportunity=opportunity, mode_label=r.label,
+            percentiles=r.percentiles, cutoffs_min=cutoffs_min, decays=decays,
+            direct=r.direct.block)
     df.insert(0, "zone_id", zones["zone_id"].to_numpy() if "zone_id" in zones else np.arange(n))
-    no_access = np.diff(acc.ptr) == 0
-    df[f"no_stop_{label}"] = no_access
+    no_access = np.diff(r.acc.ptr) == 0
+    df[f"no_stop_{r.label}"] = no_access
     if no_access.any():
-        log.warning("%d zones have no stop within the %s access radius (%.0f m); they reach "
-                    "only by the direct %s trip", int(no_access.sum()), access_mode, radius,
-                    access_mode)
+        log.warning("%d zones have no stop within the %s access limit (%.0f min); they reach "
+                    "only by the direct %s trip", int(no_access.sum()), access_mode,
+                    p.access_s(access_mode) / 60.0, access_mode)
+    df.attrs["params"] = p.model_dump()
+    return df
+
+
+def od_matrix(
+    network: Any, zones: Any, destinations: Any = None, *, access_mode: str = "walk",
+    params: TransitParams | dict[str, Any] | None = None,
+    access_network: _graph.Graph | None = None, egress_network: _graph.Graph | None = None,
+    block_size: int = 256,
+) -> pd.DataFrame:
+    """Transit travel-time matrix: zone-to-zone (or zone-to-point) percentiles.
+
+    The same trips as :func:`zone_accessibility`: ``min(direct, access + transit +
+    egress)`` per departure, summarised over the departure window as nearest-rank
+    percentiles (timetables; frequency and rail networks give one expected time).
+
+    Parameters
+    ----------
+    network : TransitNetwork, graph.Graph (transit graph) or rail.RailNetwork
+    zones : GeoDataFrame
+        Origins with ``zone_id``.
+    destinations : GeoDataFrame, optional
+        Destinations with ``zone_id`` (default: the zones).
+    access_mode : {'walk', 'bike'}
+    params : TransitParams or dict, optional
+    access_network, egress_network : Graph, optional
+        Street networks for the legs (:func:`network_legs`).
+    block_size : int
+
+    Returns
+    -------
+    DataFrame
+        Long format, every origin × destination pair: ``from_id``, ``to_id`` (str),
+        ``travel_time`` (minutes, float64; the 50th percentile, or the first one asked
+        when the 50th is not), one ``travel_time_p{p}`` column per percentile when more
+        than one is asked; NaN = unreachable within ``max_time_min``.
+    """
+    p = as_params(params)
+    r = _routing(network, zones, destinations, access_mode, p, access_network,
+                 egress_network, block_size)
+    oid = (zones["zone_id"].astype(str).to_numpy() if "zone_id" in zones
+           else np.arange(len(zones)).astype(str))
+    ref = zones if destinations is None else destinations
+    did = (ref["zone_id"].astype(str).to_numpy() if "zone_id" in ref
+           else np.arange(len(ref)).astype(str))
+    nd = r.n_dest
+    out = np.full((len(zones), nd, len(r.percentiles)), np.nan)
+    for blk, t in r.blocks():
+        if t.ndim == 2:
+            t = t[:, :, None]
+        dt = r.direct.block(blk)
+        t = np.minimum(t, dt[:, :, None])
+        t[t > 60.0 * p.max_time_min] = np.inf
+        out[blk] = np.where(np.isfinite(t), t / 60.0, np.nan)
+    pcts = r.percentiles
+    main = pcts.index(50.0) if 50.0 in pcts else 0
+    df = pd.DataFrame({"from_id": np.repeat(oid, nd), "to_id": np.tile(did, len(zones)),
+                       "travel_time": out[:, :, main].ravel()})
+    if len(pcts) > 1:
+        for j, q in enumerate(pcts):
+            df[f"travel_time_p{round(q):g}"] = out[:, :, j].ravel()
+    df.attrs.update({"access_mode": access_mode, "params": p.model_dump(),
+                     "unit": "minutes"})
     return df
 
 
@@ -1396,6 +1814,14 @@ def pipeline_step(ctx: Any) -> None:
                 opts = dict(getattr(spec, "options", None) or {})
                 if cfg.headways_min:
                     opts["headways_min"] = cfg.headways_min
+                eff_kind = kind or ("gtfs" if isinstance(path, list)
+                                    else detect_kind(ctx.resolve(path)))
+                if eff_kind in ("gtfs", "transit_graph"):  # transfers from the block
+                    opts.setdefault("transfer_radius_m", cfg.transfer_radius_m)
+                    opts.setdefault("walk_speed_kmh", cfg.walk_speed_kmh)
+                    opts.setdefault("walk_detour", cfg.transfer_detour)
+                if eff_kind == "gtfs":
+                    opts.setdefault("change_slack_s", cfg.change_slack_s)
                 net = build_transit_network(
                     kind, path if isinstance(path, list) else ctx.resolve(path), date=cfg.date,
                     window=(cfg.window_start, cfg.window_end), max_time_min=cfg.max_time_min,
@@ -1406,25 +1832,25 @@ def pipeline_step(ctx: Any) -> None:
                 raise InputError(None, f"transit block {cfg.name!r}: zones layer "
                                  f"{cfg.zones!r} is not defined", "add it under layers:")
             zones = ctx.layers[cfg.zones]
-            opp = _opportunities(ctx, cfg, zones)
+            opp, dest = _opportunities(ctx, cfg, zones)
             decays = _decays(cfg.decays)
-            egress_name = cfg.egress_network or cfg.access_networks.get("walk")
+            egress_name = cfg.egress_network or cfg.access_networks.get(cfg.egress_mode)
             egress_net = _street_network(ctx, cfg, egress_name)
             cols: dict[str, np.ndarray] = {}
             for mode in cfg.access_modes:
+                acc_net = _street_network(ctx, cfg, cfg.access_networks.get(mode))
                 df = zone_accessibility(
                     net, zones, opp, opportunity=cfg.opportunity_column, access_mode=mode,
-                    cutoffs_min=cfg.cutoffs, decays=decays,
-                    window=(cfg.window_start, cfg.window_end), step_s=cfg.step_s,
-                    percentiles=cfg.percentiles, max_transfers=cfg.max_transfers,
-                    max_time_min=cfg.max_time_min,
-                    access_radius_m=cfg.access_radius_m.get(mode), k_nearest=cfg.k_nearest,
-                    scheduler=getattr(ctx, "dask_client", None),
-                    access_network=_street_network(ctx, cfg, cfg.access_networks.get(mode)),
-                    egress_network=egress_net)
+                    cutoffs_min=cfg.cutoffs, decays=decays, params=cfg.params(mode),
+                    destinations=dest, scheduler=getattr(ctx, "dask_client", None),
+                    access_network=acc_net, egress_network=egress_net)
                 for c in df.columns:
                     if c != "zone_id":
                         cols[c] = df[c].to_numpy()
+                if cfg.matrix:
+                    _export_matrix(ctx, f"transit_{cfg.name}_{mode}_matrix", od_matrix(
+                        net, zones, dest, access_mode=mode, params=cfg.params(mode),
+                        access_network=acc_net, egress_network=egress_net))
             result = zones[["zone_id", "geometry"]].copy()
             result = result.join(pd.DataFrame(cols, index=result.index))
             result.attrs["transit"] = {"kind": kind, "network": cfg.network,
@@ -1432,6 +1858,8 @@ def pipeline_step(ctx: Any) -> None:
                                        "access_networks": dict(cfg.access_networks),
                                        "egress_network": egress_name}
             ctx.results[f"transit_{cfg.name}"] = result
+            if cfg.compare is not None:
+                _compare_step(ctx, cfg, zones, result)
             if cfg.opportunity_column.endswith("_proxy") or cfg.opportunity_column in (
                     "establishments", "a_bedv"):
                 ctx.note(f"transit_{cfg.name}: opportunities are {cfg.opportunity_column}, a "
@@ -1439,6 +1867,35 @@ def pipeline_step(ctx: Any) -> None:
             if kind != "gtfs":
                 ctx.note(f"transit_{cfg.name}: {kind} network without timetable; waiting "
                          "is modelled as half the headway (expected times, not percentiles)")
+
+
+def _compare_step(ctx: Any, cfg: TransitConfig, zones: Any, result: Any) -> None:
+    cmp = cfg.compare
+    assert cmp is not None
+    other = ctx.results.get(cmp.layer)
+    if other is None:
+        raise InputError(None, f"transit block {cfg.name!r}: compare layer {cmp.layer!r} is "
+                         "not a result of this study",
+                         f"use one of {sorted(ctx.results)} (accessibility blocks run first)")
+    w = zones[cmp.weight].to_numpy(dtype=np.float64) if cmp.weight in zones else None
+    res = compare_measures(result, other, cmp, w)
+    result.attrs["compare"] = {**cmp.model_dump(), **res}
+    text = (f"transit_{cfg.name}: {cmp.measure} / {cmp.column} ({cmp.layer}) = "
+            f"{res['ratio']:.0%} ({'population' if w is not None else 'zone'}-weighted means "
+            f"{res['mean_transit']:,.0f} / {res['mean_other']:,.0f} over {res['n_zones']:,} "
+            f"zones)" + (f"; {cmp.reference}" if cmp.reference else ""))
+    log.info(text)
+    ctx.note(text)
+
+
+def _export_matrix(ctx: Any, name: str, df: pd.DataFrame) -> None:
+    """Write a travel-time matrix like the road matrices (Parquet beside the GeoPackage)."""
+    from . import accessibility
+
+    if getattr(ctx, "work_dir", None) is not None:
+        accessibility.write_od_matrix(df, Path(ctx.work_dir) / f"{name}.parquet")
+    else:
+        ctx.tables[name] = df
 
 
 def _street_network(ctx: Any, cfg: TransitConfig, name: str | None) -> _graph.Graph | None:
@@ -1472,7 +1929,8 @@ def _is_transit(net: Any) -> bool:
         isinstance(net, _graph.Graph) and net.mode == "transit")
 
 
-def _opportunities(ctx: Any, cfg: TransitConfig, zones: Any) -> np.ndarray:
+def _opportunities(ctx: Any, cfg: TransitConfig, zones: Any) -> tuple[np.ndarray, Any]:
+    """Opportunities per destination and the destinations (None = the zones)."""
     name = cfg.opportunities or cfg.zones
     if name not in ctx.layers:
         raise InputError(None, f"transit block {cfg.name!r}: layer {name!r} is not defined",
@@ -1494,6 +1952,14 @@ def _opportunities(ctx: Any, cfg: TransitConfig, zones: Any) -> np.ndarray:
         if matched:
             s = lay.groupby(lay["zone_id"].astype(str))[col].sum()
             v = zid.map(s).fillna(0.0).to_numpy(dtype=np.float64)
+        elif has_geom and lay.geometry.geom_type.isin(["Point"]).all():
+            ctx.note(f"transit_{cfg.name}: destinations are the {len(lay)} points of layer "
+                     f"{name!r} ({col}), reached from the {cfg.zones} zones")
+            w = lay[col].to_numpy(dtype=np.float64)
+            if np.isnan(w).any() or (w < 0).any():
+                raise InputError(None, f"layer {name!r} has missing or negative {col}",
+                                 "fill them (0 when there are none) or drop those rows")
+            return w, lay
         elif has_geom:
             agg = layers.aggregate_to_zones(lay, zones, col, how="spatial")
             v = agg[col].to_numpy(dtype=np.float64)
@@ -1507,4 +1973,4 @@ def _opportunities(ctx: Any, cfg: TransitConfig, zones: Any) -> np.ndarray:
         miss = zones["zone_id"].to_numpy()[np.isnan(v)][:5]
         raise InputError(None, f"{int(np.isnan(v).sum())} zones have no {col} (e.g. "
                          f"{list(miss)})", "fill the missing values or drop those zones")
-    return v
+    return v, None
