@@ -523,6 +523,7 @@ def _read(src: _Source, path: Path, name: str, crs: str) -> Feed:
     lon = stops.set_index("stop_id")["stop_lon"]
     st, how = interpolate_times(st, st["stop_id"].map(lat).to_numpy(np.float64),
                                 st["stop_id"].map(lon).to_numpy(np.float64), path)
+    st = st.drop(columns=["shape_dist", "line"])  # only needed for interpolation/errors
     n_interp = int((~st["timed"]).sum())
 
     # calendars
