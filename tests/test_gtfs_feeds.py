@@ -320,6 +320,19 @@ def test_study_and_cli_merge_two_feeds(tmp_path):
         transit.pipeline_step(ctx)
         assert ctx.results["transit_two"]["jobs_45min_transit"].tolist()[0] == 11.0
         assert sorted(ctx.networks["pt"].trips["feed"].unique()) == ["bus", "tram"]
+    # a networks: entry with a list of feeds (the street-network step leaves it alone)
+    from ruimtekit import networks
+
+    spec = networks.NetworkSpec(path=[str(a), str(b)], kind="gtfs")
+    cfg = transit.TransitConfig(name="two", zones="z", network="pt", date=DATE,
+                                window_start="06:59", window_end="07:01", cutoffs=[45],
+                                access_radius_m={"walk": 200})
+    ctx = RunContext(study=SimpleNamespace(transit=[cfg], networks={"pt": spec}),
+                     root=tmp_path, layers={"z": zones})
+    networks.pipeline_step(ctx)
+    assert "pt" not in ctx.networks
+    transit.pipeline_step(ctx)
+    assert ctx.results["transit_two"]["jobs_45min_transit"].tolist()[0] == 11.0
     zpath = tmp_path / "zones.geojson"
     zones.assign(geometry=zones.buffer(20.0)).to_file(zpath, driver="GeoJSON")  # polygons
     out = tmp_path / "out.gpkg"
