@@ -251,7 +251,8 @@ def _extra_geometries(gdf: gpd.GeoDataFrame, extra: list[str], path: Path,
         types = set(gs.dropna().geom_type.unique())
         if types and types <= {"Point"}:
             gs = _settle_crs(gs, path, None, what=f"geometry column {c!r}")
-            rd = gs.to_crs(RD_CRS) if not _is_rd(gs.crs) else gs
+            tgt = _target_crs(gs)
+            rd = gs.to_crs(tgt) if tgt != RD_CRS or not _is_rd(gs.crs) else gs
             if not pop_done and _POP_POINT_RE.search(c):
                 names = ("pop_x", "pop_y")
                 pop_done = True
@@ -452,9 +453,21 @@ def _settle_crs(gs: gpd.GeoSeries | gpd.GeoDataFrame, path: Path, crs: str | int
     return gs
 
 
+def _target_crs(src: gpd.GeoSeries | gpd.GeoDataFrame) -> str:
+    """The working CRS (:mod:`ruimtekit._crs`), settling ``auto`` from the data's centre."""
+    from . import _crs
+
+    cur = _crs.working_crs()
+    if cur == _crs.AUTO:
+        b = np.asarray(src.to_crs("EPSG:4326").total_bounds, dtype=float)
+        cur = _crs.settle((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0)
+    return cur
+
+
 def to_rd(gdf: gpd.GeoDataFrame, path: str | Path, crs: str | int | None = None
           ) -> gpd.GeoDataFrame:
-    """Settle the CRS of ``gdf`` (see :func:`read_any`) and reproject to EPSG:28992.
+    """Settle the CRS of ``gdf`` (see :func:`read_any`) and reproject to the working CRS
+    (EPSG:28992 unless :mod:`ruimtekit._crs` sets another).
 
     Parameters
     ----------
@@ -471,6 +484,11 @@ def to_rd(gdf: gpd.GeoDataFrame, path: str | Path, crs: str | int | None = None
                          "export the layer again with its geometries")
     src = _settle_crs(gdf, path, crs)
     source_crs = ProjCRS.from_user_input(src.crs)
+    target = _target_crs(src)
+    if target != RD_CRS:  # a study outside the Netherlands (see ruimtekit._crs)
+        out = src.to_crs(target)
+        out.attrs["source_crs"] = source_crs.to_string()
+        return out
     out = src if _is_rd(source_crs) else src.to_crs(RD_CRS)
     out = out.set_crs(RD_CRS, allow_override=True)
     b = np.asarray(out.total_bounds, dtype=float)

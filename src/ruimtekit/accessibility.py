@@ -308,10 +308,14 @@ def aggregate_times(
 # zones, destinations, snapping
 # --------------------------------------------------------------------------------------
 def _check_crs(gdf: gpd.GeoDataFrame, what: str) -> None:
-    if gdf.crs is None or gdf.crs.to_epsg() != EPSG:
-        raise InputError(None, f"the {what} layer is in {gdf.crs}, not EPSG:{EPSG}",
-                         "read it with ruimtekit.layers (which converts to EPSG:28992) or "
-                         "call .to_crs(28992)")
+    from . import _crs
+
+    if not _crs.is_working(gdf.crs):
+        w = _crs.working_crs()
+        raise InputError(None, f"the {what} layer is in {gdf.crs}, not the working CRS {w}",
+                         f"read it with ruimtekit.layers (which converts to {w}) or call "
+                         f".to_crs({w!r}); set another working CRS with "
+                         "ruimtekit.use_crs(...) or the study's crs:")
 
 
 def zone_points(zones: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:

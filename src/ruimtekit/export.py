@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import CRS, _io, _styles
+from . import _io, _styles
 from ._errors import InputError
 
 log = logging.getLogger("ruimtekit.export")
@@ -159,9 +159,12 @@ def _prepare(name: str, df: Any) -> pd.DataFrame:
                 None, f"layer {name!r} has no CRS",
                 "set the CRS of the GeoDataFrame (ruimtekit layers are EPSG:28992: gdf.set_crs(28992))",
             )
-        if out.crs.to_epsg() != 28992:
-            log.info("layer %s: reprojecting %s → EPSG:28992 for the GeoPackage", name, out.crs)
-            out = out.to_crs(CRS)
+        from . import _crs
+
+        if not _crs.is_working(out.crs) and _crs.working_crs() != _crs.AUTO:
+            w = _crs.working_crs()
+            log.info("layer %s: reprojecting %s → %s for the GeoPackage", name, out.crs, w)
+            out = out.to_crs(w)
     geom_col = out.geometry.name if _is_geo(out) else None
     for col in list(out.columns):
         if col == geom_col:

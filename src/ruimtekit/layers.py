@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from pydantic import model_validator
 
-from . import CRS, _columns, _config, _vector
+from . import CRS, _columns, _config, _crs, _vector
 from ._errors import InputError
 from ._vector import DataWarning, warn
 
@@ -324,7 +324,7 @@ def _canonical_zones(
         derived["area_ha"] = "polygon area (EPSG:28992) / 10,000"
     order = ["zone_id", "zone_name", *_columns.ZONE_MEASURE_ALIASES, "pop_x", "pop_y"]
     out = _finish(out, order)
-    out = gpd.GeoDataFrame(out, geometry="geometry", crs=CRS)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=_crs.working_crs())
     out.attrs.update(
         kind="zones", level=level, source=str(path),
         source_crs=data.attrs.get("source_crs"), source_columns=source_columns,
@@ -673,9 +673,9 @@ def read_jobs(
         attrs.update(join_attrs)
     if "geometry" not in out.columns:
         out["geometry"] = None
-    gdf = gpd.GeoDataFrame(out, geometry="geometry", crs=CRS)
+    gdf = gpd.GeoDataFrame(out, geometry="geometry", crs=_crs.working_crs())
     gdf = _finish(gdf, ["zone_id", "zone_name", measure])
-    gdf = gpd.GeoDataFrame(gdf, geometry="geometry", crs=CRS)
+    gdf = gpd.GeoDataFrame(gdf, geometry="geometry", crs=_crs.working_crs())
     gdf.attrs.update(
         kind="jobs", measure=measure, source=str(path), source_column=value_col,
         total=float(np.nansum(gdf[measure].to_numpy())), geometry_kind=kind,
@@ -719,7 +719,7 @@ def _join_geometry(
     if kind == "mixed":
         raise InputError(geom_path, f"mixed geometry types {sorted(types)}",
                          "use one points or one polygons file")
-    lookup = gpd.GeoSeries(geo.geometry.to_numpy(), index=gcodes.to_numpy(), crs=CRS)
+    lookup = gpd.GeoSeries(geo.geometry.to_numpy(), index=gcodes.to_numpy(), crs=_crs.working_crs())
     matched = table["zone_id"].isin(lookup.index)
     attrs: dict[str, Any] = {"geometry_source": str(geom_path),
                              "join": f"{id_col}={right}"}
@@ -1086,7 +1086,7 @@ def read_vacancy(
     out["synthetic"] = flag
     gdf = gpd.GeoDataFrame(_finish(out, ["object_id", "function", "floor_area_m2",
                                          "vacant_since", "synthetic"]),
-                           geometry="geometry", crs=CRS)
+                           geometry="geometry", crs=_crs.working_crs())
     gdf.attrs.update(kind="vacancy", source=str(path), synthetic=bool(flag.any()),
                      source_crs=data.attrs.get("source_crs"), **attrs)
     return gdf
@@ -1213,7 +1213,7 @@ def read_stations(
                                            "ridership")]
     out = out.drop(columns=[c for c in drop if c in out.columns])
     gdf = gpd.GeoDataFrame(_finish(out, ["station_id", "station_name", "station_type",
-                                         "ridership"]), geometry="geometry", crs=CRS)
+                                         "ridership"]), geometry="geometry", crs=_crs.working_crs())
     gdf.attrs.update(kind="stations", source=str(path),
                      source_crs=data.attrs.get("source_crs"), **attrs)
     return gdf

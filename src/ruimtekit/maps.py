@@ -198,8 +198,9 @@ def display_geometries(gdf: Any, simplify_m: float = 25.0, precision: int = 5) -
     import shapely
 
     g = gdf.geometry
-    if g.crs is not None and g.crs.to_epsg() != 28992:
-        g = g.to_crs(28992)
+    work = g.crs if g.crs is not None and g.crs.is_projected else 28992
+    if g.crs is not None and not g.crs.is_projected:
+        g = g.to_crs(work)
     geoms = np.asarray(g.values, dtype=object)
     if simplify_m > 0 and len(geoms):
         poly = np.isin(shapely.get_type_id(geoms), (3, 6))
@@ -210,7 +211,7 @@ def display_geometries(gdf: Any, simplify_m: float = 25.0, precision: int = 5) -
         if other.any():
             out[other] = shapely.simplify(geoms[other], simplify_m, preserve_topology=True)
         geoms = out
-    wgs = gpd.GeoSeries(geoms, crs=28992).to_crs(4326).values
+    wgs = gpd.GeoSeries(geoms, crs=work).to_crs(4326).values
     return shapely.transform(np.asarray(wgs, dtype=object), lambda c: np.round(c, precision))
 
 

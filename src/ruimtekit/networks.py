@@ -326,10 +326,20 @@ def _to_rd(x: np.ndarray, y: np.ndarray, crs: Any) -> tuple[np.ndarray, np.ndarr
     from pyproj import CRS as PCRS
     from pyproj import Transformer
 
+    from . import _crs
+
     src = PCRS.from_user_input(crs)
-    if src.equals(PCRS.from_epsg(28992)):
+    target = _crs.working_crs()
+    if target == _crs.AUTO:
+        if src.is_geographic:
+            target = _crs.settle(float(np.nanmean(x)), float(np.nanmean(y)))
+        else:
+            lon, lat = Transformer.from_crs(src, "EPSG:4326", always_xy=True).transform(
+                float(np.nanmean(x)), float(np.nanmean(y)))
+            target = _crs.settle(lon, lat)
+    if src.equals(PCRS.from_user_input(target)):
         return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    tr = Transformer.from_crs(src, "EPSG:28992", always_xy=True)
+    tr = Transformer.from_crs(src, target, always_xy=True)
     xx, yy = tr.transform(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
     return np.asarray(xx), np.asarray(yy)
 
@@ -830,7 +840,9 @@ def graph_from_links(
                                  "add a .prj/CRS to the file or pass crs (study file "
                                  "`crs: EPSG:28992`)")
             gdf = gdf.set_crs(crs)
-        gdf = gdf.to_crs(CRS)
+        from . import _crs
+
+        gdf = gdf.to_crs(_crs.working_crs())
         gtypes = set(gdf.geometry.geom_type.dropna())
         if not gtypes <= {"LineString", "MultiLineString"}:
             raise InputError(path, f"link geometry must be lines, found {', '.join(sorted(gtypes))}",

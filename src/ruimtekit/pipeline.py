@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__, _io, distributed
+from . import __version__, _crs, _io, distributed
 from . import study as _study
 from ._context import RunContext
 
@@ -104,7 +104,8 @@ def run_study(
     # steps that write files such as OD matrices) and swapped in only when everything
     # succeeded. One Dask client serves the whole run (None: local); steps read ctx.dask_client.
     maps_cm = _io.atomic_dir(maps_dir) if study.maps.enabled else contextlib.nullcontext()
-    with _io.atomic_dir(out_dir) as tmp_out, maps_cm as tmp_maps, \
+    with _crs.use_crs(getattr(study, "crs", None)), \
+            _io.atomic_dir(out_dir) as tmp_out, maps_cm as tmp_maps, \
             distributed.session(ctx.scheduler) as ctx.dask_client, Progress(
                 TextColumn("[bold]{task.description}"), BarColumn(),
                 TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),

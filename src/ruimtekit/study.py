@@ -97,6 +97,11 @@ class Study(Section):
         Run accessibility and transit searches on Dask: ``local:N`` (N local worker
         processes) or a scheduler address such as ``tcp://host:8786`` (see
         ``docs/distributed.md``); ``ruimtekit run --scheduler`` overrides it.
+    crs : str
+        Working CRS (:mod:`ruimtekit._crs`): ``EPSG:28992`` (default), any projected CRS
+        in metres (e.g. ``EPSG:31982`` for Porto Alegre) or ``auto`` (the UTM zone of
+        the first layer read). Inputs are reprojected to it and GeoPackages written in
+        it; web maps are EPSG:4326.
     """
 
     name: str
@@ -106,6 +111,7 @@ class Study(Section):
     root: Path = Path(".")
     output_dir: Path = Path("data/processed")
     maps_dir: Path = Path("maps")
+    crs: str = "EPSG:28992"
     layers: dict[str, LayerSpec] = Field(default_factory=dict)
     networks: dict[str, NetworkSpec] = Field(default_factory=dict)
     accessibility: list[AccessibilityConfig] = Field(default_factory=list)
@@ -116,6 +122,17 @@ class Study(Section):
     attribution: list[str] = Field(default_factory=list)
     scheduler: str | None = Field(
         None, pattern=r"^(local(:[1-9][0-9]*)?|(tcp|tls|ws|wss|ucx|inproc)://\S+|[\w.\-]+:[0-9]+)$")
+
+    @field_validator("crs")
+    @classmethod
+    def _crs_ok(cls, v: str) -> str:
+        from . import _crs
+        from ._errors import InputError
+
+        try:
+            return _crs.validate(v)
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("name")
     @classmethod

@@ -536,7 +536,13 @@ def _as_timetable(source: Any, date: str | _dt.date | None) -> Any:
     items = list(source) if isinstance(source, (list, tuple)) else [source]
     if not items:
         raise InputError(None, "no GTFS feed given", "pass one or more GTFS paths or feeds")
-    feeds = [gtfs.read_gtfs(s) if isinstance(s, (str, Path)) else s for s in items]
+    from . import _crs
+
+    crs = _crs.working_crs()
+    if crs == _crs.AUTO:
+        raise InputError(None, "the working CRS is 'auto' but no data has settled it yet",
+                         "read the zones first or give the study's crs (e.g. EPSG:31982)")
+    feeds = [gtfs.read_gtfs(s, crs=crs) if isinstance(s, (str, Path)) else s for s in items]
     bad = [type(f).__name__ for f in feeds if not isinstance(f, gtfs.Feed)]
     if bad:
         raise InputError(None, f"cannot build a GTFS network from {bad[0]}",
@@ -1061,7 +1067,10 @@ def read_transit_graph_gml(
     if not (np.all(np.abs(lon) <= 180) and np.all(np.abs(lat) <= 90)):
         raise InputError(path, "node x/y are not WGS84 longitude/latitude",
                          "write x = longitude and y = latitude in degrees")
-    tr = Transformer.from_crs("EPSG:4326", "EPSG:28992", always_xy=True)
+    from . import _crs
+
+    crs = _crs.settle(float(lon.mean()), float(lat.mean())) if n else _crs.working_crs()
+    tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     sx, sy = (np.asarray(v, dtype=np.float64) for v in tr.transform(lon, lat))
     names = g.vs["nodeid"] if "nodeid" in g.vs.attributes() else [str(i) for i in range(n)]
     stop_names = (g.vs["stopname"] if "stopname" in g.vs.attributes() else names)
