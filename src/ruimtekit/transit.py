@@ -536,13 +536,8 @@ def _as_timetable(source: Any, date: str | _dt.date | None) -> Any:
     items = list(source) if isinstance(source, (list, tuple)) else [source]
     if not items:
         raise InputError(None, "no GTFS feed given", "pass one or more GTFS paths or feeds")
-    from . import _crs
-
-    crs = _crs.working_crs()
-    if crs == _crs.AUTO:
-        raise InputError(None, "the working CRS is 'auto' but no data has settled it yet",
-                         "read the zones first or give the study's crs (e.g. EPSG:31982)")
-    feeds = [gtfs.read_gtfs(s, crs=crs) if isinstance(s, (str, Path)) else s for s in items]
+    # read in the working CRS (ruimtekit._crs; 'auto' settles to the feed's UTM zone)
+    feeds = [gtfs.read_gtfs(s) if isinstance(s, (str, Path)) else s for s in items]
     bad = [type(f).__name__ for f in feeds if not isinstance(f, gtfs.Feed)]
     if bad:
         raise InputError(None, f"cannot build a GTFS network from {bad[0]}",
