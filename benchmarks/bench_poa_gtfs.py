@@ -4,8 +4,8 @@ metro, ``data/raw/poa``) and range-RAPTOR from the 1,222 r5r hexagons.
 Reads both feeds into SIRGAS 2000 / UTM 22S (EPSG:31982, metres), builds one network for
 Monday 2019-05-13 (ids ``poa_eptc:<id>`` / ``poa_trensurb:<id>``; walking transfers within
 400 m straight line at 3.6 km/h, also between the feeds), and routes every hexagon centre
-(``../shared/data/poa_r5r/poa_hexgrid.csv``, IPEA via r5r; the 5 of 1,227 rows without
-data are left out; benchmarks may read ``../shared``) to every other over 14:00–15:00 at 1-minute steps (60 departures), median
+(``data/raw/poa/poa_hexgrid.csv``, IPEA via r5r; the 5 of 1,227 rows without data are
+left out) to every other over 14:00–15:00 at 1-minute steps (60 departures), median
 travel time, at most 3 rides, 120 min at most. Access, egress and the direct walk are
 straight lines at 3.6 km/h (detour factor 1.0) up to 1,200 m (20 min); this is a smoke
 check of feeds + engine, not the street-network example study (see docs/transit.md).
@@ -33,7 +33,7 @@ from ruimtekit import accessibility, gtfs, transit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 POA = ROOT / "data" / "raw" / "poa"
-HEX = ROOT.parent / "shared" / "data" / "poa_r5r" / "poa_hexgrid.csv"
+HEX = POA / "poa_hexgrid.csv"
 CRS = "EPSG:31982"
 DATE = "2019-05-13"
 WALK_KMH = 3.6
