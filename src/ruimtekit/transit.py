@@ -763,6 +763,58 @@ def network_legs(
     return Legs(ptr, stop, secs, dist)
 
 
+def street_transfers(
+    net: TransitNetwork, graph: _graph.Graph, *, max_distance_m: float = 1000.0,
+    walk_speed_kmh: float = WALK_SPEED_KMH, max_snap_m: float = 500.0,
+) -> TransitNetwork:
+    """Walking transfers between stops over a street network, as R5 does.
+
+    Every stop is snapped to the walk network; a bounded search from each stop gives the
+    stops within ``max_distance_m`` of walking at ``walk_speed_kmh`` (R5: 1,000 m). These
+    footpaths are merged with those already on ``net`` (the shorter time wins): build
+    ``net`` with ``transfer_radius_m=0`` to keep only ``transfers.txt`` entries besides
+    the street transfers.
+
+    Parameters
+    ----------
+    net : TransitNetwork
+    graph : Graph
+        Walk network in the working CRS, weights in seconds at ``walk_speed_kmh``.
+    max_distance_m : float
+        Longest transfer walk (m).
+    walk_speed_kmh : float
+        Walking speed (km/h) of the snap legs and the distance → time limit.
+    max_snap_m : float
+        Stops farther from the network get only the footpaths already on ``net``.
+
+    Returns
+    -------
+    TransitNetwork
+        A copy with the merged footpaths (``meta['street_transfers']`` counts them).
+    """
+    import dataclasses
+
+    v = walk_speed_kmh / 3.6
+    legs = network_legs(graph, net.x, net.y, net.x, net.y, mode="walk",
+                        max_time_s=max_distance_m / v, max_snap_m=max_snap_m,
+                        access_speed_kmh=walk_speed_kmh, terminal_s=0.0)
+    u = np.repeat(np.arange(net.n_stops), np.diff(legs.ptr))
+    fp = pd.DataFrame({"u": np.concatenate([u, np.repeat(np.arange(net.n_stops),
+                                                          np.diff(net.fp_ptr))]),
+                       "v": np.concatenate([legs.stop, net.fp_to]),
+                       "s": np.concatenate([legs.seconds, net.fp_s])})
+    fp = fp[fp["u"] != fp["v"]]
+    fp = fp.sort_values(["u", "v", "s"], kind="stable").drop_duplicates(["u", "v"])
+    counts = np.bincount(fp["u"].to_numpy(dtype=np.int64), minlength=net.n_stops)
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    meta = {**net.meta, "street_transfers": int((u != legs.stop).sum()),
+            "street_transfer_max_m": max_distance_m}
+    log.info("street transfers: %d stop pairs within %.0f m walking (%d footpaths in all)",
+             meta["street_transfers"], max_distance_m, len(fp))
+    return dataclasses.replace(net, fp_ptr=ptr, fp_to=fp["v"].to_numpy(dtype=np.int64),
+                               fp_s=fp["s"].to_numpy(dtype=np.int64), meta=meta)
+
+
 def _legs_block(legs: Legs, blk: np.ndarray, n: int, same: bool = True) -> np.ndarray:
     """Dense (len(blk), n) seconds of zone → zone legs (inf where none; 0 to itself when
     origins and destinations are the same zones)."""
@@ -1314,6 +1366,10 @@ class TransitConfig(TransitParams):
         Several GTFS feeds with explicit names (the id prefixes), instead of ``path``.
     date : str, optional
         Service date ``YYYY-MM-DD`` (GTFS only).
+    transfer_network : str, optional
+        Walk network (a name under ``networks:``) for transfers between stops over the
+        streets, up to ``transfer_radius_m`` walked (:func:`street_transfers`, as R5);
+        default: straight lines within ``transfer_radius_m``.
     max_transfers : int, optional
         Shorthand for ``max_rides - 1``.
     access_modes : list of {'walk', 'bike'}
@@ -1349,6 +1405,7 @@ class TransitConfig(TransitParams):
     path: str | list[str] | None = None
     feeds: list[FeedEntry] = Field(default_factory=list)
     date: str | None = None
+    transfer_network: str | None = None
     max_transfers: int | None = Field(None, ge=0, le=15)
     access_modes: list[Literal["walk", "bike"]] = Field(default_factory=lambda: ["walk"])
     access_radius_m: dict[str, float] = Field(default_factory=dict)
@@ -1826,10 +1883,17 @@ def pipeline_step(ctx: Any) -> None:
                     opts.setdefault("walk_detour", cfg.transfer_detour)
                 if eff_kind == "gtfs":
                     opts.setdefault("change_slack_s", cfg.change_slack_s)
+                    if cfg.transfer_network:
+                        opts["transfer_radius_m"] = 0.0  # street transfers below
                 net = build_transit_network(
                     kind, path if isinstance(path, list) else ctx.resolve(path), date=cfg.date,
                     window=(cfg.window_start, cfg.window_end), max_time_min=cfg.max_time_min,
                     options=opts)
+                if cfg.transfer_network and isinstance(net, TransitNetwork):
+                    net = street_transfers(
+                        net, _street_network(ctx, cfg, cfg.transfer_network),
+                        max_distance_m=cfg.transfer_radius_m,
+                        walk_speed_kmh=cfg.walk_speed_kmh)
                 ctx.networks[cfg.network] = net
             kind = _kind_of(net)
             if cfg.zones not in ctx.layers:
