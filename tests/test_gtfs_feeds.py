@@ -320,6 +320,9 @@ def test_study_and_cli_merge_two_feeds(tmp_path):
         transit.pipeline_step(ctx)
         assert ctx.results["transit_two"]["jobs_45min_transit"].tolist()[0] == 11.0
         assert sorted(ctx.networks["pt"].trips["feed"].unique()) == ["bus", "tram"]
+        rep = ctx.tables["gtfs_feeds_pt"].set_index("name")
+        assert rep.loc["tram", "trips_kept"] == 1 and rep.loc["bus", "trips_read"] == 7
+        assert "dropped_outside_the_time_window" in rep
     # a networks: entry with a list of feeds (the street-network step leaves it alone)
     from ruimtekit import networks
 
