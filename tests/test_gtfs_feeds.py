@@ -254,3 +254,102 @@ def test_zip_slip_and_absolute_members_rejected(tmp_path):
             zf.writestr(bad, "x")
         with pytest.raises(InputError, match="absolute or '..' path"):
             gtfs.read_gtfs(z)
+
+
+# ---------------------------------------------------------------- study / CLI: two feeds
+def _two_feed_folders(tmp_path):
+    """The hand feed without route R2 (C 07:25 → E 07:40), and R2 alone in a second feed
+    with its own copies of stops C and E (same ids, same places)."""
+    a_st = "\n".join(r for r in HAND_FILES["stop_times.txt"].splitlines()
+                     if not r.startswith("T3,")) + "\n"
+    a = write_feed(tmp_path / "bus", replace={
+        "stop_times.txt": a_st, "trips.txt": HAND_FILES["trips.txt"].replace("R2,WK,T3\n", ""),
+        "transfers.txt": None})
+    b = write_feed(tmp_path / "tram", files={
+        "agency.txt": HAND_FILES["agency.txt"],
+        "stops.txt": "stop_id,stop_name,stop_lat,stop_lon\n"
+                     f"C,Stop C,{STOPS['C'][0]},{STOPS['C'][1]}\n"
+                     f"E,Stop E,{STOPS['E'][0]},{STOPS['E'][1]}\n",
+        "routes.txt": "route_id,route_type\nR2,0\n",
+        "trips.txt": "route_id,service_id,trip_id\nR2,WK,T3\n",
+        "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+                          "T3,07:25:00,07:25:00,C,1\nT3,07:40:00,07:40:00,E,2\n",
+        "calendar.txt": HAND_FILES["calendar.txt"]})
+    return a, b
+
+
+def _zones(net_or_feed_folder):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    f = gtfs.read_gtfs(net_or_feed_folder).stops.set_index("stop_id")
+    pts = [Point(f.at[s, "x"] + 30, f.at[s, "y"]) for s in ("A", "E", "J")]
+    return gpd.GeoDataFrame({"zone_id": ["za", "ze", "zj"], "jobs": [1.0, 10.0, 100.0]},
+                            geometry=pts, crs="EPSG:28992")
+
+
+def test_study_and_cli_merge_two_feeds(tmp_path):
+    """From A at 07:00, E (10 jobs) is reached within 45 min only by changing from the bus
+    feed to the tram feed at C (07:20 → 07:25): the merged network finds it, the bus
+    feed alone does not — in the API, the study (``feeds:`` and a ``path:`` list) and the
+    CLI (``--gtfs`` twice)."""
+    from types import SimpleNamespace
+
+    import geopandas as gpd
+    from typer.testing import CliRunner
+
+    from ruimtekit._context import RunContext
+    from ruimtekit.cli import app
+
+    a, b = _two_feed_folders(tmp_path)
+    zones = _zones(write_feed(tmp_path / "hand"))
+    kw = {"cutoffs_min": (45,), "window": ("06:59", "07:01"), "access_radius_m": 200}
+    alone = transit.zone_accessibility(transit.build_network(a, DATE), zones,
+                                       zones["jobs"].to_numpy(), **kw)
+    both = transit.zone_accessibility(transit.build_network([a, b], DATE), zones,
+                                      zones["jobs"].to_numpy(), **kw)
+    assert alone.loc[0, "jobs_45min_transit"] == 1.0
+    assert both.loc[0, "jobs_45min_transit"] == 11.0
+    for extra in ({"feeds": [{"path": str(a), "name": "bus"}, {"path": str(b)}]},
+                  {"path": [str(a), str(b)]}):
+        cfg = transit.TransitConfig(name="two", zones="z", network="pt", date=DATE,
+                                    window_start="06:59", window_end="07:01", cutoffs=[45],
+                                    access_radius_m={"walk": 200}, **extra)
+        ctx = RunContext(study=SimpleNamespace(transit=[cfg], networks={}), root=tmp_path,
+                         layers={"z": zones})
+        transit.pipeline_step(ctx)
+        assert ctx.results["transit_two"]["jobs_45min_transit"].tolist()[0] == 11.0
+        assert sorted(ctx.networks["pt"].trips["feed"].unique()) == ["bus", "tram"]
+    # a networks: entry with a list of feeds (the street-network step leaves it alone)
+    from ruimtekit import networks
+
+    spec = networks.NetworkSpec(path=[str(a), str(b)], kind="gtfs")
+    cfg = transit.TransitConfig(name="two", zones="z", network="pt", date=DATE,
+                                window_start="06:59", window_end="07:01", cutoffs=[45],
+                                access_radius_m={"walk": 200})
+    ctx = RunContext(study=SimpleNamespace(transit=[cfg], networks={"pt": spec}),
+                     root=tmp_path, layers={"z": zones})
+    networks.pipeline_step(ctx)
+    assert "pt" not in ctx.networks
+    transit.pipeline_step(ctx)
+    assert ctx.results["transit_two"]["jobs_45min_transit"].tolist()[0] == 11.0
+    zpath = tmp_path / "zones.geojson"
+    zones.assign(geometry=zones.buffer(20.0)).to_file(zpath, driver="GeoJSON")  # polygons
+    out = tmp_path / "out.gpkg"
+    res = CliRunner().invoke(app, ["transit", "--zones", str(zpath), "--gtfs", str(a),
+                                   "--gtfs", str(b), "--date", DATE, "--window", "06:59-07:01",
+                                   "--cutoffs", "45", "-o", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    got = gpd.read_file(out, layer="transit").set_index("zone_id")
+    assert got.loc["za", "jobs_45min_transit"] == 11.0
+
+
+def test_network_spec_accepts_a_list_of_feeds_only_for_gtfs():
+    from pydantic import ValidationError
+
+    from ruimtekit import networks
+
+    spec = networks.NetworkSpec(path=["a.zip", "b.zip"], kind="gtfs")
+    assert spec.path == ["a.zip", "b.zip"]
+    with pytest.raises(ValidationError, match="only for GTFS"):
+        networks.NetworkSpec(path=["a.osm.pbf", "b.osm.pbf"], kind="osm", mode="walk")

@@ -158,3 +158,17 @@ def test_raptor_across_both_feeds(net):
     walk = math.ceil(d.min() / (3.6 / 3.6))
     assert ride > 40 * 60  # Mercado → Novo Hamburgo is a 50-odd minute ride
     assert ride <= t[nh] <= ride + walk + 20 * 60
+
+
+def test_stops_follow_the_working_crs():
+    from ruimtekit import _crs
+
+    with _crs.use_crs("EPSG:31982"):
+        f = gtfs.read_gtfs(FEEDS["poa_trensurb"])
+    assert f.crs == "EPSG:31982" and f.stops["x"].between(450_000, 510_000).all()
+    with _crs.use_crs("auto"):
+        g = gtfs.read_gtfs(FEEDS["poa_trensurb"])  # settles to the feed's UTM zone
+        assert _crs.working_crs() == g.crs == "EPSG:32722"
+    # UTM 22S on WGS84 vs SIRGAS 2000: the same grid to within a metre
+    assert np.allclose(f.stops["x"], g.stops["x"], atol=1.0)
+    assert gtfs.read_gtfs(FEEDS["poa_trensurb"]).crs == "EPSG:28992"  # the Dutch default

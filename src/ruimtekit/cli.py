@@ -157,7 +157,8 @@ def transit_cmd(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output GeoPackage (layer "
                                          "'transit', in --crs).")],
     gtfs: Annotated[list[Path] | None, typer.Option(
-        "--gtfs", help="GTFS .zip or folder; repeat for several feeds.")] = None,
+        "--gtfs", help="GTFS .zip or folder; repeat to merge several feeds (ids become "
+        "<file name>:<id>).")] = None,
     graph: Annotated[Path | None, typer.Option("--graph", help="Stop-level transit graph "
                                                "(.gml, igraph).")] = None,
     ns_rail: Annotated[Path | None, typer.Option("--ns-rail", help="Folder with NS "
@@ -224,8 +225,11 @@ def transit_cmd(
     from ._errors import InputError
 
     _setup_logging(quiet)
-    given = [(k, p) for k, p in (("gtfs", gtfs or None), ("transit_graph", graph),
-                                  ("ns_rail", ns_rail)) if p is not None]
+    feeds = list(gtfs or [])
+    given = [(k, p) for k, p in (("gtfs", feeds if len(feeds) > 1 else
+                                   (feeds[0] if feeds else None)),
+                                  ("transit_graph", graph), ("ns_rail", ns_rail))
+             if p is not None]
     if len(given) != 1:
         raise InputError(None, "give exactly one of --gtfs, --graph, --ns-rail",
                          "choose the transit network to route on")
@@ -277,7 +281,7 @@ def transit_cmd(
                     "walk_detour": params.transfer_detour,
                     "change_slack_s": params.change_slack_s}
         net = transit.build_transit_network(
-            kind, list(path) if kind == "gtfs" else path, date=date, window=(w0, w1),
+            kind, path, date=date, window=(w0, w1),
             max_time_min=params.max_time_min, options=opts)
         if walk_g is not None and isinstance(net, transit.TransitNetwork):
             net = transit.street_transfers(net, walk_g, max_distance_m=params.transfer_radius_m,

@@ -26,8 +26,8 @@ including trips of the previous service day that run past midnight, converts eac
 agency's local times to the timezone of the first feed, and reports per feed what was
 read, kept and dropped (:class:`FeedReport`).
 
-Stops are projected to the working CRS (``crs``, default EPSG:28992; columns ``x``,
-``y`` in metres).
+Stops are projected to the working CRS (:mod:`ruimtekit._crs`, default EPSG:28992, or
+``crs=``; columns ``x``, ``y`` in metres).
 """
 
 from __future__ import annotations
@@ -377,7 +377,7 @@ def _check_timezones(path: Path, agency: pd.DataFrame) -> list[str]:
     return zones
 
 
-def read_gtfs(path: str | Path, *, name: str | None = None, crs: str = DEFAULT_CRS) -> Feed:
+def read_gtfs(path: str | Path, *, name: str | None = None, crs: str | None = None) -> Feed:
     """Read and validate a GTFS feed.
 
     Parameters
@@ -387,8 +387,10 @@ def read_gtfs(path: str | Path, *, name: str | None = None, crs: str = DEFAULT_C
     name : str, optional
         Feed name, the id prefix in multi-feed networks (default: the file name without
         ``.zip``; letters, digits, ``_``, ``-``, ``.``).
-    crs : str
-        Projected CRS of the stop coordinates ``x``, ``y`` (metres; default EPSG:28992).
+    crs : str, optional
+        Projected CRS of the stop coordinates ``x``, ``y`` (metres). Default: the working
+        CRS (:mod:`ruimtekit._crs`; EPSG:28992 unless the study sets another; ``auto``
+        settles to the UTM zone of the feed's stops).
 
     Returns
     -------
@@ -412,7 +414,7 @@ def read_gtfs(path: str | Path, *, name: str | None = None, crs: str = DEFAULT_C
         src.close()
 
 
-def _read(src: _Source, path: Path, name: str, crs: str) -> Feed:
+def _read(src: _Source, path: Path, name: str, crs: str | None) -> Feed:
     agency = _read_table(src, "agency.txt", True)
     zones = _check_timezones(path, agency)
     stops = _read_table(src, "stops.txt", True)
@@ -459,6 +461,14 @@ def _read(src: _Source, path: Path, name: str, crs: str) -> Feed:
                              f"{list(df[col][dup].unique()[:3])}", f"make {col} unique")
     from pyproj import Transformer
 
+    if crs is None:
+        from . import _crs
+
+        crs = _crs.working_crs()
+        if crs == _crs.AUTO:
+            ok = stops["stop_lat"].notna() & stops["stop_lon"].notna()
+            crs = _crs.settle(float(stops.loc[ok, "stop_lon"].mean()),
+                              float(stops.loc[ok, "stop_lat"].mean()))
     tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     x, y = tr.transform(stops["stop_lon"].to_numpy(), stops["stop_lat"].to_numpy())
     stops["x"] = np.asarray(x, dtype=np.float64)
@@ -523,6 +533,7 @@ def _read(src: _Source, path: Path, name: str, crs: str) -> Feed:
     lon = stops.set_index("stop_id")["stop_lon"]
     st, how = interpolate_times(st, st["stop_id"].map(lat).to_numpy(np.float64),
                                 st["stop_id"].map(lon).to_numpy(np.float64), path)
+    st = st.drop(columns=["shape_dist", "line"])  # only needed for interpolation/errors
     n_interp = int((~st["timed"]).sum())
 
     # calendars

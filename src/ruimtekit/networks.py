@@ -81,8 +81,9 @@ class NetworkSpec(Section):
 
     Attributes
     ----------
-    path : str
-        Input file, relative to the study root.
+    path : str or list of str
+        Input file, relative to the study root; a list of GTFS feeds (``kind: gtfs``)
+        makes one transit network of several feeds.
     kind : str
         ``auto`` (from the file name), ``osm`` (PBF/XML/Overpass JSON), ``graphml`` (osmnx),
         ``links`` (link table); ``gtfs``, ``transit_graph`` and ``ns_rail`` are built by
@@ -111,7 +112,7 @@ class NetworkSpec(Section):
         ``ns_rail``); ignored for street networks.
     """
 
-    path: str
+    path: str | list[str]
     kind: Literal["auto", "osm", "graphml", "links", "gtfs", "transit_graph", "ns_rail"] = "auto"
     mode: str | None = None
     profile: dict[str, Any] = Field(default_factory=dict)
@@ -125,6 +126,8 @@ class NetworkSpec(Section):
 
     @model_validator(mode="after")
     def _mode_for_streets(self) -> NetworkSpec:
+        if isinstance(self.path, list) and self.kind not in ("auto", "gtfs"):
+            raise ValueError("a list of paths is only for GTFS feeds (kind: gtfs)")
         if self.kind in STREET_KINDS and not self.mode:
             raise ValueError(f"kind {self.kind!r} needs a mode (walk, bike, ebike or car)")
         if self.mode is not None and self.kind in STREET_KINDS + ("auto",) \
@@ -1185,6 +1188,8 @@ def pipeline_step(ctx: Any) -> None:
     """
     rows = []
     for name, spec in (getattr(ctx.study, "networks", None) or {}).items():
+        if isinstance(spec.path, list):  # several GTFS feeds: built by the transit step
+            continue
         path = ctx.resolve(spec.path)
         if not _is_street(spec, path):
             continue

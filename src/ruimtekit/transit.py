@@ -539,13 +539,8 @@ def _as_timetable(source: Any, date: str | _dt.date | None) -> Any:
     items = list(source) if isinstance(source, (list, tuple)) else [source]
     if not items:
         raise InputError(None, "no GTFS feed given", "pass one or more GTFS paths or feeds")
-    from . import _crs
-
-    crs = _crs.working_crs()
-    if crs == _crs.AUTO:
-        raise InputError(None, "the working CRS is 'auto' but no data has settled it yet",
-                         "read the zones first or give the study's crs (e.g. EPSG:31982)")
-    feeds = [gtfs.read_gtfs(s, crs=crs) if isinstance(s, (str, Path)) else s for s in items]
+    # read in the working CRS (ruimtekit._crs; 'auto' settles to the feed's UTM zone)
+    feeds = [gtfs.read_gtfs(s) if isinstance(s, (str, Path)) else s for s in items]
     bad = [type(f).__name__ for f in feeds if not isinstance(f, gtfs.Feed)]
     if bad:
         raise InputError(None, f"cannot build a GTFS network from {bad[0]}",
@@ -1273,6 +1268,21 @@ def zone_measures_from_blocks(
 
 
 # ==================================================================== config & pipeline
+class FeedEntry(Section):
+    """One GTFS feed of a multi-feed network (``feeds:`` list item).
+
+    Attributes
+    ----------
+    path : str
+        GTFS zip or folder (relative to the study root).
+    name : str, optional
+        Id prefix (default: the file name without ``.zip``).
+    """
+
+    path: str
+    name: str | None = None
+
+
 class TransitComparison(Section):
     """Compare a transit measure with another mode's measure (``compare:`` of a block).
 
@@ -1352,8 +1362,11 @@ class TransitConfig(TransitParams):
     kind : {'gtfs', 'transit_graph', 'ns_rail'}, optional
         Defaults to the kind of the study's network entry (or detection from the path).
     path : str or list of str, optional
-        GTFS zip/folder (a list: several feeds in one network), GML file, or NS rail
-        folder (when the network is not defined in the study's ``networks:`` section).
+        GTFS zip/folder, GML file, or NS rail folder (when the network is not defined in
+        the study's ``networks:`` section); a list of GTFS paths is merged into one
+        network (ids ``<file name>:<id>``).
+    feeds : list of {path, name}, optional
+        Several GTFS feeds with explicit names (the id prefixes), instead of ``path``.
     date : str, optional
         Service date ``YYYY-MM-DD`` (GTFS only).
     transfer_network : str, optional
@@ -1393,6 +1406,7 @@ class TransitConfig(TransitParams):
     network: str
     kind: Literal["gtfs", "transit_graph", "ns_rail"] | None = None
     path: str | list[str] | None = None
+    feeds: list[FeedEntry] = Field(default_factory=list)
     date: str | None = None
     transfer_network: str | None = None
     max_transfers: int | None = Field(None, ge=0, le=15)
@@ -1448,8 +1462,7 @@ _BUILD_OPTIONS = {
 }
 
 
-def build_transit_network(kind: str | None, path: str | Path | Sequence[str | Path], *,
-                          date: str | None = None,
+def build_transit_network(kind: str | None, path: Any, *, date: str | None = None,
                           window: tuple[str, str] | None = None,
                           max_time_min: float = MAX_TIME_MIN,
                           options: dict[str, Any] | None = None) -> Any:
@@ -1459,8 +1472,9 @@ def build_transit_network(kind: str | None, path: str | Path | Sequence[str | Pa
     ----------
     kind : {'gtfs', 'transit_graph', 'ns_rail'} or None
         ``None`` detects it from the path (:func:`detect_kind`).
-    path : str, Path or list of them
-        GTFS zip/folder (several feeds: a list), GML file, or NS rail folder.
+    path : str, Path, or a list of them / of :class:`ruimtekit.gtfs.Feed`
+        GTFS zip/folder, GML file, or NS rail folder; a list means several GTFS feeds
+        merged into one network (ids namespaced ``<feed>:<id>``).
     date : str, optional
         Service date (GTFS).
     window : (str, str), optional
@@ -1474,12 +1488,19 @@ def build_transit_network(kind: str | None, path: str | Path | Sequence[str | Pa
     -------
     TransitNetwork (gtfs), graph.Graph (transit_graph) or rail.RailNetwork (ns_rail).
     """
-    paths = [Path(x) for x in path] if isinstance(path, (list, tuple)) else [Path(path)]
-    p = paths[0]
+    from . import gtfs
+
+    several = isinstance(path, (list, tuple))
+    if several and len(path) == 0:
+        raise InputError(None, "an empty list of GTFS feeds", "give one or more GTFS paths")
+    first = path[0] if several else path
+    p = first.path if isinstance(first, gtfs.Feed) else Path(first)
+    if several:
+        if kind not in (None, "gtfs"):
+            raise InputError(p, f"a list of paths makes a GTFS network, not {kind!r}",
+                             "give one path for transit_graph and ns_rail networks")
+        kind = "gtfs"
     kind = kind or detect_kind(p)
-    if len(paths) > 1 and kind != "gtfs":
-        raise InputError(p, f"several paths are only possible for GTFS feeds, not {kind}",
-                         "give one path")
     opts = dict(options or {})
     if kind not in _BUILD_OPTIONS:
         raise InputError(p, f"unknown transit network kind {kind!r}",
@@ -1496,7 +1517,8 @@ def build_transit_network(kind: str | None, path: str | Path | Sequence[str | Pa
         if window is not None:
             a, b = parse_clock(window[0]), parse_clock(window[1])
             tr = (a, b + max_time_min * 60)
-        return build_network(paths if len(paths) > 1 else p, date, time_range_s=tr, **opts)
+        src = [f if isinstance(f, gtfs.Feed) else Path(f) for f in path] if several else p
+        return build_network(src, date, time_range_s=tr, **opts)
     if kind == "transit_graph":
         if "headways_min" in opts:
             opts["headways_min"] = {int(k): float(v) for k, v in opts["headways_min"].items()}
@@ -1840,6 +1862,13 @@ def pipeline_step(ctx: Any) -> None:
             if net is None or not _is_transit(net):
                 spec = (getattr(ctx.study, "networks", None) or {}).get(cfg.network)
                 path = cfg.path or (getattr(spec, "path", None) if spec is not None else None)
+                if cfg.feeds:
+                    from . import gtfs
+
+                    path = [gtfs.read_gtfs(ctx.resolve(f.path), name=f.name)
+                            for f in cfg.feeds]
+                elif isinstance(path, list):
+                    path = [ctx.resolve(q) for q in path]
                 if path is None:
                     raise InputError(None, f"transit block {cfg.name!r}: network "
                                      f"{cfg.network!r} is not in networks: and has no path",
@@ -1849,9 +1878,8 @@ def pipeline_step(ctx: Any) -> None:
                 opts = dict(getattr(spec, "options", None) or {})
                 if cfg.headways_min:
                     opts["headways_min"] = cfg.headways_min
-                rpath = ([ctx.resolve(x) for x in path] if isinstance(path, list)
-                         else ctx.resolve(path))
-                eff_kind = kind or detect_kind(rpath[0] if isinstance(rpath, list) else rpath)
+                eff_kind = kind or ("gtfs" if isinstance(path, list)
+                                    else detect_kind(ctx.resolve(path)))
                 if eff_kind in ("gtfs", "transit_graph"):  # transfers from the block
                     opts.setdefault("transfer_radius_m", cfg.transfer_radius_m)
                     opts.setdefault("walk_speed_kmh", cfg.walk_speed_kmh)
@@ -1861,7 +1889,7 @@ def pipeline_step(ctx: Any) -> None:
                     if cfg.transfer_network:
                         opts["transfer_radius_m"] = 0.0  # street transfers below
                 net = build_transit_network(
-                    kind, rpath, date=cfg.date,
+                    kind, path if isinstance(path, list) else ctx.resolve(path), date=cfg.date,
                     window=(cfg.window_start, cfg.window_end), max_time_min=cfg.max_time_min,
                     options=opts)
                 if cfg.transfer_network and isinstance(net, TransitNetwork):
