@@ -220,3 +220,53 @@ def test_porto_alegre_walk_network_in_local_crs():
         # an edge never takes less than its straight line at 3.6 km/h (1 m/s)
         assert np.all(g.weights >= np.floor(straight) - 1)
         assert np.median(g.weights / np.maximum(straight, 1)) < 1.3
+
+
+# ------------------------------------------------------------------------------- CLI
+def test_cli_transit_options_reach_the_api(tmp_path):
+    """`ruimtekit transit` with two real feeds, point zones in EPSG:31982 and R5-style
+    options writes the same measures and matrix as the API with those parameters."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from ruimtekit import layers
+    from ruimtekit.cli import app
+
+    raw = pd.read_csv(POA / "poa_hexgrid.csv").dropna()
+    raw = raw.sort_values("jobs", ascending=False).head(40)
+    pts = tmp_path / "hex.csv"
+    raw.to_csv(pts, index=False)
+    feeds = [POA / "poa_eptc.zip", POA / "poa_trensurb.zip"]
+    out, mat = tmp_path / "out.gpkg", tmp_path / "m.parquet"
+    args = ["transit", "--zones", str(pts), "--points", "--id-column", "id",
+            "--gtfs", str(feeds[0]), "--gtfs", str(feeds[1]), "--date", "2019-05-13",
+            "--window", "14:00-14:10", "--crs", "EPSG:31982", "--walk-speed", "3.6",
+            "--max-rides", "3", "--board-slack", "60", "--transfer-radius", "1000",
+            "--max-walk", "20", "--max-egress", "30", "--cutoffs", "30,60",
+            "--matrix", str(mat), "-o", str(out), "--quiet"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    got = gpd.read_file(out, layer="transit")
+    assert got.crs.to_epsg() == 31982
+    p = transit.TransitParams(walk_speed_kmh=3.6, max_rides=3, board_slack_s=60,
+                              transfer_radius_m=1000.0, max_access_min={"walk": 20.0,
+                                                                        "bike": 20.0},
+                              max_egress_min={"walk": 30.0, "bike": 20.0},
+                              window_start="14:00", window_end="14:10")
+    with ruimtekit.use_crs("EPSG:31982"):
+        z = layers.read_jobs(pts, columns={"zone_id": "id"})
+        net = transit.build_network(feeds, "2019-05-13", transfer_radius_m=1000.0,
+                                    walk_speed_kmh=3.6,
+                                    time_range_s=(14 * 3600, 14 * 3600 + 600 + 7200))
+        api = transit.zone_accessibility(net, z, z["jobs"].to_numpy(), cutoffs_min=(30, 60),
+                                         params=p)
+        m = transit.od_matrix(net, z, params=p)
+    np.testing.assert_array_equal(got["jobs_60min_transit"], api["jobs_60min_transit"])
+    mm = pd.read_parquet(mat)
+    assert list(mm.columns) == ["from_id", "to_id", "travel_time"] and len(mm) == 40 * 40
+    np.testing.assert_array_equal(mm["travel_time"].to_numpy(), m["travel_time"].to_numpy())
+    assert mm["travel_time"].notna().mean() > 0.5
+    bad_args = list(args)
+    bad_args[bad_args.index("EPSG:31982")] = "EPSG:4326"
+    bad = CliRunner().invoke(app, bad_args, terminal_width=200)
+    assert bad.exit_code == 2 and "not a projected CRS" in bad.output

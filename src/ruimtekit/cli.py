@@ -153,9 +153,9 @@ def access_cmd(
 @friendly_errors
 def transit_cmd(
     zones: Annotated[Path, typer.Option("--zones", help="Zones file (GeoPackage/GeoParquet/"
-                                        "GeoJSON; any CRS, converted to EPSG:28992).")],
+                                        "GeoJSON/CSV; any CRS, converted to --crs).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output GeoPackage (layer "
-                                         "'transit', EPSG:28992).")],
+                                         "'transit', in --crs).")],
     gtfs: Annotated[list[Path] | None, typer.Option(
         "--gtfs", help="GTFS .zip or folder; repeat to merge several feeds (ids become "
         "<file name>:<id>).")] = None,
@@ -169,9 +169,45 @@ def transit_cmd(
     step: Annotated[int, typer.Option(help="Departure step in seconds (GTFS).")] = 60,
     percentiles: Annotated[str, typer.Option(help="Travel-time percentiles over the "
                                              "window, comma-separated (GTFS).")] = "50",
-    max_transfers: Annotated[int, typer.Option(help="Maximum transfers.")] = 5,
+    max_rides: Annotated[int | None, typer.Option(
+        help="Most vehicles per trip (default 6 = 5 transfers; R5 8).")] = None,
+    max_transfers: Annotated[int | None, typer.Option(
+        help="Maximum transfers (= max rides - 1).")] = None,
+    max_time: Annotated[float | None, typer.Option(
+        help="Longest trip in minutes (default 120); longer = unreachable.")] = None,
     access: Annotated[str, typer.Option(help="Access modes: walk → *_transit, bike → "
                                         "*_bike_transit (comma-separated).")] = "walk",
+    egress: Annotated[str | None, typer.Option(
+        help="Egress mode walk (default) or bike (columns get _bike).")] = None,
+    walk_speed: Annotated[float | None, typer.Option(
+        help="Walking speed km/h (default 4.8; R5 3.6).")] = None,
+    bike_speed: Annotated[float | None, typer.Option(help="Cycling speed km/h (15).")] = None,
+    max_walk: Annotated[float | None, typer.Option(
+        help="Longest walking access leg in minutes (15).")] = None,
+    max_bike: Annotated[float | None, typer.Option(
+        help="Longest cycling access leg in minutes (20).")] = None,
+    max_egress: Annotated[float | None, typer.Option(
+        help="Longest egress leg in minutes (15).")] = None,
+    transfer_radius: Annotated[float | None, typer.Option(
+        help="Walking transfers between stops up to this many metres (400; R5 1000).")]
+        = None,
+    board_slack: Annotated[int | None, typer.Option(
+        help="Minimum wait in seconds before every boarding (0; R5 60).")] = None,
+    walk_network: Annotated[Path | None, typer.Option(
+        help="Street network file (OSM .pbf, GraphML) for walking access, egress, direct "
+             "walks and (GTFS) transfers, instead of straight lines.")] = None,
+    bike_network: Annotated[Path | None, typer.Option(
+        help="Street network file for cycling access legs and direct bike trips.")] = None,
+    crs: Annotated[str | None, typer.Option(
+        help="Working CRS: EPSG:28992 (default), a projected metric CRS such as "
+             "EPSG:31982, or auto (UTM zone).")] = None,
+    points: Annotated[bool, typer.Option(
+        "--points", help="The zones file holds points (e.g. hexagon centres) with "
+                         "--id-column.")] = False,
+    id_column: Annotated[str, typer.Option(help="Zone id column for --points.")] = "zone_id",
+    matrix: Annotated[Path | None, typer.Option(
+        help="Also write the travel-time matrix (Parquet: from_id, to_id, travel_time "
+             "in minutes, NaN unreachable) for the first access mode.")] = None,
     cutoffs: Annotated[str, typer.Option(help="Time budgets in minutes, comma-separated.")]
         = "30,45,60",
     opportunity: Annotated[str, typer.Option(help="Opportunity column of the zones file "
@@ -180,11 +216,12 @@ def transit_cmd(
     scheduler: SchedulerOpt = None,
 ) -> None:
     """Transit accessibility per zone: opportunities reachable within each time budget
-    (minutes) by walk/bike + transit + walk, from a GTFS timetable (range-RAPTOR over the
-    departure window, percentiles of travel time), a stop-level transit graph (waiting =
-    half the headway) or the NS rail network. Writes one row per zone with columns
-    {opportunity}_{cutoff}min_transit / _bike_transit to OUTPUT (EPSG:28992)."""
-    from . import _io, distributed, layers, transit
+    (minutes) by the faster of cycling/walking all the way and walk/bike + transit +
+    walk, from GTFS timetables (range-RAPTOR over the departure window, percentiles of
+    travel time), a stop-level transit graph (waiting = half the headway) or the NS rail
+    network. Writes one row per zone with columns {opportunity}_{cutoff}min_transit /
+    _bike_transit to OUTPUT."""
+    from . import _crs, _io, accessibility, distributed, layers, networks, transit
     from ._errors import InputError
 
     _setup_logging(quiet)
@@ -205,23 +242,70 @@ def transit_cmd(
         raise InputError(None, "cannot parse --window/--percentiles/--cutoffs",
                          "use e.g. --window 07:00-09:00 --percentiles 5,50,95 "
                          "--cutoffs 30,45") from None
-    z = layers.read_zones(zones)
-    if opportunity not in z.columns:
-        raise InputError(zones, f"no column {opportunity!r}",
-                         f"choose --opportunity from {', '.join(map(str, z.columns))}")
-    net = transit.build_transit_network(kind, path, date=date, window=(w0, w1))
-    out = z[["zone_id", "geometry"]].copy()
-    with distributed.session(scheduler) as client:
-        for mode in [m.strip() for m in access.split(",") if m.strip()]:
-            df = transit.zone_accessibility(
-                net, z, z[opportunity].to_numpy(dtype=float), opportunity=opportunity,
-                access_mode=mode, cutoffs_min=cuts, window=(w0, w1), step_s=step,
-                percentiles=pcts, max_transfers=max_transfers, scheduler=client)
-            for c in df.columns[1:]:
-                out[c] = df[c].to_numpy()
-    with _io.atomic_path(output) as tmp:
-        out.to_file(tmp, layer="transit", driver="GPKG")
-    typer.echo(f"wrote {output} ({len(out)} zones, {len(out.columns) - 2} columns)")
+    modes = [m.strip() for m in access.split(",") if m.strip()]
+    base = transit.TransitParams()
+    limits = {"walk": max_walk, "bike": max_bike}
+    try:
+        params = transit.as_params(
+            None, window=(w0, w1), step_s=step, percentiles=pcts, max_rides=max_rides,
+            max_transfers=max_transfers, max_time_min=max_time, egress_mode=egress,
+            walk_speed_kmh=walk_speed, bike_speed_kmh=bike_speed,
+            transfer_radius_m=transfer_radius, board_slack_s=board_slack,
+            max_access_min={**base.max_access_min,
+                            **{k: v for k, v in limits.items() if v is not None}},
+            max_egress_min=({**base.max_egress_min, (egress or "walk"): max_egress}
+                            if max_egress is not None else None))
+    except ValueError as exc:  # pydantic validation
+        raise InputError(None, f"invalid transit option: {exc}".splitlines()[0],
+                         "see `ruimtekit transit --help` for the allowed values") from None
+    with _crs.use_crs(crs or _crs.DEFAULT_CRS):
+        if points:
+            z = layers.read_jobs(zones, columns={"zone_id": id_column})
+            if opportunity in z.columns:
+                z = z[z[opportunity].notna()].reset_index(drop=True)
+        else:
+            z = layers.read_zones(zones)
+        if opportunity not in z.columns:
+            raise InputError(zones, f"no column {opportunity!r}",
+                             f"choose --opportunity from {', '.join(map(str, z.columns))}")
+        walk_g = (networks.load_network(walk_network, "walk",
+                                        profile={"speed_kmh": params.walk_speed_kmh})
+                  if walk_network is not None else None)
+        bike_g = (networks.load_network(bike_network, "bike",
+                                        profile={"speed_kmh": params.bike_speed_kmh})
+                  if bike_network is not None else None)
+        opts = None
+        if kind == "gtfs":
+            opts = {"transfer_radius_m": 0.0 if walk_g is not None else
+                    params.transfer_radius_m, "walk_speed_kmh": params.walk_speed_kmh,
+                    "walk_detour": params.transfer_detour,
+                    "change_slack_s": params.change_slack_s}
+        net = transit.build_transit_network(
+            kind, path, date=date, window=(w0, w1),
+            max_time_min=params.max_time_min, options=opts)
+        if walk_g is not None and isinstance(net, transit.TransitNetwork):
+            net = transit.street_transfers(net, walk_g, max_distance_m=params.transfer_radius_m,
+                                           walk_speed_kmh=params.walk_speed_kmh)
+        street = {"walk": walk_g, "bike": bike_g}
+        egress_g = street[params.egress_mode]
+        out = z[["zone_id", "geometry"]].copy()
+        with distributed.session(scheduler) as client:
+            for mode in modes:
+                df = transit.zone_accessibility(
+                    net, z, z[opportunity].to_numpy(dtype=float), opportunity=opportunity,
+                    access_mode=mode, cutoffs_min=cuts, params=params, scheduler=client,
+                    access_network=street.get(mode), egress_network=egress_g)
+                for c in df.columns[1:]:
+                    out[c] = df[c].to_numpy()
+        if matrix is not None:
+            m = transit.od_matrix(net, z, access_mode=modes[0], params=params,
+                                  access_network=street.get(modes[0]),
+                                  egress_network=egress_g)
+            accessibility.write_od_matrix(m, matrix)
+        with _io.atomic_path(output) as tmp:
+            out.to_file(tmp, layer="transit", driver="GPKG")
+    typer.echo(f"wrote {output} ({len(out)} zones, {len(out.columns) - 2} columns)"
+               + (f" and {matrix}" if matrix is not None else ""))
 
 
 # --- borrowed-size -------------------------------------------------------------------

@@ -73,6 +73,9 @@ ACCESS_MAX_MIN = {"walk": 15.0, "bike": 20.0}
 EGRESS_MAX_MIN = {"walk": 15.0, "bike": 20.0}
 #: legacy straight-line access radii (m); ``access_radius_m`` converts to a leg time
 ACCESS_RADIUS_M = {"walk": 1000.0, "bike": 4000.0}
+#: largest share of zones without an opportunity value that a study block accepts (they
+#: are counted as 0, logged and noted); above it the block is an error
+MISSING_OPPORTUNITY_SHARE = 0.01
 #: column mode labels per access mode
 MODE_LABEL = {"walk": "transit", "bike": "bike_transit"}
 LegMode = Literal["walk", "bike"]
@@ -2043,7 +2046,14 @@ def _opportunities(ctx: Any, cfg: TransitConfig, zones: Any) -> tuple[np.ndarray
                              f"with {cfg.zones!r} nor has geometry",
                              "give opportunities per zone_id of the zones layer or as points")
     if np.isnan(v).any():
-        miss = zones["zone_id"].to_numpy()[np.isnan(v)][:5]
-        raise InputError(None, f"{int(np.isnan(v).sum())} zones have no {col} (e.g. "
-                         f"{list(miss)})", "fill the missing values or drop those zones")
+        nan = np.isnan(v)
+        miss = zones["zone_id"].to_numpy()[nan]
+        if nan.mean() > MISSING_OPPORTUNITY_SHARE:
+            raise InputError(None, f"{int(nan.sum())} of {len(v)} zones have no {col} (e.g. "
+                             f"{list(miss[:5])})", "fill the missing values or drop those zones")
+        log.warning("transit %s: %d zone(s) have no %s value and count as origins without "
+                    "%s: %s", cfg.name, int(nan.sum()), col, col, ", ".join(map(str, miss[:10])))
+        ctx.note(f"transit_{cfg.name}: {int(nan.sum())} zone(s) without a {col} value count "
+                 f"as 0 {col} (origins only)")
+        v = np.where(nan, 0.0, v)
     return v, None
