@@ -1445,11 +1445,11 @@ def run_cli(
     dest = None
     opp = opportunities
     if Path(opportunities).suffix and Path(opportunities).exists():
-        from . import _vector
+        from . import _crs, _vector
 
         dest = _vector.read_any(opportunities)
-        if dest.crs is not None and dest.crs.to_epsg() != EPSG:
-            dest = dest.to_crs(EPSG)
+        if dest.crs is not None and not _crs.is_working(dest.crs):
+            dest = dest.to_crs(_crs.working_crs())
         opp = opportunity_column
     elif opportunities not in z.columns:
         raise InputError(zones, f"no column {opportunities!r} and no such file",

@@ -153,10 +153,14 @@ def zone_points(zones: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_crs(gdf: gpd.GeoDataFrame, what: str) -> None:
-    if gdf.crs is None or gdf.crs.to_epsg() != 28992:
+    from . import _crs
+
+    if not _crs.is_working(gdf.crs):
+        w = _crs.working_crs()
         raise InputError(
-            None, f"{what} are in {gdf.crs} but the analysis core needs EPSG:28992",
-            "read the layer with ruimtekit.layers (it converts at the edge) or call .to_crs(28992)",
+            None, f"{what} are in {gdf.crs} but the analysis core needs the working CRS {w}",
+            f"read the layer with ruimtekit.layers (it converts at the edge) or call "
+            f".to_crs({w!r})",
         )
 
 

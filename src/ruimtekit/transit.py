@@ -15,18 +15,22 @@ Three kinds of transit network feed the same zone-level measures:
 ``ns_rail``
     The national rail network of :mod:`ruimtekit.rail`.
 
-Zones reach stops by access legs (walk or bike, crow-fly model of
-:mod:`ruimtekit.impedance`), and stops reach zones by walking egress legs. Measures come
+Zones reach stops by access legs (walk or bike, straight-line leg models or a street
+network), and stops reach destinations by egress legs (walk, or bike); the travel time of
+a pair is the faster of that and the direct walk/bike trip, which may take the whole
+budget. Every routing setting is a field of :class:`TransitParams`. Measures come
 from :func:`ruimtekit.accessibility.aggregate_times`, computed per block of origins so that
 no zone × zone × departure cube is ever stored. Measure columns are named
 ``{opportunity}_{cutoff}min_{mode}`` with mode ``transit`` (walk–transit–walk) or
 ``bike_transit`` (bike–transit–walk, the Dutch default of cycling to the station).
 
-Default assumptions (all configurable): walking transfers between stops within 400 m
-straight-line distance at 4.8 km/h with a detour factor of 1.0 (i.e. 400 m ≈ 5 min);
-a 60 s minimum change time when boarding at the stop where one alighted (overridden per
-stop by ``transfers.txt`` ``transfer_type=2`` entries with ``from_stop_id == to_stop_id``);
-at most 5 transfers (6 rides); trips longer than 120 min count as unreachable.
+Default assumptions (all configurable, :class:`TransitParams`): walking transfers between
+stops within 400 m straight-line distance at 4.8 km/h with a detour factor of 1.0 (i.e.
+400 m ≈ 5 min; or over a street network, :func:`street_transfers`); a 60 s minimum change
+time when boarding at the stop where one alighted (overridden per stop by
+``transfers.txt`` ``transfer_type=2`` entries with ``from_stop_id == to_stop_id``); no
+board slack on other boardings (R5: 60 s); at most 5 transfers (6 rides); trips longer than
+120 min count as unreachable. Coordinates are in the working CRS (:mod:`ruimtekit._crs`).
 """
 
 from __future__ import annotations
