@@ -270,3 +270,38 @@ def test_cli_transit_options_reach_the_api(tmp_path):
     bad_args[bad_args.index("EPSG:31982")] = "EPSG:4326"
     bad = CliRunner().invoke(app, bad_args, terminal_width=200)
     assert bad.exit_code == 2 and "not a projected CRS" in bad.output
+
+
+def test_street_transfers_match_dijkstra():
+    """Transfers over the real Porto Alegre walk network (R5: ≤ 1,000 m walked) equal
+    snap leg + scipy Dijkstra + snap leg for a sample of stops, and link the two feeds."""
+    from scipy.sparse.csgraph import dijkstra
+
+    from ruimtekit import accessibility, networks
+
+    with ruimtekit.use_crs("EPSG:31982"):
+        g = networks.load_network(POA / "poa_osm.pbf", "walk", profile={"speed_kmh": 3.6})
+        net = transit.build_network([POA / "poa_eptc.zip", POA / "poa_trensurb.zip"],
+                                    "2019-05-13", transfer_radius_m=0.0,
+                                    time_range_s=(14 * 3600, 15 * 3600))
+    assert len(net.fp_to) == 0 or net.fp_ptr[-1] == len(net.fp_to)
+    st = transit.street_transfers(net, g, max_distance_m=1000.0, walk_speed_kmh=3.6)
+    sn = accessibility.snap(g, net.x, net.y, 500.0)
+    ok = np.flatnonzero(sn.node >= 0)
+    rng = np.random.default_rng(5)
+    sample = rng.choice(ok, 25, replace=False)
+    d = dijkstra(g.to_scipy(), directed=True, indices=sn.node[sample], limit=1000.5)
+    for r, s in enumerate(sample):
+        t = np.full(net.n_stops, np.inf)
+        t[ok] = sn.distance_m[s] + d[r, sn.node[ok]] + sn.distance_m[ok]  # 1 m/s
+        t[s] = np.inf
+        a, b = st.fp_ptr[s], st.fp_ptr[s + 1]
+        got = {int(j): float(v) for j, v in zip(st.fp_to[a:b], st.fp_s[a:b], strict=True)}
+        # whole seconds: pairs within 1 s of the 1,000 s limit may fall either way
+        assert set(np.flatnonzero(t <= 999.0).tolist()) <= set(got), s
+        assert set(got) <= set(np.flatnonzero(t <= 1001.0).tolist()), s
+        for j in got:
+            assert abs(got[j] - t[j]) <= 1.5, (s, j)
+    feed = np.array([str(i).split(":", 1)[0] for i in st.stop_ids])
+    u = np.repeat(np.arange(st.n_stops), np.diff(st.fp_ptr))
+    assert (feed[u] != feed[st.fp_to]).sum() > 0  # bus ↔ metro on foot
