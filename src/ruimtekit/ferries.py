@@ -8,8 +8,9 @@ harbour, a few hundred metres from the nearest road. :func:`add_ferries` adds th
 * Ferry lines are chained edges (``u, v, length_m``) between ferry nodes. Self-loops
   (round trips drawn as one closed line) are dropped.
 * A ferry node within ``join_m`` of a road node that zone connectors may use
-  (``graph.meta["eligible"]``) is joined to the nearest such node by a *terminal link*
-  in both directions (crow-fly distance × ``join_detour`` at ``join_speed_kmh``).
+  (``graph.meta["eligible"]``) is joined to the nearest such node of each strongly
+  connected road component nearby (a harbour road is often a piece of its own) by
+  *terminal links* in both directions (crow-fly distance × ``join_detour`` at ``join_speed_kmh``).
 * Crossing time = length / ``speed_kmh``. Waiting time (half the headway, see
   :data:`SEA_HEADWAY_MIN`, :data:`RIVER_HEADWAY_MIN`) is added to the ferry edges that
   leave a *terminal* (a ferry node that is joined to a road, or is the end of a line),
@@ -36,6 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pydantic import Field
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from . import graph as _graph
@@ -71,6 +74,10 @@ JOIN_SPEED_KMH = 30.0
 
 JOIN_DETOUR = 1.3
 """Detour factor of terminal links (crow-fly to road distance)."""
+
+JOIN_CANDIDATES = 8
+"""Nearest eligible road nodes looked at per ferry node when joining (one link per
+strongly connected road component among them)."""
 
 NO_CAR_TERMINALS: dict[str, tuple[float, float]] = {
     "Vlieland harbour (car-free island)": (135_300.0, 590_100.0),
@@ -183,16 +190,21 @@ def add_ferries(g: _graph.Graph, cfg: FerryConfig, root: str | Path = ".") -> _g
         raise InputError(ep, "ferry lengths must be metres >= 0", "fill length_m")
     n_read = len(fe)
     loop = fu == fv
-    # car-free lines: any end near a no-car terminal
+    # ferry nodes near a road node that terminal links may join
+    elig = np.asarray(g.meta.get("eligible", np.ones(g.n_nodes, bool)), dtype=bool)
+    cand = np.flatnonzero(elig)
+    tree = cKDTree(np.column_stack([g.x[cand], g.y[cand]]))
+    d, j = tree.query(np.column_stack([fx, fy]))
+    near_road = d <= cfg.join_m
+    # no-car lines: any end near a no-car terminal, spread along the chain of the line
+    # (nodes where exactly two ferry edges meet and no road is near)
     nocar = np.zeros(n_read, dtype=bool)
     if g.mode == "car" and cfg.no_car_terminals:
         pts = np.array(list(cfg.no_car_terminals.values()), dtype=float)
-        t = cKDTree(pts)
-        near = t.query(np.column_stack([fx, fy]))[0] <= cfg.no_car_radius_m
-        nocar = near[fu] | near[fv]
-        # a line drawn as a chain of edges: spread along nodes where exactly two lines meet
+        near = cKDTree(pts).query(np.column_stack([fx, fy]))[0] <= cfg.no_car_radius_m
+        nocar = (near[fu] | near[fv]) & ~loop
         deg0 = np.bincount(np.concatenate([fu[~loop], fv[~loop]]), minlength=len(fn))
-        inner = deg0 == 2
+        inner = (deg0 == 2) & ~near_road
         for _ in range(len(fn)):
             hit = np.zeros(len(fn), bool)
             hit[fu[nocar]] = True
@@ -204,23 +216,34 @@ def add_ferries(g: _graph.Graph, cfg: FerryConfig, root: str | Path = ".") -> _g
     keep = ~loop & ~nocar
     fu, fv, length = fu[keep], fv[keep], length[keep]
     # chain length per ferry component (for the headway class)
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import connected_components
-
     m = len(fn)
     adj = csr_matrix((np.ones(fu.size), (fu, fv)), shape=(m, m))
     _, lab = connected_components(adj, directed=False)
     comp_len = np.bincount(lab[fu], weights=length, minlength=lab.max() + 1)
-    # join ferry nodes to eligible road nodes
-    elig = np.asarray(g.meta.get("eligible", np.ones(g.n_nodes, bool)), dtype=bool)
+    # join ferry nodes to eligible road nodes: the nearest one of each strongly connected
+    # road component within join_m (a harbour road is often a piece of its own)
     used = np.zeros(m, dtype=bool)
     used[fu] = True
     used[fv] = True
-    cand = np.flatnonzero(elig)
-    tree = cKDTree(np.column_stack([g.x[cand], g.y[cand]]))
-    d, j = tree.query(np.column_stack([fx, fy]))
-    joined = used & (d <= cfg.join_m)
-    road_of = np.where(joined, cand[np.minimum(j, cand.size - 1)], -1)
+    joined = used & near_road
+    _, comp = connected_components(g.to_scipy(), directed=True, connection="strong")
+    kq = min(JOIN_CANDIDATES, cand.size)
+    dd, jj = tree.query(np.column_stack([fx[joined], fy[joined]]), k=kq)
+    dd, jj = dd.reshape(-1, kq), jj.reshape(-1, kq)
+    jf, jr, jd = [], [], []
+    for r, fnode in enumerate(np.flatnonzero(joined)):
+        seen: set[int] = set()
+        for dist, jc in zip(dd[r], jj[r]):
+            if not np.isfinite(dist) or dist > cfg.join_m:
+                break
+            node = int(cand[jc])
+            if comp[node] in seen:
+                continue
+            seen.add(int(comp[node]))
+            jf.append(fnode)
+            jr.append(node)
+            jd.append(dist)
+    jf_a, jr_a, jd_a = np.array(jf, np.int64), np.array(jr, np.int64), np.array(jd, float)
     deg = np.bincount(np.concatenate([fu, fv]), minlength=m)
     terminal = used & (joined | (deg != 2))
     # new node positions: road nodes 0..n-1, then the used ferry nodes
@@ -233,15 +256,14 @@ def add_ferries(g: _graph.Graph, cfg: FerryConfig, root: str | Path = ".") -> _g
     cross = length / v_kmh
     wait_f = np.where(terminal[fu], 30.0 * headway, 0.0)  # half headway, seconds (min × 60 / 2)
     wait_b = np.where(terminal[fv], 30.0 * headway, 0.0)
-    jl = d[joined] * cfg.join_detour / (cfg.join_speed_kmh / 3.6)
+    jl = jd_a * cfg.join_detour / (cfg.join_speed_kmh / 3.6)
     src = g.edge_sources().astype(np.int64)
-    u_all = np.concatenate([src, fnew[fu], fnew[fv], fnew[joined], road_of[joined]])
-    v_all = np.concatenate([g.indices.astype(np.int64), fnew[fv], fnew[fu], road_of[joined],
-                            fnew[joined]])
+    u_all = np.concatenate([src, fnew[fu], fnew[fv], fnew[jf_a], jr_a])
+    v_all = np.concatenate([g.indices.astype(np.int64), fnew[fv], fnew[fu], jr_a, fnew[jf_a]])
     t_all = np.concatenate([g.weights.astype(float), cross + wait_f, cross + wait_b, jl, jl])
     l_road = g.length_m if g.length_m is not None else np.full(g.n_edges, np.nan)
-    l_all = np.concatenate([l_road, length, length, d[joined] * cfg.join_detour,
-                            d[joined] * cfg.join_detour])
+    l_all = np.concatenate([l_road, length, length, jd_a * cfg.join_detour,
+                            jd_a * cfg.join_detour])
     x = np.concatenate([g.x, fx[used]])
     y = np.concatenate([g.y, fy[used]])
     ids = np.concatenate([np.asarray(g.node_ids, dtype=object),
@@ -260,7 +282,7 @@ def add_ferries(g: _graph.Graph, cfg: FerryConfig, root: str | Path = ".") -> _g
     stats = {
         "ferry_links_read": int(n_read), "self_loops_dropped": int(loop.sum()),
         "no_car_links_dropped": int((nocar & ~loop).sum()), "ferry_links_used": int(keep.sum()),
-        "terminals_joined": int(joined.sum()),
+        "terminals_joined": int(joined.sum()), "terminal_links": int(jf_a.size),
         "terminals_unjoined": int((terminal & ~joined).sum()),
         "ferry_nodes_kept": len(kept_ferry_nodes),
         "ferry_nodes_dropped": int(used.sum()) - len(kept_ferry_nodes),
