@@ -115,6 +115,8 @@ class NetworkSpec(Section):
         (:func:`read_road_tables`: ``class`` + ``ramp`` map to OSM highway classes).
     ferries : FerryConfig, optional
         Ferry lines joined to the road graph (:mod:`ruimtekit.ferries`).
+    urban : UrbanAreas, optional
+        Urban areas for the car speeds of node/edge road tables (:class:`UrbanAreas`).
     """
 
     path: str
@@ -130,6 +132,7 @@ class NetworkSpec(Section):
     options: dict[str, Any] = Field(default_factory=dict)
     nodes: str | None = None
     ferries: Any = None
+    urban: Any = None
 
     @model_validator(mode="after")
     def _mode_for_streets(self) -> NetworkSpec:
@@ -1040,6 +1043,48 @@ CONNECTOR_INELIGIBLE_CLASSES = frozenset({"motorway", "motorway_link", "trunk_li
 a node is eligible when at least one of its links is of another class and not a tunnel."""
 
 
+URBAN_MIN_DENSITY_KM2 = 1_000.0
+"""Inhabitants per km² from which a zone counts as urban for link speeds (about CBS's
+boundary of 500 addresses/km² between *niet* and *weinig stedelijk*, at ~2 inhabitants
+per address)."""
+
+
+class UrbanAreas(Section):
+    """Urban areas for link speeds (study file: ``urban: {zones: ..., min_density_km2: ...}``
+    on a network): links whose midpoint lies in a zone with at least ``min_density_km2``
+    inhabitants per km² use the profile's urban speeds and junction delay.
+
+    Attributes
+    ----------
+    zones : str
+        Polygon zones with population (read with :func:`ruimtekit.layers.read_zones`).
+    min_density_km2 : float
+        Inhabitants per km² (:data:`URBAN_MIN_DENSITY_KM2`).
+    """
+
+    zones: str
+    min_density_km2: float = Field(URBAN_MIN_DENSITY_KM2, ge=0)
+
+
+def urban_mask(x: np.ndarray, y: np.ndarray, zones: Any, min_density_km2: float) -> np.ndarray:
+    """True for points (EPSG:28992) inside a zone with at least ``min_density_km2``
+    inhabitants per km² (``population`` / polygon area)."""
+    import geopandas as gpd
+
+    if "population" not in zones.columns:
+        raise InputError(None, "the urban-areas zones have no population column",
+                         "use zones with inhabitants (e.g. data/raw/cbs_pc4_2021.parquet)")
+    z = zones[zones.geometry.notna() & ~zones.geometry.is_empty]
+    dens = z["population"].fillna(0).to_numpy(float) / (z.geometry.area.to_numpy() / 1e6)
+    z = z[dens >= min_density_km2]
+    pts = gpd.points_from_xy(x, y)
+    out = np.zeros(len(pts), dtype=bool)
+    if len(z):
+        p, _ = z.sindex.query(pts, predicate="within")
+        out[p] = True
+    return out
+
+
 def read_road_tables(
     edges: str | Path,
     nodes: str | Path,
@@ -1049,6 +1094,7 @@ def read_road_tables(
     *,
     crs: str | None = None,
     largest_component: bool = True,
+    urban: Any = None,
 ) -> graph.Graph:
     """Read a node table plus a link table with road classes (the OSM NL main-road tables).
 
@@ -1057,6 +1103,11 @@ def read_road_tables(
     (``bridge``/``tunnel``/``ford``). The node table needs ``node_id`` and ``lon``/``lat``
     (WGS84) or ``x``/``y`` (``crs``, default EPSG:28992). The links then go through
     :func:`graph_from_links` (class speeds, periods, one-way) like any link table.
+
+    With ``urban`` (a zones GeoDataFrame with ``population``, plus the threshold:
+    ``(zones, min_density_km2)``), car links whose midpoint lies in an urban zone take the
+    profile's ``urban_speed_kmh`` and ``urban_junction_delay_s`` (off motorways), given to
+    the reader as an effective link speed ``length / (length / v + delay)``.
 
     Returns
     -------
@@ -1119,7 +1170,22 @@ def read_road_tables(
                           "x_u": x[iu], "y_u": y[iu], "x_v": x[iv], "y_v": y[iv]})
     if "oneway" in e.columns:
         links["oneway"] = e["oneway"].to_numpy()
-    g = graph_from_links(links, mode, profile, period, crs=CRS, source=epath,
+    n_urban = 0
+    prof = profiles.get_profile(mode, profile)
+    if urban is not None and isinstance(prof, profiles.CarProfile):
+        uz, dmin = urban
+        um = urban_mask((links["x_u"] + links["x_v"]).to_numpy() / 2,
+                        (links["y_u"] + links["y_v"]).to_numpy() / 2, uz, dmin)
+        v_u = pd.Series(hw).map(prof.urban_speed_kmh).to_numpy(dtype=float)
+        delay = np.where(pd.Series(hw).str.startswith("motorway").to_numpy(), 0.0,
+                         prof.urban_junction_delay_s)
+        lm = links["length_m"].to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v_eff = lm / (lm / (v_u / 3.6) + delay) * 3.6
+        ok = um & np.isfinite(v_eff) & (v_eff > 0) & (lm >= 1.0)
+        links["speed_kmh"] = np.where(ok, v_eff, np.nan)
+        n_urban = int(ok.sum())
+    g = graph_from_links(links, mode, prof, period, crs=CRS, source=epath,
                          largest_component=largest_component)
     # connector eligibility per node: any incident link of an eligible class, not a tunnel
     brunnel = (e["brunnel"].astype("string").str.lower().fillna("").to_numpy()
@@ -1132,6 +1198,7 @@ def read_road_tables(
     g.meta["road_tables"] = {"links_read": int(len(e)), "nodes_read": int(len(nd)),
                              "links_by_class": {str(k): int(v) for k, v in counts.items()},
                              "tunnel_links": int((brunnel == "tunnel").sum()),
+                             "urban_links": n_urban,
                              "bridge_links": int((brunnel == "bridge").sum())}
     log.info("%s: %d links (%s), %d nodes; %d of %d graph nodes eligible for zone connectors",
              epath.name, len(e), ", ".join(f"{k} {v}" for k, v in counts.items()), len(nd),
@@ -1281,8 +1348,15 @@ def build(spec: NetworkSpec, root: str | Path = ".") -> graph.Graph:
             raise InputError(path, "`ferries:` needs a node/edge table network",
                              "give `nodes:` (the node table of the link table)")
         npath = Path(spec.nodes) if Path(spec.nodes).is_absolute() else Path(root) / spec.nodes
+        urban = None
+        if spec.urban is not None:
+            from . import layers
+
+            uc = UrbanAreas.model_validate(spec.urban)
+            up = Path(uc.zones) if Path(uc.zones).is_absolute() else Path(root) / uc.zones
+            urban = (layers.read_zones(up), uc.min_density_km2)
         g = read_road_tables(path, npath, spec.mode, spec.profile, spec.period,
-                             crs=spec.crs, largest_component=spec.ferries is None)
+                             crs=spec.crs, largest_component=spec.ferries is None, urban=urban)
         if spec.ferries is None:
             return g
         fc = _ferries.FerryConfig.model_validate(spec.ferries)
