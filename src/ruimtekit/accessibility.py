@@ -797,25 +797,39 @@ def _connector_search(
     measures: list[Decay],
     horizon_min: float,
 ) -> tuple[SearchInputs, Any, Any]:
-    """Search inputs with zone connectors: origins start at their connector nodes; each
-    destination is a node of an extended graph reached over its own connectors."""
+    """Search inputs with zone connectors: origins and destinations are nodes of an
+    extended graph, joined to the network by their connectors and to each other by direct
+    local-street links within ``cfg.direct_max_m`` (:func:`connectors.direct_pairs`)."""
     from . import connectors as _conn
 
     zc = _conn.connect(graph, origins[0], origins[1], cfg, land, "zones")
     dc = _conn.connect(graph, dests[0], dests[1], cfg, land, "destinations")
     n, nd = graph.n_nodes, int(dests[0].shape[0])
+    no = int(origins[0].shape[0])
+    # extended graph: road nodes, then one node per destination, then one per origin;
+    # origin nodes only have out-edges and destination nodes only in-edges (no through
+    # traffic over connectors)
     dpt = np.repeat(np.arange(nd), np.diff(dc.ptr))
+    opt = np.repeat(np.arange(no), np.diff(zc.ptr))
+    du, dv, dt = _conn.direct_pairs(origins, dests[:2], zc.part, dc.part, cfg)
     src = graph.edge_sources().astype(np.int64)
     aug = _graph.from_edges(
-        np.concatenate([src, dc.node]), np.concatenate([graph.indices.astype(np.int64), n + dpt]),
-        np.concatenate([graph.weights.astype(np.float64), dc.seconds]),
-        np.concatenate([graph.x, dests[0]]), np.concatenate([graph.y, dests[1]]),
+        np.concatenate([src, dc.node, n + nd + opt, n + nd + du]),
+        np.concatenate([graph.indices.astype(np.int64), n + dpt, zc.node, n + dv]),
+        np.concatenate([graph.weights.astype(np.float64), dc.seconds, zc.seconds, dt]),
+        np.concatenate([graph.x, dests[0], np.nan_to_num(origins[0])]),
+        np.concatenate([graph.y, dests[1], np.nan_to_num(origins[1])]),
         mode=graph.mode, largest_component=False, meta={"connectors": True},
     )
     has = np.diff(dc.ptr) > 0
-    dst_nodes = np.where(has, n + np.arange(nd), -1)
-    shared = build_search_inputs(aug, zc.ptr, zc.node, zc.seconds, dst_nodes, np.zeros(nd),
-                                 dests[2], measures, horizon_min)
+    dhas = np.zeros(nd, dtype=bool)
+    dhas[dv] = True
+    dst_nodes = np.where(has | dhas, n + np.arange(nd), -1)
+    located = np.isfinite(origins[0]) & np.isfinite(origins[1])
+    src_ptr = np.concatenate([[0], np.cumsum(located)]).astype(np.int64)
+    src_nodes = n + nd + np.flatnonzero(located)
+    shared = build_search_inputs(aug, src_ptr, src_nodes, np.zeros(src_nodes.size), dst_nodes,
+                                 np.zeros(nd), dests[2], measures, horizon_min)
     return shared, zc, dc
 
 
