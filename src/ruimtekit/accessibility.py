@@ -838,10 +838,10 @@ def connector_access(
     zones: gpd.GeoDataFrame,
     destinations: gpd.GeoDataFrame | None = None,
     opportunity: str = "jobs",
-    cutoffs: Iterable[float] = (45,),
-    decays: Iterable[Decay | dict] = (),
+    measures: Iterable[float | Decay | dict] = (45,),
     mode: str | None = None,
     connectors: Any = None,
+    horizon_min: float | None = None,
 ) -> gpd.GeoDataFrame:
     """Accessibility over a network with zone connectors (LMS/NRM style).
 
@@ -857,11 +857,16 @@ def connector_access(
     ----------
     graph : Graph
         Network (whole seconds); ``meta["eligible"]`` marks connector nodes.
-    zones, destinations, opportunity, cutoffs, decays, mode
+    zones, destinations, opportunity, mode
         As :func:`network_access`.
+    measures : iterable of float, Decay or dict
+        Cumulative cutoffs (numbers, minutes) and decays.
     connectors : ConnectorConfig or dict, optional
-        k, speed (km/h), detour, flag distance (m), land parts
+        k, speed (km/h), detour, flag distance (m), direct links, land parts
         (:class:`ruimtekit.connectors.ConnectorConfig`; defaults there).
+    horizon_min : float, optional
+        Search horizon in minutes (default: the largest cutoff, or
+        :data:`DEFAULT_UNBOUNDED_HORIZON_MIN` with unbounded decays).
 
     Returns
     -------
@@ -878,8 +883,12 @@ def connector_access(
     mode = mode or graph.mode
     if graph.n_nodes == 0:
         raise NetworkError("the network has no nodes")
-    measures = _measures(cutoffs, decays)
-    h = default_horizon_min(measures)
+    items = list(measures)
+    measures = _measures([m for m in items if isinstance(m, (int, float))],
+                         [m for m in items if not isinstance(m, (int, float))])
+    h = default_horizon_min(measures) if horizon_min is None else float(horizon_min)
+    if h <= 0:
+        raise InputError(None, "horizon_min must be > 0 minutes", "give e.g. 90")
     ids = _zone_ids(zones)
     zx, zy = zone_points(zones)
     dx, dy, dw, _ = _destinations(zones, destinations, opportunity)
@@ -897,12 +906,13 @@ def connector_access(
             continue
         same = (dc.part == zc.part[i]) & (zc.part[i] >= 0)
         t = cfg.seconds(np.hypot(dx[same] - zx[i], dy[same] - zy[i]))
-        agg = aggregate_times(t[None, :], dw[same], cutoffs_min=(), decays=measures)
+        agg = aggregate_times(t[None, :], dw[same], cutoffs_min=(), decays=measures,
+                              horizon_min=h)
         out[i] = [agg[m.label][0] for m in measures]
     values = {f"{opportunity}_{m.label}_{mode}": out[:, k] for k, m in enumerate(measures)}
     values["connector_m"] = zc.nearest_m
     values["connector_flag"] = zc.flag.astype(str)
-    flagged = {str(i): str(f) for i, f in zip(ids, zc.flag) if f}
+    flagged = {str(i): str(f) for i, f in zip(ids, zc.flag, strict=True) if f}
     lost = float(dw[np.diff(dc.ptr) == 0].sum())
     if lost:
         log.warning("%s: %.0f %s at destinations on land without a network node are only "
@@ -1508,8 +1518,8 @@ def run_block(ctx: Any, cfg: AccessibilityConfig) -> gpd.GeoDataFrame:
         elif imp in ctx.networks:
             g = ctx.networks[imp]
             if cfg.connectors is not None:
-                r = connector_access(g, zones, dest, opp, cfg.cutoffs, cfg.decays, mode,
-                                     cfg.connectors)
+                r = connector_access(g, zones, dest, opp, [*cfg.cutoffs, *cfg.decays], mode,
+                                     cfg.connectors, cfg.horizon_min)
                 if r.attrs["flagged"]:
                     ctx.note(f"accessibility {cfg.name} ({mode}): {len(r.attrs['flagged'])} "
                              "zone(s) flagged in connector_flag (far from the network, or "
@@ -1543,6 +1553,8 @@ def run_block(ctx: Any, cfg: AccessibilityConfig) -> gpd.GeoDataFrame:
             for c in meas:
                 result[c if c != "snap_distance_m" else f"snap_distance_m_{mode}"] = r[c].to_numpy()
     assert result is not None
+    if "population" in zones.columns and "population" not in result.columns:
+        result.insert(1, "population", zones["population"].to_numpy())
     # keep the canonical name for single-network blocks
     snaps = [c for c in result.columns if c.startswith("snap_distance_m_")]
     if len(snaps) == 1:

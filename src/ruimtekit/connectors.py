@@ -26,7 +26,8 @@ calibration pairs of Den Haag Zuid-West, see ``benchmarks/validate_travel_times.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -139,6 +140,16 @@ class LandParts:
     polygons: gpd.GeoSeries
     part_of_polygon: np.ndarray
     tolerance_m: float
+    _node_parts: dict = field(default_factory=dict, repr=False)
+
+    def node_parts(self, graph: _graph.Graph) -> np.ndarray:
+        """Part of every node of ``graph`` (-1 off land), cached per graph."""
+        key = (id(graph), graph.n_nodes)
+        hit = self._node_parts.get(key)
+        if hit is None or hit[0]() is not graph:
+            hit = (weakref.ref(graph), self.part_of(graph.x, graph.y))
+            self._node_parts[key] = hit
+        return hit[1]
 
     @property
     def n_parts(self) -> int:
@@ -154,8 +165,12 @@ class LandParts:
         tree = self.polygons.sindex
         if ok.any():
             idx = np.flatnonzero(ok)
-            p, g = tree.query(pts[idx], predicate="dwithin", distance=self.tolerance_m)
+            p, g = tree.query(pts[idx], predicate="intersects")
             out[idx[p]] = self.part_of_polygon[g]
+            miss = idx[out[idx] < 0]
+            if miss.size and self.tolerance_m > 0:
+                p, g = tree.query(pts[miss], predicate="dwithin", distance=self.tolerance_m)
+                out[miss[p]] = self.part_of_polygon[g]
             if nearest:
                 miss = idx[out[idx] < 0]
                 if miss.size:
@@ -164,21 +179,35 @@ class LandParts:
         return out
 
 
+_LAND_CACHE: dict[tuple[int, int, float], tuple[weakref.ref, LandParts]] = {}
+
+
 def land_parts(polygons: gpd.GeoDataFrame | gpd.GeoSeries,
                tolerance_m: float = LAND_TOLERANCE_M) -> LandParts:
     """Group polygons (EPSG:28992) into land parts: polygons within ``tolerance_m`` of
-    each other are one part (islands become their own parts).
+    each other are one part (islands become their own parts). Cached per layer object.
 
     Raises
     ------
     InputError
         When the layer has no polygons.
     """
+    key = (id(polygons), len(polygons), float(tolerance_m))
+    hit = _LAND_CACHE.get(key)
+    if hit is not None and hit[0]() is polygons:
+        return hit[1]
+    lp = _land_parts(polygons, tolerance_m)
+    _LAND_CACHE[key] = (weakref.ref(polygons), lp)
+    weakref.finalize(polygons, _LAND_CACHE.pop, key, None)
+    return lp
+
+
+def _land_parts(polygons: gpd.GeoDataFrame | gpd.GeoSeries, tolerance_m: float) -> LandParts:
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
     geom = polygons.geometry if isinstance(polygons, gpd.GeoDataFrame) else polygons
-    keep = geom.notna() & ~geom.is_empty & geom.geom_type.isin(["Polygon", "MultiPolygon"])
+    keep = ~geom.isna() & ~geom.is_empty & geom.geom_type.isin(["Polygon", "MultiPolygon"])
     geom = gpd.GeoSeries(geom[keep].to_numpy(), crs=geom.crs)
     if len(geom) == 0:
         raise InputError(None, "land parts need polygon zones, and the layer has none",
@@ -226,7 +255,7 @@ def connect(
     if elig.shape[0] != graph.n_nodes:
         raise ValueError("graph.meta['eligible'] does not match the graph's nodes")
     if land is not None:
-        npart = land.part_of(graph.x, graph.y)
+        npart = land.node_parts(graph)
         ppart = land.part_of(x, y, nearest=True)
     else:
         npart = np.zeros(graph.n_nodes, dtype=np.int64)

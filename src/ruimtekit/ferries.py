@@ -233,7 +233,7 @@ def add_ferries(g: _graph.Graph, cfg: FerryConfig, root: str | Path = ".") -> _g
     jf, jr, jd = [], [], []
     for r, fnode in enumerate(np.flatnonzero(joined)):
         seen: set[int] = set()
-        for dist, jc in zip(dd[r], jj[r]):
+        for dist, jc in zip(dd[r], jj[r], strict=True):
             if not np.isfinite(dist) or dist > cfg.join_m:
                 break
             node = int(cand[jc])

@@ -32,6 +32,7 @@ from pydantic import Field, model_validator
 from . import _osm, graph, profiles
 from ._config import Section
 from ._errors import InputError
+from .ferries import FerryConfig
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,29 @@ LINK_ALIASES: dict[str, tuple[str, ...]] = {
 # ---------------------------------------------------------------------------------------
 # study-file section
 # ---------------------------------------------------------------------------------------
+
+URBAN_MIN_DENSITY_KM2 = 1_000.0
+"""Inhabitants per km² from which a zone counts as urban for link speeds (about CBS's
+boundary of 500 addresses/km² between *niet* and *weinig stedelijk*, at ~2 inhabitants
+per address)."""
+
+
+class UrbanAreas(Section):
+    """Urban areas for link speeds (study file: ``urban: {zones: ..., min_density_km2: ...}``
+    on a network): links whose midpoint lies in a zone with at least ``min_density_km2``
+    inhabitants per km² use the profile's urban speeds and junction delay.
+
+    Attributes
+    ----------
+    zones : str
+        Polygon zones with population (read with :func:`ruimtekit.layers.read_zones`).
+    min_density_km2 : float
+        Inhabitants per km² (:data:`URBAN_MIN_DENSITY_KM2`).
+    """
+
+    zones: str
+    min_density_km2: float = Field(URBAN_MIN_DENSITY_KM2, ge=0)
+
 
 class NetworkSpec(Section):
     """One network in a study file (``networks: {name: {...}}``).
@@ -131,8 +155,8 @@ class NetworkSpec(Section):
     description: str = ""
     options: dict[str, Any] = Field(default_factory=dict)
     nodes: str | None = None
-    ferries: Any = None
-    urban: Any = None
+    ferries: FerryConfig | None = None
+    urban: UrbanAreas | None = None
 
     @model_validator(mode="after")
     def _mode_for_streets(self) -> NetworkSpec:
@@ -1043,29 +1067,6 @@ CONNECTOR_INELIGIBLE_CLASSES = frozenset({"motorway", "motorway_link", "trunk_li
 a node is eligible when at least one of its links is of another class and not a tunnel."""
 
 
-URBAN_MIN_DENSITY_KM2 = 1_000.0
-"""Inhabitants per km² from which a zone counts as urban for link speeds (about CBS's
-boundary of 500 addresses/km² between *niet* and *weinig stedelijk*, at ~2 inhabitants
-per address)."""
-
-
-class UrbanAreas(Section):
-    """Urban areas for link speeds (study file: ``urban: {zones: ..., min_density_km2: ...}``
-    on a network): links whose midpoint lies in a zone with at least ``min_density_km2``
-    inhabitants per km² use the profile's urban speeds and junction delay.
-
-    Attributes
-    ----------
-    zones : str
-        Polygon zones with population (read with :func:`ruimtekit.layers.read_zones`).
-    min_density_km2 : float
-        Inhabitants per km² (:data:`URBAN_MIN_DENSITY_KM2`).
-    """
-
-    zones: str
-    min_density_km2: float = Field(URBAN_MIN_DENSITY_KM2, ge=0)
-
-
 def urban_mask(x: np.ndarray, y: np.ndarray, zones: Any, min_density_km2: float) -> np.ndarray:
     """True for points (EPSG:28992) inside a zone with at least ``min_density_km2``
     inhabitants per km² (``population`` / polygon area)."""
@@ -1074,7 +1075,7 @@ def urban_mask(x: np.ndarray, y: np.ndarray, zones: Any, min_density_km2: float)
     if "population" not in zones.columns:
         raise InputError(None, "the urban-areas zones have no population column",
                          "use zones with inhabitants (e.g. data/raw/cbs_pc4_2021.parquet)")
-    z = zones[zones.geometry.notna() & ~zones.geometry.is_empty]
+    z = zones[~zones.geometry.isna() & ~zones.geometry.is_empty]
     dens = z["population"].fillna(0).to_numpy(float) / (z.geometry.area.to_numpy() / 1e6)
     z = z[dens >= min_density_km2]
     pts = gpd.points_from_xy(x, y)
@@ -1352,15 +1353,14 @@ def build(spec: NetworkSpec, root: str | Path = ".") -> graph.Graph:
         if spec.urban is not None:
             from . import layers
 
-            uc = UrbanAreas.model_validate(spec.urban)
+            uc = spec.urban
             up = Path(uc.zones) if Path(uc.zones).is_absolute() else Path(root) / uc.zones
             urban = (layers.read_zones(up), uc.min_density_km2)
         g = read_road_tables(path, npath, spec.mode, spec.profile, spec.period,
                              crs=spec.crs, largest_component=spec.ferries is None, urban=urban)
         if spec.ferries is None:
             return g
-        fc = _ferries.FerryConfig.model_validate(spec.ferries)
-        return _ferries.add_ferries(g, fc, root)
+        return _ferries.add_ferries(g, spec.ferries, root)
     return load_network(path, spec.mode, spec.profile, spec.period, spec.columns,
                         kind=spec.kind, node_lines=spec.node_lines,
                         node_precision_m=spec.node_precision_m, crs=spec.crs)
