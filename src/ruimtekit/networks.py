@@ -1404,6 +1404,13 @@ def pipeline_step(ctx: Any) -> None:
         rows.append({"network": name, "mode": g.mode, "period": spec.period or "",
                      "nodes": g.n_nodes, "edges": g.n_edges, "dropped_nodes": g.dropped_nodes,
                      "length_km": round(km, 3), "source": str(spec.path)})
+        if "road_tables" in g.meta:
+            ctx.note(f"Network {name}: OSM main roads without local streets; zones connect by "
+                     "connectors. Car speeds from road class (urban: 50 km/h limits plus "
+                     "15 s per junction), ferries with half-headway waiting; car-free "
+                     "islands (Vlieland, Schiermonnikoog) have no car ferry."
+                     + (" Flevoland's roads are missing from the source." if g.mode == "car"
+                        else ""))
         if g.mode == "car":
             ctx.note("Car travel times use OSM maxspeed or Dutch road-class default speeds"
                      + (f" with assumed {spec.period} congestion factors" if spec.period else "")
