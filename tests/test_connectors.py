@@ -327,3 +327,39 @@ def test_connector_config_in_study_block():
     with pytest.raises(ValueError, match="k"):
         accessibility.AccessibilityConfig(name="x", zones="z", modes=["car"], impedance="n",
                                           connectors={"k": 0})
+
+
+def test_urban_links_take_urban_speed_and_junction_delay(tmp_path):
+    xy = {1: (100_000.0, 450_000.0), 2: (101_000.0, 450_000.0), 3: (102_000.0, 450_000.0)}
+    e, n = _write_tables(tmp_path, xy, [_link(1, 2, "primary", 1000.0),
+                                        _link(2, 3, "primary", 1000.0)])
+    town = gpd.GeoDataFrame({"zone_id": ["town", "fields"], "population": [5000.0, 10.0]},
+                            geometry=[box(99_500, 449_000, 101_200, 451_000),
+                                      box(101_200, 449_000, 103_000, 451_000)], crs="EPSG:28992")
+    g = networks.read_road_tables(e, n, "car", urban=(town, 1000.0))
+    ids = list(g.node_ids)
+    t = dijkstra(g.to_scipy(), indices=ids.index(1))
+    # urban primary: 1000 m at 50 km/h = 72 s + 15 s junction delay; rural primary 80 km/h = 45 s
+    assert t[ids.index(2)] == 87
+    assert t[ids.index(3)] == 87 + 45
+    assert g.meta["road_tables"]["urban_links"] == 1
+    peak = networks.read_road_tables(e, n, "car", period="morning_peak", urban=(town, 1000.0))
+    tp = dijkstra(peak.to_scipy(), indices=ids.index(1))
+    assert tp[ids.index(3)] == round(87 / 0.8) + round(45 / 0.8)  # primary factor 0.8
+
+
+def test_borrowed_size_network_times_use_connectors(tmp_path):
+    from ruimtekit import borrowed_size
+
+    g = _line_graph(tmp_path)
+    zones = gpd.GeoDataFrame({"zone_id": ["a", "b"]},
+                             geometry=[box(99_000, 449_000, 101_000, 451_000),
+                                       box(103_000, 449_000, 105_000, 451_000)], crs="EPSG:28992")
+    px, py = np.array([100_000.0, 104_000.0]), np.array([450_000.0, 450_000.0])
+    m = borrowed_size._network_minutes(zones, px, py, "roads", {"roads": g})
+    # both points sit on a node: 0 connector time; network 240 s; own zone 0
+    np.testing.assert_allclose(m, [[0.0, 4.0], [4.0, 0.0]])
+    with pytest.raises(InputError, match="not a study network"):
+        borrowed_size._network_minutes(zones, px, py, "nope", {"roads": g})
+    cfg = borrowed_size.BorrowedSizeConfig(networks={"car": "roads"})
+    assert cfg.networks == {"car": "roads"}
