@@ -892,10 +892,16 @@ def connector_access(
     ids = _zone_ids(zones)
     zx, zy = zone_points(zones)
     dx, dy, dw, _ = _destinations(zones, destinations, opportunity)
+    import time
+
+    clock = [time.perf_counter()]
     polys = zones.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).any()
     land = _conn.land_parts(zones, cfg.land_tolerance_m) if cfg.same_land and polys else None
+    clock.append(time.perf_counter())
     shared, zc, dc = _connector_search(graph, (zx, zy), (dx, dy, dw), cfg, land, measures, h)
+    clock.append(time.perf_counter())
     out, _, _, reached = search(shared)
+    clock.append(time.perf_counter())
     out = out.copy()
     # zones without a network node: destinations on their own land part, connector time
     lone = np.flatnonzero(zc.flag == _conn.FLAG_NO_NETWORK)
@@ -924,6 +930,8 @@ def connector_access(
         "flagged": flagged, "unsnapped": [str(i) for i in ids[~located]], "mode": mode,
         "measures": [m.label for m in measures], "horizon_min": h,
         "connectors": cfg.model_dump(), "destination_opportunities_off_network": lost,
+        "timings_s": dict(zip(("land_parts", "connectors", "search"), np.diff(clock).tolist(),
+                              strict=True)),
     })
 
 
