@@ -1561,7 +1561,9 @@ def run_block(ctx: Any, cfg: AccessibilityConfig) -> gpd.GeoDataFrame:
             for c in meas:
                 result[c if c != "snap_distance_m" else f"snap_distance_m_{mode}"] = r[c].to_numpy()
     assert result is not None
-    if "population" in zones.columns and "population" not in result.columns:
+    if cfg.connectors is not None and "population" in zones.columns \
+            and "population" not in result.columns:
+        # national maps: keep the weights of population-weighted means beside the measures
         result.insert(1, "population", zones["population"].to_numpy())
     # keep the canonical name for single-network blocks
     snaps = [c for c in result.columns if c.startswith("snap_distance_m_")]
