@@ -873,7 +873,7 @@ def connector_access(
     GeoDataFrame
         ``zone_id``, the measure columns ``{opportunity}_{label}_{mode}``,
         ``connector_m`` (shortest connector, metres) and ``connector_flag`` (``""``,
-        ``far``, ``no_network``). ``attrs``: ``flagged`` (zone id → flag), ``mode``,
+        ``far``, ``no_network``, ``no_location``). ``attrs``: ``flagged`` (zone id → flag), ``mode``,
         ``measures``, ``connectors``.
     """
     from . import connectors as _conn

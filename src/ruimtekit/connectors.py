@@ -64,6 +64,7 @@ LAND_TOLERANCE_M = 50.0
 
 FLAG_FAR = "far"
 FLAG_NO_NETWORK = "no_network"
+FLAG_NO_LOCATION = "no_location"
 
 
 class ConnectorConfig(Section):
@@ -119,7 +120,7 @@ class Connectors:
     nearest_m : ndarray of float64, shape (n,)
         Length of the point's shortest connector (NaN when it has none).
     flag : ndarray of str, shape (n,)
-        ``""``, ``far`` or ``no_network``.
+        ``""``, ``far``, ``no_network`` or ``no_location`` (no finite point).
     part : ndarray of int64, shape (n,)
         Land part of the point (-1 without land parts).
     """
@@ -290,8 +291,9 @@ def connect(
     flag = np.full(n, "", dtype=object)
     flag[has & (nearest > cfg.flag_distance_m)] = FLAG_FAR
     flag[~has] = FLAG_NO_NETWORK
+    flag[~(np.isfinite(x) & np.isfinite(y))] = FLAG_NO_LOCATION
     n_far = int((flag == FLAG_FAR).sum())
-    n_none = int((~has).sum())
+    n_none = int((flag == FLAG_NO_NETWORK).sum())
     log.info("connectors: %d %s connected to %d node(s) each at %.0f km/h × %.2f detour; "
              "median nearest %.0f m", int(has.sum()), what, cfg.k, cfg.speed_kmh, cfg.detour,
              float(np.nanmedian(nearest)) if has.any() else float("nan"))
