@@ -706,6 +706,45 @@ def calibrate(source: ReferenceSource, options: CalibrateOptions | None = None) 
     return fit_crowfly(read_reference(source), options)
 
 
+def parse_settings(source: dict, options: dict) -> tuple[ReferenceSource, CalibrateOptions]:
+    """Validate plain settings (e.g. from the command line) into the parameter objects.
+
+    Parameters
+    ----------
+    source : dict
+        Fields of :class:`ReferenceSource` (``columns`` as a dict of
+        :class:`ReferenceColumns` fields; ``None`` values are dropped).
+    options : dict
+        Fields of :class:`CalibrateOptions`; ``fixed_min`` (minutes) holds the fixed minutes
+        at that value instead of fitting them.
+
+    Raises
+    ------
+    InputError
+        An invalid setting (named, with the reason).
+    """
+    from pydantic import ValidationError
+
+    src = {k: v for k, v in source.items() if v is not None}
+    src["columns"] = {k: v for k, v in (src.get("columns") or {}).items() if v is not None}
+    opt = {k: v for k, v in options.items() if v is not None}
+    fixed = opt.pop("fixed_min", None)
+    try:
+        ref = ReferenceSource(**src)
+        opts = CalibrateOptions(**opt)
+        if fixed is not None:
+            start = opts.start_model().model_copy(update={"fixed_min": float(fixed)})
+            opts = CalibrateOptions(**{**opt, "start": CrowflyModel(**start.model_dump()),
+                                       "fit_fixed": False})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise InputError(source.get("path"), f"invalid calibrate setting {where!r}: "
+                         f"{err['msg']}", "correct the value (see ruimtekit calibrate --help)"
+                         ) from None
+    return ref, opts
+
+
 # --------------------------------------------------------------------------- outputs
 def study_snippet(fit: CrowflyFit) -> str:
     """The fitted model as a study-file section (YAML).
@@ -756,5 +795,5 @@ def write_outputs(fit: CrowflyFit, yaml_path: str | Path, table_path: str | Path
 __all__ = [
     "DEFAULT_BANDS_KM", "CalibrateOptions", "CrowflyFit", "ReferenceColumns", "ReferenceSource",
     "calibrate", "compare_table", "error_table", "fit_crowfly", "format_table",
-    "read_reference", "study_snippet", "write_outputs",
+    "parse_settings", "read_reference", "study_snippet", "write_outputs",
 ]
