@@ -12,21 +12,25 @@ from ruimtekit._errors import InputError
 
 
 def test_crowfly_seconds_hand_values():
-    # walk: 1 km straight line × 1.25 detour at 4.8 km/h = 937.5 s
-    assert impedance.crowfly_seconds(1000.0, "walk") == pytest.approx(937.5)
-    # bike: 60 s fixed + 1250 m at 15 km/h (300 s)
-    assert impedance.crowfly_seconds(1000.0, "bike") == pytest.approx(60 + 300)
-    # car: 10 km straight line = 13 km by road; speed interpolated 60 → 75 km/h at 13 km
-    v = 60 + (75 - 60) * (13 - 10) / (20 - 10)
-    assert impedance.crowfly_seconds(10_000.0, "car") == pytest.approx(300 + 13 / v * 3600)
-    # beyond the last breakpoint the speed is constant (100 km/h)
-    assert impedance.crowfly_seconds(200_000.0, "car") == pytest.approx(300 + 260 / 100 * 3600)
-    assert impedance.crowfly_seconds(0.0, "car") == pytest.approx(300.0)
+    # walk: 1 km straight line × 1.233 detour = 1.233 km; speed 3.94 → 4.35 km/h over 0–1.5 km
+    v = 3.94 + (4.35 - 3.94) * 1.233 / 1.5
+    assert impedance.crowfly_seconds(1000.0, "walk") == pytest.approx(1.233 / v * 3600)
+    # bike: 60 s fixed + 1332 m at 15.24 + 0.36 * 1.332 / 5 km/h
+    v = 15.24 + (15.6 - 15.24) * 1.332 / 5
+    assert impedance.crowfly_seconds(1000.0, "bike") == pytest.approx(60 + 1.332 / v * 3600)
+    # car: 10 km straight line = 14.16 km by road; speed 22.63 → 40.34 km/h over 10–20 km
+    v = 22.63 + (40.34 - 22.63) * (14.16 - 10) / (20 - 10)
+    assert impedance.crowfly_seconds(10_000.0, "car") == pytest.approx(14.16 / v * 3600)
+    # beyond the last breakpoint the speed is constant (85.78 km/h)
+    assert impedance.crowfly_seconds(200_000.0, "car") == pytest.approx(283.2 / 85.78 * 3600)
+    assert impedance.crowfly_seconds(0.0, "car") == pytest.approx(0.0)
+    assert impedance.crowfly_seconds(0.0, "bike") == pytest.approx(60.0)
 
 
-def test_default_car_curve_is_monotone():
+@pytest.mark.parametrize("mode", sorted(impedance.DEFAULT_MODELS))
+def test_default_curves_are_monotone(mode):
     d = np.linspace(0, 300_000, 20_001)
-    t = impedance.crowfly_seconds(d, "car")
+    t = impedance.crowfly_seconds(d, mode)
     assert np.all(np.diff(t) > 0)
 
 

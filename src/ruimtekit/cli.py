@@ -507,6 +507,74 @@ def map_cmd(
         typer.echo(f"maps: {index}")
 
 
+# --- calibrate (crow-fly model against reference times) ------------------------------
+@app.command("calibrate")
+@friendly_errors
+def calibrate_cmd(
+    reference: Annotated[Path, typer.Argument(
+        help="Reference OD table (CSV/Parquet): one row per pair with door-to-door minutes "
+             "and points (lon/lat or RD New x/y) or zone ids (with --zones). Empty or "
+             "negative minutes (OTP: -1) = no route, left out.")],
+    mode: Annotated[str, typer.Option("--mode", help="Mode to fit (walk, bike, e_bike, car); "
+                                      "its default model is the 'before'.")] = "car",
+    output: Annotated[Path, typer.Option("-o", "--output", help="Study-file snippet (YAML) "
+                                         "with the fitted crow-fly model.")]
+        = Path("calibration.yaml"),
+    table: Annotated[Path | None, typer.Option("--table", help="Also write the before/after "
+                                               "error table by crow-fly band (CSV).")] = None,
+    zones: Annotated[Path | None, typer.Option("--zones", help="Zones file: join the "
+                                               "reference's origin/destination ids to its "
+                                               "zones (population point or centroid).")] = None,
+    crs: Annotated[int | None, typer.Option("--crs", help="EPSG of the coordinates, 4326 "
+                                            "(lon/lat) or 28992 (RD New, metres); default: "
+                                            "recognised.")] = None,
+    origin_column: Annotated[str | None, typer.Option(help="Origin id column.")] = None,
+    destination_column: Annotated[str | None, typer.Option(help="Destination id column.")]
+        = None,
+    origin_x: Annotated[str | None, typer.Option(help="Origin x/lon column.")] = None,
+    origin_y: Annotated[str | None, typer.Option(help="Origin y/lat column.")] = None,
+    destination_x: Annotated[str | None, typer.Option(help="Destination x/lon column.")] = None,
+    destination_y: Annotated[str | None, typer.Option(help="Destination y/lat column.")] = None,
+    minutes_column: Annotated[str | None, typer.Option(help="Travel-time column (minutes).")]
+        = None,
+    route_km_column: Annotated[str | None, typer.Option(
+        help="Route-length column (km); gives the detour factor (OTP: distance).")] = None,
+    breakpoint: Annotated[list[float] | None, typer.Option(
+        "--breakpoint", help="Speed-curve breakpoint, network km (repeatable; default: the "
+                             "mode's default curve).")] = None,
+    detour: Annotated[float | None, typer.Option(
+        "--detour", help="Hold the detour factor at this value (default: from route lengths, "
+                         "else the default model's).")] = None,
+    fixed_min: Annotated[float | None, typer.Option(
+        "--fixed-min", help="Hold the fixed minutes (parking, terminal) at this value "
+                            "(default: fitted).")] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Fit the crow-fly model (detour factor, speed curve in km/h by network km, fixed
+    minutes) of one mode to reference door-to-door times, print the error before and after
+    by crow-fly distance band (km) and write the fitted model as a study-file section (YAML)
+    to paste under an accessibility block."""
+    from . import calibrate
+
+    _setup_logging(quiet)
+    cols = dict(origin=origin_column, destination=destination_column, origin_x=origin_x,
+                origin_y=origin_y, destination_x=destination_x, destination_y=destination_y,
+                minutes=minutes_column, route_km=route_km_column)
+    source, options = calibrate.parse_settings(
+        dict(path=reference, columns=cols, crs=crs, zones=zones),
+        dict(mode=mode, breakpoints_km=breakpoint or None, detour_factor=detour,
+             fixed_min=fixed_min))
+    fit = calibrate.calibrate(source, options)
+    calibrate.write_outputs(fit, output, table)
+    if not quiet:
+        typer.echo(f"{fit.source}: {fit.n_pairs} pairs; error by crow-fly band "
+                   f"(relative error = (model - reference) / reference; bias in minutes)")
+        typer.echo(calibrate.format_table(fit.table))
+        typer.echo("")
+        typer.echo(calibrate.study_snippet(fit))
+        typer.echo(f"wrote {output}" + (f" and {table}" if table else ""))
+
+
 # --- fetch ---------------------------------------------------------------------------
 @app.command()
 @friendly_errors

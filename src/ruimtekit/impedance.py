@@ -13,22 +13,32 @@ rises with trip length (short trips run on local streets and through junctions, 
 reach the motorway) and ``fixed_min`` covers walking to and from the car and parking.
 The curve must make travel time increase with distance; this is validated.
 
-Dutch defaults (:data:`DEFAULT_MODELS`) — engineering values, not a calibrated model:
+Dutch defaults (:data:`DEFAULT_MODELS`) — walk, bike and car **fitted on OpenTripPlanner 2.2
+door-to-door times** (OSM Netherlands, Den Haag Zuid-West study of Pellegrino et al.; the
+calibration half of ``otp_dhzw_calibration``, 7,011 car, 6,712 bike and 6,067 walk pairs from
+0.2 to 150 km) with :func:`ruimtekit.calibrate.fit_crowfly`
+(``benchmarks/validate_travel_times.py --refit``; method and error tables in docs/networks.md):
 
 ========  ======  =====================================================  =========
 mode      detour  average speed (km/h) by network trip length             fixed min
 ========  ======  =====================================================  =========
-walk      1.25    4.8                                                     0
-bike      1.25    15                                                      1
-e_bike    1.25    20                                                      1
-car       1.30    20 @ 0 km, 30 @ 2, 45 @ 5, 60 @ 10, 75 @ 20, 90 @ 50,     5
-                  100 @ 100 km and beyond
+walk      1.233   3.94 @ 0 km, 4.35 @ 1.5, 4.76 @ 5 km and beyond          0
+bike      1.332   15.24 @ 0 km, 15.6 @ 5, 16.79 @ 30 km and beyond         1
+e_bike    1.25    20 (engineering value; no reference times)              1
+car       1.416   8.69 @ 0 km, 16.86 @ 2, 19.55 @ 5, 22.63 @ 10,          0
+                  40.34 @ 20, 76.92 @ 50, 85.78 @ 100 km and beyond
 ========  ======  =====================================================  =========
 
-Detour factors of 1.2–1.4 are typical for Dutch road and cycle networks; 4.8 km/h and
-15 km/h are the usual walking and (conventional) cycling speeds in Dutch accessibility
-studies, 20 km/h a common e-bike assumption. The car curve gives e.g. a 10 km
-straight-line trip (13 km by road) ≈ 5 + 12 = 17 minutes.
+The detour factors are the median route length / straight-line distance of the OTP routes;
+the speeds are door-to-door averages over the route length. Against the OTP pairs the median
+absolute relative error is 10.4 % (car), 6.7 % (bike) and 5.2 % (walk) in two-fold
+cross-validation, against 23.8 %, 7.4 % and 6.7 % for the earlier engineering defaults
+(detour 1.3/1.25/1.25; car 20–100 km/h with 5 min parking, bike 15 km/h, walk 4.8 km/h),
+whose car model was far too fast in town (−41 % at 5–10 km). The car curve is that of a big
+city (Den Haag and the Randstad around it; free-flow OTP routing without congestion or
+parking search): a 10 km straight-line trip (14 km by road) ≈ 28 minutes. Rural car trips
+are faster, so use a road network (:mod:`ruimtekit.networks`) for national car accessibility,
+or refit the curve on local reference times (``ruimtekit calibrate``).
 
 Skims
 -----
@@ -110,20 +120,26 @@ class CrowflyModel(_config.Section):
 
 
 DEFAULT_MODELS: dict[str, CrowflyModel] = {
-    "walk": CrowflyModel(mode="walk", detour_factor=1.25, speed_curve=[(0.0, 4.8)]),
-    "bike": CrowflyModel(mode="bike", detour_factor=1.25, speed_curve=[(0.0, 15.0)],
-                         fixed_min=1.0),
+    # walk, bike, car: fitted with ruimtekit.calibrate.fit_crowfly on the OpenTripPlanner 2.2
+    # calibration half of otp_dhzw_calibration (benchmarks/validate_travel_times.py --refit):
+    # detour = median OTP route / straight line; speeds fitted; fixed minutes fitted for the
+    # car (0), held at the terminal times 1 min (bike parking) and 0 (walk).
+    "walk": CrowflyModel(mode="walk", detour_factor=1.233,
+                         speed_curve=[(0.0, 3.94), (1.5, 4.35), (5.0, 4.76)], fixed_min=0.0),
+    "bike": CrowflyModel(mode="bike", detour_factor=1.332,
+                         speed_curve=[(0.0, 15.24), (5.0, 15.6), (30.0, 16.79)], fixed_min=1.0),
+    # e-bike: engineering value (no reference times to fit on)
     "e_bike": CrowflyModel(mode="e_bike", detour_factor=1.25, speed_curve=[(0.0, 20.0)],
                            fixed_min=1.0),
     "car": CrowflyModel(
         mode="car",
-        detour_factor=1.3,
-        speed_curve=[(0.0, 20.0), (2.0, 30.0), (5.0, 45.0), (10.0, 60.0), (20.0, 75.0),
-                     (50.0, 90.0), (100.0, 100.0)],
-        fixed_min=5.0,
+        detour_factor=1.416,
+        speed_curve=[(0.0, 8.69), (2.0, 16.86), (5.0, 19.55), (10.0, 22.63), (20.0, 40.34),
+                     (50.0, 76.92), (100.0, 85.78)],
+        fixed_min=0.0,
     ),
 }
-"""Documented Dutch default crow-fly models per mode (see the module docstring)."""
+"""Dutch default crow-fly models per mode, fitted on OpenTripPlanner times (module docstring)."""
 DEFAULT_MODELS["ebike"] = DEFAULT_MODELS["e_bike"]  # the networks module's spelling
 
 
