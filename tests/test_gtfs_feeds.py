@@ -197,6 +197,12 @@ def test_loud_warning_when_trips_drop_and_error_when_none(tmp_path, caplog):
     assert rep.dropped["fewer than two stop times"] == 2 and rep.trips_kept == 10
     assert "LOSES DATA" in caplog.text and "29%" in caplog.text
     assert rep.stops_dropped == 0  # A, B, C, D are still served by others
+    # T6 (D2 → J) losing J as well: D2 is served by no kept trip any more
+    st6 = [r for r in st_lines if r != "T6,07:50:00,07:50:00,J,2"]
+    f6 = gtfs.read_gtfs(write_feed(tmp_path / "f6", replace={
+        "stop_times.txt": "\n".join(st6) + "\n"}))
+    rep6 = gtfs.timetable(f6, DATE).reports[0]
+    assert rep6.dropped["fewer than two stop times"] == 3 and rep6.stops_dropped == 1
     # a feed where nothing running has two stop times is an error naming the feed
     only = "trip_id,arrival_time,departure_time,stop_id,stop_sequence\nT1,07:00:00,07:00:00,A,1\n"
     g = gtfs.read_gtfs(write_feed(tmp_path / "g", replace={
@@ -320,6 +326,9 @@ def test_study_and_cli_merge_two_feeds(tmp_path):
         transit.pipeline_step(ctx)
         assert ctx.results["transit_two"]["jobs_45min_transit"].tolist()[0] == 11.0
         assert sorted(ctx.networks["pt"].trips["feed"].unique()) == ["bus", "tram"]
+        rep = ctx.tables["gtfs_feeds_pt"].set_index("name")
+        assert rep.loc["tram", "trips_kept"] == 1 and rep.loc["bus", "trips_read"] == 7
+        assert "dropped_outside_the_time_window" in rep
     # a networks: entry with a list of feeds (the street-network step leaves it alone)
     from ruimtekit import networks
 

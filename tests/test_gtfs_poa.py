@@ -172,3 +172,32 @@ def test_stops_follow_the_working_crs():
     # UTM 22S on WGS84 vs SIRGAS 2000: the same grid to within a metre
     assert np.allclose(f.stops["x"], g.stops["x"], atol=1.0)
     assert gtfs.read_gtfs(FEEDS["poa_trensurb"]).crs == "EPSG:28992"  # the Dutch default
+
+
+def test_interpolation_agrees_with_r5s_method(feeds):
+    """R5 (conveyal gtfs-lib ``getInterpolatedStopTimesForTrip``) interpolates blank times
+    by the geodesic (ellipsoidal) distance between consecutive stops and truncates to
+    whole seconds; re-implemented here with pyproj.Geod, it agrees with ours (sphere,
+    rounded) to within 4 s on every one of the 125,271 interpolated EPTC stop times."""
+    from pyproj import Geod
+
+    st = feeds[0].stop_times
+    s = feeds[0].stops.set_index("stop_id")
+    lat = st["stop_id"].map(s["stop_lat"]).to_numpy()
+    lon = st["stop_id"].map(s["stop_lon"]).to_numpy()
+    trip = st["trip_id"].to_numpy()
+    first = np.r_[True, trip[1:] != trip[:-1]]
+    seg = np.r_[0.0, Geod(ellps="WGS84").inv(lon[:-1], lat[:-1], lon[1:], lat[1:])[2]]
+    seg[first] = 0.0
+    cum = np.cumsum(seg)
+    timed = st["timed"].to_numpy()
+    pos = np.arange(len(st))
+    prev = np.maximum.accumulate(np.where(timed, pos, 0))
+    nxt = np.minimum.accumulate(np.where(timed, pos, len(st))[::-1])[::-1]
+    t0 = st["departure_s"].to_numpy()[prev]
+    t1 = st["arrival_s"].to_numpy()[nxt]
+    span = np.where(cum[nxt] > cum[prev], cum[nxt] - cum[prev], 1.0)
+    r5 = np.floor(t0 + (t1 - t0) * (cum - cum[prev]) / span)
+    diff = np.abs(st["arrival_s"].to_numpy() - r5)[~timed]
+    assert diff.size == 125271
+    assert diff.max() <= 4 and np.mean(diff <= 1) > 0.9

@@ -1166,6 +1166,18 @@ def _feed_timetable(f: Feed, name: str, day: _dt.date, net_tz: str
     return out, rep
 
 
+def report_table(reports: Sequence[FeedReport | dict[str, Any]]) -> pd.DataFrame:
+    """The feed reports as a table: one row per feed, the drop reasons as
+    ``dropped_<reason>`` columns (spaces → ``_``)."""
+    rows = []
+    for r in reports:
+        d = r.as_dict() if isinstance(r, FeedReport) else dict(r)
+        for k, v in dict(d.pop("dropped", {})).items():
+            d["dropped_" + k.replace(" ", "_")] = v
+        rows.append(d)
+    return pd.DataFrame(rows)
+
+
 def report_feed(rep: FeedReport) -> None:
     """Log a feed report: INFO, and a loud WARNING when a large share drops out."""
     log.info("%s", rep.line())

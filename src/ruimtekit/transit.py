@@ -1902,6 +1902,11 @@ def pipeline_step(ctx: Any) -> None:
                         max_distance_m=cfg.transfer_radius_m,
                         walk_speed_kmh=cfg.walk_speed_kmh)
                 ctx.networks[cfg.network] = net
+                if isinstance(net, TransitNetwork) and net.meta.get("feeds"):
+                    from . import gtfs
+
+                    ctx.tables[f"gtfs_feeds_{cfg.network}"] = gtfs.report_table(
+                        net.meta["feeds"])
             kind = _kind_of(net)
             if cfg.zones not in ctx.layers:
                 raise InputError(None, f"transit block {cfg.name!r}: zones layer "
