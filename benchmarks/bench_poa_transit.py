@@ -5,7 +5,8 @@ metro GTFS feeds, the OpenStreetMap extract and 1,222 H3 hexagon centres with jo
 five cells without a jobs value are left out, logged). Working CRS EPSG:31982 (SIRGAS
 2000 / UTM 22S). Two runs, both with R5's street model: walking 3.6 km/h over the OSM
 walk network for access, egress, transfers (≤ 1,000 m walked) and the direct walk;
-60 s board slack before every boarding; egress ≤ 2,000 m walked (R5's egress tables):
+60 s board slack before every boarding; egress ≤ 2,000 m walked (R5's egress tables);
+hexagons and stops linked to the walk network within 1,600 m (R5's linking radius):
 
 ``example``
     Jobs within 30 and 60 minutes per hexagon, Monday 2019-05-13, departures every
@@ -38,7 +39,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 DATE = "2019-05-13"
 R5_LIKE = dict(walk_speed_kmh=3.6, board_slack_s=60, transfer_radius_m=1000.0,
                max_access_min={"walk": 120.0}, max_egress_min={"walk": 2000 / 60.0},
-               max_time_min=120.0)
+               max_time_min=120.0, max_snap_m=1600.0)
 
 
 def rss_mb() -> float:
@@ -69,7 +70,8 @@ def main() -> None:
         net = transit.build_network([RAW / "poa_eptc.zip", RAW / "poa_trensurb.zip"], DATE,
                                     transfer_radius_m=0.0, walk_speed_kmh=3.6,
                                     time_range_s=(14 * 3600, 17 * 3600))
-        net = transit.street_transfers(net, walk, max_distance_m=1000.0, walk_speed_kmh=3.6)
+        net = transit.street_transfers(net, walk, max_distance_m=1000.0, walk_speed_kmh=3.6,
+                                       max_snap_m=1600.0)
         timings["build_network_s"] = time.perf_counter() - t
         out.update(hexagons=len(hexes), jobs=float(hexes["jobs"].sum()), stops=net.n_stops,
                    patterns=net.n_patterns, trips=int(net.pat_trip_ptr[-1]),

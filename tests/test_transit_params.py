@@ -305,3 +305,39 @@ def test_street_transfers_match_dijkstra():
     feed = np.array([str(i).split(":", 1)[0] for i in st.stop_ids])
     u = np.repeat(np.arange(st.n_stops), np.diff(st.fp_ptr))
     assert (feed[u] != feed[st.fp_to]).sum() > 0  # bus ↔ metro on foot
+
+
+def test_pipeline_block_params_matrix_and_compare(line):
+    """A study block carries the routing parameters, exports the matrix like the road
+    matrices (a table when no work folder) and compares with another result layer."""
+    import pandas as pd
+
+    from ruimtekit._context import RunContext
+
+    g, zones = line
+    zones = zones.assign(population=[1.0, 3.0, 0.0])
+    car = pd.DataFrame({"zone_id": ["z1", "z0", "z2"], "jobs_30min_car": [111.0, 111.0, 111.0]})
+    cfg = transit.TransitConfig(
+        name="line", zones="z", network="line", access_modes=["bike"], cutoffs=[30],
+        max_direct_min=30, matrix=True,
+        compare={"layer": "access_z", "column": "jobs_30min_car",
+                 "measure": "jobs_30min_bike_transit", "reference": "a published figure"})
+    from types import SimpleNamespace
+
+    ctx = RunContext(study=SimpleNamespace(transit=[cfg], networks={}), root=Path.cwd(),
+                     layers={"z": zones}, networks={"line": g}, results={"access_z": car})
+    transit.pipeline_step(ctx)
+    res = ctx.results["transit_line"]
+    assert res["jobs_30min_bike_transit"].tolist() == [111.0, 11.0, 111.0]
+    m = ctx.tables["transit_line_bike_matrix"]
+    assert np.isnan(m.set_index(["from_id", "to_id"])["travel_time"][("z1", "z2")])
+    cmp = res.attrs["compare"]
+    # population-weighted: (1·111 + 3·11 + 0·111) / 4 = 36 against 111
+    assert cmp["ratio"] == pytest.approx(36.0 / 111.0)
+    assert cmp["share_zones_transit_ge_other"] == pytest.approx(2 / 3)
+    assert any("a published figure" in n for n in ctx.notes)
+    bad = cfg.model_copy(update={"compare": transit.TransitComparison(
+        layer="missing", column="c", measure="m")})
+    ctx.study = SimpleNamespace(transit=[bad], networks={})
+    with pytest.raises(InputError, match="compare layer"):
+        transit.pipeline_step(ctx)

@@ -998,11 +998,18 @@ def rail_zone_minutes(zones: gpd.GeoDataFrame, network: Any, *,
     reach). ``network`` is a :class:`ruimtekit.rail.RailNetwork` or the path of the NS
     ``network.json`` / its folder.
     """
-    from . import rail
+    from . import rail, transit
 
     net = network if isinstance(network, rail.RailNetwork) else rail.build_rail_network(network)
+    # the direct bike trip only within the access radius, as before (transit's default lets
+    # it take the whole budget)
+    p = transit.TransitParams()
+    if access_radius_m:
+        p = p.with_radius("bike", access_radius_m)
+    p = p.updated(max_direct_min=p.max_access_min["bike"])
     t = np.asarray(rail.zone_times(zones, net, access_radius_m=access_radius_m,
-                                   egress_radius_m=egress_radius_m), dtype=float) / 60.0
+                                   egress_radius_m=egress_radius_m, params=p),
+                   dtype=float) / 60.0
     np.fill_diagonal(t, 0.0)
     return t
 

@@ -193,6 +193,8 @@ def transit_cmd(
         = None,
     board_slack: Annotated[int | None, typer.Option(
         help="Minimum wait in seconds before every boarding (0; R5 60).")] = None,
+    max_snap: Annotated[float | None, typer.Option(
+        help="Farthest snap to the street networks in metres (500; R5 1600).")] = None,
     walk_network: Annotated[Path | None, typer.Option(
         help="Street network file (OSM .pbf, GraphML) for walking access, egress, direct "
              "walks and (GTFS) transfers, instead of straight lines.")] = None,
@@ -251,6 +253,7 @@ def transit_cmd(
             max_transfers=max_transfers, max_time_min=max_time, egress_mode=egress,
             walk_speed_kmh=walk_speed, bike_speed_kmh=bike_speed,
             transfer_radius_m=transfer_radius, board_slack_s=board_slack,
+            max_snap_m=max_snap,
             max_access_min={**base.max_access_min,
                             **{k: v for k, v in limits.items() if v is not None}},
             max_egress_min=({**base.max_egress_min, (egress or "walk"): max_egress}
@@ -285,7 +288,8 @@ def transit_cmd(
             max_time_min=params.max_time_min, options=opts)
         if walk_g is not None and isinstance(net, transit.TransitNetwork):
             net = transit.street_transfers(net, walk_g, max_distance_m=params.transfer_radius_m,
-                                           walk_speed_kmh=params.walk_speed_kmh)
+                                           walk_speed_kmh=params.walk_speed_kmh,
+                                           max_snap_m=params.max_snap_m)
         street = {"walk": walk_g, "bike": bike_g}
         egress_g = street[params.egress_mode]
         out = z[["zone_id", "geometry"]].copy()

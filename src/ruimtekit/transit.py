@@ -68,6 +68,8 @@ TRANSFER_RADIUS_M = 400.0
 TRANSFER_DETOUR = 1.0
 CHANGE_SLACK_S = 60
 BOARD_SLACK_S = 0
+#: farthest snap of a zone or stop to a street network (m)
+MAX_SNAP_M = 500.0
 MAX_TRANSFERS = 5
 MAX_TIME_MIN = 120.0
 #: longest access leg per mode (minutes, parking included): 15 min walking ≈ 960 m and
@@ -135,6 +137,10 @@ class TransitParams(Section):
     k_nearest : int, optional
         Keep at most this many nearest stops per zone (default all within the limits;
         the NS rail network uses 5).
+    max_snap_m : float
+        With street networks: zones and stops farther than this from the nearest network
+        node get no legs (m; 500; R5 links to the nearest edge within 1,600 m). The snap
+        leg is walked/cycled at the mode's speed.
     """
 
     walk_speed_kmh: float = Field(WALK_SPEED_KMH, gt=0)
@@ -156,6 +162,7 @@ class TransitParams(Section):
     step_s: int = Field(60, gt=0)
     percentiles: list[float] = Field(default_factory=lambda: [50.0])
     k_nearest: int | None = Field(None, ge=1)
+    max_snap_m: float = Field(MAX_SNAP_M, gt=0)
 
     @field_validator("percentiles")
     @classmethod
@@ -679,7 +686,7 @@ def _leg_radius_m(mode: Any, max_time_s: float) -> float:
 
 def network_legs(
     graph: _graph.Graph, zx: np.ndarray, zy: np.ndarray, px: np.ndarray, py: np.ndarray, *,
-    mode: str = "walk", max_time_s: float, max_snap_m: float = 500.0,
+    mode: str = "walk", max_time_s: float, max_snap_m: float = MAX_SNAP_M,
     access_speed_kmh: float | None = None, terminal_s: float | None = None,
     reverse: bool = False, k_nearest: int | None = None, block_size: int = 1024,
 ) -> Legs:
@@ -772,7 +779,7 @@ def network_legs(
 
 def street_transfers(
     net: TransitNetwork, graph: _graph.Graph, *, max_distance_m: float = 1000.0,
-    walk_speed_kmh: float = WALK_SPEED_KMH, max_snap_m: float = 500.0,
+    walk_speed_kmh: float = WALK_SPEED_KMH, max_snap_m: float = MAX_SNAP_M,
 ) -> TransitNetwork:
     """Walking transfers between stops over a street network, as R5 does.
 
@@ -1579,20 +1586,21 @@ def _routing(
     direct_legs = None
     if access_network is not None:
         direct_legs = network_legs(access_network, zx, zy, dx, dy, mode=access_mode,
-                                   max_time_s=p.direct_s(),
+                                   max_time_s=p.direct_s(), max_snap_m=p.max_snap_m,
                                    access_speed_kmh=p.speed_kmh(access_mode), terminal_s=a_term)
     direct = DirectTrip(zx, zy, dx, dy, a_model, p.direct_s(), same, direct_legs)
 
     def legs(px: np.ndarray, py: np.ndarray, k: int | None) -> tuple[Legs, Legs]:
         if access_network is not None:
             a = network_legs(access_network, zx, zy, px, py, mode=access_mode,
-                             max_time_s=acc_s, k_nearest=k,
+                             max_time_s=acc_s, k_nearest=k, max_snap_m=p.max_snap_m,
                              access_speed_kmh=p.speed_kmh(access_mode), terminal_s=a_term)
         else:
             a = zone_legs(zx, zy, px, py, mode=a_model, max_time_s=acc_s, k_nearest=k)
         if egress_network is not None:
             e = network_legs(egress_network, dx, dy, px, py, mode=p.egress_mode,
                              max_time_s=egr_s, reverse=True, k_nearest=k,
+                             max_snap_m=p.max_snap_m,
                              access_speed_kmh=p.speed_kmh(p.egress_mode), terminal_s=e_term)
         else:
             e = zone_legs(dx, dy, px, py, mode=e_model, max_time_s=egr_s, k_nearest=k)
@@ -1900,7 +1908,7 @@ def pipeline_step(ctx: Any) -> None:
                     net = street_transfers(
                         net, _street_network(ctx, cfg, cfg.transfer_network),
                         max_distance_m=cfg.transfer_radius_m,
-                        walk_speed_kmh=cfg.walk_speed_kmh)
+                        walk_speed_kmh=cfg.walk_speed_kmh, max_snap_m=cfg.max_snap_m)
                 ctx.networks[cfg.network] = net
                 if isinstance(net, TransitNetwork) and net.meta.get("feeds"):
                     from . import gtfs
