@@ -1,8 +1,22 @@
-"""Atomic output writing, checksums and small file helpers.
+"""Output writing: atomic files, owned output folders, checksums and small file helpers.
 
-Every file ruimtekit writes goes through :func:`atomic_path`: the data is written to a
-temporary file in the destination folder and renamed over the target only when writing
-succeeded, so a failed run leaves earlier outputs intact and never a half-written file.
+The discipline (see ``docs/architecture.md``, *Writing files*):
+
+* Every file ruimtekit writes goes through :func:`atomic_path`: the data is written to a
+  temporary file in the destination folder and renamed over the target only when writing
+  succeeded, so a failed run leaves earlier outputs intact and never a half-written file.
+* Output folders go through :func:`atomic_dir`: built in a temporary sibling folder and
+  moved into place when complete. ruimtekit never deletes or moves anything it did not
+  create: a folder it made carries a small manifest (:data:`MANIFEST`, the list of files
+  it wrote) so a re-run replaces its own files and removes its own stale ones, while a
+  user's files in that folder are kept. A non-empty folder without the manifest is refused
+  (:class:`OutputError`) unless ``overwrite=True``, which writes ruimtekit's files into it
+  (replacing same-named files) and still removes nothing else.
+* Temporary files and folders are removed on every error path; folders and files are
+  created with the process umask (readable by the group under the usual ``022``/``002``).
+* An operating-system error on an output (a folder where a file is expected, a read-only
+  folder, a file where a folder is expected) is raised as :class:`OutputError` naming the
+  path.
 """
 
 from __future__ import annotations
@@ -11,10 +25,70 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from ._errors import OutputError
+
+MANIFEST = ".ruimtekit-output.json"
+"""Name of the manifest file ruimtekit writes into every output folder it creates."""
+
+_GDAL_SIDE_SUFFIXES = ("-wal", "-shm", "-journal", ".aux.xml")
+_LEGACY_MARKERS = ("provenance.json", "maps.json")
+
+
+def _ensure_folder(folder: Path, what: Path) -> None:
+    """Create ``folder`` (and parents) or raise :class:`OutputError` naming ``what``."""
+    for p in (folder, *folder.parents):
+        if p.exists() and not p.is_dir():
+            raise OutputError(what, f"{p} is a file, so the output folder cannot be created",
+                              "choose another output location or rename that file")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(what, f"cannot create folder {folder}: {exc.strerror or exc}",
+                          "choose a writable output location") from None
+
+
+def check_output_file(target: str | Path) -> Path:
+    """Fail fast (before any work) when ``target`` cannot be written as a file.
+
+    Parameters
+    ----------
+    target : str or Path
+        Output file path.
+
+    Returns
+    -------
+    Path
+        ``target`` as a Path.
+
+    Raises
+    ------
+    OutputError
+        ``target`` is an existing folder, or its folder cannot be created or written.
+    """
+    target = Path(target)
+    if target.is_dir():
+        raise OutputError(target, "is a folder, but a file is expected here",
+                          "give a file name (e.g. out/result.gpkg), not a folder")
+    _ensure_folder(target.parent, target)
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise OutputError(target, f"folder {target.parent} is not writable",
+                          "choose a writable output location or fix the folder's permissions")
+    return target
+
+
+def _remove_tmp(tmp_path: Path) -> None:
+    for p in (tmp_path, *(tmp_path.with_name(tmp_path.name + s) for s in _GDAL_SIDE_SUFFIXES)):
+        with contextlib.suppress(OSError):
+            if p.is_dir() and not p.is_symlink():
+                _rmtree(p)
+            else:
+                p.unlink()
 
 
 @contextlib.contextmanager
@@ -32,50 +106,219 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     Yields
     ------
     Path
-        Temporary path to write to. On an exception it is removed and the target is
-        left untouched.
+        Temporary path to write to. On an exception it (and GDAL side files such as
+        ``-journal``) is removed and the target is left untouched.
+
+    Raises
+    ------
+    OutputError
+        ``target`` is a folder, or its folder cannot be created or written (names the path).
     """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=suffix if suffix is not None else target.suffix,
-        dir=target.parent,
-    )
+    target = check_output_file(target)
+    try:
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.stem}.", suffix=suffix if suffix is not None else target.suffix,
+            dir=target.parent,
+        )
+    except OSError as exc:
+        raise OutputError(target, f"cannot write in {target.parent}: {exc.strerror or exc}",
+                          "choose a writable output location") from None
     os.close(fd)
     tmp_path = Path(tmp)
-    tmp_path.unlink()  # writers such as GDAL refuse to overwrite; let them create it
+    tmp_path.unlink()  # writers such as GDAL refuse to overwrite; let them create it (umask)
     try:
         yield tmp_path
         if not tmp_path.exists():
             raise RuntimeError(f"nothing was written to the temporary file for {target}")
-        os.replace(tmp_path, target)
+        if target.is_dir():
+            raise OutputError(target, "is a folder, but a file is expected here",
+                              "give a file name, not a folder")
+        try:
+            os.replace(tmp_path, target)
+        except OSError as exc:
+            raise OutputError(target, f"cannot replace the output: {exc.strerror or exc}",
+                              "check that the file and its folder are writable") from None
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp_path.unlink()
+        _remove_tmp(tmp_path)
         raise
+
+
+def _make_tmp_dir(parent: Path, name: str) -> Path:
+    """A new hidden folder in ``parent`` created with the umask (unlike mkdtemp's 0700)."""
+    for _ in range(100):
+        p = parent / f".{name}.tmp-{secrets.token_hex(4)}"
+        try:
+            p.mkdir(mode=0o777)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OutputError(parent / name, f"cannot write in {parent}: {exc.strerror or exc}",
+                              "choose a writable output location") from None
+        return p
+    raise OutputError(parent / name, "cannot create a temporary folder",
+                      "remove stale .*.tmp-* folders")  # pragma: no cover
+
+
+def _read_manifest(folder: Path) -> list[str] | None:
+    """Files listed in ``folder``'s manifest; None when the folder has none (not ours)."""
+    m = folder / MANIFEST
+    if m.is_file():
+        try:
+            rec = json.loads(m.read_text(encoding="utf-8")[:10_000_000])
+            files = rec.get("files", []) if isinstance(rec, dict) else []
+            return [f for f in files if isinstance(f, str)]
+        except (OSError, ValueError):
+            return []
+    for marker in _LEGACY_MARKERS:  # folders written by ruimtekit before manifests
+        p = folder / marker
+        with contextlib.suppress(OSError):
+            if p.is_file() and p.stat().st_size < 50_000_000:
+                text = p.read_text(encoding="utf-8", errors="replace")
+                if (marker == "provenance.json" and '"ruimtekit_version"' in text) or (
+                        marker == "maps.json" and (folder / "index.html").is_file()):
+                    return []
+    return None
+
+
+def _files_under(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                  if (p.is_file() or p.is_symlink()) and p.name != MANIFEST)
+
+
+def _safe_rel(folder: Path, rel: str) -> Path | None:
+    """``folder / rel`` when it stays inside ``folder`` (manifests are data, not trusted)."""
+    p = folder / rel
+    if Path(rel).is_absolute() or ".." in Path(rel).parts:
+        return None
+    return p
+
+
+def _write_manifest(folder: Path, files: list[str]) -> None:
+    from . import __version__
+
+    (folder / MANIFEST).write_text(json.dumps(
+        {"written_by": "ruimtekit", "version": __version__, "files": files}, indent=1) + "\n",
+        encoding="utf-8")
+
+
+def check_output_dir(target: str | Path, overwrite: bool = False) -> Path:
+    """Fail fast (before any work) when folder ``target`` may not be written.
+
+    Parameters
+    ----------
+    target : str or Path
+        Output folder.
+    overwrite : bool
+        Allow writing into a non-empty folder that ruimtekit did not make.
+
+    Raises
+    ------
+    OutputError
+        ``target`` is a file, is a non-empty folder without ruimtekit's manifest (and
+        ``overwrite`` is False), or cannot be created.
+    """
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise OutputError(target, "is a file, but an output folder is expected here",
+                          "give a folder path (e.g. maps/mystudy) or move the file away")
+    if target.is_dir() and not overwrite and _read_manifest(target) is None:
+        try:
+            content = sorted(p.name for p in target.iterdir())
+        except OSError as exc:
+            raise OutputError(target, f"cannot read the folder: {exc.strerror or exc}",
+                              "choose a readable, writable output folder") from None
+        if content:
+            shown = ", ".join(content[:3]) + (", ..." if len(content) > 3 else "")
+            raise OutputError(
+                target, f"folder is not empty ({len(content)} entries: {shown}) and was not "
+                "made by ruimtekit; refusing to write over it",
+                "choose a new or empty folder, or pass --overwrite to write ruimtekit's files "
+                "into it (files of the same name are replaced, nothing else is removed)")
+    _ensure_folder(target.parent, target)
+    return target
 
 
 @contextlib.contextmanager
-def atomic_dir(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder that replaces folder ``target`` on success.
+def atomic_dir(target: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder whose files are moved into folder ``target`` on success.
 
-    The previous folder (if any) is kept until the new one is complete.
+    Parameters
+    ----------
+    target : str or Path
+        Output folder. When missing, the finished temporary folder is renamed to it
+        (one atomic step). When it exists, each new file replaces its namesake
+        atomically, files listed in the previous manifest but not written again are
+        removed, and every other file in the folder is kept.
+    overwrite : bool
+        Allow writing into a non-empty folder that ruimtekit did not make.
+
+    Yields
+    ------
+    Path
+        A new, empty temporary folder next to ``target`` (removed on any error, leaving
+        ``target`` untouched).
+
+    Raises
+    ------
+    OutputError
+        See :func:`check_output_dir`; also when a new file would replace a folder (or the
+        other way round), or the final move fails (names the path).
     """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    target = check_output_dir(target, overwrite)
+    tmp = _make_tmp_dir(target.parent, target.name)
     try:
         yield tmp
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old.{os.getpid()}")
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            _rmtree(old)
+        new_files = _files_under(tmp)
+        _write_manifest(tmp, new_files)
+        if not target.exists():
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:
+                raise OutputError(target, f"cannot move the output into place: "
+                                  f"{exc.strerror or exc}", "check the folder's permissions") from None
+            return
+        check_output_dir(target, overwrite)  # re-check: the folder may have changed meanwhile
+        _merge_into(tmp, target, new_files)
+        _rmtree(tmp)
     except BaseException:
         _rmtree(tmp)
         raise
+
+
+def _merge_into(tmp: Path, target: Path, new_files: list[str]) -> None:
+    """Move ``new_files`` from ``tmp`` into ``target``; drop own stale files; new manifest."""
+    old_own = _read_manifest(target) or []
+    for rel in new_files:  # conflicts first, so a refusal leaves the target untouched
+        dest = target / rel
+        if dest.is_dir() and not dest.is_symlink():
+            raise OutputError(dest, "is a folder where ruimtekit writes a file",
+                              "move that folder away or choose another output folder")
+        for parent in Path(rel).parents:
+            q = target / parent
+            if str(parent) != "." and q.exists() and not q.is_dir():
+                raise OutputError(q, "is a file where ruimtekit writes a folder",
+                                  "move that file away or choose another output folder")
+    try:
+        for rel in new_files:
+            dest = target / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp / rel, dest)
+        keep = set(new_files)
+        for rel in old_own:
+            p = _safe_rel(target, rel)
+            if rel in keep or p is None:
+                continue
+            with contextlib.suppress(OSError):
+                if p.is_file() or p.is_symlink():
+                    p.unlink()
+                    for parent in p.parents:  # folders emptied by removing own files
+                        if parent == target or target not in parent.parents:
+                            break
+                        parent.rmdir()
+        os.replace(tmp / MANIFEST, target / MANIFEST)
+    except OSError as exc:
+        raise OutputError(target, f"cannot move the output files into place: "
+                          f"{exc.strerror or exc}", "check the folder's permissions") from None
 
 
 def _rmtree(path: Path) -> None:

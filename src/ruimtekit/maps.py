@@ -35,7 +35,6 @@ import html
 import json
 import logging
 import math
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1007,6 +1006,7 @@ def build_study_maps(
     config: Any = None,
     tables: Mapping[str, Any] | None = None,
     figures: bool | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Build every web map of a study plus ``index.html`` (and figures) in ``out_dir``.
 
@@ -1018,7 +1018,8 @@ def build_study_maps(
         layers without measures (catchments) are outline overlays; station layers are
         marker overlays; attribute tables are listed on the index page.
     out_dir : str or Path
-        ``maps/<study>``; built in a temporary folder and swapped in when complete.
+        ``maps/<study>``; built in a temporary folder and moved into place when complete
+        (:func:`ruimtekit._io.atomic_dir`: files ruimtekit did not write are never removed).
     title : str
         Study title (index page, map titles).
     notes : sequence of str
@@ -1035,6 +1036,8 @@ def build_study_maps(
         CSV tables of the run (used by the borrowed-size figure when it needs them).
     figures : bool, optional
         Write static figures to ``figures/`` (default: ``config.figures`` or True).
+    overwrite : bool
+        Allow writing into a non-empty folder ruimtekit did not make.
 
     Returns
     -------
@@ -1059,8 +1062,7 @@ def build_study_maps(
     attr_tables = {n: len(df) for n, df in results.items()
                    if isinstance(df, pd.DataFrame) and n not in zone_layers and n not in point_layers
                    and n not in outlines and n not in stations}
-    with _io.atomic_dir(out_dir) as tmp:
-        os.chmod(tmp, 0o755)  # mkdtemp creates 0700; maps are meant to be served and shared
+    with _io.atomic_dir(out_dir, overwrite) as tmp:
         if offline:
             _offline.copy_assets(tmp)
         written: list[MapResult] = []
@@ -1198,7 +1200,7 @@ def read_outputs(gpkg: str | Path) -> dict[str, Any]:
 
 
 def rebuild(gpkg: str | Path, out_dir: str | Path, *, offline: bool = True, title: str | None = None,
-            config: Any = None, figures: bool = True) -> Path:
+            config: Any = None, figures: bool = True, overwrite: bool = False) -> Path:
     """Rebuild maps, figures and the index from a study GeoPackage (+ CSVs, provenance).
 
     Parameters
@@ -1215,15 +1217,19 @@ def rebuild(gpkg: str | Path, out_dir: str | Path, *, offline: bool = True, titl
         Classification settings.
     figures : bool
         Also write static figures.
+    overwrite : bool
+        Allow writing into a non-empty folder ruimtekit did not make (see
+        :func:`ruimtekit._io.atomic_dir`; nothing that ruimtekit did not write is removed).
 
     Returns
     -------
     Path
         ``out_dir/index.html``.
     """
+    _io.check_output_dir(out_dir, overwrite)
     rec = read_outputs(gpkg)
     return build_study_maps(
         rec["results"], out_dir, title=title or rec["title"], notes=rec["notes"],
         attributions=rec["attributions"], offline=offline, config=config, tables=rec["tables"],
-        figures=figures,
+        figures=figures, overwrite=overwrite,
     )

@@ -12,8 +12,9 @@ Outputs of a study named ``NAME``:
   version, timings (seconds per step) and notes (proxy/synthetic statements);
 * ``<maps_dir>/NAME/index.html`` — web maps (and ``figures/`` with PNG/SVG).
 
-Both output folders are built in temporary folders and swapped in only when the whole
-run succeeded, so a failed run leaves the previous outputs intact.
+Both output folders are built in temporary folders and moved into place only when the
+whole run succeeded, so a failed run leaves the previous outputs intact. ruimtekit never
+removes files it did not write (see :func:`ruimtekit._io.atomic_dir`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ __all__ = ["RunContext", "run", "run_study"]
 
 
 def run(path: str | Path | None = None, *, quiet: bool = False,
-        scheduler: str | None = None) -> dict[str, Path]:
+        scheduler: str | None = None, overwrite: bool = False) -> dict[str, Path]:
     """Load a study file (the bundled demo when ``None``) and run it.
 
     Parameters
@@ -47,6 +48,9 @@ def run(path: str | Path | None = None, *, quiet: bool = False,
         Suppress progress output.
     scheduler : str, optional
         Dask scheduler (``local:N`` or an address) overriding the study's ``scheduler``.
+    overwrite : bool
+        Allow writing into non-empty output folders that ruimtekit did not make (see
+        :func:`ruimtekit._io.atomic_dir`).
 
     Returns
     -------
@@ -55,7 +59,8 @@ def run(path: str | Path | None = None, *, quiet: bool = False,
     """
     study, root = _study.load_study(path)
     study_file = Path(path) if path is not None else _study.demo_study_path()
-    return run_study(study, root, study_file=study_file, quiet=quiet, scheduler=scheduler)
+    return run_study(study, root, study_file=study_file, quiet=quiet, scheduler=scheduler,
+                     overwrite=overwrite)
 
 
 def _steps() -> list[tuple[str, Callable[[RunContext], None]]]:
@@ -73,7 +78,7 @@ def _steps() -> list[tuple[str, Callable[[RunContext], None]]]:
 
 def run_study(
     study: Any, root: Path, *, study_file: Path | None = None, quiet: bool = False,
-    scheduler: Any = None,
+    scheduler: Any = None, overwrite: bool = False,
 ) -> dict[str, Path]:
     """Run every configured step of a validated study and write the outputs atomically.
 
@@ -90,6 +95,10 @@ def run_study(
         Dask scheduler (``local:N``, an address or a client) overriding
         ``study.scheduler``; one client serves the whole run (``ctx.dask_client``). See
         :mod:`ruimtekit.distributed`.
+    overwrite : bool
+        Allow writing into non-empty output folders that ruimtekit did not make; without
+        it such folders are refused before any work (:class:`ruimtekit._errors.OutputError`).
+        ruimtekit never removes files it did not write.
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -103,8 +112,11 @@ def run_study(
     # Both output folders are built in temporary folders (ctx.work_dir is the data one, for
     # steps that write files such as OD matrices) and swapped in only when everything
     # succeeded. One Dask client serves the whole run (None: local); steps read ctx.dask_client.
-    maps_cm = _io.atomic_dir(maps_dir) if study.maps.enabled else contextlib.nullcontext()
-    with _io.atomic_dir(out_dir) as tmp_out, maps_cm as tmp_maps, \
+    if study.maps.enabled:  # refuse both folders before any work
+        _io.check_output_dir(maps_dir, overwrite)
+    maps_cm = (_io.atomic_dir(maps_dir, overwrite) if study.maps.enabled
+               else contextlib.nullcontext())
+    with _io.atomic_dir(out_dir, overwrite) as tmp_out, maps_cm as tmp_maps, \
             distributed.session(ctx.scheduler) as ctx.dask_client, Progress(
                 TextColumn("[bold]{task.description}"), BarColumn(),
                 TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
