@@ -346,3 +346,198 @@ def sha256(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+# --------------------------------------------------------------------------------------
+# resource bounds for inputs: YAML, ZIP members, tables
+
+def _env_limit(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+MAX_YAML_BYTES = 5_000_000
+"""Largest study file read (bytes)."""
+MAX_YAML_NODES = 200_000
+"""Largest study file after expanding aliases (YAML nodes); stops "billion laughs" bombs."""
+MAX_ZIP_MEMBER_BYTES = int(_env_limit("RUIMTEKIT_MAX_ZIP_MEMBER_MB", 4096) * 2**20)
+"""Largest uncompressed ZIP member read (bytes; env ``RUIMTEKIT_MAX_ZIP_MEMBER_MB``, default
+4096 MiB: the whole-country GTFS-NL ``stop_times.txt`` is about 1 GiB)."""
+MAX_ZIP_RATIO = _env_limit("RUIMTEKIT_MAX_ZIP_RATIO", 100.0)
+"""Largest compression ratio (uncompressed / compressed size) of a ZIP member above
+:data:`ZIP_RATIO_MIN_BYTES` (env ``RUIMTEKIT_MAX_ZIP_RATIO``; GTFS text compresses about
+5–15×, a ZIP bomb thousands of times)."""
+ZIP_RATIO_MIN_BYTES = 10 * 2**20
+"""Members smaller than this (bytes) are not checked for their compression ratio."""
+MAX_TABLE_BYTES = int(_env_limit("RUIMTEKIT_MAX_TABLE_MB", 2048) * 2**20)
+"""Largest CSV/XLSX table read whole (bytes; env ``RUIMTEKIT_MAX_TABLE_MB``, default 2048 MiB)."""
+
+
+def check_zip_member(zf: Any, member: str, path: str | Path) -> Any:
+    """Check one ZIP member's declared size and compression ratio before it is read.
+
+    Parameters
+    ----------
+    zf : zipfile.ZipFile
+        The open archive.
+    member : str
+        Member name.
+    path : str or Path
+        The archive (named in errors).
+
+    Returns
+    -------
+    zipfile.ZipInfo
+
+    Raises
+    ------
+    InputError
+        The member inflates beyond :data:`MAX_ZIP_MEMBER_BYTES` or its compression ratio
+        exceeds :data:`MAX_ZIP_RATIO` (a ZIP bomb or a corrupt archive). ``zipfile`` never
+        returns more than the declared size, so the check bounds memory.
+    """
+    from ._errors import InputError
+
+    info = zf.getinfo(member)
+    size, packed = int(info.file_size), max(int(info.compress_size), 1)
+    if size > MAX_ZIP_MEMBER_BYTES:
+        raise InputError(path, f"archive member {member} inflates to {size / 2**20:,.0f} MiB, "
+                         f"above the limit of {MAX_ZIP_MEMBER_BYTES / 2**20:,.0f} MiB",
+                         "use a smaller extract of the data, or raise the limit with the "
+                         "environment variable RUIMTEKIT_MAX_ZIP_MEMBER_MB")
+    if size >= ZIP_RATIO_MIN_BYTES and size / packed > MAX_ZIP_RATIO:
+        raise InputError(path, f"archive member {member} has a compression ratio of "
+                         f"{size / packed:,.0f}:1 ({packed:,} bytes inflate to {size:,}); "
+                         f"above {MAX_ZIP_RATIO:g}:1 this is a ZIP bomb or a corrupt archive",
+                         "download the archive again from its source; if it is genuine, raise "
+                         "the limit with RUIMTEKIT_MAX_ZIP_RATIO")
+    return info
+
+
+def open_zip_member(zf: Any, member: str, path: str | Path) -> Any:
+    """Open a ZIP member for reading after :func:`check_zip_member` (binary stream)."""
+    check_zip_member(zf, member, path)
+    return zf.open(member)
+
+
+def check_table_size(path: str | Path) -> int:
+    """File size in bytes; :class:`InputError` beyond :data:`MAX_TABLE_BYTES`."""
+    from ._errors import InputError
+
+    size = Path(path).stat().st_size
+    if size > MAX_TABLE_BYTES:
+        raise InputError(path, f"the table is {size / 2**20:,.0f} MiB, above the limit of "
+                         f"{MAX_TABLE_BYTES / 2**20:,.0f} MiB for tables read whole",
+                         "convert it to Parquet (read column-wise) or select the rows of the "
+                         "study area first; or raise RUIMTEKIT_MAX_TABLE_MB")
+    return size
+
+
+def load_yaml(text: str, path: str | Path | None = None) -> Any:
+    """Parse YAML safely with bounds: size, expanded size (aliases), duplicate keys.
+
+    Parameters
+    ----------
+    text : str
+        The YAML document.
+    path : str or Path, optional
+        File named in errors.
+
+    Returns
+    -------
+    object
+        As ``yaml.safe_load``.
+
+    Raises
+    ------
+    StudyError
+        The text is larger than :data:`MAX_YAML_BYTES`; expanding its aliases would give
+        more than :data:`MAX_YAML_NODES` nodes ("billion laughs"); a mapping repeats a
+        key (names both lines); or the YAML is invalid (names line and column).
+    """
+    import yaml
+
+    from ._errors import StudyError
+
+    if len(text) > MAX_YAML_BYTES:
+        raise StudyError(path, f"the file is {len(text):,} characters, above the limit of "
+                         f"{MAX_YAML_BYTES:,} for a study file",
+                         "keep data in separate files and reference them by path")
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    def compose(loader: Any) -> Any:
+        node = yaml.SafeLoader.compose_document(loader)
+        if node is not None:
+            _check_expanded(node, path)
+        return node
+
+    def mapping(loader: Any, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            key = key_node.value
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise StudyError(path, f"duplicate key {key!r} at line {line} (first at line "
+                                 f"{seen[key]}); YAML would silently keep only the last one",
+                                 "remove or rename one of them (e.g. give the second layer "
+                                 "its own name)")
+            seen[key] = line
+        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+    _Loader.compose_document = compose  # type: ignore[method-assign]
+    _Loader.construct_mapping = mapping  # type: ignore[method-assign]
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise StudyError(
+            path, f"invalid YAML{where}: {getattr(exc, 'problem', None) or exc}",
+            "fix the YAML syntax (indentation with spaces, `key: value` pairs)",
+        ) from None
+    except RecursionError:
+        raise StudyError(path, "the YAML is nested too deeply",
+                         "flatten the structure (a study file needs a few levels)") from None
+
+
+def _check_expanded(root: Any, path: str | Path | None) -> None:
+    """Expanded node count of a composed YAML graph (aliases counted every time they are
+    used), computed in time linear in the number of distinct nodes."""
+    import yaml
+
+    from ._errors import StudyError
+
+    memo: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in memo:
+            continue
+        if not done and id(node) in active:
+            raise StudyError(path, f"the YAML refers to itself through an alias (line "
+                             f"{node.start_mark.line + 1})", "remove the recursive alias")
+        children: list[Any] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for kv in node.value for n in kv]
+        if done:
+            active.discard(id(node))
+            memo[id(node)] = 1 + sum(memo.get(id(c), 0) for c in children)
+            if memo[id(node)] > MAX_YAML_NODES:
+                line = node.start_mark.line + 1
+                raise StudyError(path, f"the YAML expands to more than {MAX_YAML_NODES:,} "
+                                 f"values through aliases (*name) (at line {line}); this is "
+                                 "an alias bomb or a mistake", "write the values out instead "
+                                 "of nesting aliases, or remove the aliases")
+            continue
+        active.add(id(node))
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in memo)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import _io
 from ._errors import InputError
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,7 @@ class _Source:
 
     def _open(self, name: str) -> Any:
         if self.zip is not None:
-            return self.zip.open(self.names[name])
+            return _io.open_zip_member(self.zip, self.names[name], self.path)  # size/ratio bounds
         return open(self.names[name], "rb")
 
     def read(self, name: str, columns: list[str]) -> pd.DataFrame:

@@ -176,8 +176,8 @@ def provenance(ctx: RunContext, *, study_file: Path | None, started: _dt.datetim
         "python": platform.python_version(),
         "study": ctx.study.name,
         "study_file": str(study_file) if study_file else None,
-        "study_yaml": study_file.read_text(encoding="utf-8") if study_file else None,
-        "study_resolved": ctx.study.model_dump(mode="json"),
+        "study_yaml": _bounded(study_file.read_text(encoding="utf-8")) if study_file else None,
+        "study_resolved": _bounded(ctx.study.model_dump(mode="json")),
         "started_utc": started.isoformat(timespec="seconds"),
         "finished_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "timings_s": ctx.timings,
@@ -185,6 +185,23 @@ def provenance(ctx: RunContext, *, study_file: Path | None, started: _dt.datetim
         "results": {k: int(len(v)) for k, v in ctx.results.items()},
         "notes": ctx.notes,
     }
+
+
+MAX_PROVENANCE_CHARS = 1_000_000
+"""Largest study text / resolved study copied into provenance.json (characters); larger
+ones are replaced by their size and SHA-256 (user data is not expanded beyond this)."""
+
+
+def _bounded(obj: Any) -> Any:
+    import hashlib
+    import json
+
+    text = obj if isinstance(obj, str) else json.dumps(obj, default=str)
+    if len(text) <= MAX_PROVENANCE_CHARS:
+        return obj
+    return {"omitted": f"{len(text):,} characters, above the provenance limit of "
+                       f"{MAX_PROVENANCE_CHARS:,}",
+            "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
 
 
 def _input_files(ctx: RunContext) -> set[Path]:

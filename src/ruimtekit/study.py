@@ -20,10 +20,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from . import accessibility, borrowed_size, candidates, layers, networks, transit
+from . import _io, accessibility, borrowed_size, candidates, layers, networks, transit
 from ._config import Section
 from ._errors import StudyError
 
@@ -170,18 +169,14 @@ def load_study(path: str | Path | None = None) -> tuple[Study, Path]:
     if not p.is_file():
         raise StudyError(p, "study file not found", "check the path, or omit it to run the demo")
     try:
+        if p.stat().st_size > _io.MAX_YAML_BYTES:
+            raise StudyError(p, f"the file is {p.stat().st_size:,} bytes, above the limit of "
+                             f"{_io.MAX_YAML_BYTES:,} for a study file",
+                             "keep data in separate files and reference them by path")
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise StudyError(p, f"cannot read the study file ({exc})", "save it as UTF-8 text") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise StudyError(
-            p, f"invalid YAML{where}: {getattr(exc, 'problem', exc)}",
-            "fix the YAML syntax (indentation with spaces, `key: value` pairs)",
-        ) from None
+    data = _io.load_yaml(text, p)
     if not isinstance(data, dict):
         raise StudyError(p, "the study file is not a YAML mapping", "start with `name: my_study`")
     study = validate_study(data, p)
