@@ -52,4 +52,24 @@ class OutputError(_Located):
 
 
 class NetworkError(RuimtekitError):
-    """A network that cannot be routed on (empty, disconnected, ...)."""
+    """A network that cannot be routed on (empty, disconnected, ...).
+
+    ``NetworkError(message)``, or ``NetworkError(path, problem, fix)`` like
+    :class:`InputError` when the network file is known.
+    """
+
+    def __init__(self, path_or_message: str | Path | None, problem: str | None = None,
+                 fix: str | None = None) -> None:
+        if problem is None:
+            self.path, self.problem, self.fix = None, str(path_or_message), None
+            super().__init__(str(path_or_message))
+            return
+        self.path = None if path_or_message is None else Path(path_or_message)
+        self.problem, self.fix = problem, fix
+        where = f"{self.path}: " if self.path is not None else ""
+        super().__init__(f"{where}{problem}" + (f"\n  fix: {fix}" if fix else ""))
+
+    def __reduce__(self):
+        if self.fix is None and self.path is None:
+            return (type(self), (self.problem,))
+        return (type(self), (self.path, self.problem, self.fix))

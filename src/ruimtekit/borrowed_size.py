@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from . import CRS, accessibility, agglomeration, catchments, impedance
+from . import CRS, _vector, accessibility, agglomeration, catchments, impedance
 from ._config import Section
 from ._errors import InputError
 
@@ -378,7 +378,7 @@ def read_commute_flows(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise InputError(p, "commute flow file not found", "check the path")
-    df = pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p)
+    df = _vector.read_table(p, text_columns=("wk_woon", "wk_werk"), what="commute flow table")
     need = {"wk_woon", "wk_werk", "banen"}
     if not need <= set(df.columns):
         raise InputError(p, f"columns {sorted(need - set(df.columns))} missing",
@@ -518,7 +518,7 @@ def jobs_to_zones(
     p = Path(jobs_csv)
     if not p.is_file():
         raise InputError(p, "jobs file not found", "check the path")
-    t = pd.read_csv(p, dtype={"wk_code": str, "gm_code": str})
+    t = _vector.read_table(p, text_columns=("wk_code", "gm_code"), what="jobs table")
     if column not in t.columns:
         raise InputError(p, f"no '{column}' column", "use CBS banen (banen_werkplaats)")
     vals = pd.to_numeric(t[column], errors="coerce")

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from . import _config
+from . import _config, _vector
 from ._errors import InputError
 
 log = logging.getLogger(__name__)
@@ -219,10 +219,8 @@ def read_skim(
     if name.endswith(".omx"):
         df = _read_omx(path, omx_matrix)
         origin_col, dest_col, time_col = "origin", "destination", "time"
-    elif name.endswith(".parquet") or name.endswith(".pq"):
-        df = pd.read_parquet(path)
-    elif name.endswith(".csv") or name.endswith(".csv.gz") or name.endswith(".txt"):
-        df = pd.read_csv(path, dtype={origin_col: str, dest_col: str})
+    elif name.endswith((".parquet", ".pq", ".csv", ".csv.gz", ".txt", ".tsv", ".xlsx")):
+        df = _vector.read_table(path, text_columns=(origin_col, dest_col), what="skim")
     else:
         raise InputError(path, "unknown skim format", "use a long CSV, Parquet or OMX file")
     missing = [c for c in (origin_col, dest_col, time_col) if c not in df.columns]
@@ -276,6 +274,7 @@ def read_skim(
                 "use a skim built on the same zoning as the zones layer (same zone_id codes)",
             )
     log.info("read skim %s: %d pairs, %d origins", path, len(out), out["origin"].nunique())
+    out.attrs["source"] = str(path)
     return out
 
 

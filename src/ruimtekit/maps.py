@@ -1141,6 +1141,20 @@ def pipeline_step(ctx: Any, folder: str | Path | None = None) -> None:
     )
 
 
+def _read_tables(folder: Path) -> dict[str, Any]:
+    """CSV tables beside the study GeoPackage; unreadable (unrelated) files are skipped with
+    a warning naming them."""
+    from . import _vector
+
+    tables = {}
+    for p in sorted(folder.glob("*.csv")):
+        try:
+            tables[p.stem] = _vector.read_table(p)
+        except InputError as exc:
+            log.warning("skipped %s beside the GeoPackage: %s", p.name, exc.problem)
+    return tables
+
+
 def read_outputs(gpkg: str | Path) -> dict[str, Any]:
     """Read a study's processed outputs back (no recomputation) for :func:`rebuild`.
 
@@ -1181,7 +1195,7 @@ def read_outputs(gpkg: str | Path) -> dict[str, Any]:
         else:
             df = gpd.read_file(gpkg, layer=name)
             results[name] = df
-    tables = {p.stem: pd.read_csv(p) for p in sorted(gpkg.parent.glob("*.csv"))}
+    tables = _read_tables(gpkg.parent)
     notes: list[str] = []
     attributions: list[str] = []
     title = gpkg.stem
@@ -1228,6 +1242,12 @@ def rebuild(gpkg: str | Path, out_dir: str | Path, *, offline: bool = True, titl
     """
     _io.check_output_dir(out_dir, overwrite)
     rec = read_outputs(gpkg)
+    sizes = {n: len(df) for n, df in rec["results"].items()}
+    if not any(sizes.values()):
+        shown = ", ".join(f"{n} ({k} rows)" for n, k in sizes.items()) or "none"
+        raise InputError(gpkg, f"the GeoPackage has no result layer with rows (layers: {shown}); "
+                         "there is nothing to map", "run the study again (ruimtekit run) or "
+                         "point --gpkg at the study's output GeoPackage")
     return build_study_maps(
         rec["results"], out_dir, title=title or rec["title"], notes=rec["notes"],
         attributions=rec["attributions"], offline=offline, config=config, tables=rec["tables"],

@@ -116,6 +116,17 @@ class Study(Section):
     scheduler: str | None = Field(
         None, pattern=r"^(local(:[1-9][0-9]*)?|(tcp|tls|ws|wss|ucx|inproc)://\S+|[\w.\-]+:[0-9]+)$")
 
+    @field_validator("accessibility", "transit")
+    @classmethod
+    def _unique_names(cls, v: list[Any]) -> list[Any]:
+        names = [getattr(b, "name", None) for b in v]
+        dup = sorted({n for n in names if n is not None and names.count(n) > 1})
+        if dup:
+            raise ValueError(f"block name(s) {dup} are used twice; each block writes its own "
+                             "result layer, so only the last would survive: give every block "
+                             "its own name")
+        return v
+
     @field_validator("name")
     @classmethod
     def _slug(cls, v: str) -> str:
