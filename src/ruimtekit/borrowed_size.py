@@ -145,8 +145,14 @@ def borrowed_size_metrics(
         raise InputError(None, f"missing mass values for zones {bad[:10].tolist()}"
                          f"{' …' if bad.size > 10 else ''}",
                          "fill the masses (population/jobs) or drop those zones first")
-    if (M < 0).any():
-        raise InputError(None, "negative masses", "masses are counts and must be >= 0")
+    if (M < 0).any() or not np.isfinite(M).all():
+        bad = (M < 0) | ~np.isfinite(M)
+        cols = [names[j] for j in np.flatnonzero(bad.any(axis=0))]
+        rows = zids[bad.any(axis=1)]
+        raise InputError(masses.attrs.get("source"), f"negative or infinite masses in column(s) "
+                         f"{cols} for {rows.size} zone(s): {rows[:10].tolist()}"
+                         f"{' …' if rows.size > 10 else ''}",
+                         "masses are counts and must be >= 0: fix those values or drop the zones")
     tbands = _check_bands(time_bands_min, "min")
     rbands = _check_bands(ring_bands_km, "km") if points_xy is not None else []
     if points_xy is not None:
@@ -1029,11 +1035,20 @@ def analyse(
             + (f"; merged since 2021 and summed into their 2022 gemeente: {rep['merged']}"
                if rep["merged"] else "")
             + (f"; not placed: {rep['unplaced']}" if rep["unplaced"] else "") + ".")
-    if "jobs" in cfg.mass_columns and "jobs" not in zones.columns:
+    if cfg.jobs_file is not None and "jobs" not in cfg.mass_columns:
+        raise InputError(cfg.jobs_file, "a jobs file was given but 'jobs' is not among the "
+                         f"masses {list(cfg.mass_columns)}, so it would be ignored",
+                         "add jobs to the masses (--mass jobs) or leave out the jobs file")
+    if "jobs" in cfg.mass_columns and ("jobs" not in zones.columns or cfg.jobs_file is not None):
         if cfg.jobs_file is None or wijk_pts is None:
-            raise InputError(None, "the zones have no 'jobs' column",
-                             "add jobs to the zones layer, or set borrowed_size.jobs_file and "
-                             "borrowed_size.wijk_centroids")
+            raise InputError(cfg.jobs_file, "the zones have no 'jobs' column" if
+                             cfg.jobs_file is None else "a jobs file needs wijk centroids to "
+                             "place its codes", "add jobs to the zones layer, or set "
+                             "borrowed_size.jobs_file and borrowed_size.wijk_centroids "
+                             "(--jobs-file with --wijk-centroids)")
+        if "jobs" in zones.columns:
+            log.warning("borrowed size: the zones' own 'jobs' column is replaced by the jobs "
+                        "file %s (given explicitly)", cfg.jobs_file)
         jobs, rep = jobs_to_zones(resolve(cfg.jobs_file), wijk_pts, zones)
         zones["jobs"] = zones["zone_id"].map(jobs).astype(float)
         notes.append(

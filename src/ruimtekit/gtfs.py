@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _io
+from . import _io, _validate
 from ._errors import InputError
 
 log = logging.getLogger(__name__)
@@ -314,6 +314,7 @@ def read_gtfs(path: str | Path) -> Feed:
     if stops["stop_id"].duplicated().any():
         raise InputError(path, "stops.txt has duplicate stop_id values",
                          "make stop_id unique")
+    _validate.check_stop_coordinates(stops[lt <= 1], path)  # 0,0, swapped, beyond Europe
     from pyproj import Transformer
 
     tr = Transformer.from_crs("EPSG:4326", "EPSG:28992", always_xy=True)
@@ -365,6 +366,7 @@ def read_gtfs(path: str | Path) -> Feed:
             calendar[d] = _to_int(calendar, d, path, "calendar.txt")
         for c in ("start_date", "end_date"):
             _validate_dates(calendar[c], path, f"calendar.txt {c}")
+        _validate.check_calendar_ranges(calendar, path)
     if len(cdates):
         cdates["exception_type"] = _to_int(cdates, "exception_type", path, "calendar_dates.txt")
         _validate_dates(cdates["date"], path, "calendar_dates.txt date")

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
+from . import _validate
 from . import graph as _graph
 from ._config import Section
 from ._errors import InputError, NetworkError
@@ -571,6 +572,7 @@ def departure_times(start: str | int, end: str | int, step_s: int = 60) -> np.nd
     """Departure times (s) from ``start`` (inclusive) to ``end`` (exclusive), every
     ``step_s`` seconds; 07:00–09:00 with 60 s gives 120 departures."""
     a, b = parse_clock(start), parse_clock(end)
+    _validate.check_window(a, b, start, end)
     if b <= a or step_s <= 0:
         raise InputError(None, f"empty departure window {start}–{end} (step {step_s} s)",
                          "give a window start before its end and a positive step")
@@ -1088,6 +1090,7 @@ def build_transit_network(kind: str | None, path: str | Path, *, date: str | Non
         tr = None
         if window is not None:
             a, b = parse_clock(window[0]), parse_clock(window[1])
+            _validate.check_window(a, b, window[0], window[1])
             tr = (a, b + max_time_min * 60)
         return build_network(p, date, time_range_s=tr, **opts)
     if kind == "transit_graph":
