@@ -32,6 +32,12 @@ app = typer.Typer(
 )
 err_console = Console(stderr=True)
 
+try:  # typer >= 0.16 vendors click; usage errors raised inside a command are its own
+    from typer._click.exceptions import ClickException as _TyperClickException
+except ImportError:  # pragma: no cover - older typer
+    _TyperClickException = click.ClickException
+_PASS_THROUGH = (typer.Exit, typer.Abort, click.ClickException, _TyperClickException)
+
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 SchedulerOpt = Annotated[str | None, typer.Option(
     "--scheduler", help="Run the searches on Dask: local:N (N local worker processes) or the "
@@ -67,7 +73,7 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (typer.Exit, typer.Abort, click.exceptions.ClickException):
+        except _PASS_THROUGH:
             raise
         except RuimtekitError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
