@@ -417,9 +417,59 @@ def check_zip_member(zf: Any, member: str, path: str | Path) -> Any:
 
 
 def open_zip_member(zf: Any, member: str, path: str | Path) -> Any:
-    """Open a ZIP member for reading after :func:`check_zip_member` (binary stream)."""
+    """Open a ZIP member for reading after :func:`check_zip_member` (binary stream).
+
+    Reading a damaged member (bad CRC, corrupt deflate data, truncated archive) raises
+    :class:`InputError` naming the archive and member instead of ``BadZipFile`` or
+    ``zlib.error``.
+    """
     check_zip_member(zf, member, path)
-    return zf.open(member)
+    try:
+        return _CheckedMember(zf.open(member), member, path)
+    except Exception as exc:  # noqa: BLE001 - zipfile raises many types for damage
+        raise _damaged(path, member, exc) from None
+
+
+def _damaged(path: str | Path, member: str, exc: Exception) -> Exception:
+    from ._errors import InputError
+
+    return InputError(path, f"archive member {member} is damaged ({type(exc).__name__}: "
+                      f"{str(exc)[:200]})", "download or pack the archive again")
+
+
+class _CheckedMember:
+    """A ZIP member stream whose read errors become :class:`InputError`."""
+
+    def __init__(self, f: Any, member: str, path: str | Path) -> None:
+        self._f, self._member, self._path = f, member, path
+
+    def _call(self, name: str, *args: Any) -> Any:
+        import zipfile
+        import zlib
+
+        try:
+            return getattr(self._f, name)(*args)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+            raise _damaged(self._path, self._member, exc) from None
+
+    def read(self, *args: Any) -> bytes:
+        return self._call("read", *args)
+
+    def readline(self, *args: Any) -> bytes:
+        return self._call("readline", *args)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> _CheckedMember:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 def check_table_size(path: str | Path) -> int:

@@ -230,20 +230,23 @@ def read_skim(
             f"missing column(s) {missing}; the file has {list(df.columns)}",
             "name the columns with origin_col=, dest_col=, time_col= (CLI/study: skim columns)",
         )
-    out = pd.DataFrame({
-        "origin": df[origin_col].astype(str).to_numpy(),
-        "destination": df[dest_col].astype(str).to_numpy(),
-        "time_s": pd.to_numeric(df[time_col], errors="coerce").to_numpy(dtype=np.float64)
-        * _UNITS[unit],
-    })
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = pd.DataFrame({
+            "origin": df[origin_col].astype(str).to_numpy(),
+            "destination": df[dest_col].astype(str).to_numpy(),
+            "time_s": pd.to_numeric(df[time_col], errors="coerce").to_numpy(dtype=np.float64)
+            * _UNITS[unit],
+        })
     bad = ~np.isfinite(out["time_s"].to_numpy())
     if bad.any():
         first = out.loc[bad].iloc[0]
         raise InputError(
             path,
-            f"{int(bad.sum())} travel time(s) are missing or not numbers "
-            f"(first: {first.origin} → {first.destination})",
-            "leave unreachable pairs out of the skim instead of writing an empty value",
+            f"{int(bad.sum())} travel time(s) in column {time_col!r} are missing or not "
+            f"numbers, or too large (first: {first.origin} → {first.destination}, data row "
+            f"{int(np.flatnonzero(bad)[0]) + 1})",
+            "leave unreachable pairs out of the skim instead of writing an empty value, and "
+            f"give times in {unit}",
         )
     neg = out["time_s"].to_numpy() < 0
     if neg.any():
