@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -127,6 +128,23 @@ def corpus(tmp_path_factory) -> Path:
     (d / "cp1252_beside").mkdir()
     z.to_file(d / "cp1252_beside" / "demo.gpkg", layer="accessibility")
     (d / "cp1252_beside" / "notes.csv").write_bytes("naam;waarde\ncafé;1,5\n".encode("cp1252"))
+    # more unusual inputs
+    (d / "garbage.gml").write_text("<graph><node id='1'")
+    (d / "empty_dir").mkdir()
+    (d / "stations.json").write_text('{"stations": 5}')
+    zd = z.copy()
+    zd["zone_id"] = ["z1", "z1", "z2", "z3"]
+    zd.to_file(d / "zones_dupids.gpkg")
+    z.to_crs(4326).set_crs(None, allow_override=True).to_file(d / "zones_nocrs.geojson")
+    zf = z.copy()
+    zf["geometry"] = zf.geometry.translate(5e6, 5e6)
+    zf.to_file(d / "zones_far.gpkg")
+    (d / "points.csv").write_text("zone_id,jobs\nz1,5\n")
+    (d / "bbox_bad.txt").write_text("1,2,3")
+    (d / "flows_bad.parquet").write_bytes(b"PAR1junkPAR1")
+    (d / "vacancy_ok.csv").write_text(
+        "object_id;function;floor_area_m2;vacant_since;x;y\n"
+        "o1;kantoor;1200;01-02-2019;119300;486300\no2;winkel;300,5;2021-06-01;120100;486400\n")
     return d
 
 
@@ -226,6 +244,48 @@ CASES = [
     ("run-cutoff-seconds", ["run", "{d}/study_cutoff.yaml"], 2, "maximum travel time"),
     ("run-output-dir-is-file", ["run", "{d}/study_outfile.yaml"], 2, "is a file"),
     ("run-missing-layer", ["run", "{d}/study_missing_layer.yaml"], 2, "not found"),
+    ("transit-graph-garbage", [*T, "--graph", "{d}/garbage.gml"], 2, ""),
+    ("transit-ns-rail-empty-folder", [*T, "--ns-rail", "{d}/empty_dir"], 2, ""),
+    ("transit-gtfs-empty-folder", [*T, "--gtfs", "{d}/empty_dir"], 2, ""),
+    ("transit-window-garbage", [*T, "--gtfs", "{d}/feed_ok.zip", "--window", "morning"], 2,
+     ""),
+    ("transit-opportunity-missing", [*T, "--gtfs", "{d}/feed_ok.zip", "--opportunity",
+                                     "banen"], 2, "banen"),
+    ("access-zones-duplicate-ids", ["access", "--zones", "{d}/zones_dupids.gpkg", "--network",
+                                    "crowfly", "--mode", "walk", "-o", "{o}/a.gpkg"], 2, ""),
+    # RD coordinates 5000 km away: computed, with a warning naming the file (not silent)
+    ("access-zones-far-away", ["access", "--zones", "{d}/zones_far.gpkg", "--network",
+                               "crowfly", "--mode", "walk", "-o", "{o}/a.gpkg"], 0,
+     "far outside the Netherlands"),
+    ("access-zones-csv-without-geometry", ["access", "--zones", "{d}/points.csv", "--network",
+                                           "crowfly", "--mode", "walk", "-o", "{o}/a.gpkg"],
+     2, ""),
+    ("access-opportunity-column-missing", [*A, "--network", "crowfly", "--opportunities",
+                                           "banen"], 2, "banen"),
+    ("candidates-stations-garbage", ["candidates", "--zones", "{d}/zones.gpkg", "--vacancy", "{d}/vacancy_ok.csv",
+                                     "--stations", "{d}/stations.json", "-o", "{o}/c.gpkg"],
+     2, ""),
+    ("candidates-accessibility-garbage", ["candidates", "--zones", "{d}/zones.gpkg",
+                                          "--vacancy", "{d}/vacancy_ok.csv", "-a", "{d}/garbage.gpkg", "-o",
+                                          "{o}/c.gpkg"], 2, ""),
+    ("candidates-constraint-missing", ["candidates", "--zones", "{d}/zones.gpkg",
+                                       "--vacancy", "{d}/vacancy_ok.csv", "--constraint", "{d}/nope.gpkg", "-o",
+                                       "{o}/c.gpkg"], 2, ""),
+    ("candidates-both-vacancy-sources", ["candidates", "--zones", "{d}/zones.gpkg",
+                                         "--synthetic", "--vacancy", "{d}/vacancy_empty.csv",
+                                         "-o", "{o}/c.gpkg"], 2, ""),
+    ("borrowed-flows-garbage", ["borrowed-size", "{d}/zones.gpkg", "--mass", "population",
+                                "--flows", "{d}/flows_bad.parquet", "-o", "{o}/b.gpkg"], 2, ""),
+    ("borrowed-population-points-garbage", ["borrowed-size", "{d}/zones.gpkg", "--mass",
+                                            "population", "--population-points",
+                                            "{d}/garbage.gpkg", "-o", "{o}/b.gpkg"], 2, ""),
+    ("borrowed-mass-missing", ["borrowed-size", "{d}/zones.gpkg", "--mass", "banen", "-o",
+                               "{o}/b.gpkg"], 2, "banen"),
+    ("borrowed-cutoff-negative", ["borrowed-size", "{d}/zones.gpkg", "--mass", "population",
+                                  "--cutoff", "-5", "-o", "{o}/b.gpkg"], 2, ""),
+    ("map-study-missing", ["map", "{d}/nope.yaml"], 2, "not found"),
+    ("fetch-bbox-garbage", ["fetch", "1,2,3", "--offline", "--out", "{o}/f"], 2, ""),
+    ("fetch-region-unknown", ["fetch", "Atlantis", "--offline", "--out", "{o}/f"], 2, ""),
     ("fetch-year-1850", ["fetch", "Delft", "--year", "1850", "--offline", "--out", "{o}/f"],
      2, "--year 1850"),
     ("fetch-negative-buffer", ["fetch", "Delft", "--buffer-km", "-5", "--offline", "--out",
@@ -247,16 +307,19 @@ def test_bad_input_gives_a_clean_error(corpus, tmp_path, monkeypatch, case, args
     out.mkdir()
     argv = [a.format(d=corpus, o=out) for a in args]
     before = _snapshot(corpus)
-    res = CliRunner().invoke(app, [*argv, "--quiet"] if argv[0] != "fetch" else argv)
+    with warnings.catch_warnings(record=True) as rec:  # pytest keeps warnings from logging
+        warnings.simplefilter("always")
+        res = CliRunner().invoke(app, [*argv, "--quiet"] if argv[0] != "fetch" else argv)
     text = _plain(res.output)
+    shown = text + " " + " ".join(str(w.message) for w in rec)
     assert "Traceback" not in res.output, text
     assert res.exit_code == code, f"{case}: exit {res.exit_code}: {text}"
     assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
     if code == 2:
         assert "error" in text.lower(), text  # `error: ...` or click's usage-error box
-        assert "unexpected" not in text, text
-        assert needle.lower() in text.lower(), text
+        assert "error: unexpected" not in text, text
         assert sorted(p.name for p in out.iterdir()) == [], "partial output left behind"
+    assert needle.lower() in shown.lower(), shown
     assert _snapshot(corpus) == before, "an input file was changed"
     leftovers = [p for p in corpus.rglob(".*") if p.is_file() or p.is_dir()]
     assert leftovers == [], leftovers
