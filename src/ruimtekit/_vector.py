@@ -284,7 +284,7 @@ def _sniff_delimiter(sample: str) -> str:
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".xlsx", ".xlsm", ".parquet", ".pq")
 """File types :func:`read_table` reads."""
 
-_DUTCH_NUMBER_RE = re.compile(r"^\s*[-+]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?\s*$")
+_DUTCH_NUMBER_RE = re.compile(r"^\s*[-+]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?([eE][-+]?\d+)?\s*$")
 
 
 def read_table(path: str | Path, text_columns: tuple[str, ...] = (),
@@ -398,6 +398,10 @@ def _read_csv(path: Path, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
                              "export the table again with a header row") from None
         except (pd.errors.ParserError, ValueError, EOFError, OSError) as exc:
             raise _unreadable(path, exc) from None
+        if not isinstance(df.index, pd.RangeIndex):  # pandas moves surplus fields to the index
+            raise InputError(path, f"rows have more fields than the header's {len(df.columns)} "
+                             f"columns (separator {sep!r})", "check the separator and quote "
+                             "values that contain it (\"1,5\"), or fix the header row")
         df.columns = [str(c).strip() for c in df.columns]
         return _infer_numbers(df, text_columns)
     raise _unreadable(path, last or ValueError("unknown encoding"))
