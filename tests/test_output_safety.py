@@ -102,7 +102,7 @@ def test_user_file_with_an_output_name_in_our_folder_needs_no_manifest_listing(t
     target.mkdir()
     (target / "provenance.json").write_text('{"ruimtekit_version": "0.0.9"}')
     (target / "notes.md").write_text("mine")
-    with _io.atomic_dir(target) as d:
+    with _io.atomic_dir(target, kind="data") as d:
         (d / "provenance.json").write_text('{"ruimtekit_version": "0.1.0"}')
     assert (target / "notes.md").read_text() == "mine"
     assert "0.1.0" in (target / "provenance.json").read_text()
@@ -212,3 +212,39 @@ def test_run_refuses_a_users_output_folder_before_any_work(tmp_path):
     assert res.exit_code == 2 and "not empty" in _out(res) and "--overwrite" in _out(res)
     assert not (tmp_path / "processed" / "small").exists()  # refused before any step ran
     assert _listing(tmp_path / "maps") == ["small", "small/notities.txt"]
+
+
+def test_map_into_the_studys_data_folder_never_removes_the_data(tmp_path):
+    gpkg = _gpkg(tmp_path)
+    data = gpkg.parent
+    with _io.atomic_dir(data, overwrite=True, kind="data") as d:  # as `ruimtekit run` would
+        export.write_geopackage({"accessibility": gpd.read_file(gpkg)}, d / "demo.gpkg")
+        _io.write_json(d / "provenance.json", {"ruimtekit_version": "0.1.0"})
+    before = _listing(data)
+    res = _map(data / "demo.gpkg", data)
+    assert res.exit_code == 2 and "not empty" in _out(res)  # a data folder is not a maps one
+    assert _listing(data) == before
+    res = _map(data / "demo.gpkg", data, "--overwrite")
+    assert res.exit_code == 0, res.output
+    assert {"demo.gpkg", "provenance.json", "index.html"} <= set(_listing(data))
+    assert json.loads((data / _io.MANIFEST).read_text())["kind"] == "data"  # still the run's
+
+
+def test_same_output_and_maps_folder_is_refused(tmp_path):
+    from test_pipeline import _small
+
+    study = _small(tmp_path)
+    study.write_text(study.read_text().replace("maps_dir: " + str(tmp_path / "maps"),
+                                               "maps_dir: " + str(tmp_path / "processed")))
+    res = CliRunner().invoke(app, ["run", str(study), "--quiet"])
+    assert res.exit_code == 2 and "both lead to" in _out(res)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+def test_read_only_output_file_is_not_replaced(tmp_path):
+    p = tmp_path / "x.txt"
+    p.write_text("keep")
+    p.chmod(0o444)
+    with pytest.raises(OutputError, match="read-only"):
+        _io.write_text(p, "new")
+    assert p.read_text() == "keep"

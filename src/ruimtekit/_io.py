@@ -37,7 +37,7 @@ MANIFEST = ".ruimtekit-output.json"
 """Name of the manifest file ruimtekit writes into every output folder it creates."""
 
 _GDAL_SIDE_SUFFIXES = ("-wal", "-shm", "-journal", ".aux.xml")
-_LEGACY_MARKERS = ("provenance.json", "maps.json")
+_LEGACY_MARKERS = {"provenance.json": "data", "maps.json": "maps"}
 
 
 def _ensure_folder(folder: Path, what: Path) -> None:
@@ -76,6 +76,10 @@ def check_output_file(target: str | Path) -> Path:
         raise OutputError(target, "is a folder, but a file is expected here",
                           "give a file name (e.g. out/result.gpkg), not a folder")
     _ensure_folder(target.parent, target)
+    if target.exists() and not os.access(target, os.W_OK):
+        raise OutputError(target, "the file is read-only; ruimtekit does not replace "
+                          "write-protected files", "choose another output name or make the "
+                          "file writable")
     if not os.access(target.parent, os.W_OK | os.X_OK):
         raise OutputError(target, f"folder {target.parent} is not writable",
                           "choose a writable output location or fix the folder's permissions")
@@ -159,24 +163,27 @@ def _make_tmp_dir(parent: Path, name: str) -> Path:
                       "remove stale .*.tmp-* folders")  # pragma: no cover
 
 
-def _read_manifest(folder: Path) -> list[str] | None:
-    """Files listed in ``folder``'s manifest; None when the folder has none (not ours)."""
+def _read_manifest(folder: Path, kind: str) -> list[str] | None:
+    """Files listed in ``folder``'s manifest when ruimtekit made it for outputs of this
+    ``kind``; None when it did not (no manifest, or a folder of another kind: a maps run
+    must never remove a study's data files)."""
     m = folder / MANIFEST
     if m.is_file():
         try:
             rec = json.loads(m.read_text(encoding="utf-8")[:10_000_000])
-            files = rec.get("files", []) if isinstance(rec, dict) else []
-            return [f for f in files if isinstance(f, str)]
         except (OSError, ValueError):
-            return []
-    for marker in _LEGACY_MARKERS:  # folders written by ruimtekit before manifests
+            return None
+        if not isinstance(rec, dict) or rec.get("kind", "output") != kind:
+            return None
+        return [f for f in rec.get("files", []) if isinstance(f, str)]
+    for marker, mkind in _LEGACY_MARKERS.items():  # written by ruimtekit before manifests
         p = folder / marker
         with contextlib.suppress(OSError):
-            if p.is_file() and p.stat().st_size < 50_000_000:
+            if mkind == kind and p.is_file() and p.stat().st_size < 50_000_000:
                 text = p.read_text(encoding="utf-8", errors="replace")
                 if (marker == "provenance.json" and '"ruimtekit_version"' in text) or (
                         marker == "maps.json" and (folder / "index.html").is_file()):
-                    return []
+                    return []  # ours, but which files is unknown: nothing is removed
     return None
 
 
@@ -193,15 +200,15 @@ def _safe_rel(folder: Path, rel: str) -> Path | None:
     return p
 
 
-def _write_manifest(folder: Path, files: list[str]) -> None:
+def _write_manifest(folder: Path, files: list[str], kind: str) -> None:
     from . import __version__
 
     (folder / MANIFEST).write_text(json.dumps(
-        {"written_by": "ruimtekit", "version": __version__, "files": files}, indent=1) + "\n",
-        encoding="utf-8")
+        {"written_by": "ruimtekit", "version": __version__, "kind": kind, "files": files},
+        indent=1) + "\n", encoding="utf-8")
 
 
-def check_output_dir(target: str | Path, overwrite: bool = False) -> Path:
+def check_output_dir(target: str | Path, overwrite: bool = False, kind: str = "output") -> Path:
     """Fail fast (before any work) when folder ``target`` may not be written.
 
     Parameters
@@ -210,6 +217,9 @@ def check_output_dir(target: str | Path, overwrite: bool = False) -> Path:
         Output folder.
     overwrite : bool
         Allow writing into a non-empty folder that ruimtekit did not make.
+    kind : str
+        Kind of output (``data``, ``maps``, ...): a folder ruimtekit made for another kind
+        counts as not made by ruimtekit.
 
     Raises
     ------
@@ -221,7 +231,7 @@ def check_output_dir(target: str | Path, overwrite: bool = False) -> Path:
     if target.exists() and not target.is_dir():
         raise OutputError(target, "is a file, but an output folder is expected here",
                           "give a folder path (e.g. maps/mystudy) or move the file away")
-    if target.is_dir() and not overwrite and _read_manifest(target) is None:
+    if target.is_dir() and not overwrite and _read_manifest(target, kind) is None:
         try:
             content = sorted(p.name for p in target.iterdir())
         except OSError as exc:
@@ -239,7 +249,8 @@ def check_output_dir(target: str | Path, overwrite: bool = False) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_dir(target: str | Path, overwrite: bool = False) -> Iterator[Path]:
+def atomic_dir(target: str | Path, overwrite: bool = False,
+               kind: str = "output") -> Iterator[Path]:
     """Yield a temporary folder whose files are moved into folder ``target`` on success.
 
     Parameters
@@ -251,6 +262,9 @@ def atomic_dir(target: str | Path, overwrite: bool = False) -> Iterator[Path]:
         removed, and every other file in the folder is kept.
     overwrite : bool
         Allow writing into a non-empty folder that ruimtekit did not make.
+    kind : str
+        Kind of output recorded in the manifest (``data`` for a study's processed outputs,
+        ``maps`` for maps); only files of a manifest of the same kind are ever removed.
 
     Yields
     ------
@@ -264,12 +278,12 @@ def atomic_dir(target: str | Path, overwrite: bool = False) -> Iterator[Path]:
         See :func:`check_output_dir`; also when a new file would replace a folder (or the
         other way round), or the final move fails (names the path).
     """
-    target = check_output_dir(target, overwrite)
+    target = check_output_dir(target, overwrite, kind)
     tmp = _make_tmp_dir(target.parent, target.name)
     try:
         yield tmp
         new_files = _files_under(tmp)
-        _write_manifest(tmp, new_files)
+        _write_manifest(tmp, new_files, kind)
         if not target.exists():
             try:
                 os.replace(tmp, target)
@@ -277,17 +291,17 @@ def atomic_dir(target: str | Path, overwrite: bool = False) -> Iterator[Path]:
                 raise OutputError(target, f"cannot move the output into place: "
                                   f"{exc.strerror or exc}", "check the folder's permissions") from None
             return
-        check_output_dir(target, overwrite)  # re-check: the folder may have changed meanwhile
-        _merge_into(tmp, target, new_files)
+        check_output_dir(target, overwrite, kind)  # re-check: it may have changed meanwhile
+        _merge_into(tmp, target, new_files, kind)
         _rmtree(tmp)
     except BaseException:
         _rmtree(tmp)
         raise
 
 
-def _merge_into(tmp: Path, target: Path, new_files: list[str]) -> None:
+def _merge_into(tmp: Path, target: Path, new_files: list[str], kind: str) -> None:
     """Move ``new_files`` from ``tmp`` into ``target``; drop own stale files; new manifest."""
-    old_own = _read_manifest(target) or []
+    old_own = _read_manifest(target, kind) or []
     for rel in new_files:  # conflicts first, so a refusal leaves the target untouched
         dest = target / rel
         if dest.is_dir() and not dest.is_symlink():
@@ -315,7 +329,8 @@ def _merge_into(tmp: Path, target: Path, new_files: list[str]) -> None:
                         if parent == target or target not in parent.parents:
                             break
                         parent.rmdir()
-        os.replace(tmp / MANIFEST, target / MANIFEST)
+        if not (target / MANIFEST).exists() or _read_manifest(target, kind) is not None:
+            os.replace(tmp / MANIFEST, target / MANIFEST)  # else: another kind's record stays
     except OSError as exc:
         raise OutputError(target, f"cannot move the output files into place: "
                           f"{exc.strerror or exc}", "check the folder's permissions") from None

@@ -469,7 +469,7 @@ def map_cmd(
 
     _setup_logging(quiet)
     if out is not None:
-        _io.check_output_dir(out, overwrite)
+        _io.check_output_dir(out, overwrite, "maps")
     config = None
     if gpkg is None or out is None:
         from . import study as _study
@@ -480,7 +480,7 @@ def map_cmd(
         base_maps = (root / s.maps_dir) if not Path(s.maps_dir).is_absolute() else Path(s.maps_dir)
         gpkg = gpkg or base_out / s.name / f"{s.name}.gpkg"
         out = out or base_maps / s.name
-    _io.check_output_dir(out, overwrite)
+    _io.check_output_dir(out, overwrite, "maps")
     index = maps.rebuild(gpkg, out, offline=offline, config=config, figures=figures,
                          overwrite=overwrite)
     if not quiet:

@@ -1062,7 +1062,7 @@ def build_study_maps(
     attr_tables = {n: len(df) for n, df in results.items()
                    if isinstance(df, pd.DataFrame) and n not in zone_layers and n not in point_layers
                    and n not in outlines and n not in stations}
-    with _io.atomic_dir(out_dir, overwrite) as tmp:
+    with _io.atomic_dir(out_dir, overwrite, "maps") as tmp:
         if offline:
             _offline.copy_assets(tmp)
         written: list[MapResult] = []
@@ -1240,7 +1240,7 @@ def rebuild(gpkg: str | Path, out_dir: str | Path, *, offline: bool = True, titl
     Path
         ``out_dir/index.html``.
     """
-    _io.check_output_dir(out_dir, overwrite)
+    _io.check_output_dir(out_dir, overwrite, "maps")
     rec = read_outputs(gpkg)
     sizes = {n: len(df) for n, df in rec["results"].items()}
     if not any(sizes.values()):

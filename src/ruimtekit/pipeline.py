@@ -30,6 +30,7 @@ from typing import Any
 from . import __version__, _io, distributed
 from . import study as _study
 from ._context import RunContext
+from ._errors import StudyError
 
 log = logging.getLogger("ruimtekit.pipeline")
 
@@ -113,10 +114,13 @@ def run_study(
     # steps that write files such as OD matrices) and swapped in only when everything
     # succeeded. One Dask client serves the whole run (None: local); steps read ctx.dask_client.
     if study.maps.enabled:  # refuse both folders before any work
-        _io.check_output_dir(maps_dir, overwrite)
-    maps_cm = (_io.atomic_dir(maps_dir, overwrite) if study.maps.enabled
+        if maps_dir.resolve() == out_dir.resolve():
+            raise StudyError(study_file, f"output_dir and maps_dir both lead to {out_dir}",
+                                    "give maps_dir its own folder (default: maps)")
+        _io.check_output_dir(maps_dir, overwrite, "maps")
+    maps_cm = (_io.atomic_dir(maps_dir, overwrite, "maps") if study.maps.enabled
                else contextlib.nullcontext())
-    with _io.atomic_dir(out_dir, overwrite) as tmp_out, maps_cm as tmp_maps, \
+    with _io.atomic_dir(out_dir, overwrite, "data") as tmp_out, maps_cm as tmp_maps, \
             distributed.session(ctx.scheduler) as ctx.dask_client, Progress(
                 TextColumn("[bold]{task.description}"), BarColumn(),
                 TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
