@@ -248,3 +248,26 @@ def test_read_only_output_file_is_not_replaced(tmp_path):
     with pytest.raises(OutputError, match="read-only"):
         _io.write_text(p, "new")
     assert p.read_text() == "keep"
+
+
+def test_unexpected_errors_are_one_line_and_verbose_shows_the_trace(tmp_path, monkeypatch):
+    def boom(*a, **k):
+        raise RuntimeError("simulated\nbug")
+
+    monkeypatch.setattr("ruimtekit.accessibility.run_cli", boom)
+    args = ["access", "--zones", "z.gpkg", "--network", "crowfly", "--mode", "walk", "-o",
+            str(tmp_path / "a.gpkg")]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 1
+    assert "error: unexpected RuntimeError: simulated bug" in _out(res)
+    assert "ruimtekit --verbose access" in _out(res) and "Traceback" not in res.output
+    res = CliRunner().invoke(app, ["--verbose", *args])
+    assert res.exit_code == 1 and "Traceback" in res.output and "RuntimeError" in res.output
+
+    def oserr(*a, **k):
+        raise PermissionError(13, "Permission denied", "/data/secret.gpkg")
+
+    monkeypatch.setattr("ruimtekit.accessibility.run_cli", oserr)
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and "error: /data/secret.gpkg: Permission denied" in _out(res)
+    assert not (tmp_path / "a.gpkg").exists()
