@@ -115,3 +115,13 @@ def test_zip_member_size_limit(tmp_path, monkeypatch):
     monkeypatch.setattr(_io, "MAX_ZIP_MEMBER_BYTES", 200)
     with pytest.raises(InputError, match="inflates to .* above the limit"):
         gtfs.read_gtfs(z)
+
+
+def test_zip_member_needing_more_memory_than_available(tmp_path, monkeypatch):
+    z = zip_feed(write_feed(tmp_path / "feed"), tmp_path / "feed.zip")
+    assert _io.available_memory() > 2**20  # Linux MemAvailable is read
+    monkeypatch.setenv("RUIMTEKIT_MEMORY_CHECK", "0")
+    assert _io.available_memory() is None
+    monkeypatch.setattr(_io, "available_memory", lambda: 2000)  # bytes
+    with pytest.raises(InputError, match=r"needs about .* GiB of memory, more than"):
+        gtfs.read_gtfs(z)

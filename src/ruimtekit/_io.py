@@ -384,6 +384,11 @@ MAX_ZIP_RATIO = _env_limit("RUIMTEKIT_MAX_ZIP_RATIO", 100.0)
 """Largest compression ratio (uncompressed / compressed size) of a ZIP member above
 :data:`ZIP_RATIO_MIN_BYTES` (env ``RUIMTEKIT_MAX_ZIP_RATIO``; GTFS text compresses about
 5–15×, a ZIP bomb thousands of times)."""
+ZIP_MEMORY_FACTOR = 6.0
+"""Memory needed to parse a text member, as a multiple of its inflated size (bytes read plus
+pandas text columns; measured about 5× for GTFS ``stop_times.txt``). A member needing more
+than the memory available (``MemAvailable``) is refused before reading instead of running
+the machine out of memory; ``RUIMTEKIT_MEMORY_CHECK=0`` turns this off."""
 ZIP_RATIO_MIN_BYTES = 10 * 2**20
 """Members smaller than this (bytes) are not checked for their compression ratio."""
 MAX_TABLE_BYTES = int(_env_limit("RUIMTEKIT_MAX_TABLE_MB", 2048) * 2**20)
@@ -422,6 +427,13 @@ def check_zip_member(zf: Any, member: str, path: str | Path) -> Any:
                          f"above the limit of {MAX_ZIP_MEMBER_BYTES / 2**20:,.0f} MiB",
                          "use a smaller extract of the data, or raise the limit with the "
                          "environment variable RUIMTEKIT_MAX_ZIP_MEMBER_MB")
+    avail = available_memory()
+    if avail is not None and size * ZIP_MEMORY_FACTOR > avail:
+        raise InputError(path, f"archive member {member} inflates to {size / 2**20:,.0f} MiB; "
+                         f"reading it needs about {size * ZIP_MEMORY_FACTOR / 2**30:,.1f} GiB of "
+                         f"memory, more than the {avail / 2**30:,.1f} GiB available",
+                         "use a smaller extract (e.g. the feed clipped to the study region) or "
+                         "a machine with more memory (RUIMTEKIT_MEMORY_CHECK=0 skips this check)")
     if size >= ZIP_RATIO_MIN_BYTES and size / packed > MAX_ZIP_RATIO:
         raise InputError(path, f"archive member {member} has a compression ratio of "
                          f"{size / packed:,.0f}:1 ({packed:,} bytes inflate to {size:,}); "
@@ -429,6 +441,21 @@ def check_zip_member(zf: Any, member: str, path: str | Path) -> Any:
                          "download the archive again from its source; if it is genuine, raise "
                          "the limit with RUIMTEKIT_MAX_ZIP_RATIO")
     return info
+
+
+def available_memory() -> int | None:
+    """Memory available to new allocations (bytes; Linux ``MemAvailable``), or None when
+    unknown or the check is disabled (``RUIMTEKIT_MEMORY_CHECK=0``)."""
+    if os.environ.get("RUIMTEKIT_MEMORY_CHECK", "1") in ("0", "false", "no"):
+        return None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def open_zip_member(zf: Any, member: str, path: str | Path) -> Any:
