@@ -383,8 +383,8 @@ def _weights(df: pd.DataFrame, column: str, what: str) -> np.ndarray:
                          "(read with decimal commas)")
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
-        raise InputError(src, f"{int(bad.sum())} {what} row(s) have a missing, infinite or "
-                         f"negative {column!r} (e.g. ids {list(ids[bad][:5])})",
+        raise InputError(src, f"{int(bad.sum())} {what} row(s) have a missing or negative (or "
+                         f"infinite) {column!r} (e.g. ids {list(ids[bad][:5])})",
                          "fill them (0 when there are truly none) or drop those rows")
     huge = w > MAX_OPPORTUNITY
     if huge.any():
