@@ -1,7 +1,9 @@
 """Command-line interface (typer): a thin layer over the Python API.
 
-Every command catches :class:`ruimtekit._errors.RuimtekitError` and prints its message
-(file, problem, fix) without a traceback, exiting with code 2.
+No command shows a traceback (:func:`friendly_errors`): a
+:class:`ruimtekit._errors.RuimtekitError` prints its message (file, problem, fix) and exits
+with code 2, an OS error names the path (code 2), anything unexpected is one line pointing to
+``ruimtekit --verbose <command>`` for the traceback (code 1).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 
@@ -32,11 +33,10 @@ app = typer.Typer(
 )
 err_console = Console(stderr=True)
 
-try:  # typer >= 0.16 vendors click; usage errors raised inside a command are its own
-    from typer._click.exceptions import ClickException as _TyperClickException
-except ImportError:  # pragma: no cover - older typer
-    _TyperClickException = click.ClickException
-_PASS_THROUGH = (typer.Exit, typer.Abort, click.ClickException, _TyperClickException)
+# usage errors (typer.BadParameter, ...) raised inside a command are shown by click itself;
+# typer >= 0.16 vendors click, so take the base class from typer's own exception
+_PASS_THROUGH = (typer.Exit, typer.Abort, *[c for c in typer.BadParameter.__mro__
+                                            if c.__name__ == "ClickException"])
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 SchedulerOpt = Annotated[str | None, typer.Option(
