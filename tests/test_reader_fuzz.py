@@ -20,7 +20,7 @@ from transit_fixtures import HAND_FILES
 ROOT = Path(__file__).resolve().parents[1]
 BANEN = (ROOT / "data/raw/cbs_gemeente_banen_2014.csv").read_bytes()  # CBS, bundled
 DEMO = (ROOT / "studies/demo.yaml").read_bytes()
-FUZZ = settings(max_examples=25, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 EXPECTED = _vector.read_table(ROOT / "data/raw/cbs_gemeente_banen_2014.csv",
