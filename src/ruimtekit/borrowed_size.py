@@ -888,7 +888,7 @@ class BorrowedSizeConfig(Section):
     rail_network: str | None = None
     rail_access_radius_m: float = Field(5000.0, gt=0)
     rail_egress_radius_m: float = Field(2000.0, gt=0)
-    cutoff_min: float = Field(45.0, gt=0)
+    cutoff_min: float = Field(45.0, gt=0, le=accessibility.MAX_CUTOFF_MIN)
     catchment_cutoffs_min: list[float] = Field(default_factory=lambda: [45.0])
     ring_bands_km: list[tuple[float, float]] = Field(
         default_factory=lambda: [tuple(b) for b in RING_BANDS_KM])

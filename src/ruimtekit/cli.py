@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from ._errors import RuimtekitError
@@ -77,6 +78,14 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except RuimtekitError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            raise typer.Exit(code=2) from None
+        except ValidationError as exc:  # an option value a settings model refuses
+            lines = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}"
+                              for e in exc.errors())
+            err_console.print(f"error: invalid option value(s): {lines}\n  fix: correct the "
+                              f"option(s) (see `ruimtekit "
+                              f"{func.__name__.removesuffix('_cmd').replace('_', '-')} --help`)",
+                              highlight=False, markup=False)
             raise typer.Exit(code=2) from None
         except KeyboardInterrupt:
             err_console.print("interrupted; earlier outputs were left intact")

@@ -629,6 +629,10 @@ def iter_raptor_blocks(
     origins = np.asarray(origins, dtype=np.int64)
     e_ptr, e_stop, e_s, n_dest = _egress_args(egress, net.n_stops)
     args = _kernel_args(net)
+    if int(max_transfers) < 0 or not 0 < float(max_time_min) <= 24 * 60:
+        raise InputError(None, f"max_transfers {max_transfers} / max_time_min {max_time_min} "
+                         "out of range", "give max_transfers >= 0 and a maximum travel time "
+                         "of 1-1440 minutes")
     max_rides = int(max_transfers) + 1
     max_time = np.int64(round(max_time_min * 60))
     for b0 in range(0, origins.shape[0], block_size):
