@@ -38,7 +38,7 @@ def test_atomic_dir_keeps_previous_folder_on_failure(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["study"]
     with _io.atomic_dir(target) as d:
         (d / "b.txt").write_text("v3")
-    assert sorted(p.name for p in target.iterdir()) == ["b.txt"]
+    assert sorted(p.name for p in target.iterdir()) == [_io.MANIFEST, "b.txt"]
 
 
 def test_sha256_known_value(tmp_path):

@@ -9,18 +9,8 @@ class RuimtekitError(Exception):
     """Base class for errors that the CLI shows as a clean message (no traceback)."""
 
 
-class InputError(RuimtekitError):
-    """Bad input: names the file, what is wrong with it and how to fix it.
-
-    Parameters
-    ----------
-    path : str or Path or None
-        The offending file (or ``None`` when the input is not a file).
-    problem : str
-        What is wrong, in one sentence.
-    fix : str
-        What the user can do about it.
-    """
+class _Located(RuimtekitError):
+    """An error about one file (or none): the path, the problem and the fix."""
 
     def __init__(self, path: str | Path | None, problem: str, fix: str) -> None:
         self.path = None if path is None else Path(path)
@@ -29,10 +19,57 @@ class InputError(RuimtekitError):
         where = f"{self.path}: " if self.path is not None else ""
         super().__init__(f"{where}{problem}\n  fix: {fix}")
 
+    def __reduce__(self):  # picklable across Dask workers / processes
+        return (type(self), (self.path, self.problem, self.fix))
+
+
+class InputError(_Located, ValueError):
+    """Bad input: names the file, what is wrong with it and how to fix it.
+
+    A :class:`ValueError`, so code that catches ``ValueError`` catches it too.
+
+    Parameters
+    ----------
+    path : str or Path or None
+        The offending file (or ``None`` when the input is not a file).
+    problem : str
+        What is wrong, in one sentence (name the row or column where it applies).
+    fix : str
+        What the user can do about it.
+    """
+
 
 class StudyError(InputError):
     """An invalid study file (YAML)."""
 
 
+class OutputError(_Located):
+    """An output that cannot be written: the path, the problem and the fix.
+
+    Raised instead of a bare ``OSError`` (a folder where a file is expected, a read-only
+    folder, a non-empty folder ruimtekit did not make, ...).
+    """
+
+
 class NetworkError(RuimtekitError):
-    """A network that cannot be routed on (empty, disconnected, ...)."""
+    """A network that cannot be routed on (empty, disconnected, ...).
+
+    ``NetworkError(message)``, or ``NetworkError(path, problem, fix)`` like
+    :class:`InputError` when the network file is known.
+    """
+
+    def __init__(self, path_or_message: str | Path | None, problem: str | None = None,
+                 fix: str | None = None) -> None:
+        if problem is None:
+            self.path, self.problem, self.fix = None, str(path_or_message), None
+            super().__init__(str(path_or_message))
+            return
+        self.path = None if path_or_message is None else Path(path_or_message)
+        self.problem, self.fix = problem, fix
+        where = f"{self.path}: " if self.path is not None else ""
+        super().__init__(f"{where}{problem}" + (f"\n  fix: {fix}" if fix else ""))
+
+    def __reduce__(self):
+        if self.fix is None and self.path is None:
+            return (type(self), (self.problem,))
+        return (type(self), (self.path, self.problem, self.fix))

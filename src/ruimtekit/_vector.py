@@ -282,43 +282,162 @@ def _sniff_delimiter(sample: str) -> str:
     return best
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".xlsx", ".xlsm", ".parquet", ".pq")
+"""File types :func:`read_table` reads."""
+
+_DUTCH_NUMBER_RE = re.compile(r"^\s*[-+]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?([eE][-+]?\d+)?\s*$")
+
+
+def read_table(path: str | Path, text_columns: tuple[str, ...] = (),
+               what: str = "table") -> pd.DataFrame:
+    """Read a plain table (no geometry needed): the one tabular reader of ruimtekit.
+
+    Used for opportunities, skims, vacancy, lookups, jobs and flow tables.
+
+    * CSV/TSV/TXT (also ``.csv.gz``): the delimiter is sniffed (``,`` ``;`` tab ``|``);
+      UTF-8 with or without BOM, else cp1252 (Dutch Excel exports); decimal commas
+      (``1,5`` and ``1.234,5`` in a ``;`` file) become numbers;
+    * XLSX (first sheet, openpyxl);
+    * Parquet.
+
+    Text columns that are entirely numeric become numbers, except code-like columns with
+    leading zeros (``0363``) and ``text_columns``, which stay text.
+
+    Parameters
+    ----------
+    path : str or Path
+        The table.
+    text_columns : tuple of str
+        Columns always kept as text (codes such as ``wk_code``, ``origin``).
+    what : str
+        What the table is, for messages (e.g. ``"skim"``).
+
+    Returns
+    -------
+    DataFrame
+        With ``attrs["source"]`` the path.
+
+    Raises
+    ------
+    InputError
+        Missing, empty (no header or no rows), larger than
+        :data:`ruimtekit._io.MAX_TABLE_BYTES`, binary or otherwise unreadable (names the
+        file, the problem and the fix).
+    """
+    from . import _io
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, f"{what} file not found" if not path.exists() else
+                         f"is a folder, not a {what} file", "check the path")
+    name = path.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        try:
+            df = pd.read_parquet(path)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises many types
+            raise _unreadable(path, exc) from None
+        for c in text_columns:
+            if c in df.columns:
+                df[c] = df[c].astype("string").astype(object)
+    elif name.endswith((".xlsx", ".xlsm")):
+        _io.check_table_size(path)
+        try:
+            df = pd.read_excel(path, sheet_name=0, engine="openpyxl", dtype=object)
+        except Exception as exc:  # noqa: BLE001 - openpyxl/zipfile raise many types
+            raise _unreadable(path, exc) from None
+        df.columns = [str(c).strip() for c in df.columns]
+        df = df.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
+                    else str(v).strip()).replace({"": None})
+        df = _infer_numbers(df, text_columns)
+    elif name.endswith((".csv", ".tsv", ".txt", ".csv.gz")):
+        df = _read_csv(path, text_columns)
+    else:
+        raise InputError(path, f"unknown {what} format {path.suffix!r}",
+                         "use a CSV (comma or semicolon separated), XLSX or Parquet table")
+    if len(df.columns) == 0 or len(df) == 0:
+        raise InputError(path, f"the {what} has a header but no rows" if len(df.columns) else
+                         f"the {what} is empty", "export the table again with its rows")
+    df.attrs["source"] = str(path)
+    return df
+
+
+def _read_csv(path: Path, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """CSV with a sniffed delimiter, UTF-8 (BOM) or cp1252, and decimal commas."""
+    import gzip
+
+    from . import _io
+
     try:
-        raw = path.read_bytes()[:65536]
-    except OSError as exc:
+        _io.check_table_size(path)
+        if path.name.lower().endswith(".gz"):
+            with gzip.open(path, "rb") as f:
+                raw = f.read(65536)
+        else:
+            with open(path, "rb") as f:
+                raw = f.read(65536)
+    except InputError:
+        raise
+    except (OSError, EOFError) as exc:
         raise _unreadable(path, exc) from None
     if b"\x00" in raw:
         raise InputError(path, "the file cannot be read as text (it contains NUL bytes; "
                          "is it a binary file with a .csv name?)", FORMATS_FIX)
+    if not raw.strip():
+        raise InputError(path, "the file is empty (no header, no rows)",
+                         "export the table again with a header row")
     last: Exception | None = None
     for enc in ("utf-8-sig", "cp1252"):
         try:
             sep = _sniff_delimiter(raw.decode(enc, errors="replace"))
-            return _infer_numbers(pd.read_csv(path, sep=sep, encoding=enc, dtype=str,
-                                              keep_default_na=True))
+            df = pd.read_csv(path, sep=sep, encoding=enc, dtype=str, keep_default_na=True,
+                             skipinitialspace=True, on_bad_lines="error")
         except UnicodeDecodeError as exc:
             last = exc
             continue
         except pd.errors.EmptyDataError:
             raise InputError(path, "the file is empty (no header, no rows)",
                              "export the table again with a header row") from None
-        except (pd.errors.ParserError, ValueError) as exc:
+        except (pd.errors.ParserError, ValueError, EOFError, OSError) as exc:
             raise _unreadable(path, exc) from None
+        if not isinstance(df.index, pd.RangeIndex):  # pandas moves surplus fields to the index
+            raise InputError(path, f"rows have more fields than the header's {len(df.columns)} "
+                             f"columns (separator {sep!r})", "check the separator and quote "
+                             "values that contain it (\"1,5\"), or fix the header row")
+        df.columns = [str(c).strip() for c in df.columns]
+        return _infer_numbers(df, text_columns)
     raise _unreadable(path, last or ValueError("unknown encoding"))
 
 
-def _infer_numbers(df: pd.DataFrame) -> pd.DataFrame:
+def _infer_numbers(df: pd.DataFrame, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """Convert text columns that are entirely numeric to numbers, except code-like columns
-    with leading zeros (``0363``, ``0363010000000001``) which stay text."""
+    with leading zeros (``0363``, ``0363010000000001``) and ``text_columns``, which stay
+    text. Dutch numbers with a decimal comma (``1,5``, ``1.234,5``) are numbers too."""
+    keep = {c.lower() for c in text_columns}
     for c in df.columns:
+        if str(c).lower() in keep:
+            continue
         s = df[c]
+        if s.dtype != object and not pd.api.types.is_string_dtype(s):
+            continue
         present = s.notna()
         if not present.any():
             continue
-        num = pd.to_numeric(s, errors="coerce")
-        if (num.notna() == present).all() and not s.str.match(r"^\s*[-+]?0\d").fillna(
-                False).any():
-            df[c] = num
+        text = s[present].astype(str).str.strip()
+        if text.str.match(r"^[-+]?0\d").any():
+            continue
+        num = pd.to_numeric(text, errors="coerce")
+        if num.isna().any() and text.str.contains(",", regex=False).any() and \
+                text.str.match(_DUTCH_NUMBER_RE).all():
+            num = pd.to_numeric(text.str.replace(".", "", regex=False)
+                                .str.replace(",", ".", regex=False), errors="coerce")
+        if num.notna().all():
+            out = pd.Series(np.nan, index=s.index, dtype="float64")
+            out[present] = num.astype("float64")
+            if (out[present] == out[present].round()).all() and out[present].abs().max() < 2**53 \
+                    and not text.str.contains(r"[.,eE]", regex=True).any():
+                df[c] = out if not present.all() else out.astype("int64")
+            else:
+                df[c] = out
     return df
 
 

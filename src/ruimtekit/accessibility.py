@@ -232,6 +232,11 @@ def as_decay(spec: Decay | dict | DecayConfig) -> Decay:
                      "give {kind: exponential, params: {beta: 0.05}}")
 
 
+MAX_CUTOFF_MIN = 24 * 60.0
+"""Largest time budget accepted (minutes): a day. Larger cutoffs are unit mistakes
+(seconds for minutes)."""
+
+
 def _measures(cutoffs_min: Iterable[float], decays: Iterable[Decay | dict]) -> list[Decay]:
     out: list[Decay] = []
     for c in cutoffs_min:
@@ -239,6 +244,10 @@ def _measures(cutoffs_min: Iterable[float], decays: Iterable[Decay | dict]) -> l
         if not np.isfinite(c) or c <= 0:
             raise InputError(None, f"cutoff {c!r} minutes is not a positive number",
                              "give cutoffs in minutes, e.g. 45")
+        if c > MAX_CUTOFF_MIN:
+            raise InputError(None, f"cutoff {c:g} minutes is beyond the maximum travel time "
+                             f"of {MAX_CUTOFF_MIN:g} minutes (a day)",
+                             "give cutoffs in minutes (e.g. 45), not seconds")
         out.append(Decay("cumulative", cutoff=c))
     out.extend(as_decay(d) for d in decays)
     labels = [m.label for m in out]
@@ -357,18 +366,38 @@ def _zone_ids(zones: gpd.GeoDataFrame) -> np.ndarray:
     return ids
 
 
+MAX_OPPORTUNITY = 1e12
+"""Largest opportunity count accepted per zone or point (jobs, inhabitants, ...); larger
+values are data errors (the Netherlands has about 10 million jobs) and would make sums
+inexact or infinite."""
+
+
 def _weights(df: pd.DataFrame, column: str, what: str) -> np.ndarray:
+    src = df.attrs.get("source")
     if column not in df.columns:
-        raise InputError(None, f"the {what} layer has no column {column!r} "
+        raise InputError(src, f"the {what} layer has no column {column!r} "
                          f"(columns: {[c for c in df.columns if c != 'geometry']})",
                          "name the opportunity column (e.g. jobs, establishments_proxy)")
-    w = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=np.float64)
+    raw = df[column]
+    w = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+    ids = (df["zone_id"] if "zone_id" in df.columns else pd.Series(df.index)).to_numpy()
+    text = raw.astype(str).str.contains(r"\d,\d", regex=True).to_numpy() & np.isnan(w)
+    if text.any():
+        raise InputError(src, f"{int(text.sum())} {what} value(s) of {column!r} are text with "
+                         f"a decimal comma (e.g. {raw[text].iloc[0]!r} at id {ids[text][0]})",
+                         "save the table with decimal points, or as a semicolon CSV/XLSX "
+                         "(read with decimal commas)")
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
-        ids = (df["zone_id"] if "zone_id" in df.columns else pd.Series(df.index)).to_numpy()[bad]
-        raise InputError(None, f"{int(bad.sum())} {what} row(s) have a missing or negative "
-                         f"{column!r} (e.g. {list(ids[:5])})",
+        raise InputError(src, f"{int(bad.sum())} {what} row(s) have a missing or negative (or "
+                         f"infinite) {column!r} (e.g. ids {list(ids[bad][:5])})",
                          "fill them (0 when there are truly none) or drop those rows")
+    huge = w > MAX_OPPORTUNITY
+    if huge.any():
+        raise InputError(src, f"{int(huge.sum())} {what} row(s) have an implausibly large "
+                         f"{column!r} (> {MAX_OPPORTUNITY:.0e}; e.g. ids "
+                         f"{list(ids[huge][:5])}: {w[huge][0]:.3g})",
+                         "check the column and its unit (counts, not e.g. euros)")
     return w
 
 
@@ -1154,6 +1183,23 @@ def crowfly_access(
     })
 
 
+def _check_skim_covers(t: np.ndarray, measures: list[Decay], skim: pd.DataFrame) -> None:
+    """A skim that leaves pairs out (truncated at its longest time) cannot answer cutoffs
+    beyond that time: those measures would silently equal the one at the longest time."""
+    finite = np.isfinite(t)
+    if finite.all() or not finite.any():
+        return
+    longest = float(t[finite].max()) / 60.0
+    cut = [m.params.get("cutoff") for m in measures if m.kind == "cumulative"]
+    beyond = sorted(float(c) for c in cut if c is not None and float(c) > longest + 1e-9)
+    if beyond:
+        raise InputError(skim.attrs.get("source"), f"cutoff(s) {beyond} minutes are beyond the "
+                         f"longest travel time in the skim ({longest:g} min), which leaves "
+                         f"{int((~finite).sum()):,} zone pairs out",
+                         f"use cutoffs up to {longest:g} minutes, or a skim that covers longer "
+                         "trips (or lists every pair)")
+
+
 def skim_access(
     skim: pd.DataFrame | str | Path,
     zones: gpd.GeoDataFrame,
@@ -1208,6 +1254,7 @@ def skim_access(
             idx = np.flatnonzero(fill)
             t[idx, idx] = 60.0 * intrazonal_min
     measures = _measures(cutoffs, decays)
+    _check_skim_covers(t, measures, skim)
     h = default_horizon_min(measures) if horizon_min is None else float(horizon_min)
     vals = aggregate_times(t, w, [], measures, horizon_min=h)
     values = {f"{opportunity}_{k}_{mode}": v for k, v in vals.items()}
@@ -1489,6 +1536,9 @@ class AccessibilityConfig(_config.Section):
     def _cutoffs_ok(cls, v: list[float]) -> list[float]:
         if any(not (c > 0 and math.isfinite(c)) for c in v):
             raise ValueError("cutoffs must be positive numbers of minutes")
+        if any(c > MAX_CUTOFF_MIN for c in v):
+            raise ValueError(f"cutoffs beyond the maximum travel time of {MAX_CUTOFF_MIN:g} "
+                             "minutes (a day): give cutoffs in minutes, not seconds")
         return v
 
     def impedance_for(self, mode: str) -> str:
@@ -1655,6 +1705,12 @@ def run_cli(
         from . import _crs, _vector
 
         dest = _vector.read_any(opportunities)
+        if not isinstance(dest, gpd.GeoDataFrame):
+            raise InputError(opportunities, "the opportunities table has no locations (no "
+                             "geometry, x/y, lon/lat or WKT columns)",
+                             "give points or zones (GeoPackage, GeoJSON, or a CSV with x/y "
+                             "columns in RD metres), or add the counts as a column of the "
+                             "zones file and pass that column to --opportunities")
         if dest.crs is not None and not _crs.is_working(dest.crs):
             dest = dest.to_crs(_crs.working_crs())
         opp = opportunity_column

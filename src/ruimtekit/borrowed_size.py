@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from . import CRS, accessibility, agglomeration, catchments, impedance
+from . import CRS, _vector, accessibility, agglomeration, catchments, impedance
 from ._config import Section
 from ._errors import InputError
 
@@ -145,8 +145,14 @@ def borrowed_size_metrics(
         raise InputError(None, f"missing mass values for zones {bad[:10].tolist()}"
                          f"{' …' if bad.size > 10 else ''}",
                          "fill the masses (population/jobs) or drop those zones first")
-    if (M < 0).any():
-        raise InputError(None, "negative masses", "masses are counts and must be >= 0")
+    if (M < 0).any() or not np.isfinite(M).all():
+        bad = (M < 0) | ~np.isfinite(M)
+        cols = [names[j] for j in np.flatnonzero(bad.any(axis=0))]
+        rows = zids[bad.any(axis=1)]
+        raise InputError(masses.attrs.get("source"), f"negative or infinite masses in column(s) "
+                         f"{cols} for {rows.size} zone(s): {rows[:10].tolist()}"
+                         f"{' …' if rows.size > 10 else ''}",
+                         "masses are counts and must be >= 0: fix those values or drop the zones")
     tbands = _check_bands(time_bands_min, "min")
     rbands = _check_bands(ring_bands_km, "km") if points_xy is not None else []
     if points_xy is not None:
@@ -378,7 +384,7 @@ def read_commute_flows(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise InputError(p, "commute flow file not found", "check the path")
-    df = pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p)
+    df = _vector.read_table(p, text_columns=("wk_woon", "wk_werk"), what="commute flow table")
     need = {"wk_woon", "wk_werk", "banen"}
     if not need <= set(df.columns):
         raise InputError(p, f"columns {sorted(need - set(df.columns))} missing",
@@ -518,7 +524,7 @@ def jobs_to_zones(
     p = Path(jobs_csv)
     if not p.is_file():
         raise InputError(p, "jobs file not found", "check the path")
-    t = pd.read_csv(p, dtype={"wk_code": str, "gm_code": str})
+    t = _vector.read_table(p, text_columns=("wk_code", "gm_code"), what="jobs table")
     if column not in t.columns:
         raise InputError(p, f"no '{column}' column", "use CBS banen (banen_werkplaats)")
     vals = pd.to_numeric(t[column], errors="coerce")
@@ -906,7 +912,7 @@ class BorrowedSizeConfig(Section):
     rail_network: str | None = None
     rail_access_radius_m: float = Field(5000.0, gt=0)
     rail_egress_radius_m: float = Field(2000.0, gt=0)
-    cutoff_min: float = Field(45.0, gt=0)
+    cutoff_min: float = Field(45.0, gt=0, le=accessibility.MAX_CUTOFF_MIN)
     catchment_cutoffs_min: list[float] = Field(default_factory=lambda: [45.0])
     ring_bands_km: list[tuple[float, float]] = Field(
         default_factory=lambda: [tuple(b) for b in RING_BANDS_KM])
@@ -1060,11 +1066,20 @@ def analyse(
             + (f"; merged since 2021 and summed into their 2022 gemeente: {rep['merged']}"
                if rep["merged"] else "")
             + (f"; not placed: {rep['unplaced']}" if rep["unplaced"] else "") + ".")
-    if "jobs" in cfg.mass_columns and "jobs" not in zones.columns:
+    if cfg.jobs_file is not None and "jobs" not in cfg.mass_columns:
+        raise InputError(cfg.jobs_file, "a jobs file was given but 'jobs' is not among the "
+                         f"masses {list(cfg.mass_columns)}, so it would be ignored",
+                         "add jobs to the masses (--mass jobs) or leave out the jobs file")
+    if "jobs" in cfg.mass_columns and ("jobs" not in zones.columns or cfg.jobs_file is not None):
         if cfg.jobs_file is None or wijk_pts is None:
-            raise InputError(None, "the zones have no 'jobs' column",
-                             "add jobs to the zones layer, or set borrowed_size.jobs_file and "
-                             "borrowed_size.wijk_centroids")
+            raise InputError(cfg.jobs_file, "the zones have no 'jobs' column" if
+                             cfg.jobs_file is None else "a jobs file needs wijk centroids to "
+                             "place its codes", "add jobs to the zones layer, or set "
+                             "borrowed_size.jobs_file and borrowed_size.wijk_centroids "
+                             "(--jobs-file with --wijk-centroids)")
+        if "jobs" in zones.columns:
+            log.warning("borrowed size: the zones' own 'jobs' column is replaced by the jobs "
+                        "file %s (given explicitly)", cfg.jobs_file)
         jobs, rep = jobs_to_zones(resolve(cfg.jobs_file), wijk_pts, zones)
         zones["jobs"] = zones["zone_id"].map(jobs).astype(float)
         notes.append(

@@ -1,7 +1,9 @@
 """Command-line interface (typer): a thin layer over the Python API.
 
-Every command catches :class:`ruimtekit._errors.RuimtekitError` and prints its message
-(file, problem, fix) without a traceback, exiting with code 2.
+No command shows a traceback (:func:`friendly_errors`): a
+:class:`ruimtekit._errors.RuimtekitError` prints its message (file, problem, fix) and exits
+with code 2, an OS error names the path (code 2), anything unexpected is one line pointing to
+``ruimtekit --verbose <command>`` for the traceback (code 1).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from ._errors import RuimtekitError
@@ -31,6 +34,11 @@ app = typer.Typer(
 )
 err_console = Console(stderr=True)
 
+# usage errors (typer.BadParameter, ...) raised inside a command are shown by click itself;
+# typer >= 0.16 vendors click, so take the base class from typer's own exception
+_PASS_THROUGH = (typer.Exit, typer.Abort, *[c for c in typer.BadParameter.__mro__
+                                            if c.__name__ == "ClickException"])
+
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 SchedulerOpt = Annotated[str | None, typer.Option(
     "--scheduler", help="Run the searches on Dask: local:N (N local worker processes) or the "
@@ -44,32 +52,88 @@ def _setup_logging(quiet: bool) -> None:
     logging.captureWarnings(True)  # data warnings as one-line log messages, not source dumps
 
 
+_VERBOSE = {"on": False}  # set by the root --verbose option (tracebacks for unexpected errors)
+
+
+def _show_traceback(kwargs: dict[str, Any]) -> bool:
+    import os
+
+    return bool(_VERBOSE["on"] or kwargs.get("verbose")
+                or os.environ.get("RUIMTEKIT_TRACEBACK", "") not in ("", "0"))
+
+
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn ruimtekit errors into a clear message and exit code 2 (no traceback)."""
+    """Never show a traceback: every error becomes a message and an exit code.
+
+    ruimtekit errors (file, problem, fix) exit with code 2; an operating-system error
+    names the path (code 2); out of memory says so (code 2); anything else is one line
+    pointing to ``ruimtekit --verbose`` for the traceback (code 1).
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except _PASS_THROUGH:
+            raise
         except RuimtekitError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            raise typer.Exit(code=2) from None
+        except ValidationError as exc:  # an option value a settings model refuses
+            lines = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}"
+                              for e in exc.errors())
+            err_console.print(f"error: invalid option value(s): {lines}\n  fix: correct the "
+                              f"option(s) (see `ruimtekit "
+                              f"{func.__name__.removesuffix('_cmd').replace('_', '-')} --help`)",
+                              highlight=False, markup=False)
             raise typer.Exit(code=2) from None
         except KeyboardInterrupt:
             err_console.print("interrupted; earlier outputs were left intact")
             raise typer.Exit(code=130) from None
+        except MemoryError:
+            err_console.print("error: out of memory; an input is too large for this machine",
+                              "\n  fix: use a smaller study area, fewer cutoffs or zones, or a "
+                              "machine with more memory", highlight=False, markup=False)
+            raise typer.Exit(code=2) from None
+        except OSError as exc:
+            if _show_traceback(kwargs):
+                err_console.print_exception()
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            err_console.print(f"error: {where}{exc.strerror or exc}\n  fix: check that the "
+                              "path exists and is readable (inputs) or writable (outputs)",
+                              highlight=False, markup=False)
+            raise typer.Exit(code=2) from None
+        except Exception as exc:
+            if _show_traceback(kwargs):
+                err_console.print_exception()
+            msg = " ".join(str(exc).split())[:300] or "(no message)"
+            err_console.print(
+                f"error: unexpected {type(exc).__name__}: {msg}\n  fix: this is a bug or an "
+                "input ruimtekit does not check yet; run `ruimtekit --verbose "
+                f"{func.__name__.removesuffix('_cmd').replace('_', '-')} ...` for the "
+                "traceback and report it", highlight=False, markup=False)
+            raise typer.Exit(code=1) from None
 
     return wrapper
 
 
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from . import __version__
 
-        typer.echo(__version__)
+        typer.echo(f"ruimtekit {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool | None, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print the version and exit.")] = None,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", help="Show the full traceback of unexpected errors.")] = False,
+) -> None:
+    _VERBOSE["on"] = verbose
 
 
 # --- run (pipeline) ------------------------------------------------------------------
@@ -84,6 +148,9 @@ def run(
     ] = None,
     quiet: QuietOpt = False,
     scheduler: SchedulerOpt = None,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Write into an existing non-empty folder that ruimtekit did not "
+        "make (same-named files are replaced; nothing else is removed).")] = False,
 ) -> None:
     """Run every analysis step of a study.
 
@@ -97,7 +164,7 @@ def run(
     from . import pipeline
 
     _setup_logging(quiet)
-    pipeline.run(study, quiet=quiet, scheduler=scheduler)
+    pipeline.run(study, quiet=quiet, scheduler=scheduler, overwrite=overwrite)
 
 
 # --- access (accessibility engine) --------------------------------------------------
@@ -136,6 +203,7 @@ def access_cmd(
     from . import _io, accessibility, distributed
 
     _setup_logging(quiet)
+    _io.check_output_file(output)
     with distributed.session(scheduler) as client:
         gdf = accessibility.run_cli(
             zones=zones, network=network, mode=mode, cutoffs=cutoff or [45.0],
@@ -227,6 +295,7 @@ def transit_cmd(
     from ._errors import InputError
 
     _setup_logging(quiet)
+    _io.check_output_file(output)
     feeds = list(gtfs or [])
     given = [(k, p) for k, p in (("gtfs", feeds if len(feeds) > 1 else
                                    (feeds[0] if feeds else None)),
@@ -362,9 +431,10 @@ def borrowed_size_cmd(
     --wijk-centroids data/raw/cbs_wijk_centroids_2015.geojson
     --flows data/raw/cbs_commute_wijk_2014.parquet -o out/borrowed_size.gpkg
     """
-    from . import borrowed_size, layers
+    from . import _io, borrowed_size, layers
 
     _setup_logging(quiet)
+    _io.check_output_file(out)
     cfg = borrowed_size.make_config(
         zones=zones.stem, indicators_file=indicators, jobs_file=jobs_file,
         wijk_centroids=wijk_centroids, observed_flows=flows, population_points=population_points,
@@ -430,9 +500,10 @@ def candidates_cmd(
     """
     import datetime as dt
 
-    from . import candidates, layers, synthetic
+    from . import _io, candidates, layers, synthetic
 
     _setup_logging(quiet)
+    _io.check_output_file(out)
     if synthetic_ == (vacancy is not None):
         raise typer.BadParameter("give exactly one of --vacancy FILE or --synthetic")
     try:
@@ -485,6 +556,9 @@ def map_cmd(
         "internet, base tiles optional). Online: Leaflet from a CDN, PDOK base map shown.")] = True,
     figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Also write static figures.")] = True,
     quiet: QuietOpt = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Write into an existing non-empty folder that ruimtekit did not "
+        "make (same-named files are replaced; nothing else is removed).")] = False,
 ) -> None:
     """Rebuild web maps and figures from a study's processed outputs (no recomputation).
 
@@ -493,9 +567,11 @@ def map_cmd(
     jobs within 45 min (car)), marker maps for candidates, stations and catchment outlines,
     and PNG/SVG figures. The folder is replaced only when everything was written.
     """
-    from . import maps
+    from . import _io, maps
 
     _setup_logging(quiet)
+    if out is not None:
+        _io.check_output_dir(out, overwrite, "maps")
     config = None
     if gpkg is None or out is None:
         from . import study as _study
@@ -506,7 +582,9 @@ def map_cmd(
         base_maps = (root / s.maps_dir) if not Path(s.maps_dir).is_absolute() else Path(s.maps_dir)
         gpkg = gpkg or base_out / s.name / f"{s.name}.gpkg"
         out = out or base_maps / s.name
-    index = maps.rebuild(gpkg, out, offline=offline, config=config, figures=figures)
+    _io.check_output_dir(out, overwrite, "maps")
+    index = maps.rebuild(gpkg, out, offline=offline, config=config, figures=figures,
+                         overwrite=overwrite)
     if not quiet:
         typer.echo(f"maps: {index}")
 

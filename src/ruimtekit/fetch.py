@@ -140,6 +140,10 @@ def parse_sources(text: str | Sequence[str] | None) -> list[str]:
     return names
 
 
+MAX_BUFFER_KM = 300.0
+"""Largest catchment buffer accepted (km): more than the Netherlands is wide."""
+
+
 def fetch_region(
     region: str | Path | regions.Region,
     *,
@@ -187,6 +191,14 @@ def fetch_region(
     FetchResult
     """
     names = parse_sources(sources_)
+    years = sources.KWB_TABLES
+    if ({"cbs", "statline"} & set(names)) and not (min(years) <= int(year) <= max(years)):
+        raise InputError(None, f"--year {year} is outside the years with CBS wijk/buurt data "
+                         f"known to ruimtekit ({min(years)}–{max(years)})",
+                         f"use --year between {min(years)} and {max(years)}")
+    if not (0 <= float(buffer_km) <= MAX_BUFFER_KM):
+        raise InputError(None, f"--buffer-km {buffer_km:g} is not between 0 and "
+                         f"{MAX_BUFFER_KM:g} km", "give the catchment buffer in km, e.g. 50")
     if osm_method not in ("auto", "geofabrik", "overpass"):
         raise InputError(None, f"unknown OSM method {osm_method!r}",
                          "use auto, geofabrik or overpass")

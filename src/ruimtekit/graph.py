@@ -158,12 +158,19 @@ def from_edges(
     if node_ids is None:
         node_ids = np.arange(n)
     node_ids = np.asarray(node_ids)
+    src = (meta or {}).get("source")
     if n == 0 or u.size == 0:
-        raise NetworkError("the network has no nodes or no edges")
+        raise NetworkError(src, "the network has no nodes or no edges",
+                           "check the file and the mode's road filter (profile)")
     if not (u.shape == v.shape == tt.shape):
         raise ValueError("u, v and travel_time_s must have the same length")
-    if np.any(~np.isfinite(tt)) or np.any(tt < 0):
-        raise NetworkError("edge travel times must be finite and non-negative")
+    bad = ~np.isfinite(tt) | (tt < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise NetworkError(src, f"{int(bad.sum())} edge travel time(s) are missing, infinite "
+                           f"or negative (e.g. edge {node_ids[u[i]]} → {node_ids[v[i]]}: "
+                           f"{tt[i]:g} s)", "fix the travel time / length and speed columns "
+                           "of those edges (seconds >= 0), or drop the edges")
     if u.min() < 0 or v.min() < 0 or u.max() >= n or v.max() >= n:
         raise ValueError("edge endpoints must index the node arrays")
     w = np.rint(tt).astype(np.int64)
@@ -171,6 +178,10 @@ def from_edges(
 
     # drop self-loops; keep the fastest of parallel edges
     keep = u != v
+    if not keep.any():
+        raise NetworkError(src, f"all {u.size} edges are self-loops (from and to are the same "
+                           "node): nothing can be routed", "check the from/to (u/v) columns; "
+                           "they must name the two different end nodes of each link")
     u, v, w = u[keep], v[keep], w[keep]
     if lm is not None:
         lm = lm[keep]
@@ -201,6 +212,11 @@ def from_edges(
                 lm = lm[ekeep]
             x, y, node_ids = x[node_keep], y[node_keep], node_ids[node_keep]
             n = x.shape[0]
+            if n < 2:
+                raise NetworkError(src, f"no two nodes reach each other: the largest strongly "
+                                   f"connected part has {n} node ({dropped} dropped)",
+                                   "check the edge directions (one-way links need a way back) "
+                                   "or give two-way links as two edges")
             log.info(
                 "%s network: kept the largest strongly connected component "
                 "(%d nodes), dropped %d nodes in %d smaller components",

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import _io, _validate
 from ._errors import InputError
 
 log = logging.getLogger(__name__)
@@ -221,7 +222,7 @@ class _Source:
 
     def _open(self, name: str) -> Any:
         if self.zip is not None:
-            return self.zip.open(self.names[name])
+            return _io.open_zip_member(self.zip, self.names[name], self.path)  # size/ratio bounds
         return open(self.names[name], "rb")
 
     def read(self, name: str, columns: list[str]) -> pd.DataFrame:
@@ -459,6 +460,7 @@ def _read(src: _Source, path: Path, name: str, crs: str | None) -> Feed:
         if dup.any():
             raise InputError(path, f"{table} {_lines(df.index[dup])}: duplicate {col} "
                              f"{list(df[col][dup].unique()[:3])}", f"make {col} unique")
+    _validate.check_stop_coordinates(stops[lt <= 1], path)  # 0,0, swapped, beyond Europe
     from pyproj import Transformer
 
     if crs is None:

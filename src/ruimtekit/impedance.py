@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from . import _config
+from . import _config, _vector
 from ._errors import InputError
 
 log = logging.getLogger(__name__)
@@ -235,10 +235,8 @@ def read_skim(
     if name.endswith(".omx"):
         df = _read_omx(path, omx_matrix)
         origin_col, dest_col, time_col = "origin", "destination", "time"
-    elif name.endswith(".parquet") or name.endswith(".pq"):
-        df = pd.read_parquet(path)
-    elif name.endswith(".csv") or name.endswith(".csv.gz") or name.endswith(".txt"):
-        df = pd.read_csv(path, dtype={origin_col: str, dest_col: str})
+    elif name.endswith((".parquet", ".pq", ".csv", ".csv.gz", ".txt", ".tsv", ".xlsx")):
+        df = _vector.read_table(path, text_columns=(origin_col, dest_col), what="skim")
     else:
         raise InputError(path, "unknown skim format", "use a long CSV, Parquet or OMX file")
     missing = [c for c in (origin_col, dest_col, time_col) if c not in df.columns]
@@ -248,20 +246,23 @@ def read_skim(
             f"missing column(s) {missing}; the file has {list(df.columns)}",
             "name the columns with origin_col=, dest_col=, time_col= (CLI/study: skim columns)",
         )
-    out = pd.DataFrame({
-        "origin": df[origin_col].astype(str).to_numpy(),
-        "destination": df[dest_col].astype(str).to_numpy(),
-        "time_s": pd.to_numeric(df[time_col], errors="coerce").to_numpy(dtype=np.float64)
-        * _UNITS[unit],
-    })
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = pd.DataFrame({
+            "origin": df[origin_col].astype(str).to_numpy(),
+            "destination": df[dest_col].astype(str).to_numpy(),
+            "time_s": pd.to_numeric(df[time_col], errors="coerce").to_numpy(dtype=np.float64)
+            * _UNITS[unit],
+        })
     bad = ~np.isfinite(out["time_s"].to_numpy())
     if bad.any():
         first = out.loc[bad].iloc[0]
         raise InputError(
             path,
-            f"{int(bad.sum())} travel time(s) are missing or not numbers "
-            f"(first: {first.origin} → {first.destination})",
-            "leave unreachable pairs out of the skim instead of writing an empty value",
+            f"{int(bad.sum())} travel time(s) in column {time_col!r} are missing or not "
+            f"numbers, or too large (first: {first.origin} → {first.destination}, data row "
+            f"{int(np.flatnonzero(bad)[0]) + 1})",
+            "leave unreachable pairs out of the skim instead of writing an empty value, and "
+            f"give times in {unit}",
         )
     neg = out["time_s"].to_numpy() < 0
     if neg.any():
@@ -292,6 +293,7 @@ def read_skim(
                 "use a skim built on the same zoning as the zones layer (same zone_id codes)",
             )
     log.info("read skim %s: %d pairs, %d origins", path, len(out), out["origin"].nunique())
+    out.attrs["source"] = str(path)
     return out
 
 

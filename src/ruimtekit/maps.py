@@ -35,7 +35,6 @@ import html
 import json
 import logging
 import math
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1008,6 +1007,7 @@ def build_study_maps(
     config: Any = None,
     tables: Mapping[str, Any] | None = None,
     figures: bool | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Build every web map of a study plus ``index.html`` (and figures) in ``out_dir``.
 
@@ -1019,7 +1019,8 @@ def build_study_maps(
         layers without measures (catchments) are outline overlays; station layers are
         marker overlays; attribute tables are listed on the index page.
     out_dir : str or Path
-        ``maps/<study>``; built in a temporary folder and swapped in when complete.
+        ``maps/<study>``; built in a temporary folder and moved into place when complete
+        (:func:`ruimtekit._io.atomic_dir`: files ruimtekit did not write are never removed).
     title : str
         Study title (index page, map titles).
     notes : sequence of str
@@ -1036,6 +1037,8 @@ def build_study_maps(
         CSV tables of the run (used by the borrowed-size figure when it needs them).
     figures : bool, optional
         Write static figures to ``figures/`` (default: ``config.figures`` or True).
+    overwrite : bool
+        Allow writing into a non-empty folder ruimtekit did not make.
 
     Returns
     -------
@@ -1060,8 +1063,7 @@ def build_study_maps(
     attr_tables = {n: len(df) for n, df in results.items()
                    if isinstance(df, pd.DataFrame) and n not in zone_layers and n not in point_layers
                    and n not in outlines and n not in stations}
-    with _io.atomic_dir(out_dir) as tmp:
-        os.chmod(tmp, 0o755)  # mkdtemp creates 0700; maps are meant to be served and shared
+    with _io.atomic_dir(out_dir, overwrite, "maps") as tmp:
         if offline:
             _offline.copy_assets(tmp)
         written: list[MapResult] = []
@@ -1140,6 +1142,20 @@ def pipeline_step(ctx: Any, folder: str | Path | None = None) -> None:
     )
 
 
+def _read_tables(folder: Path) -> dict[str, Any]:
+    """CSV tables beside the study GeoPackage; unreadable (unrelated) files are skipped with
+    a warning naming them."""
+    from . import _vector
+
+    tables = {}
+    for p in sorted(folder.glob("*.csv")):
+        try:
+            tables[p.stem] = _vector.read_table(p)
+        except InputError as exc:
+            log.warning("skipped %s beside the GeoPackage: %s", p.name, exc.problem)
+    return tables
+
+
 def read_outputs(gpkg: str | Path) -> dict[str, Any]:
     """Read a study's processed outputs back (no recomputation) for :func:`rebuild`.
 
@@ -1180,7 +1196,7 @@ def read_outputs(gpkg: str | Path) -> dict[str, Any]:
         else:
             df = gpd.read_file(gpkg, layer=name)
             results[name] = df
-    tables = {p.stem: pd.read_csv(p) for p in sorted(gpkg.parent.glob("*.csv"))}
+    tables = _read_tables(gpkg.parent)
     notes: list[str] = []
     attributions: list[str] = []
     title = gpkg.stem
@@ -1199,7 +1215,7 @@ def read_outputs(gpkg: str | Path) -> dict[str, Any]:
 
 
 def rebuild(gpkg: str | Path, out_dir: str | Path, *, offline: bool = True, title: str | None = None,
-            config: Any = None, figures: bool = True) -> Path:
+            config: Any = None, figures: bool = True, overwrite: bool = False) -> Path:
     """Rebuild maps, figures and the index from a study GeoPackage (+ CSVs, provenance).
 
     Parameters
@@ -1216,15 +1232,25 @@ def rebuild(gpkg: str | Path, out_dir: str | Path, *, offline: bool = True, titl
         Classification settings.
     figures : bool
         Also write static figures.
+    overwrite : bool
+        Allow writing into a non-empty folder ruimtekit did not make (see
+        :func:`ruimtekit._io.atomic_dir`; nothing that ruimtekit did not write is removed).
 
     Returns
     -------
     Path
         ``out_dir/index.html``.
     """
+    _io.check_output_dir(out_dir, overwrite, "maps")
     rec = read_outputs(gpkg)
+    sizes = {n: len(df) for n, df in rec["results"].items()}
+    if not any(sizes.values()):
+        shown = ", ".join(f"{n} ({k} rows)" for n, k in sizes.items()) or "none"
+        raise InputError(gpkg, f"the GeoPackage has no result layer with rows (layers: {shown}); "
+                         "there is nothing to map", "run the study again (ruimtekit run) or "
+                         "point --gpkg at the study's output GeoPackage")
     return build_study_maps(
         rec["results"], out_dir, title=title or rec["title"], notes=rec["notes"],
         attributions=rec["attributions"], offline=offline, config=config, tables=rec["tables"],
-        figures=figures,
+        figures=figures, overwrite=overwrite,
     )

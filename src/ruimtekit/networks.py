@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from . import _osm, graph, profiles
+from . import _osm, _vector, graph, profiles
 from ._config import Section
 from ._errors import InputError
 from .ferries import FerryConfig
@@ -635,8 +635,8 @@ def _read_table(path: Path, crs: str | None) -> pd.DataFrame:
 
     name = path.name.lower()
     try:
-        if name.endswith(".csv"):
-            df = pd.read_csv(path)
+        if name.endswith((".csv", ".tsv", ".txt", ".xlsx")):
+            df = _vector.read_table(path, what="link table")
             geom_col = next((c for c in df.columns if c.lower() in ("geometry", "wkt", "geom")),
                             None)
             if geom_col is not None:

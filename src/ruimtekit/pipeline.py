@@ -12,8 +12,9 @@ Outputs of a study named ``NAME``:
   version, timings (seconds per step) and notes (proxy/synthetic statements);
 * ``<maps_dir>/NAME/index.html`` — web maps (and ``figures/`` with PNG/SVG).
 
-Both output folders are built in temporary folders and swapped in only when the whole
-run succeeded, so a failed run leaves the previous outputs intact.
+Both output folders are built in temporary folders and moved into place only when the
+whole run succeeded, so a failed run leaves the previous outputs intact. ruimtekit never
+removes files it did not write (see :func:`ruimtekit._io.atomic_dir`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 from . import __version__, _crs, _io, distributed
 from . import study as _study
 from ._context import RunContext
+from ._errors import StudyError
 
 log = logging.getLogger("ruimtekit.pipeline")
 
@@ -36,7 +38,7 @@ __all__ = ["RunContext", "run", "run_study"]
 
 
 def run(path: str | Path | None = None, *, quiet: bool = False,
-        scheduler: str | None = None) -> dict[str, Path]:
+        scheduler: str | None = None, overwrite: bool = False) -> dict[str, Path]:
     """Load a study file (the bundled demo when ``None``) and run it.
 
     Parameters
@@ -47,6 +49,9 @@ def run(path: str | Path | None = None, *, quiet: bool = False,
         Suppress progress output.
     scheduler : str, optional
         Dask scheduler (``local:N`` or an address) overriding the study's ``scheduler``.
+    overwrite : bool
+        Allow writing into non-empty output folders that ruimtekit did not make (see
+        :func:`ruimtekit._io.atomic_dir`).
 
     Returns
     -------
@@ -55,7 +60,8 @@ def run(path: str | Path | None = None, *, quiet: bool = False,
     """
     study, root = _study.load_study(path)
     study_file = Path(path) if path is not None else _study.demo_study_path()
-    return run_study(study, root, study_file=study_file, quiet=quiet, scheduler=scheduler)
+    return run_study(study, root, study_file=study_file, quiet=quiet, scheduler=scheduler,
+                     overwrite=overwrite)
 
 
 def _steps() -> list[tuple[str, Callable[[RunContext], None]]]:
@@ -73,7 +79,7 @@ def _steps() -> list[tuple[str, Callable[[RunContext], None]]]:
 
 def run_study(
     study: Any, root: Path, *, study_file: Path | None = None, quiet: bool = False,
-    scheduler: Any = None,
+    scheduler: Any = None, overwrite: bool = False,
 ) -> dict[str, Path]:
     """Run every configured step of a validated study and write the outputs atomically.
 
@@ -90,6 +96,10 @@ def run_study(
         Dask scheduler (``local:N``, an address or a client) overriding
         ``study.scheduler``; one client serves the whole run (``ctx.dask_client``). See
         :mod:`ruimtekit.distributed`.
+    overwrite : bool
+        Allow writing into non-empty output folders that ruimtekit did not make; without
+        it such folders are refused before any work (:class:`ruimtekit._errors.OutputError`).
+        ruimtekit never removes files it did not write.
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -103,9 +113,15 @@ def run_study(
     # Both output folders are built in temporary folders (ctx.work_dir is the data one, for
     # steps that write files such as OD matrices) and swapped in only when everything
     # succeeded. One Dask client serves the whole run (None: local); steps read ctx.dask_client.
-    maps_cm = _io.atomic_dir(maps_dir) if study.maps.enabled else contextlib.nullcontext()
+    if study.maps.enabled:  # refuse both folders before any work
+        if maps_dir.resolve() == out_dir.resolve():
+            raise StudyError(study_file, f"output_dir and maps_dir both lead to {out_dir}",
+                                    "give maps_dir its own folder (default: maps)")
+        _io.check_output_dir(maps_dir, overwrite, "maps")
+    maps_cm = (_io.atomic_dir(maps_dir, overwrite, "maps") if study.maps.enabled
+               else contextlib.nullcontext())
     with _crs.use_crs(getattr(study, "crs", None)), \
-            _io.atomic_dir(out_dir) as tmp_out, maps_cm as tmp_maps, \
+            _io.atomic_dir(out_dir, overwrite, "data") as tmp_out, maps_cm as tmp_maps, \
             distributed.session(ctx.scheduler) as ctx.dask_client, Progress(
                 TextColumn("[bold]{task.description}"), BarColumn(),
                 TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
@@ -165,8 +181,8 @@ def provenance(ctx: RunContext, *, study_file: Path | None, started: _dt.datetim
         "python": platform.python_version(),
         "study": ctx.study.name,
         "study_file": str(study_file) if study_file else None,
-        "study_yaml": study_file.read_text(encoding="utf-8") if study_file else None,
-        "study_resolved": ctx.study.model_dump(mode="json"),
+        "study_yaml": _bounded(study_file.read_text(encoding="utf-8")) if study_file else None,
+        "study_resolved": _bounded(ctx.study.model_dump(mode="json")),
         "started_utc": started.isoformat(timespec="seconds"),
         "finished_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "timings_s": ctx.timings,
@@ -174,6 +190,23 @@ def provenance(ctx: RunContext, *, study_file: Path | None, started: _dt.datetim
         "results": {k: int(len(v)) for k, v in ctx.results.items()},
         "notes": ctx.notes,
     }
+
+
+MAX_PROVENANCE_CHARS = 1_000_000
+"""Largest study text / resolved study copied into provenance.json (characters); larger
+ones are replaced by their size and SHA-256 (user data is not expanded beyond this)."""
+
+
+def _bounded(obj: Any) -> Any:
+    import hashlib
+    import json
+
+    text = obj if isinstance(obj, str) else json.dumps(obj, default=str)
+    if len(text) <= MAX_PROVENANCE_CHARS:
+        return obj
+    return {"omitted": f"{len(text):,} characters, above the provenance limit of "
+                       f"{MAX_PROVENANCE_CHARS:,}",
+            "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
 
 
 def _input_files(ctx: RunContext) -> set[Path]:

@@ -378,6 +378,7 @@ def fetch_cbs_buurten_zip(dl: Downloader, region: Region, year: int = 2023, *,
         if member.startswith("/") or ".." in Path(member).parts:
             raise InputError(z.path, f"unsafe member name {member!r} in the zip",
                              "download the file from the official source")
+        _io.check_zip_member(zf, member, z.path)  # size and compression-ratio bounds
     import pyogrio
 
     vsi = f"/vsizip/{z.path.resolve()}/{member}"

@@ -20,10 +20,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from . import accessibility, borrowed_size, candidates, layers, networks, transit
+from . import _io, accessibility, borrowed_size, candidates, layers, networks, transit
 from ._config import Section
 from ._errors import StudyError
 
@@ -134,6 +133,17 @@ class Study(Section):
         except InputError as exc:
             raise ValueError(str(exc)) from None
 
+    @field_validator("accessibility", "transit")
+    @classmethod
+    def _unique_names(cls, v: list[Any]) -> list[Any]:
+        names = [getattr(b, "name", None) for b in v]
+        dup = sorted({n for n in names if n is not None and names.count(n) > 1})
+        if dup:
+            raise ValueError(f"block name(s) {dup} are used twice; each block writes its own "
+                             "result layer, so only the last would survive: give every block "
+                             "its own name")
+        return v
+
     @field_validator("name")
     @classmethod
     def _slug(cls, v: str) -> str:
@@ -187,18 +197,14 @@ def load_study(path: str | Path | None = None) -> tuple[Study, Path]:
     if not p.is_file():
         raise StudyError(p, "study file not found", "check the path, or omit it to run the demo")
     try:
+        if p.stat().st_size > _io.MAX_YAML_BYTES:
+            raise StudyError(p, f"the file is {p.stat().st_size:,} bytes, above the limit of "
+                             f"{_io.MAX_YAML_BYTES:,} for a study file",
+                             "keep data in separate files and reference them by path")
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise StudyError(p, f"cannot read the study file ({exc})", "save it as UTF-8 text") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise StudyError(
-            p, f"invalid YAML{where}: {getattr(exc, 'problem', exc)}",
-            "fix the YAML syntax (indentation with spaces, `key: value` pairs)",
-        ) from None
+    data = _io.load_yaml(text, p)
     if not isinstance(data, dict):
         raise StudyError(p, "the study file is not a YAML mapping", "start with `name: my_study`")
     study = validate_study(data, p)
@@ -291,9 +297,12 @@ def reference_markdown() -> str:
     out = [
         "# Study file reference",
         "",
-        "A study is a YAML file (loaded with `yaml.safe_load`) validated by ruimtekit; unknown keys",
-        "are errors with a suggestion. Relative paths resolve against `root`, which is itself",
-        "relative to the study file's folder. The bundled demo is `studies/demo.yaml`.",
+        "A study is a YAML file (loaded safely by `ruimtekit._io.load_yaml`) validated by ruimtekit;",
+        "unknown keys are errors with a suggestion, a key given twice (e.g. a layer defined twice)",
+        "is an error naming both lines, and accessibility or transit blocks need unique names.",
+        "Study files are limited to 5 MB and to 200,000 values after expanding YAML aliases",
+        "(`*name`), so an alias bomb fails at once. Relative paths resolve against `root`, which is",
+        "itself relative to the study file's folder. The bundled demo is `studies/demo.yaml`.",
         "",
         "This page is generated from the code (`ruimtekit.study.reference_markdown()`).",
         "",

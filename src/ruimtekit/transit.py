@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
+from . import _validate
 from . import graph as _graph
 from ._config import Section
 from ._errors import InputError, NetworkError
@@ -915,6 +916,7 @@ def departure_times(start: str | int, end: str | int, step_s: int = 60) -> np.nd
     """Departure times (s) from ``start`` (inclusive) to ``end`` (exclusive), every
     ``step_s`` seconds; 07:00–09:00 with 60 s gives 120 departures."""
     a, b = parse_clock(start), parse_clock(end)
+    _validate.check_window(a, b, start, end)
     if b <= a or step_s <= 0:
         raise InputError(None, f"empty departure window {start}–{end} (step {step_s} s)",
                          "give a window start before its end and a positive step")
@@ -975,6 +977,10 @@ def iter_raptor_blocks(
     origins = np.asarray(origins, dtype=np.int64)
     e_ptr, e_stop, e_s, n_dest = _egress_args(egress, net.n_stops)
     args = _kernel_args(net, board_slack_s)
+    if int(max_transfers) < 0 or not 0 < float(max_time_min) <= 24 * 60:
+        raise InputError(None, f"max_transfers {max_transfers} / max_time_min {max_time_min} "
+                         "out of range", "give max_transfers >= 0 and a maximum travel time "
+                         "of 1-1440 minutes")
     max_rides = int(max_transfers) + 1
     max_time = np.int64(round(max_time_min * 60))
     for b0 in range(0, origins.shape[0], block_size):
@@ -1527,6 +1533,7 @@ def build_transit_network(kind: str | None, path: Any, *, date: str | None = Non
         tr = None
         if window is not None:
             a, b = parse_clock(window[0]), parse_clock(window[1])
+            _validate.check_window(a, b, window[0], window[1])
             tr = (a, b + max_time_min * 60)
         src = [f if isinstance(f, gtfs.Feed) else Path(f) for f in path] if several else p
         return build_network(src, date, time_range_s=tr, **opts)
