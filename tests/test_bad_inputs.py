@@ -197,7 +197,7 @@ CASES = [
     ("transit-stops-zero", [*T, "--gtfs", "{d}/feed_zero.zip"], 2, "at 0,0"),
     ("transit-stops-swapped", [*T, "--gtfs", "{d}/feed_swapped.zip"], 2, "swapped"),
     ("transit-calendar-reversed", [*T, "--gtfs", "{d}/feed_calendar.zip"], 2,
-     "end before they start"),
+     "before it starts"),
     ("transit-window-reversed", [*T, "--gtfs", "{d}/feed_ok.zip", "--window", "09:00-07:00"],
      2, "ends before"),
     ("transit-not-a-zip", [*T, "--gtfs", "{d}/not_a_zip.zip"], 2, "not a valid ZIP"),

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from ruimtekit import gtfs, transit
+from ruimtekit._errors import InputError
 
 POA = Path(__file__).resolve().parents[1] / "data" / "raw" / "poa"
 FEEDS = {"poa_eptc": POA / "poa_eptc.zip", "poa_trensurb": POA / "poa_trensurb.zip"}
@@ -171,7 +172,9 @@ def test_stops_follow_the_working_crs():
         assert _crs.working_crs() == g.crs == "EPSG:32722"
     # UTM 22S on WGS84 vs SIRGAS 2000: the same grid to within a metre
     assert np.allclose(f.stops["x"], g.stops["x"], atol=1.0)
-    assert gtfs.read_gtfs(FEEDS["poa_trensurb"]).crs == "EPSG:28992"  # the Dutch default
+    # the Dutch default refuses a Brazilian feed instead of stretching its distances 2.2x
+    with pytest.raises(InputError, match="far outside the area of the working CRS"):
+        gtfs.read_gtfs(FEEDS["poa_trensurb"])
 
 
 def test_interpolation_agrees_with_r5s_method(feeds):

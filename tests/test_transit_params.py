@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 import ruimtekit
-from ruimtekit import _crs, graph, transit
+from ruimtekit import _crs, graph, impedance, transit
 from ruimtekit._errors import InputError
 
 RAW = Path("data/raw")
@@ -190,11 +190,16 @@ def test_porto_alegre_distances_in_local_crs(setting):
         x, y = transit.zone_points(hexes)
         d = np.hypot(x[i] - x[j], y[i] - y[j])
         assert np.max(np.abs(d / geo - 1)) < 1e-3
-        # straight-line legs in metres of the local CRS: walk 4.8 km/h × 1.25
+        # straight-line legs in metres of the local CRS, timed by the walk crow-fly model
+        # (detour × distance at the model's speed curve, interpolated by route length)
         legs = transit.zone_legs(x[:1], y[:1], x, y, mode="walk", max_time_s=900)
         dd = np.hypot(x[legs.stop] - x[0], y[legs.stop] - y[0])
-        np.testing.assert_array_equal(legs.seconds, np.ceil(dd * 1.25 / (4.8 / 3.6)))
-        assert dd.max() <= 900 * (4.8 / 3.6) / 1.25 + 1e-6
+        m = impedance.model_for("walk")
+        route_m = dd * m.detour_factor
+        km, kmh = zip(*m.speed_curve, strict=True)
+        want = route_m / (np.interp(route_m / 1000.0, km, kmh) / 3.6) + 60.0 * m.fixed_min
+        np.testing.assert_array_equal(legs.seconds, np.ceil(want))
+        assert legs.seconds.max() <= 900
     from pyproj import Transformer
 
     rx, ry = Transformer.from_crs(4326, 28992, always_xy=True).transform(

@@ -30,7 +30,7 @@ def test_stop_coordinates():
         _validate.check_stop_coordinates(_stops([(lon, lat) for lat, lon in STOPS.values()]), "f")
     with pytest.raises(InputError, match=r"beyond ±90"):
         _validate.check_stop_coordinates(_stops([(52.3, 4.8), (487000.0, 120000.0)]), "f")
-    with pytest.raises(InputError, match="far outside Europe"):
+    with pytest.raises(InputError, match="far outside the area of the working CRS"):
         _validate.check_stop_coordinates(_stops([(52.3, 4.8), (-33.9, 151.2)]), "f")
 
 
@@ -46,8 +46,8 @@ def test_feed_with_swapped_stops_is_refused(tmp_path):
 def test_calendar_ending_before_it_starts(tmp_path):
     cal = HAND_FILES["calendar.txt"].replace("X,1,1,1,1,1,0,0,20240101,20241231",
                                              "X,1,1,1,1,1,0,0,20241231,20240101")
-    with pytest.raises(InputError, match=r"1 service\(s\) that end before they start .*"
-                                         r"service X"):
+    with pytest.raises(InputError, match=r"calendar.txt line \d+: service 'X' ends "
+                                         r"\(20240101\) before it starts"):
         gtfs.read_gtfs(write_feed(tmp_path / "f", replace={"calendar.txt": cal}))
 
 
@@ -133,3 +133,16 @@ def test_jobs_file_wins_over_a_jobs_column(tmp_path):
         "borrowed-size", str(tmp_path / "zones.gpkg"), "--mass", "population", "--jobs-file",
         str(ROOT / "data/raw/cbs_gemeente_banen_2014.csv"), "-o", str(out), "-q"])
     assert res.exit_code == 2 and "would be ignored" in " ".join(res.output.split())
+
+
+def test_stop_area_follows_the_working_crs():
+    """Porto Alegre stops are far away for the Dutch default but fine in their own UTM zone
+    (EPSG:31982) or with crs auto; swapped coordinates are caught there too."""
+    poa = _stops([(-30.03, -51.22), (-30.10, -51.18), (-29.70, -51.13)])
+    with pytest.raises(InputError, match="far outside the area"):
+        _validate.check_stop_coordinates(poa, "f", crs="EPSG:28992")
+    _validate.check_stop_coordinates(poa, "f", crs="EPSG:31982")
+    _validate.check_stop_coordinates(poa, "f", crs="auto")
+    swapped = _stops([(-51.22, -30.03), (-51.18, -30.10), (-51.13, -29.70)])
+    with pytest.raises(InputError, match="look swapped"):
+        _validate.check_stop_coordinates(swapped, "f", crs="EPSG:31982")

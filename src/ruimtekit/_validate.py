@@ -30,16 +30,48 @@ def _ids(ids: pd.Series, mask: np.ndarray, n: int = 5) -> list[str]:
     return [str(v) for v in ids.to_numpy()[mask][:n]]
 
 
+AREA_MARGIN_DEG = 5.0
+"""Margin (degrees) around a working CRS's area of use within which stops are plausible."""
+
+
+def expected_area(crs: str | None) -> tuple[tuple[float, float], tuple[float, float],
+                                             tuple[float, float], tuple[float, float]] | None:
+    """(home lat, home lon, plausible lat, plausible lon) ranges in degrees for a working CRS.
+
+    The Dutch default (EPSG:28992) expects stops in the Netherlands and accepts the rest of
+    Europe (cross-border services). Another projected CRS expects its area of use (pyproj),
+    plus :data:`AREA_MARGIN_DEG`. ``auto`` (the UTM zone of the data) has no expectation:
+    None.
+    """
+    from . import _crs
+
+    crs = _crs.working_crs() if crs is None else crs
+    if str(crs).strip().lower() == _crs.AUTO:
+        return None
+    if str(crs).upper() == _crs.DEFAULT_CRS:
+        return NL_LAT, NL_LON, EUROPE_LAT, EUROPE_LON
+    from pyproj import CRS as ProjCRS
+
+    area = ProjCRS.from_user_input(crs).area_of_use
+    if area is None:
+        return None
+    m = AREA_MARGIN_DEG
+    home_lat, home_lon = (area.south, area.north), (area.west, area.east)
+    return (home_lat, home_lon, (max(-90.0, area.south - m), min(90.0, area.north + m)),
+            (max(-180.0, area.west - m), min(180.0, area.east + m)))
+
+
 def check_stop_coordinates(stops: pd.DataFrame, path: str | Path,
                            lat: str = "stop_lat", lon: str = "stop_lon",
-                           id_col: str = "stop_id") -> None:
-    """Plausibility of GTFS stop coordinates (WGS84 degrees).
+                           id_col: str = "stop_id", crs: str | None = None) -> None:
+    """Plausibility of GTFS stop coordinates (WGS84 degrees) for the working CRS.
 
     Raises :class:`InputError` for coordinates outside ±90/±180, stops at 0,0 ("null
-    island", a placeholder for unknown locations) and a feed whose latitude and longitude
-    are swapped (most stops have a Dutch latitude as longitude and the reverse). Stops far
-    outside Europe are an error too; stops outside the Netherlands but in Europe (cross-
-    border services) are kept.
+    island", a placeholder for unknown locations), a feed whose latitude and longitude
+    are swapped (most stops lie in the study area only with the two swapped) and stops far
+    outside the area the working CRS covers (:func:`expected_area`; for the Dutch default,
+    stops elsewhere in Europe — cross-border services — are kept). ``crs`` defaults to the
+    working CRS (:mod:`ruimtekit._crs`); with ``auto`` only the first two checks apply.
     """
     la = pd.to_numeric(stops[lat], errors="coerce").to_numpy(dtype=float)
     lo = pd.to_numeric(stops[lon], errors="coerce").to_numpy(dtype=float)
@@ -56,36 +88,30 @@ def check_stop_coordinates(stops: pd.DataFrame, path: str | Path,
                          f"for an unknown location), e.g. {_ids(ids, zero)}",
                          "give those stops their real coordinates or remove them and their "
                          "stop times")
-    in_nl = ok & (la >= NL_LAT[0]) & (la <= NL_LAT[1]) & (lo >= NL_LON[0]) & (lo <= NL_LON[1])
-    swapped = ok & (lo >= NL_LAT[0]) & (lo <= NL_LAT[1]) & (la >= NL_LON[0]) & (la <= NL_LON[1])
-    if swapped.sum() > max(in_nl.sum(), 0) and swapped.any():
-        raise InputError(path, f"{lat} and {lon} look swapped: {int(swapped.sum())} stop(s) have "
-                         f"a Dutch longitude as {lat} and a Dutch latitude as {lon} (e.g. "
+    area = expected_area(crs)
+    if area is None:
+        return
+    home_lat, home_lon, far_lat, far_lon = area
+
+    def inside(a: np.ndarray, o: np.ndarray, rlat: tuple[float, float],
+               rlon: tuple[float, float]) -> np.ndarray:
+        return ok & (a >= rlat[0]) & (a <= rlat[1]) & (o >= rlon[0]) & (o <= rlon[1])
+
+    at_home = inside(la, lo, home_lat, home_lon)
+    swapped = inside(lo, la, home_lat, home_lon) & ~at_home
+    if swapped.any() and swapped.sum() > at_home.sum():
+        raise InputError(path, f"{lat} and {lon} look swapped: {int(swapped.sum())} stop(s) lie "
+                         f"in the study area only with {lat} and {lon} exchanged (e.g. "
                          f"{_ids(ids, swapped, 3)})", f"swap the {lat} and {lon} columns")
-    far = ok & ~((la >= EUROPE_LAT[0]) & (la <= EUROPE_LAT[1]) & (lo >= EUROPE_LON[0])
-                 & (lo <= EUROPE_LON[1]))
+    far = ok & ~inside(la, lo, far_lat, far_lon)
     if far.any():
         hint = " (some look swapped)" if (far & swapped).any() else ""
-        raise InputError(path, f"stops.txt has {int(far.sum())} stop(s) far outside Europe"
-                         f"{hint} (e.g. {_ids(ids, far, 3)})", "check the coordinates of those stops "
-                         "(WGS84 degrees: latitude about 52, longitude about 5 in the "
-                         "Netherlands) or remove them")
-
-
-def check_calendar_ranges(calendar: pd.DataFrame, path: str | Path) -> None:
-    """Every calendar.txt service must start on or before its end date (YYYYMMDD)."""
-    if not len(calendar):
-        return
-    start = calendar["start_date"].astype(str).to_numpy()
-    end = calendar["end_date"].astype(str).to_numpy()
-    rev = start > end  # YYYYMMDD strings compare like dates
-    if rev.any():
-        ids = calendar["service_id"] if "service_id" in calendar else pd.Series(calendar.index)
-        i = int(np.flatnonzero(rev)[0])
-        raise InputError(path, f"calendar.txt has {int(rev.sum())} service(s) that end before "
-                         f"they start (e.g. service {ids.iloc[i]}: start_date {start[i]}, "
-                         f"end_date {end[i]})", "swap start_date and end_date of those "
-                         "services (YYYYMMDD)")
+        raise InputError(path, f"stops.txt has {int(far.sum())} stop(s) far outside the area of "
+                         f"the working CRS {crs or 'setting'}{hint} (latitude {far_lat[0]:g} to "
+                         f"{far_lat[1]:g}, longitude {far_lon[0]:g} to {far_lon[1]:g}; e.g. "
+                         f"{_ids(ids, far, 3)})", "check the coordinates of those stops "
+                         "(WGS84 degrees) or remove them; for a study outside the Netherlands "
+                         "set the study's crs (e.g. crs: auto)")
 
 
 def check_window(start_s: int, end_s: int, start: object, end: object) -> None:

@@ -460,7 +460,7 @@ def _read(src: _Source, path: Path, name: str, crs: str | None) -> Feed:
         if dup.any():
             raise InputError(path, f"{table} {_lines(df.index[dup])}: duplicate {col} "
                              f"{list(df[col][dup].unique()[:3])}", f"make {col} unique")
-    _validate.check_stop_coordinates(stops[lt <= 1], path)  # 0,0, swapped, beyond Europe
+    _validate.check_stop_coordinates(stops[lt <= 1], path, crs=crs)  # 0,0, swapped, far away
     from pyproj import Transformer
 
     if crs is None:
