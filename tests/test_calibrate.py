@@ -134,6 +134,29 @@ def test_valid_curve_lowers_too_steep_speeds():
     impedance.CrowflyModel(mode="x", speed_curve=list(zip(km, kmh, strict=True)))
 
 
+def test_marginal_speed_bound():
+    # one segment: v(L) = a + b L, t = L / v, dL/dt = v² / a — checked by finite differences
+    km, kmh = np.array([10.0, 20.0]), np.array([25.0, 40.0])
+    m = impedance.CrowflyModel(mode="x", speed_curve=list(zip(km, kmh, strict=True)),
+                               detour_factor=1.0)
+    t = impedance.crowfly_seconds(np.array([19_999.0, 20_000.0]), m)
+    assert calibrate._marginal_kmh(km, kmh)[0] == pytest.approx(3.6 / (t[1] - t[0]),
+                                                                rel=1e-3)
+    # the largest allowed next speed meets the bound exactly
+    u = calibrate._max_next_speed(10.0, 20.0, 25.0, 130.0)
+    assert calibrate._marginal_kmh(km, np.array([25.0, u]))[0] == pytest.approx(130.0)
+    # reference times that barely grow from 10 to 50 km by road: the fit keeps the bound
+    rng = np.random.default_rng(3)
+    d = rng.uniform(1000, 40_000, 600)
+    mins = np.where(d < 8000, d / 1000 * 2.5, 20 + (d - 8000) / 1000 * 0.1)
+    fit = calibrate.fit_crowfly(pd.DataFrame({"dist_m": d, "minutes": mins}),
+                                calibrate.CalibrateOptions(mode="car", detour_factor=1.25))
+    curve = np.array(fit.model.speed_curve)
+    assert calibrate._marginal_kmh(curve[:, 0], curve[:, 1]).max() <= 200.0 + 1e-6
+    tt = impedance.crowfly_seconds(np.linspace(0, 100_000, 10_001), fit.model)
+    assert np.diff(tt).min() * 200 / 3.6 >= 0.999 * 10 * 1.25  # ≥ 12.5 m by road per step
+
+
 def test_too_few_pairs_is_an_error():
     ref = pd.DataFrame({"dist_m": [1000.0, 2000.0], "minutes": [3.0, 5.0]})
     with pytest.raises(InputError, match="only 2 valid reference pair"):

@@ -23,7 +23,9 @@ model) and the fixed minutes are then fitted by robust least squares on the log 
 the mean absolute relative error, so a few odd reference times (ferries, closed roads, a
 point on the wrong side of a motorway) do not pull the curve. A breakpoint with no reference
 pair on either adjacent segment keeps its starting speed (listed in ``kept_breakpoints``).
-The fitted curve is made valid (a longer trip never takes less time).
+The curve may nowhere imply a *marginal* speed above :data:`MAX_MARGINAL_KMH` (200 km/h: one
+more km by road takes at least 0.3 min); the fit is parameterised so every trial curve keeps
+this bound. So a longer trip never takes less time, and reach does not jump with the budget.
 
 Reference table
 ---------------
@@ -73,7 +75,17 @@ MIN_PAIRS = 20
 DROP_WARN_SHARE = 0.2
 """Warn loudly when more than this share of the reference rows is left out."""
 
-SPEED_BOUNDS_KMH = (0.5, 200.0)
+MAX_MARGINAL_KMH = 200.0
+"""Fastest *marginal* speed ``dL/dt`` a fitted curve may imply (km/h): a trip 1 km longer by
+road takes at least 0.3 min more. Without a bound, a fit with few breakpoints can make the
+time barely grow over a whole segment (on the OTP car pairs: 300–380 km/h between 10 and
+50 km), so reach jumps with the time budget. The bound is above the motorway limit because
+the curve is an average over different trips: from Den Haag Zuid-West, OTP's median car time
+rises from 26 min at 12 km by road (town) to 32 min at 24 km (motorway), about 170 km/h
+"marginal" between band medians; 130 km/h would cost one point of median error and bias the
+20–50 km band by +12 %."""
+
+SPEED_BOUNDS_KMH = (0.5, MAX_MARGINAL_KMH)
 FIXED_BOUNDS_MIN = (0.0, 30.0)
 
 POINT_ALIASES: dict[str, tuple[str, ...]] = {
@@ -177,6 +189,8 @@ class CalibrateOptions(_config.Section):
         Lower edges of the crow-fly distance bands (km) of the error tables.
     min_pairs : int
         Fewest valid pairs accepted.
+    max_marginal_kmh : float
+        Fastest marginal speed the fitted curve may imply (km/h; :data:`MAX_MARGINAL_KMH`).
     """
 
     mode: str = "car"
@@ -186,6 +200,7 @@ class CalibrateOptions(_config.Section):
     fit_fixed: bool = True
     bands_km: list[float] = Field(default_factory=lambda: list(DEFAULT_BANDS_KM))
     min_pairs: int = Field(MIN_PAIRS, ge=2)
+    max_marginal_kmh: float = Field(MAX_MARGINAL_KMH, gt=10.0, le=1000.0)
 
     @field_validator("breakpoints_km", "bands_km")
     @classmethod
@@ -568,22 +583,70 @@ def _join_zones(zones_path: Path, oid: np.ndarray, did: np.ndarray, path: Path
 
 
 # --------------------------------------------------------------------------- fitting
-def _valid_curve(km: np.ndarray, kmh: np.ndarray) -> np.ndarray:
-    """Lower speeds where needed so that ``L / v(L)`` increases (the model's validator)."""
-    kmh = kmh.copy()
+def _marginal_kmh(km: np.ndarray, kmh: np.ndarray) -> np.ndarray:
+    """Largest marginal speed ``1 / (dt/dL)`` (km/h) on each segment of a speed curve.
+
+    On a segment ``v(L) = a + b L``, ``t = L / v`` and ``dL/dt = v(L)² / a``: largest at the
+    end with the higher speed. ``inf`` where ``a <= 0`` (time would fall with length).
+    """
+    km = np.asarray(km, dtype=np.float64)
+    kmh = np.asarray(kmh, dtype=np.float64)
+    if km.size < 2:
+        return np.zeros(0)
+    b = np.diff(kmh) / np.diff(km)
+    a = kmh[:-1] - b * km[:-1]
+    vmax = np.maximum(kmh[:-1], kmh[1:])
+    with np.errstate(divide="ignore"):
+        return np.where(a > 0, vmax**2 / np.where(a > 0, a, 1.0), np.inf)
+
+
+def _max_next_speed(km0: float, km1: float, v0: float, max_marginal_kmh: float) -> float:
+    """Largest speed at breakpoint ``km1`` (km/h) after speed ``v0`` at ``km0`` such that
+    the segment implies no marginal speed above ``max_marginal_kmh`` (:func:`_marginal_kmh`).
+    """
+    big = max_marginal_kmh
+    dl = km1 - km0
+    # v1 >= v0: v1² dL + V km0 v1 - V v0 km1 <= 0
+    r = (-big * km0 + math.sqrt((big * km0) ** 2 + 4.0 * dl * big * v0 * km1)) / (2.0 * dl)
+    if r >= v0:
+        return min(r, big)
+    # v1 < v0: v0² <= V (v0 km1 - v1 km0) / dL
+    return max((v0 * km1 - v0 * v0 * dl / big) / km0, 0.0) if km0 > 0 else min(r, big)
+
+
+def _valid_curve(km: np.ndarray, kmh: np.ndarray, max_marginal_kmh: float = MAX_MARGINAL_KMH
+                 ) -> np.ndarray:
+    """Lower speeds, left to right, until no segment implies a marginal speed above
+    ``max_marginal_kmh`` (which also makes ``L / v(L)`` increase, the model's validator)."""
+    cap = max_marginal_kmh * (1 - 1e-6)
+    kmh = np.minimum(np.asarray(kmh, dtype=np.float64).copy(), cap)
     for k in range(1, km.size):
-        if km[k - 1] > 0:
-            cap = kmh[k - 1] * km[k] / km[k - 1]
-            if kmh[k] >= cap * (1 - 1e-6):
-                kmh[k] = cap * (1 - 1e-3)
+        if _marginal_kmh(km[k - 1:k + 1], kmh[k - 1:k + 1])[0] <= cap:
+            continue
+        lo, hi = 0.0, kmh[k]  # the marginal speed falls as v_k falls; feasible near 0
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            pair = np.array([kmh[k - 1], mid])
+            if _marginal_kmh(km[k - 1:k + 1], pair)[0] <= cap:
+                lo = mid
+            else:
+                hi = mid
+        kmh[k] = lo
     return kmh
 
 
-def _model(mode: str, detour: float, km: np.ndarray, kmh: np.ndarray, fixed: float
-           ) -> CrowflyModel:
+def _model(mode: str, detour: float, km: np.ndarray, kmh: np.ndarray, fixed: float,
+           max_marginal_kmh: float) -> CrowflyModel:
+    """The model with readable numbers: speeds to 0.01 km/h, rounded down where rounding
+    would break the marginal-speed bound."""
+    km = np.round(np.asarray(km, dtype=np.float64), 3)
+    out = np.round(np.asarray(kmh, dtype=np.float64), 2)
+    for k in range(1, km.size):
+        u = _max_next_speed(km[k - 1], km[k], out[k - 1], max_marginal_kmh)
+        if out[k] > u * (1 - 1e-9):
+            out[k] = math.floor(u * (1 - 1e-9) * 100) / 100
     return CrowflyModel(mode=mode, detour_factor=round(float(detour), 3),
-                        speed_curve=[(round(float(a), 3), round(float(b), 2))
-                                     for a, b in zip(km, kmh, strict=True)],
+                        speed_curve=[(float(a), float(b)) for a, b in zip(km, out, strict=True)],
                         fixed_min=round(float(fixed), 2))
 
 
@@ -648,33 +711,65 @@ def fit_crowfly(reference: pd.DataFrame, options: CalibrateOptions | None = None
     n_speed = free.size
     fit_fixed = opts.fit_fixed
 
-    def unpack(p: np.ndarray) -> tuple[np.ndarray, float]:
+    vmax = opts.max_marginal_kmh
+    lsq = dict(loss="soft_l1", f_scale=LOSS_SCALE, x_scale="jac")
+
+    def fixed_of(p: np.ndarray) -> float:
+        return float(p[n_speed]) if fit_fixed else fixed0
+
+    def times(kmh: np.ndarray, fixed: float) -> np.ndarray:
+        return fixed + 60.0 * length_km / np.interp(length_km, km, kmh)
+
+    # stage 1: log speeds, bounded per breakpoint (smooth; usually meets the bound already)
+    def speeds_log(p: np.ndarray) -> np.ndarray:
         kmh = kmh0.copy()
         kmh[free] = np.exp(p[:n_speed])
-        return kmh, (p[n_speed] if fit_fixed else fixed0)
+        return kmh
 
-    def residuals(p: np.ndarray) -> np.ndarray:
-        kmh, fixed = unpack(p)
-        v = np.interp(length_km, km, kmh)
-        pred = fixed + 60.0 * length_km / v
-        return np.log(pred / tt)
-
-    p0 = np.log(np.clip(kmh0[free], *SPEED_BOUNDS_KMH))
+    fx_lb, fx_ub = FIXED_BOUNDS_MIN
+    p0 = np.log(np.clip(kmh0[free], SPEED_BOUNDS_KMH[0] * 1.01, min(SPEED_BOUNDS_KMH[1], vmax)
+                        * 0.99))
     lb = np.full(n_speed, math.log(SPEED_BOUNDS_KMH[0]))
-    ub = np.full(n_speed, math.log(SPEED_BOUNDS_KMH[1]))
+    ub = np.full(n_speed, math.log(min(SPEED_BOUNDS_KMH[1], vmax)))
     if fit_fixed:
-        p0 = np.r_[p0, np.clip(fixed0, *FIXED_BOUNDS_MIN)]
-        lb = np.r_[lb, FIXED_BOUNDS_MIN[0]]
-        ub = np.r_[ub, FIXED_BOUNDS_MIN[1]]
-    p0 = np.clip(p0, lb + 1e-9, ub - 1e-9)
+        p0, lb, ub = (np.r_[p0, np.clip(fixed0, fx_lb + 1e-6, fx_ub - 1e-6)], np.r_[lb, fx_lb],
+                      np.r_[ub, fx_ub])
+    kmh, fixed = kmh0.copy(), fixed0
     if p0.size:
-        sol = least_squares(residuals, p0, bounds=(lb, ub), loss="soft_l1",
-                            f_scale=LOSS_SCALE, x_scale="jac")
-        kmh, fixed = unpack(sol.x)
-    else:
-        kmh, fixed = kmh0, fixed0
-    kmh = _valid_curve(km, kmh)
-    model = _model(opts.mode, detour, km, kmh, fixed)
+        sol = least_squares(lambda p: np.log(times(speeds_log(p), fixed_of(p)) / tt), p0,
+                            bounds=(lb, ub), **lsq)
+        kmh, fixed = speeds_log(sol.x), fixed_of(sol.x)
+    # stage 2 when the curve breaks the marginal-speed bound: speeds as fractions of their
+    # largest allowed value given the previous breakpoint (:func:`_max_next_speed`),
+    # v_k = u_k(v_{k-1}) * sigmoid(theta_k), so every trial curve keeps the bound; started
+    # from the stage-1 curve lowered onto the bound
+    if n_speed and _marginal_kmh(km, kmh).max(initial=0.0) > vmax:
+        start_kmh = _valid_curve(km, kmh, vmax)
+
+        def speeds_frac(p: np.ndarray) -> np.ndarray:
+            out = kmh0.copy()
+            frac = np.full(km.size, np.nan)
+            frac[free] = 1.0 / (1.0 + np.exp(-p[:n_speed]))
+            for k in range(km.size):
+                u = vmax if k == 0 else _max_next_speed(km[k - 1], km[k], out[k - 1], vmax)
+                out[k] = u * frac[k] if np.isfinite(frac[k]) else min(kmh0[k], u * (1 - 1e-6))
+            return out
+
+        q0 = np.zeros(n_speed)
+        for k in range(km.size):
+            u = vmax if k == 0 else _max_next_speed(km[k - 1], km[k], start_kmh[k - 1], vmax)
+            if supported[k]:
+                f = float(np.clip(start_kmh[k] / u, 0.02, 0.95))  # away from saturation
+                q0[int(np.searchsorted(free, k))] = math.log(f / (1 - f))
+        qlb, qub = np.full(n_speed, -np.inf), np.full(n_speed, np.inf)
+        if fit_fixed:
+            q0, qlb, qub = np.r_[q0, fixed], np.r_[qlb, fx_lb], np.r_[qub, fx_ub]
+            q0[-1] = np.clip(q0[-1], fx_lb + 1e-6, fx_ub - 1e-6)
+        sol = least_squares(lambda p: np.log(times(speeds_frac(p), fixed_of(p)) / tt), q0,
+                            bounds=(qlb, qub), **lsq)
+        kmh, fixed = speeds_frac(sol.x), fixed_of(sol.x)
+    kmh = _valid_curve(km, kmh, vmax)
+    model = _model(opts.mode, detour, km, kmh, fixed, vmax)
     kept = [float(k) for k in km[~supported]]
     if kept:
         warn(f"{src}: no reference pairs near speed breakpoint(s) {kept} km; they keep the "
