@@ -12,7 +12,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ["bench_delft.py", "bench_grid.py", "bench_roadlike.py", "bench_transit.py",
-           "bench_distributed.py"]
+           "bench_distributed.py", "bench_national.py"]
 
 
 def main() -> int:

@@ -19,6 +19,8 @@ model has no time (e.g. unreachable). Add a model by adding an entry.
   this half with :func:`ruimtekit.calibrate.fit_crowfly`);
 * ``crowfly_cv``: two-fold cross-validation of that fit within this half (fit on one half of
   the zone pairs, predict the other), an estimate of the error on pairs not fitted on.
+* ``network_connectors`` (car only): the national OSM main-road network of the demo through
+  zone connectors at both ends (:func:`network_connectors`).
 
     python benchmarks/validate_travel_times.py [--refit] [--national] [--markdown]
 
@@ -110,11 +112,43 @@ def crowfly_cv(pairs: pd.DataFrame, mode: str) -> np.ndarray:
     return out
 
 
+_NETWORK_CACHE: dict = {}
+
+
+def network_connectors(pairs: pd.DataFrame, mode: str) -> np.ndarray:
+    """Car minutes over the demo's national network (``nl_car`` in studies/demo.yaml: OSM NL
+    main roads 2021, urban speeds, ferries) through zone connectors at both ends
+    (:func:`ruimtekit.accessibility.connector_times`, defaults of
+    :mod:`ruimtekit.connectors`, connectors kept on the PC4 land parts). NaN for other
+    modes."""
+    if mode != "car":
+        return np.full(len(pairs), np.nan)
+    from ruimtekit import accessibility, connectors, layers, networks, study
+
+    if "g" not in _NETWORK_CACHE:
+        spec, root = study.load_study(ROOT / "studies" / "demo.yaml")
+        _NETWORK_CACHE["g"] = networks.build(spec.networks["nl_car"], root)
+        pc4 = layers.read_zones(ROOT / "data" / "raw" / "cbs_pc4_2021.parquet", level="pc4")
+        _NETWORK_CACHE["land"] = connectors.land_parts(pc4)
+        _NETWORK_CACHE["pc4"] = pc4  # keeps the land-parts cache alive
+    o = pairs[["ox", "oy"]].drop_duplicates().reset_index(drop=True)
+    d = pairs[["dx", "dy"]].drop_duplicates().reset_index(drop=True)
+    oi = pairs.merge(o.reset_index(), on=["ox", "oy"], how="left")["index"].to_numpy()
+    di = pairs.merge(d.reset_index(), on=["dx", "dy"], how="left")["index"].to_numpy()
+    t = accessibility.connector_times(_NETWORK_CACHE["g"], (o["ox"].to_numpy(), o["oy"].to_numpy()),
+                                      (d["dx"].to_numpy(), d["dy"].to_numpy()),
+                                      connectors.ConnectorConfig(), 240.0,
+                                      _NETWORK_CACHE["land"])
+    m = t[oi, di] / 60.0
+    return np.where(np.isfinite(m), m, np.nan)
+
+
 TIME_MODELS: dict[str, TimeModel] = {
     "crowfly_v0": lambda p, m: impedance.crowfly_seconds(p["dist_m"].to_numpy(),
                                                          CROWFLY_V0[m]) / 60.0,
     "crowfly": lambda p, m: impedance.crowfly_seconds(p["dist_m"].to_numpy(), m) / 60.0,
     "crowfly_cv": crowfly_cv,
+    "network_connectors": network_connectors,
 }
 """Named travel-time models: ``f(pairs, mode) -> minutes`` (NaN = no time)."""
 

@@ -30,6 +30,7 @@ from ._errors import InputError
 
 MODE_LABELS = {
     "car": "car",
+    "car_peak": "car, morning peak",
     "bike": "bike",
     "bicycle": "bike",
     "ebike": "e-bike",
@@ -66,6 +67,7 @@ DECAY_NAMES = {
 
 # other well-known measure columns → (label, unit)
 KNOWN_MEASURES = {
+    "connector_m": ("distance to the road network (zone connector)", "m"),
     "borrowed_ratio": ("borrowed-size ratio (observed / expected)", "ratio"),
     "borrowed_size": ("borrowed size", ""),
     "residual": ("regression residual", ""),
@@ -92,7 +94,7 @@ _CONTEXT = {
     "area_ha", "land_area_ha", "woz_keur", "jobs", "establishments_proxy",
 }
 
-CUMULATIVE_RE = re.compile(r"^(?P<opp>[A-Za-z][A-Za-z0-9_]*?)_(?P<cut>\d+(?:\.\d+)?)min_(?P<mode>[A-Za-z][A-Za-z0-9]*)$")
+CUMULATIVE_RE = re.compile(r"^(?P<opp>[A-Za-z][A-Za-z0-9_]*?)_(?P<cut>\d+(?:\.\d+)?)min_(?P<mode>[A-Za-z][A-Za-z0-9]*(?:_peak)?)$")
 DECAY_RE = re.compile(
     r"^(?P<opp>[A-Za-z][A-Za-z0-9_]*?)_(?P<kind>exp|pow|power|logistic|log|lin|linear|step)"
     r"(?P<p>[0-9][0-9.]*(?:[-_][0-9.]+)?)_(?P<mode>[A-Za-z][A-Za-z0-9]*)$"

@@ -41,11 +41,13 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from . import _config, _io, _kernels, impedance
+from . import connectors as _connectors
 from . import graph as _graph
 from ._errors import InputError, NetworkError
 
 # module-level alias: inside AccessibilityConfig the field `impedance` shadows the module
 _CrowflyModel = impedance.CrowflyModel
+_ConnectorConfig = _connectors.ConnectorConfig
 
 log = logging.getLogger(__name__)
 
@@ -786,6 +788,193 @@ def network_access(
     })
 
 
+def _connector_search(
+    graph: _graph.Graph,
+    origins: tuple[np.ndarray, np.ndarray],
+    dests: tuple[np.ndarray, np.ndarray, np.ndarray],
+    cfg: Any,
+    land: Any,
+    measures: list[Decay],
+    horizon_min: float,
+) -> tuple[SearchInputs, Any, Any]:
+    """Search inputs with zone connectors: origins and destinations are nodes of an
+    extended graph, joined to the network by their connectors and to each other by direct
+    local-street links within ``cfg.direct_max_m`` (:func:`connectors.direct_pairs`)."""
+    from . import connectors as _conn
+
+    zc = _conn.connect(graph, origins[0], origins[1], cfg, land, "zones")
+    dc = _conn.connect(graph, dests[0], dests[1], cfg, land, "destinations")
+    n, nd = graph.n_nodes, int(dests[0].shape[0])
+    no = int(origins[0].shape[0])
+    # extended graph: road nodes, then one node per destination, then one per origin;
+    # origin nodes only have out-edges and destination nodes only in-edges (no through
+    # traffic over connectors)
+    dpt = np.repeat(np.arange(nd), np.diff(dc.ptr))
+    opt = np.repeat(np.arange(no), np.diff(zc.ptr))
+    du, dv, dt = _conn.direct_pairs(origins, dests[:2], zc.part, dc.part, cfg)
+    src = graph.edge_sources().astype(np.int64)
+    aug = _graph.from_edges(
+        np.concatenate([src, dc.node, n + nd + opt, n + nd + du]),
+        np.concatenate([graph.indices.astype(np.int64), n + dpt, zc.node, n + dv]),
+        np.concatenate([graph.weights.astype(np.float64), dc.seconds, zc.seconds, dt]),
+        np.concatenate([graph.x, dests[0], np.nan_to_num(origins[0])]),
+        np.concatenate([graph.y, dests[1], np.nan_to_num(origins[1])]),
+        mode=graph.mode, largest_component=False, meta={"connectors": True},
+    )
+    has = np.diff(dc.ptr) > 0
+    dhas = np.zeros(nd, dtype=bool)
+    dhas[dv] = True
+    dst_nodes = np.where(has | dhas, n + np.arange(nd), -1)
+    located = np.isfinite(origins[0]) & np.isfinite(origins[1])
+    src_ptr = np.concatenate([[0], np.cumsum(located)]).astype(np.int64)
+    src_nodes = n + nd + np.flatnonzero(located)
+    shared = build_search_inputs(aug, src_ptr, src_nodes, np.zeros(src_nodes.size), dst_nodes,
+                                 np.zeros(nd), dests[2], measures, horizon_min)
+    return shared, zc, dc
+
+
+def connector_access(
+    graph: _graph.Graph,
+    zones: gpd.GeoDataFrame,
+    destinations: gpd.GeoDataFrame | None = None,
+    opportunity: str = "jobs",
+    measures: Iterable[float | Decay | dict] = (45,),
+    mode: str | None = None,
+    connectors: Any = None,
+    horizon_min: float | None = None,
+) -> gpd.GeoDataFrame:
+    """Accessibility over a network with zone connectors (LMS/NRM style).
+
+    Every zone (its ``pop_x``/``pop_y`` point, else the centroid) and every destination
+    connects to its ``k`` nearest eligible network nodes on its own land part
+    (:func:`ruimtekit.connectors.connect`); a trip is origin connector + network + the
+    destination's connector. Zones on land without a usable node (an island without
+    roads or car ferry) reach only the destinations on their own land part, at connector
+    time without the network, and are flagged ``no_network``; zones farther than
+    ``flag_distance_m`` from the network are connected and flagged ``far``.
+
+    Parameters
+    ----------
+    graph : Graph
+        Network (whole seconds); ``meta["eligible"]`` marks connector nodes.
+    zones, destinations, opportunity, mode
+        As :func:`network_access`.
+    measures : iterable of float, Decay or dict
+        Cumulative cutoffs (numbers, minutes) and decays.
+    connectors : ConnectorConfig or dict, optional
+        k, speed (km/h), detour, flag distance (m), direct links, land parts
+        (:class:`ruimtekit.connectors.ConnectorConfig`; defaults there).
+    horizon_min : float, optional
+        Search horizon in minutes (default: the largest cutoff, or
+        :data:`DEFAULT_UNBOUNDED_HORIZON_MIN` with unbounded decays).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``zone_id``, the measure columns ``{opportunity}_{label}_{mode}``,
+        ``connector_m`` (shortest connector, metres) and ``connector_flag`` (``""``,
+        ``far``, ``no_network``, ``no_location``). ``attrs``: ``flagged`` (zone id → flag), ``mode``,
+        ``measures``, ``connectors``.
+    """
+    from . import connectors as _conn
+
+    cfg = _conn.ConnectorConfig.model_validate(connectors or {}) \
+        if not isinstance(connectors, _conn.ConnectorConfig) else connectors
+    mode = mode or graph.mode
+    if graph.n_nodes == 0:
+        raise NetworkError("the network has no nodes")
+    items = list(measures)
+    measures = _measures([m for m in items if isinstance(m, (int, float))],
+                         [m for m in items if not isinstance(m, (int, float))])
+    h = default_horizon_min(measures) if horizon_min is None else float(horizon_min)
+    if h <= 0:
+        raise InputError(None, "horizon_min must be > 0 minutes", "give e.g. 90")
+    ids = _zone_ids(zones)
+    zx, zy = zone_points(zones)
+    dx, dy, dw, _ = _destinations(zones, destinations, opportunity)
+    import time
+
+    clock = [time.perf_counter()]
+    polys = zones.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).any()
+    land = _conn.land_parts(zones, cfg.land_tolerance_m) if cfg.same_land and polys else None
+    clock.append(time.perf_counter())
+    shared, zc, dc = _connector_search(graph, (zx, zy), (dx, dy, dw), cfg, land, measures, h)
+    clock.append(time.perf_counter())
+    out, _, _, reached = search(shared)
+    clock.append(time.perf_counter())
+    out = out.copy()
+    # zones without a network node: destinations on their own land part, connector time
+    lone = np.flatnonzero(zc.flag == _conn.FLAG_NO_NETWORK)
+    located = np.isfinite(zx) & np.isfinite(zy)
+    for i in lone:
+        if not located[i]:
+            out[i] = np.nan
+            continue
+        same = (dc.part == zc.part[i]) & (zc.part[i] >= 0)
+        t = cfg.seconds(np.hypot(dx[same] - zx[i], dy[same] - zy[i]))
+        agg = aggregate_times(t[None, :], dw[same], cutoffs_min=(), decays=measures,
+                              horizon_min=h)
+        out[i] = [agg[m.label][0] for m in measures]
+    values = {f"{opportunity}_{m.label}_{mode}": out[:, k] for k, m in enumerate(measures)}
+    values["connector_m"] = zc.nearest_m
+    values["connector_flag"] = zc.flag.astype(str)
+    flagged = {str(i): str(f) for i, f in zip(ids, zc.flag, strict=True) if f}
+    lost = float(dw[np.diff(dc.ptr) == 0].sum())
+    if lost:
+        log.warning("%s: %.0f %s at destinations on land without a network node are only "
+                    "reachable from their own land part", mode, lost, opportunity)
+    log.info("%s accessibility with connectors: %d zones (%d flagged), mean %.0f nodes "
+             "reached within %.0f min", mode, len(ids), len(flagged),
+             float(reached.mean()) if reached.size else 0.0, h)
+    return _result_frame(zones, values, {
+        "flagged": flagged, "unsnapped": [str(i) for i in ids[~located]], "mode": mode,
+        "measures": [m.label for m in measures], "horizon_min": h,
+        "connectors": cfg.model_dump(), "destination_opportunities_off_network": lost,
+        "timings_s": dict(zip(("land_parts", "connectors", "search"), np.diff(clock).tolist(),
+                              strict=True)),
+    })
+
+
+def connector_times(
+    graph: _graph.Graph,
+    origins: tuple[np.ndarray, np.ndarray],
+    destinations: tuple[np.ndarray, np.ndarray],
+    connectors: Any = None,
+    max_time_min: float = 120.0,
+    land: Any = None,
+) -> np.ndarray:
+    """Door-to-door travel times (seconds, float64; ``inf`` beyond ``max_time_min``)
+    between points over a network with connectors at both ends (see
+    :func:`connector_access`).
+
+    Parameters
+    ----------
+    graph : Graph
+    origins, destinations : (x, y) arrays in EPSG:28992 metres
+    connectors : ConnectorConfig or dict, optional
+    max_time_min : float
+        Search horizon in minutes.
+    land : LandParts, optional
+        Keep connectors on land parts (:func:`ruimtekit.connectors.land_parts`).
+
+    Returns
+    -------
+    ndarray (n_origins, n_destinations)
+    """
+    from . import connectors as _conn
+
+    cfg = _conn.ConnectorConfig.model_validate(connectors or {}) \
+        if not isinstance(connectors, _conn.ConnectorConfig) else connectors
+    dx, dy = (np.asarray(a, dtype=np.float64) for a in destinations)
+    ox, oy = (np.asarray(a, dtype=np.float64) for a in origins)
+    shared, _, _ = _connector_search(graph, (ox, oy), (dx, dy, np.ones(dx.shape[0])), cfg,
+                                     land, _measures([max_time_min], []), max_time_min)
+    _, _, od, _ = search(shared, od=True)
+    t = od.astype(np.float64)
+    t[od >= np.iinfo(np.int32).max] = np.inf
+    return t
+
+
 def histogram(
     graph: _graph.Graph,
     zones: gpd.GeoDataFrame,
@@ -1265,6 +1454,11 @@ class AccessibilityConfig(_config.Section):
         Speed of snapping legs (default per mode; walking for car).
     horizon_min : float, optional
         Search horizon for gravity decays (minutes).
+    connectors : ConnectorConfig, optional
+        Network impedance through zone connectors (k nearest eligible nodes, connector
+        speed and detour, flagged far zones; :mod:`ruimtekit.connectors`) instead of
+        snapping each zone to its nearest node. Adds ``connector_m`` and
+        ``connector_flag``.
     matrix : bool
         Also export zone-to-zone travel times (network impedance; long format: origin,
         destination, time_s) as ``access_<name>_<mode>_matrix.parquet`` in the run's
@@ -1284,6 +1478,7 @@ class AccessibilityConfig(_config.Section):
     access_speed_kmh: float | None = Field(None, gt=0)
     horizon_min: float | None = Field(None, gt=0)
     matrix: bool = False
+    connectors: _ConnectorConfig | None = None
 
     @field_validator("cutoffs")
     @classmethod
@@ -1330,9 +1525,17 @@ def run_block(ctx: Any, cfg: AccessibilityConfig) -> gpd.GeoDataFrame:
                      "(straight-line distance × detour factor at a distance-dependent speed)")
         elif imp in ctx.networks:
             g = ctx.networks[imp]
-            r = network_access(g, zones, dest, mode=mode, max_snap_m=cfg.max_snap_m,
-                               access_speed_kmh=cfg.access_speed_kmh,
-                               scheduler=getattr(ctx, "dask_client", None), **common)
+            if cfg.connectors is not None:
+                r = connector_access(g, zones, dest, opp, [*cfg.cutoffs, *cfg.decays], mode,
+                                     cfg.connectors, cfg.horizon_min)
+                if r.attrs["flagged"]:
+                    ctx.note(f"accessibility {cfg.name} ({mode}): {len(r.attrs['flagged'])} "
+                             "zone(s) flagged in connector_flag (far from the network, or "
+                             "on land without a usable network node)")
+            else:
+                r = network_access(g, zones, dest, mode=mode, max_snap_m=cfg.max_snap_m,
+                                   access_speed_kmh=cfg.access_speed_kmh,
+                                   scheduler=getattr(ctx, "dask_client", None), **common)
             unsnapped[mode] = r.attrs["unsnapped"]
             if cfg.matrix:
                 _export_matrix(ctx, cfg, g, zones, mode)
@@ -1358,6 +1561,10 @@ def run_block(ctx: Any, cfg: AccessibilityConfig) -> gpd.GeoDataFrame:
             for c in meas:
                 result[c if c != "snap_distance_m" else f"snap_distance_m_{mode}"] = r[c].to_numpy()
     assert result is not None
+    if cfg.connectors is not None and "population" in zones.columns \
+            and "population" not in result.columns:
+        # national maps: keep the weights of population-weighted means beside the measures
+        result.insert(1, "population", zones["population"].to_numpy())
     # keep the canonical name for single-network blocks
     snaps = [c for c in result.columns if c.startswith("snap_distance_m_")]
     if len(snaps) == 1:

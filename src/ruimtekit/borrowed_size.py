@@ -787,6 +787,26 @@ def observed_flows_long(
 
 
 # --------------------------------------------------------------------------- impedance
+NETWORK_HORIZON_MIN = 240.0
+"""Search horizon (minutes) of zone-to-zone network times; longer trips are unreachable."""
+
+
+def _network_minutes(zones: gpd.GeoDataFrame, px: np.ndarray, py: np.ndarray, name: str,
+                     networks: dict | None) -> np.ndarray:
+    """Zone × zone minutes over a study network through zone connectors (inf beyond
+    :data:`NETWORK_HORIZON_MIN`)."""
+    from . import connectors
+
+    if not networks or name not in networks:
+        raise InputError(None, f"borrowed_size.networks names network '{name}', which is not "
+                         "a study network", f"use one of {sorted(networks or {})}")
+    land = connectors.land_parts(zones) if zones.geometry.geom_type.isin(
+        ["Polygon", "MultiPolygon"]).any() else None
+    t = accessibility.connector_times(networks[name], (px, py), (px, py), None,
+                                      NETWORK_HORIZON_MIN, land)
+    return t / 60.0
+
+
 def crowfly_minutes(
     dist_m: np.ndarray, mode: str | impedance.CrowflyModel
 ) -> tuple[np.ndarray, str]:
@@ -837,6 +857,9 @@ class BorrowedSizeConfig(Section):
         ``crowfly_models``.
     crowfly_models : dict of str to impedance.CrowflyModel
         Optional per-mode crow-fly model overrides (detour, speed curve, fixed minutes).
+    networks : dict of str to str
+        Mode → study network: that mode's times come from the network through zone
+        connectors (:func:`ruimtekit.accessibility.connector_times`) instead of crow-fly.
     rail_network : str, optional
         Name of an NS rail network in the study's ``networks``; adds mode ``rail``
         (zone-level rail times from ``ruimtekit.rail``: bike access, rail, walking egress).
@@ -879,6 +902,7 @@ class BorrowedSizeConfig(Section):
     wijk_centroids: Path | None = None
     modes: list[str] = Field(default_factory=lambda: ["car"])
     crowfly_models: dict[str, impedance.CrowflyModel] = Field(default_factory=dict)
+    networks: dict[str, str] = Field(default_factory=dict)
     rail_network: str | None = None
     rail_access_radius_m: float = Field(5000.0, gt=0)
     rail_egress_radius_m: float = Field(2000.0, gt=0)
@@ -1062,6 +1086,13 @@ def analyse(
     dist = distance_matrix_m(px, py)
     times: dict[str, np.ndarray] = {}
     for mode in cfg.modes:
+        if mode in cfg.networks:
+            times[mode] = _network_minutes(zones, px, py, cfg.networks[mode], networks)
+            notes.append(f"Borrowed size ({mode}): travel times over network "
+                         f"'{cfg.networks[mode]}' through zone connectors "
+                         "(ruimtekit.connectors defaults) between population points or "
+                         "centroids.")
+            continue
         times[mode], how = crowfly_minutes(dist, cfg.crowfly_models.get(mode, mode))
         notes.append(f"Borrowed size ({mode}): crow-fly travel times between population points "
                      f"or centroids, {how}.")

@@ -32,6 +32,7 @@ from pydantic import Field, model_validator
 from . import _osm, graph, profiles
 from ._config import Section
 from ._errors import InputError
+from .ferries import FerryConfig
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,29 @@ LINK_ALIASES: dict[str, tuple[str, ...]] = {
 # study-file section
 # ---------------------------------------------------------------------------------------
 
+URBAN_MIN_DENSITY_KM2 = 1_000.0
+"""Inhabitants per km² from which a zone counts as urban for link speeds (about CBS's
+boundary of 500 addresses/km² between *niet* and *weinig stedelijk*, at ~2 inhabitants
+per address)."""
+
+
+class UrbanAreas(Section):
+    """Urban areas for link speeds (study file: ``urban: {zones: ..., min_density_km2: ...}``
+    on a network): links whose midpoint lies in a zone with at least ``min_density_km2``
+    inhabitants per km² use the profile's urban speeds and junction delay.
+
+    Attributes
+    ----------
+    zones : str
+        Polygon zones with population (read with :func:`ruimtekit.layers.read_zones`).
+    min_density_km2 : float
+        Inhabitants per km² (:data:`URBAN_MIN_DENSITY_KM2`).
+    """
+
+    zones: str
+    min_density_km2: float = Field(URBAN_MIN_DENSITY_KM2, ge=0)
+
+
 class NetworkSpec(Section):
     """One network in a study file (``networks: {name: {...}}``).
 
@@ -109,6 +133,14 @@ class NetworkSpec(Section):
     options : dict
         Extra settings for the transit builders (kinds ``gtfs``, ``transit_graph``,
         ``ns_rail``); ignored for street networks.
+    nodes : str, optional
+        Node table (``node_id`` and ``lon``/``lat`` or ``x``/``y``) for a link table whose
+        links carry node ids but no coordinates, e.g. the OSM NL main-road tables
+        (:func:`read_road_tables`: ``class`` + ``ramp`` map to OSM highway classes).
+    ferries : FerryConfig, optional
+        Ferry lines joined to the road graph (:mod:`ruimtekit.ferries`).
+    urban : UrbanAreas, optional
+        Urban areas for the car speeds of node/edge road tables (:class:`UrbanAreas`).
     """
 
     path: str
@@ -122,6 +154,9 @@ class NetworkSpec(Section):
     crs: str | None = None
     description: str = ""
     options: dict[str, Any] = Field(default_factory=dict)
+    nodes: str | None = None
+    ferries: FerryConfig | None = None
+    urban: UrbanAreas | None = None
 
     @model_validator(mode="after")
     def _mode_for_streets(self) -> NetworkSpec:
@@ -1021,6 +1056,168 @@ def graph_from_links(
     )
 
 
+ROAD_TABLE_CLASSES = ("motorway", "trunk", "primary", "secondary", "tertiary", "unclassified",
+                      "residential", "living_street", "service", "road")
+"""Road classes accepted in the ``class`` column of node/edge road tables (OSM highway
+values without ``_link``; ``ramp=1`` makes ``<class>_link``)."""
+
+CONNECTOR_INELIGIBLE_CLASSES = frozenset({"motorway", "motorway_link", "trunk_link",
+                                          "primary_link", "secondary_link", "tertiary_link"})
+"""Links whose nodes zone connectors may not use on their own (motorways and slip roads):
+a node is eligible when at least one of its links is of another class and not a tunnel."""
+
+
+def urban_mask(x: np.ndarray, y: np.ndarray, zones: Any, min_density_km2: float) -> np.ndarray:
+    """True for points (EPSG:28992) inside a zone with at least ``min_density_km2``
+    inhabitants per km² (``population`` / polygon area)."""
+    import geopandas as gpd
+
+    if "population" not in zones.columns:
+        raise InputError(None, "the urban-areas zones have no population column",
+                         "use zones with inhabitants (e.g. data/raw/cbs_pc4_2021.parquet)")
+    z = zones[~zones.geometry.isna() & ~zones.geometry.is_empty]
+    dens = z["population"].fillna(0).to_numpy(float) / (z.geometry.area.to_numpy() / 1e6)
+    z = z[dens >= min_density_km2]
+    pts = gpd.points_from_xy(x, y)
+    out = np.zeros(len(pts), dtype=bool)
+    if len(z):
+        p, _ = z.sindex.query(pts, predicate="within")
+        out[p] = True
+    return out
+
+
+def read_road_tables(
+    edges: str | Path,
+    nodes: str | Path,
+    mode: str,
+    profile: Mapping[str, Any] | profiles.ModeProfile | None = None,
+    period: str | None = None,
+    *,
+    crs: str | None = None,
+    largest_component: bool = True,
+    urban: Any = None,
+) -> graph.Graph:
+    """Read a node table plus a link table with road classes (the OSM NL main-road tables).
+
+    The link table needs ``u, v, class, length_m`` and may carry ``ramp`` (1 = slip road,
+    read as ``<class>_link``), ``oneway`` (1 = drivable u→v only) and ``brunnel``
+    (``bridge``/``tunnel``/``ford``). The node table needs ``node_id`` and ``lon``/``lat``
+    (WGS84) or ``x``/``y`` (``crs``, default EPSG:28992). The links then go through
+    :func:`graph_from_links` (class speeds, periods, one-way) like any link table.
+
+    With ``urban`` (a zones GeoDataFrame with ``population``, plus the threshold:
+    ``(zones, min_density_km2)``), car links whose midpoint lies in an urban zone take the
+    profile's ``urban_speed_kmh`` and ``urban_junction_delay_s`` (off motorways), given to
+    the reader as an effective link speed ``length / (length / v + delay)``.
+
+    Returns
+    -------
+    Graph
+        ``meta["eligible"]``: bool per node, True where zone connectors may attach
+        (:data:`CONNECTOR_INELIGIBLE_CLASSES`, tunnels excluded); ``meta["road_tables"]``
+        counts.
+
+    Raises
+    ------
+    InputError
+        Missing columns, an unknown road class, link nodes missing from the node table.
+    """
+    epath, npath = Path(edges), Path(nodes)
+    for p in (epath, npath):
+        if not p.exists():
+            raise InputError(p, "road table not found", "check the path (relative to the study root)")
+    e = _read_csv_table(epath)
+    nd = _read_csv_table(npath)
+    need = ["u", "v", "class", "length_m"]
+    miss = [c for c in need if c not in e.columns]
+    if miss:
+        raise InputError(epath, f"the link table lacks column(s) {', '.join(miss)} (columns "
+                         f"present: {', '.join(map(str, e.columns))})",
+                         "give u, v, class, length_m (and optionally ramp, oneway, brunnel)")
+    if "node_id" not in nd.columns or not ({"lon", "lat"} <= set(nd.columns)
+                                            or {"x", "y"} <= set(nd.columns)):
+        raise InputError(npath, "the node table needs node_id and lon/lat (WGS84) or x/y "
+                         f"columns (present: {', '.join(map(str, nd.columns))})",
+                         "add the node coordinates")
+    cls = e["class"].astype("string").str.strip().str.lower()
+    bad = ~cls.isin(ROAD_TABLE_CLASSES)
+    if bad.any():
+        rows = np.flatnonzero(bad.to_numpy())
+        raise InputError(epath, f"unknown road class {cls.iloc[rows[0]]!r} in column 'class' "
+                         f"(row {rows[0] + 2}; {rows.size} row(s); known: "
+                         f"{', '.join(ROAD_TABLE_CLASSES)})",
+                         "use OSM highway classes without _link (slip roads: ramp=1)")
+    ramp = (_numeric(e, "ramp", epath) if "ramp" in e.columns else np.zeros(len(e)))
+    hw = np.where(np.nan_to_num(ramp) > 0, cls.to_numpy(dtype=object) + "_link",
+                  cls.to_numpy(dtype=object))
+    if "lon" in nd.columns:
+        x, y = _to_rd(_numeric(nd, "lon", npath), _numeric(nd, "lat", npath), "EPSG:4326")
+    else:
+        x, y = _to_rd(_numeric(nd, "x", npath), _numeric(nd, "y", npath), crs or CRS)
+    pos = pd.Series(np.arange(len(nd)), index=nd["node_id"].to_numpy())
+    if not pos.index.is_unique:
+        raise InputError(npath, "node_id values are not unique", "give every node its own id")
+    iu = pos.reindex(e["u"].to_numpy()).to_numpy()
+    iv = pos.reindex(e["v"].to_numpy()).to_numpy()
+    missing = np.isnan(iu) | np.isnan(iv)
+    if missing.any():
+        r = int(np.flatnonzero(missing)[0])
+        raise InputError(epath, f"{int(missing.sum())} link(s) name nodes missing from "
+                         f"{npath.name} (first: row {r + 2}, u={e['u'].iloc[r]}, "
+                         f"v={e['v'].iloc[r]})", "use matching node and link tables")
+    iu, iv = iu.astype(np.int64), iv.astype(np.int64)
+    links = pd.DataFrame({"u": e["u"].to_numpy(), "v": e["v"].to_numpy(), "highway": hw,
+                          "length_m": _numeric(e, "length_m", epath),
+                          "x_u": x[iu], "y_u": y[iu], "x_v": x[iv], "y_v": y[iv]})
+    if "oneway" in e.columns:
+        links["oneway"] = e["oneway"].to_numpy()
+    n_urban = 0
+    prof = profiles.get_profile(mode, profile)
+    if urban is not None and isinstance(prof, profiles.CarProfile):
+        uz, dmin = urban
+        um = urban_mask((links["x_u"] + links["x_v"]).to_numpy() / 2,
+                        (links["y_u"] + links["y_v"]).to_numpy() / 2, uz, dmin)
+        v_u = pd.Series(hw).map(prof.urban_speed_kmh).to_numpy(dtype=float)
+        delay = np.where(pd.Series(hw).str.startswith("motorway").to_numpy(), 0.0,
+                         prof.urban_junction_delay_s)
+        lm = links["length_m"].to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v_eff = lm / (lm / (v_u / 3.6) + delay) * 3.6
+        ok = um & np.isfinite(v_eff) & (v_eff > 0) & (lm >= 1.0)
+        links["speed_kmh"] = np.where(ok, v_eff, np.nan)
+        n_urban = int(ok.sum())
+    g = graph_from_links(links, mode, prof, period, crs=CRS, source=epath,
+                         largest_component=largest_component)
+    # connector eligibility per node: any incident link of an eligible class, not a tunnel
+    brunnel = (e["brunnel"].astype("string").str.lower().fillna("").to_numpy()
+               if "brunnel" in e.columns else np.full(len(e), ""))
+    ok_link = ~pd.Series(hw).isin(CONNECTOR_INELIGIBLE_CLASSES).to_numpy() & (brunnel != "tunnel")
+    ok_ids = set(e["u"].to_numpy()[ok_link].tolist()) | set(e["v"].to_numpy()[ok_link].tolist())
+    g.meta["eligible"] = np.fromiter((i in ok_ids for i in g.node_ids.tolist()), bool,
+                                     g.n_nodes)
+    counts = pd.Series(hw).value_counts().to_dict()
+    g.meta["road_tables"] = {"links_read": int(len(e)), "nodes_read": int(len(nd)),
+                             "links_by_class": {str(k): int(v) for k, v in counts.items()},
+                             "tunnel_links": int((brunnel == "tunnel").sum()),
+                             "urban_links": n_urban,
+                             "bridge_links": int((brunnel == "bridge").sum())}
+    log.info("%s: %d links (%s), %d nodes; %d of %d graph nodes eligible for zone connectors",
+             epath.name, len(e), ", ".join(f"{k} {v}" for k, v in counts.items()), len(nd),
+             int(g.meta["eligible"].sum()), g.n_nodes)
+    return g
+
+
+def _read_csv_table(path: Path) -> pd.DataFrame:
+    try:
+        if path.name.lower().endswith((".parquet", ".pq")):
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except Exception as exc:  # pandas/pyarrow raise many types
+        raise InputError(path, f"cannot read the table ({type(exc).__name__}: {exc})",
+                         "check the file is a complete CSV (optionally .gz) or Parquet table"
+                         ) from None
+
+
 def _endpoint_coords(df: pd.DataFrame, cols: dict[str, str], has_geom: bool, crs: str | None,
                      path: Path) -> tuple[np.ndarray, np.ndarray] | None:
     """(start xy, end xy) arrays in EPSG:28992, or None when unavailable."""
@@ -1145,6 +1342,25 @@ def build(spec: NetworkSpec, root: str | Path = ".") -> graph.Graph:
         path = Path(root) / path
     if not spec.mode:
         raise InputError(path, "the network has no mode", "set `mode:` (walk, bike, ebike, car)")
+    if spec.nodes is not None or spec.ferries is not None:
+        from . import ferries as _ferries
+
+        if spec.nodes is None:
+            raise InputError(path, "`ferries:` needs a node/edge table network",
+                             "give `nodes:` (the node table of the link table)")
+        npath = Path(spec.nodes) if Path(spec.nodes).is_absolute() else Path(root) / spec.nodes
+        urban = None
+        if spec.urban is not None:
+            from . import layers
+
+            uc = spec.urban
+            up = Path(uc.zones) if Path(uc.zones).is_absolute() else Path(root) / uc.zones
+            urban = (layers.read_zones(up), uc.min_density_km2)
+        g = read_road_tables(path, npath, spec.mode, spec.profile, spec.period,
+                             crs=spec.crs, largest_component=spec.ferries is None, urban=urban)
+        if spec.ferries is None:
+            return g
+        return _ferries.add_ferries(g, spec.ferries, root)
     return load_network(path, spec.mode, spec.profile, spec.period, spec.columns,
                         kind=spec.kind, node_lines=spec.node_lines,
                         node_precision_m=spec.node_precision_m, crs=spec.crs)
@@ -1188,6 +1404,13 @@ def pipeline_step(ctx: Any) -> None:
         rows.append({"network": name, "mode": g.mode, "period": spec.period or "",
                      "nodes": g.n_nodes, "edges": g.n_edges, "dropped_nodes": g.dropped_nodes,
                      "length_km": round(km, 3), "source": str(spec.path)})
+        if "road_tables" in g.meta:
+            ctx.note(f"Network {name}: OSM main roads without local streets; zones connect by "
+                     "connectors. Car speeds from road class (urban: 50 km/h limits plus "
+                     "15 s per junction), ferries with half-headway waiting; car-free "
+                     "islands (Vlieland, Schiermonnikoog) have no car ferry."
+                     + (" Flevoland's roads are missing from the source." if g.mode == "car"
+                        else ""))
         if g.mode == "car":
             ctx.note("Car travel times use OSM maxspeed or Dutch road-class default speeds"
                      + (f" with assumed {spec.period} congestion factors" if spec.period else "")

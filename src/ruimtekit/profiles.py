@@ -384,6 +384,23 @@ CAR_SPEEDS_KMH = {
     "living_street": 15.0, "service": 15.0, "road": 30.0,
 }
 
+CAR_URBAN_SPEEDS_KMH = {
+    "motorway": 100.0, "motorway_link": 50.0, "trunk": 70.0, "trunk_link": 40.0,
+    "primary": 50.0, "primary_link": 40.0, "secondary": 50.0, "secondary_link": 40.0,
+    "tertiary": 50.0, "tertiary_link": 40.0,
+}
+"""Car speeds (km/h) on links inside urban areas, for networks without ``maxspeed``
+(the OSM NL main-road tables; see :func:`ruimtekit.networks.read_road_tables`): the
+Dutch built-up-area limit of 50 km/h (RVV 1990 art. 20), 70 on urban *stadsautowegen*
+(trunk), 40 on slip roads and turning lanes; urban motorways keep 100."""
+
+CAR_URBAN_JUNCTION_DELAY_S = 15.0
+"""Mean delay (seconds) per junction passed on an urban non-motorway main road
+(traffic signals and priority junctions; HCM level-of-service B–C signal delay is
+10–35 s per vehicle). Applied per link of a junction-to-junction network (each link ends
+at a junction). Checked against the OpenTripPlanner pairs of Den Haag Zuid-West in
+``benchmarks/validate_travel_times.py``."""
+
 CAR_PERIODS: dict[str, float | dict[str, float]] = {
     "offpeak": 1.0,
     "morning_peak": {"motorway": 0.65, "trunk": 0.75, "primary": 0.8, "default": 0.9},
@@ -417,6 +434,10 @@ class CarProfile(ModeProfile):
     * One-way respected, incl. ``oneway=-1`` (against the digitised direction) and
       roundabouts (implied one-way); ``oneway=reversible|alternating`` is treated as two-way.
     * Access leg speed 15 km/h (slow local driving; parking search is not modelled).
+    * Networks without ``maxspeed`` read with urban areas
+      (:func:`ruimtekit.networks.read_road_tables`): links inside urban areas use
+      ``urban_speed_kmh`` (:data:`CAR_URBAN_SPEEDS_KMH`) plus ``urban_junction_delay_s``
+      per link off motorways (:data:`CAR_URBAN_JUNCTION_DELAY_S`).
     """
 
     mode: Literal["car"] = "car"
@@ -430,6 +451,8 @@ class CarProfile(ModeProfile):
         default_factory=lambda: {k: (dict(v) if isinstance(v, dict) else v)
                                  for k, v in CAR_PERIODS.items()}
     )
+    urban_speed_kmh: dict[str, float] = Field(default_factory=lambda: dict(CAR_URBAN_SPEEDS_KMH))
+    urban_junction_delay_s: float = Field(CAR_URBAN_JUNCTION_DELAY_S, ge=0)
     excluded_service: list[str] = Field(
         default_factory=lambda: ["parking_aisle", "parking", "emergency_access", "private"]
     )
