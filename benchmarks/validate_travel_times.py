@@ -223,6 +223,33 @@ def national(models: dict[str, impedance.CrowflyModel]) -> dict:
     return out
 
 
+def network_fit() -> dict:
+    """calibrate.fit_network on the demo's nl_car network (car pairs): the fit on the whole
+    half, and two-fold cross-validation (fit on one fold of zone pairs, score the other)."""
+    pairs = read_pairs("car")
+    opts = calibrate.NetworkFitOptions(study=ROOT / "studies" / "demo.yaml", network="nl_car",
+                                       land_layer="pc4", rounds=1)
+    fit = calibrate.fit_network(pairs, opts)
+    print("\n=== network fit nl_car (whole half):", fit.params, "before", fit.before_params)
+    print(markdown(fit.table, ["before", "after"]))
+    print(calibrate.network_snippet(fit))
+    fold = pair_fold(pairs)
+    cv = {}
+    for k in (0, 1):
+        f = calibrate.fit_network(pairs.loc[fold != k].reset_index(drop=True), opts)
+        test = pairs.loc[fold == k].reset_index(drop=True)
+        ev, _ = calibrate._network_evaluator(opts, test)
+        m = ev(f.params)
+        t = calibrate.error_table(test["dist_m"].to_numpy(), m, test["minutes"].to_numpy())
+        cv[f"fold{k}"] = {"params": f.params, "test_median_abs_rel_err":
+                          float(t.iloc[-1]["median_abs_rel_err"]), "test_n": int(t.iloc[-1]["n"])}
+        print(f"cv fold {k}: fitted {f.params} -> held-out median |rel err| "
+              f"{100 * cv[f'fold{k}']['test_median_abs_rel_err']:.1f}%")
+    return {"params": fit.params, "before": fit.before_params,
+            "table": fit.table.to_dict(orient="records"),
+            "trials": fit.trials.to_dict(orient="records"), "cv": cv}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--refit", action="store_true",
@@ -230,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--national", action="store_true",
                     help="also compute the demo's national crow-fly car accessibility")
     ap.add_argument("--markdown", action="store_true", help="print markdown tables")
+    ap.add_argument("--network-fit", action="store_true",
+                    help="also fit the demo's nl_car network parameters (speed factor, urban "
+                         "junction delay, connector speed) with calibrate.fit_network, "
+                         "two-fold cross-validated")
     args = ap.parse_args(argv)
     if not OTP_DIR.exists():
         print(f"missing {OTP_DIR} (see ../shared/data/PROVENANCE.md)", file=sys.stderr)
@@ -248,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
               else calibrate.format_table(table))
         result["modes"][mode] = {"counts": table.attrs["counts"],
                                  "table": table.to_dict(orient="records")}
+    if args.network_fit:
+        result["network_fit"] = network_fit()
     if args.national:
         result["national_car"] = national({"crowfly_v0": CROWFLY_V0["car"],
                                            "crowfly": impedance.DEFAULT_MODELS["car"]})

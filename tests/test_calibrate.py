@@ -380,3 +380,95 @@ def test_cli_calibrate_non_numeric_minutes(tmp_path):
     res = CliRunner().invoke(app, ["calibrate", str(p), "-o", str(tmp_path / "c.yaml")])
     assert res.exit_code == 2
     assert "'twelve'" in _plain(res.output) and "Traceback" not in res.output
+
+
+# --------------------------------------------------------------------------- networks
+DELFT = "data/raw/osm/delft_drive.graphml"
+
+
+def _delft_study(tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    p = tmp_path / "study.yaml"
+    p.write_text(f"name: t\nroot: {root}\nnetworks:\n  delft:\n    kind: graphml\n"
+                 f"    path: {DELFT}\n    mode: car\n")
+    return p
+
+
+def _delft_pairs(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    ox, oy = rng.uniform(82_000, 86_000, n), rng.uniform(444_000, 448_500, n)
+    dx, dy = rng.uniform(82_000, 86_000, n), rng.uniform(444_000, 448_500, n)
+    return pd.DataFrame({"ox": ox, "oy": oy, "dx": dx, "dy": dy,
+                         "dist_m": np.hypot(dx - ox, dy - oy), "minutes": 1.0})
+
+
+def test_fit_network_recovers_known_parameters(tmp_path):
+    # reference times generated on the real Delft OSM car network with link speeds × 0.8
+    # and connectors at 12.5 km/h; the fit must find both back from the starting 1.0/15
+    opts = calibrate.NetworkFitOptions(
+        study=_delft_study(tmp_path), network="delft",
+        grids={"speed_factor": [0.8, 1.0, 1.2], "connector_speed_kmh": [12.5, 15.0, 20.0]})
+    pairs = _delft_pairs()
+    evaluate, uses_delay = calibrate._network_evaluator(opts, pairs)
+    assert not uses_delay  # a GraphML network has no urban junction delay
+    true = {"speed_factor": 0.8, "junction_delay_s": 0.0, "connector_speed_kmh": 12.5}
+    base = {"speed_factor": 1.0, "junction_delay_s": 0.0, "connector_speed_kmh": 12.5}
+    t_true, t_base = evaluate(true), evaluate(base)
+    ok = np.isfinite(t_true)
+    assert ok.sum() > 100
+    # slower links: never faster, and slower where the route uses the network
+    assert np.all(t_true[ok] >= t_base[ok] - 1e-9) and np.any(t_true[ok] > t_base[ok] + 0.1)
+    pairs["minutes"] = t_true
+    pairs = pairs[ok].reset_index(drop=True)
+    fit = calibrate.fit_network(pairs, opts)
+    assert fit.params == true
+    assert fit.before_params["speed_factor"] == 1.0
+    assert fit.before_params["connector_speed_kmh"] == 15.0
+    assert fit.table.iloc[-1]["after_median_abs_rel_err"] == pytest.approx(0.0, abs=1e-9)
+    assert fit.table.iloc[-1]["before_median_abs_rel_err"] > 0.05
+    assert set(fit.trials.columns) >= {"speed_factor", "connector_speed_kmh",
+                                       "median_abs_rel_err"}
+    snip = yaml.safe_load(calibrate.network_snippet(fit))
+    assert snip["networks"]["delft"]["period"] == "calibrated"
+    assert snip["networks"]["delft"]["profile"]["periods"] == {"calibrated": 0.8}
+    assert snip["connectors"] == {"speed_kmh": 12.5}
+
+
+def test_fit_network_bad_inputs(tmp_path):
+    st = _delft_study(tmp_path)
+    with pytest.raises(InputError, match="no network 'roads'"):
+        calibrate.fit_network(_delft_pairs(5), calibrate.NetworkFitOptions(study=st,
+                                                                           network="roads"))
+    with pytest.raises(InputError, match="no layer 'pc4'"):
+        calibrate.fit_network(_delft_pairs(5), calibrate.NetworkFitOptions(
+            study=st, network="delft", land_layer="pc4"))
+    with pytest.raises(InputError, match="unknown network parameter"):
+        calibrate.parse_network_settings({"path": st}, {"study": st, "network": "delft",
+                                                        "grids": {"lanes": [1.0]}})
+    p, _ = _otp_like(tmp_path, rows=30)
+    res = CliRunner().invoke(app, ["calibrate", str(p), "--network", "delft",
+                                   "-o", str(tmp_path / "n.yaml")])
+    assert res.exit_code == 2 and "needs the study file" in " ".join(_plain(res.output).split())
+
+
+def test_cli_calibrate_network(tmp_path):
+    st = _delft_study(tmp_path)
+    pairs = _delft_pairs(80, seed=4)
+    opts = calibrate.NetworkFitOptions(study=st, network="delft")
+    evaluate, _ = calibrate._network_evaluator(opts, pairs)
+    pairs["minutes"] = evaluate({"speed_factor": 1.2, "junction_delay_s": 0.0,
+                                 "connector_speed_kmh": 20.0})
+    ref = pairs.rename(columns={"ox": "origin_x", "oy": "origin_y", "dx": "destination_x",
+                                "dy": "destination_y"}).drop(columns="dist_m")
+    p = tmp_path / "ref.csv"
+    ref.to_csv(p, index=False)
+    out, tab = tmp_path / "net.yaml", tmp_path / "net.csv"
+    res = CliRunner().invoke(app, ["calibrate", str(p), "--study", str(st), "--network",
+                                   "delft", "-o", str(out), "--table", str(tab)])
+    assert res.exit_code == 0, res.output
+    snip = yaml.safe_load(out.read_text())
+    assert snip["networks"]["delft"]["profile"]["periods"] == {"calibrated": 1.2}
+    assert snip["connectors"] == {"speed_kmh": 20.0}
+    assert pd.read_csv(tab)["after_median_abs_rel_err"].iloc[-1] == pytest.approx(0, abs=1e-9)

@@ -840,6 +840,32 @@ def parse_settings(source: dict, options: dict) -> tuple[ReferenceSource, Calibr
     return ref, opts
 
 
+def parse_network_settings(source: dict, options: dict
+                           ) -> tuple[ReferenceSource, NetworkFitOptions]:
+    """Validate plain settings into a :class:`ReferenceSource` and
+    :class:`NetworkFitOptions` (``None`` values dropped).
+
+    Raises
+    ------
+    InputError
+        A missing study file or an invalid setting.
+    """
+    from pydantic import ValidationError
+
+    ref, _ = parse_settings(source, {})
+    opt = {k: v for k, v in options.items() if v is not None}
+    if "study" not in opt:
+        raise InputError(None, "fitting a network needs the study file that defines it",
+                         "give the study (CLI: --study path/to/study.yaml)")
+    try:
+        return ref, NetworkFitOptions(**opt)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise InputError(opt.get("study"), f"invalid calibrate setting {where!r}: "
+                         f"{err['msg']}", "correct the value") from None
+
+
 # --------------------------------------------------------------------------- outputs
 def study_snippet(fit: CrowflyFit) -> str:
     """The fitted model as a study-file section (YAML).
@@ -868,27 +894,287 @@ def study_snippet(fit: CrowflyFit) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_outputs(fit: CrowflyFit, yaml_path: str | Path, table_path: str | Path | None = None
-                  ) -> None:
+def write_outputs(fit: CrowflyFit | NetworkFit, yaml_path: str | Path,
+                  table_path: str | Path | None = None) -> None:
     """Write the study-file snippet (YAML) and, optionally, the error table (CSV).
 
     Parameters
     ----------
-    fit : CrowflyFit
-        A fitted model.
+    fit : CrowflyFit or NetworkFit
+        A fitted crow-fly model or network.
     yaml_path : str or Path
         Output YAML snippet.
     table_path : str or Path, optional
         Output CSV of the before/after error table by band (fractions and minutes).
     """
-    _io.write_text(yaml_path, study_snippet(fit))
+    text = network_snippet(fit) if isinstance(fit, NetworkFit) else study_snippet(fit)
+    _io.write_text(yaml_path, text)
     if table_path is not None:
         with _io.atomic_path(table_path) as tmp:
             fit.table.to_csv(tmp, index=False)
 
 
+# --------------------------------------------------------------------------- networks
+NETWORK_GRIDS: dict[str, tuple[float, ...]] = {
+    "speed_factor": (0.7, 0.8, 0.9, 1.0, 1.1, 1.2),
+    "junction_delay_s": (0.0, 5.0, 10.0, 15.0, 20.0, 30.0),
+    "connector_speed_kmh": (10.0, 12.5, 15.0, 17.5, 20.0, 25.0),
+}
+"""Values tried per network parameter (coordinate descent, :func:`fit_network`): a factor
+on every link speed (as a study period), the car profile's ``urban_junction_delay_s`` (only
+for networks read with ``urban:``) and the zone connector speed (km/h)."""
+
+CALIBRATED_PERIOD = "calibrated"
+"""Name of the study period that carries the fitted speed factor."""
+
+
+class NetworkFitOptions(_config.Section):
+    """What to fit on a study network (:func:`fit_network`).
+
+    Attributes
+    ----------
+    study : Path
+        Study file (YAML) that defines the network.
+    network : str
+        Network name in the study's ``networks:``.
+    land_layer : str, optional
+        Zones layer of the study whose land parts keep connectors on their island
+        (:func:`ruimtekit.connectors.land_parts`); default: none.
+    connectors : dict
+        Connector settings to start from (``ConnectorConfig`` fields; default its defaults).
+    grids : dict of str to list of float
+        Values tried per parameter (default :data:`NETWORK_GRIDS`); leave a parameter out
+        (or give one value) to hold it.
+    rounds : int
+        Coordinate-descent rounds (each tries every grid value of every parameter once).
+    bands_km : list of float
+        Lower edges of the crow-fly distance bands (km) of the error tables.
+    """
+
+    study: Path
+    network: str
+    land_layer: str | None = None
+    connectors: dict = Field(default_factory=dict)
+    grids: dict[str, list[float]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in NETWORK_GRIDS.items()})
+    rounds: int = Field(2, ge=1, le=5)
+    bands_km: list[float] = Field(default_factory=lambda: list(DEFAULT_BANDS_KM))
+
+    @field_validator("grids")
+    @classmethod
+    def _known(cls, v: dict[str, list[float]]) -> dict[str, list[float]]:
+        unknown = sorted(set(v) - set(NETWORK_GRIDS))
+        if unknown:
+            raise ValueError(f"unknown network parameter(s) {unknown}; use "
+                             f"{sorted(NETWORK_GRIDS)}")
+        if any(len(g) == 0 or min(g) < 0 for g in v.values()):
+            raise ValueError("every grid needs at least one value >= 0")
+        return v
+
+
+@dataclass
+class NetworkFit:
+    """Result of :func:`fit_network`.
+
+    Attributes
+    ----------
+    params, before_params : dict of str to float
+        Fitted and starting ``speed_factor``, ``junction_delay_s``, ``connector_speed_kmh``.
+    table : DataFrame
+        Error by crow-fly band, ``before`` and ``after`` (see :func:`compare_table`).
+    trials : DataFrame
+        Every evaluated parameter set with its median |relative error| and pairs with a time.
+    network : str
+        Network name; ``source``: the reference file name.
+    n_pairs : int
+        Reference pairs; ``unreached``: of those, pairs without a network time (after).
+    """
+
+    params: dict[str, float]
+    before_params: dict[str, float]
+    table: pd.DataFrame
+    trials: pd.DataFrame
+    network: str
+    n_pairs: int
+    unreached: int
+    source: str = ""
+
+
+def _network_evaluator(opts: NetworkFitOptions, reference: pd.DataFrame):
+    """A function ``params -> minutes per reference pair`` over the study network (graphs
+    cached per speed factor and junction delay)."""
+    from . import accessibility, connectors, layers, networks, study
+
+    spec_all, root = study.load_study(opts.study)
+    if opts.network not in spec_all.networks:
+        raise InputError(opts.study, f"the study has no network {opts.network!r}",
+                         f"use one of {sorted(spec_all.networks)}")
+    spec = spec_all.networks[opts.network]
+    if spec.mode is None or spec.kind in networks.TRANSIT_KINDS:
+        raise InputError(opts.study, f"network {opts.network!r} is not a street network",
+                         "calibrate a street network (osm, graphml, links)")
+    land = None
+    if opts.land_layer is not None:
+        if opts.land_layer not in spec_all.layers:
+            raise InputError(opts.study, f"the study has no layer {opts.land_layer!r}",
+                             f"use one of {sorted(spec_all.layers)}")
+        zones = layers.load(spec_all.layers[opts.land_layer], root)
+        land = connectors.land_parts(zones)
+    o = reference[["ox", "oy"]].drop_duplicates().reset_index(drop=True)
+    d = reference[["dx", "dy"]].drop_duplicates().reset_index(drop=True)
+    oi = reference[["ox", "oy"]].merge(o.reset_index(), on=["ox", "oy"], how="left")["index"]
+    di = reference[["dx", "dy"]].merge(d.reset_index(), on=["dx", "dy"], how="left")["index"]
+    oi, di = oi.to_numpy(), di.to_numpy()
+    horizon = float(min(max(2.0 * reference["minutes"].max(), 60.0), 600.0))
+    graphs: dict[tuple[float, float], object] = {}
+    base_profile = dict(spec.profile or {})
+
+    def graph_for(factor: float, delay: float):
+        key = (factor, delay)
+        if key not in graphs:
+            prof = dict(base_profile)
+            period = spec.period
+            if factor != 1.0:
+                periods = dict(prof.get("periods") or {})
+                periods[CALIBRATED_PERIOD] = factor
+                prof["periods"] = periods
+                period = CALIBRATED_PERIOD
+                if spec.period is not None:
+                    log.warning("network %s: the speed factor replaces period %r",
+                                opts.network, spec.period)
+            if spec.urban is not None and spec.mode == "car":
+                prof["urban_junction_delay_s"] = delay
+            graphs.clear()  # one graph in memory at a time (national networks are large)
+            graphs[key] = networks.build(spec.model_copy(update={"profile": prof,
+                                                                 "period": period}), root)
+        return graphs[key]
+
+    def minutes(params: dict[str, float]) -> np.ndarray:
+        g = graph_for(params["speed_factor"], params["junction_delay_s"])
+        cfg = connectors.ConnectorConfig.model_validate(
+            {**opts.connectors, "speed_kmh": params["connector_speed_kmh"]})
+        t = accessibility.connector_times(g, (o["ox"].to_numpy(), o["oy"].to_numpy()),
+                                          (d["dx"].to_numpy(), d["dy"].to_numpy()), cfg,
+                                          horizon, land)
+        m = t[oi, di] / 60.0
+        return np.where(np.isfinite(m), m, np.nan)
+
+    uses_delay = spec.urban is not None and spec.mode == "car"
+    return minutes, uses_delay
+
+
+def fit_network(reference: pd.DataFrame, options: NetworkFitOptions) -> NetworkFit:
+    """Fit network parameters (speed factor, urban junction delay, connector speed) of a
+    study network to reference times by coordinate descent over value grids.
+
+    Each trial builds the network with the trial's speeds and routes every reference pair
+    through zone connectors at both ends (:func:`ruimtekit.accessibility.connector_times`);
+    the objective is the median |relative error| over the pairs (a pair without a network
+    time counts as a 100 % error, so unreachable pairs are not "fitted away").
+
+    Parameters
+    ----------
+    reference : DataFrame
+        Points ``ox, oy, dx, dy`` (EPSG:28992), ``dist_m`` and ``minutes``
+        (:func:`read_reference`).
+    options : NetworkFitOptions
+        Study, network, grids.
+
+    Returns
+    -------
+    NetworkFit
+
+    Raises
+    ------
+    InputError
+        Unknown network or layer, a network that is not a street network.
+    """
+    from . import connectors
+
+    minutes, uses_delay = _network_evaluator(options, reference)
+    ref = reference["minutes"].to_numpy(dtype=np.float64)
+    dist = reference["dist_m"].to_numpy(dtype=np.float64)
+    start_cfg = connectors.ConnectorConfig.model_validate(options.connectors)
+    before = {"speed_factor": 1.0, "junction_delay_s": 0.0,
+              "connector_speed_kmh": float(start_cfg.speed_kmh)}
+    if uses_delay:
+        from . import profiles
+
+        prof = profiles.get_profile("car")
+        before["junction_delay_s"] = float(getattr(prof, "urban_junction_delay_s", 0.0))
+    grids = {k: [float(x) for x in v] for k, v in options.grids.items()}
+    if not uses_delay:
+        grids.pop("junction_delay_s", None)
+    trials: list[dict] = []
+    cache: dict[tuple, tuple[float, np.ndarray]] = {}
+
+    def score(params: dict[str, float]) -> float:
+        key = tuple(sorted(params.items()))
+        if key not in cache:
+            m = minutes(params)
+            rel = np.abs(np.where(np.isfinite(m), m, 2.0 * ref) / ref - 1.0)
+            cache[key] = (float(np.median(rel)), m)
+            trials.append({**params, "median_abs_rel_err": cache[key][0],
+                           "pairs_with_time": int(np.isfinite(m).sum())})
+            log.info("network fit %s: %s -> median |rel err| %.1f%%", options.network,
+                     params, 100 * cache[key][0])
+        return cache[key][0]
+
+    best = dict(before)
+    best_score = score(best)
+    for _ in range(options.rounds):
+        changed = False
+        # graph-level parameters first, in an order that reuses the built graph
+        for name in ("speed_factor", "junction_delay_s", "connector_speed_kmh"):
+            for value in grids.get(name, []):
+                trial = {**best, name: value}
+                sc = score(trial)
+                if sc < best_score - 1e-12:
+                    best, best_score, changed = trial, sc, True
+        if not changed:
+            break
+    before_m = cache[tuple(sorted(before.items()))][1]
+    after_m = cache[tuple(sorted(best.items()))][1]
+    table = compare_table(dist, ref, {"before": before_m, "after": after_m}, options.bands_km)
+    return NetworkFit(params=best, before_params=before, table=table,
+                      trials=pd.DataFrame(trials), network=options.network,
+                      n_pairs=int(ref.size), unreached=int((~np.isfinite(after_m)).sum()),
+                      source=str(reference.attrs.get("source", "reference")))
+
+
+def network_snippet(fit: NetworkFit) -> str:
+    """The fitted network parameters as study-file sections (YAML)."""
+    p = fit.params
+    t = fit.table.iloc[-1]
+    lines = [
+        f"# ruimtekit calibrate: network {fit.network!r} fitted on {fit.source} "
+        f"({fit.n_pairs} pairs, {fit.unreached} without a network time)",
+        f"# median |relative error|: {100 * t['before_median_abs_rel_err']:.1f}% (before) -> "
+        f"{100 * t['after_median_abs_rel_err']:.1f}% (fitted)",
+        "# merge into the network's section under networks:",
+        "networks:",
+        f"  {fit.network}:",
+    ]
+    prof = []
+    if p["speed_factor"] != 1.0:
+        lines.append(f"    period: {CALIBRATED_PERIOD}   # every link speed x "
+                     f"{p['speed_factor']:g}")
+        prof.append(f"      periods: {{{CALIBRATED_PERIOD}: {p['speed_factor']:g}}}")
+    if p["junction_delay_s"] != fit.before_params["junction_delay_s"]:
+        prof.append(f"      urban_junction_delay_s: {p['junction_delay_s']:g}")
+    if prof:
+        lines += ["    profile:", *prof]
+    if len(lines) == 5:
+        lines.append("    {}   # unchanged")
+    lines += ["# and into the accessibility block that routes on it:",
+              f"connectors: {{speed_kmh: {p['connector_speed_kmh']:g}}}"]
+    return "\n".join(lines) + "\n"
+
+
 __all__ = [
-    "DEFAULT_BANDS_KM", "CalibrateOptions", "CrowflyFit", "ReferenceColumns", "ReferenceSource",
-    "calibrate", "compare_table", "error_table", "fit_crowfly", "format_table",
+    "DEFAULT_BANDS_KM", "NETWORK_GRIDS", "CalibrateOptions", "CrowflyFit", "NetworkFit",
+    "NetworkFitOptions", "ReferenceColumns", "ReferenceSource",
+    "calibrate", "compare_table", "error_table", "fit_crowfly", "fit_network", "format_table",
+    "network_snippet", "parse_network_settings",
     "parse_settings", "read_reference", "study_snippet", "write_outputs",
 ]
