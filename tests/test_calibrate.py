@@ -134,6 +134,29 @@ def test_valid_curve_lowers_too_steep_speeds():
     impedance.CrowflyModel(mode="x", speed_curve=list(zip(km, kmh, strict=True)))
 
 
+def test_marginal_speed_bound():
+    # one segment: v(L) = a + b L, t = L / v, dL/dt = v² / a — checked by finite differences
+    km, kmh = np.array([10.0, 20.0]), np.array([25.0, 40.0])
+    m = impedance.CrowflyModel(mode="x", speed_curve=list(zip(km, kmh, strict=True)),
+                               detour_factor=1.0)
+    t = impedance.crowfly_seconds(np.array([19_999.0, 20_000.0]), m)
+    assert calibrate._marginal_kmh(km, kmh)[0] == pytest.approx(3.6 / (t[1] - t[0]),
+                                                                rel=1e-3)
+    # the largest allowed next speed meets the bound exactly
+    u = calibrate._max_next_speed(10.0, 20.0, 25.0, 130.0)
+    assert calibrate._marginal_kmh(km, np.array([25.0, u]))[0] == pytest.approx(130.0)
+    # reference times that barely grow from 10 to 50 km by road: the fit keeps the bound
+    rng = np.random.default_rng(3)
+    d = rng.uniform(1000, 40_000, 600)
+    mins = np.where(d < 8000, d / 1000 * 2.5, 20 + (d - 8000) / 1000 * 0.1)
+    fit = calibrate.fit_crowfly(pd.DataFrame({"dist_m": d, "minutes": mins}),
+                                calibrate.CalibrateOptions(mode="car", detour_factor=1.25))
+    curve = np.array(fit.model.speed_curve)
+    assert calibrate._marginal_kmh(curve[:, 0], curve[:, 1]).max() <= 200.0 + 1e-6
+    tt = impedance.crowfly_seconds(np.linspace(0, 100_000, 10_001), fit.model)
+    assert np.diff(tt).min() * 200 / 3.6 >= 0.999 * 10 * 1.25  # ≥ 12.5 m by road per step
+
+
 def test_too_few_pairs_is_an_error():
     ref = pd.DataFrame({"dist_m": [1000.0, 2000.0], "minutes": [3.0, 5.0]})
     with pytest.raises(InputError, match="only 2 valid reference pair"):
@@ -357,3 +380,95 @@ def test_cli_calibrate_non_numeric_minutes(tmp_path):
     res = CliRunner().invoke(app, ["calibrate", str(p), "-o", str(tmp_path / "c.yaml")])
     assert res.exit_code == 2
     assert "'twelve'" in _plain(res.output) and "Traceback" not in res.output
+
+
+# --------------------------------------------------------------------------- networks
+DELFT = "data/raw/osm/delft_drive.graphml"
+
+
+def _delft_study(tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    p = tmp_path / "study.yaml"
+    p.write_text(f"name: t\nroot: {root}\nnetworks:\n  delft:\n    kind: graphml\n"
+                 f"    path: {DELFT}\n    mode: car\n")
+    return p
+
+
+def _delft_pairs(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    ox, oy = rng.uniform(82_000, 86_000, n), rng.uniform(444_000, 448_500, n)
+    dx, dy = rng.uniform(82_000, 86_000, n), rng.uniform(444_000, 448_500, n)
+    return pd.DataFrame({"ox": ox, "oy": oy, "dx": dx, "dy": dy,
+                         "dist_m": np.hypot(dx - ox, dy - oy), "minutes": 1.0})
+
+
+def test_fit_network_recovers_known_parameters(tmp_path):
+    # reference times generated on the real Delft OSM car network with link speeds × 0.8
+    # and connectors at 12.5 km/h; the fit must find both back from the starting 1.0/15
+    opts = calibrate.NetworkFitOptions(
+        study=_delft_study(tmp_path), network="delft",
+        grids={"speed_factor": [0.8, 1.0, 1.2], "connector_speed_kmh": [12.5, 15.0, 20.0]})
+    pairs = _delft_pairs()
+    evaluate, uses_delay = calibrate._network_evaluator(opts, pairs)
+    assert not uses_delay  # a GraphML network has no urban junction delay
+    true = {"speed_factor": 0.8, "junction_delay_s": 0.0, "connector_speed_kmh": 12.5}
+    base = {"speed_factor": 1.0, "junction_delay_s": 0.0, "connector_speed_kmh": 12.5}
+    t_true, t_base = evaluate(true), evaluate(base)
+    ok = np.isfinite(t_true)
+    assert ok.sum() > 100
+    # slower links: never faster, and slower where the route uses the network
+    assert np.all(t_true[ok] >= t_base[ok] - 1e-9) and np.any(t_true[ok] > t_base[ok] + 0.1)
+    pairs["minutes"] = t_true
+    pairs = pairs[ok].reset_index(drop=True)
+    fit = calibrate.fit_network(pairs, opts)
+    assert fit.params == true
+    assert fit.before_params["speed_factor"] == 1.0
+    assert fit.before_params["connector_speed_kmh"] == 15.0
+    assert fit.table.iloc[-1]["after_median_abs_rel_err"] == pytest.approx(0.0, abs=1e-9)
+    assert fit.table.iloc[-1]["before_median_abs_rel_err"] > 0.05
+    assert set(fit.trials.columns) >= {"speed_factor", "connector_speed_kmh",
+                                       "median_abs_rel_err"}
+    snip = yaml.safe_load(calibrate.network_snippet(fit))
+    assert snip["networks"]["delft"]["period"] == "calibrated"
+    assert snip["networks"]["delft"]["profile"]["periods"] == {"calibrated": 0.8}
+    assert snip["connectors"] == {"speed_kmh": 12.5}
+
+
+def test_fit_network_bad_inputs(tmp_path):
+    st = _delft_study(tmp_path)
+    with pytest.raises(InputError, match="no network 'roads'"):
+        calibrate.fit_network(_delft_pairs(5), calibrate.NetworkFitOptions(study=st,
+                                                                           network="roads"))
+    with pytest.raises(InputError, match="no layer 'pc4'"):
+        calibrate.fit_network(_delft_pairs(5), calibrate.NetworkFitOptions(
+            study=st, network="delft", land_layer="pc4"))
+    with pytest.raises(InputError, match="unknown network parameter"):
+        calibrate.parse_network_settings({"path": st}, {"study": st, "network": "delft",
+                                                        "grids": {"lanes": [1.0]}})
+    p, _ = _otp_like(tmp_path, rows=30)
+    res = CliRunner().invoke(app, ["calibrate", str(p), "--network", "delft",
+                                   "-o", str(tmp_path / "n.yaml")])
+    assert res.exit_code == 2 and "needs the study file" in " ".join(_plain(res.output).split())
+
+
+def test_cli_calibrate_network(tmp_path):
+    st = _delft_study(tmp_path)
+    pairs = _delft_pairs(80, seed=4)
+    opts = calibrate.NetworkFitOptions(study=st, network="delft")
+    evaluate, _ = calibrate._network_evaluator(opts, pairs)
+    pairs["minutes"] = evaluate({"speed_factor": 1.2, "junction_delay_s": 0.0,
+                                 "connector_speed_kmh": 20.0})
+    ref = pairs.rename(columns={"ox": "origin_x", "oy": "origin_y", "dx": "destination_x",
+                                "dy": "destination_y"}).drop(columns="dist_m")
+    p = tmp_path / "ref.csv"
+    ref.to_csv(p, index=False)
+    out, tab = tmp_path / "net.yaml", tmp_path / "net.csv"
+    res = CliRunner().invoke(app, ["calibrate", str(p), "--study", str(st), "--network",
+                                   "delft", "-o", str(out), "--table", str(tab)])
+    assert res.exit_code == 0, res.output
+    snip = yaml.safe_load(out.read_text())
+    assert snip["networks"]["delft"]["profile"]["periods"] == {"calibrated": 1.2}
+    assert snip["connectors"] == {"speed_kmh": 20.0}
+    assert pd.read_csv(tab)["after_median_abs_rel_err"].iloc[-1] == pytest.approx(0, abs=1e-9)

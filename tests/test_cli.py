@@ -13,7 +13,8 @@ from ruimtekit.cli import app
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
 
-COMMANDS = ["run", "access", "transit", "borrowed-size", "candidates", "map", "fetch"]
+COMMANDS = ["run", "access", "transit", "borrowed-size", "candidates", "map", "fetch",
+            "calibrate"]
 
 
 def _plain(text: str) -> str:

@@ -18,11 +18,11 @@ def test_crowfly_seconds_hand_values():
     # bike: 60 s fixed + 1332 m at 15.24 + 0.36 * 1.332 / 5 km/h
     v = 15.24 + (15.6 - 15.24) * 1.332 / 5
     assert impedance.crowfly_seconds(1000.0, "bike") == pytest.approx(60 + 1.332 / v * 3600)
-    # car: 10 km straight line = 14.16 km by road; speed 22.63 → 40.34 km/h over 10–20 km
-    v = 22.63 + (40.34 - 22.63) * (14.16 - 10) / (20 - 10)
+    # car: 10 km straight line = 14.16 km by road; speed 23.03 → 31.98 km/h over 10–15 km
+    v = 23.03 + (31.98 - 23.03) * (14.16 - 10) / (15 - 10)
     assert impedance.crowfly_seconds(10_000.0, "car") == pytest.approx(14.16 / v * 3600)
-    # beyond the last breakpoint the speed is constant (85.78 km/h)
-    assert impedance.crowfly_seconds(200_000.0, "car") == pytest.approx(283.2 / 85.78 * 3600)
+    # beyond the last breakpoint the speed is constant (88.58 km/h)
+    assert impedance.crowfly_seconds(200_000.0, "car") == pytest.approx(283.2 / 88.58 * 3600)
     assert impedance.crowfly_seconds(0.0, "car") == pytest.approx(0.0)
     assert impedance.crowfly_seconds(0.0, "bike") == pytest.approx(60.0)
 

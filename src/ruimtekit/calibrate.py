@@ -23,7 +23,9 @@ model) and the fixed minutes are then fitted by robust least squares on the log 
 the mean absolute relative error, so a few odd reference times (ferries, closed roads, a
 point on the wrong side of a motorway) do not pull the curve. A breakpoint with no reference
 pair on either adjacent segment keeps its starting speed (listed in ``kept_breakpoints``).
-The fitted curve is made valid (a longer trip never takes less time).
+The curve may nowhere imply a *marginal* speed above :data:`MAX_MARGINAL_KMH` (200 km/h: one
+more km by road takes at least 0.3 min); the fit is parameterised so every trial curve keeps
+this bound. So a longer trip never takes less time, and reach does not jump with the budget.
 
 Reference table
 ---------------
@@ -73,7 +75,17 @@ MIN_PAIRS = 20
 DROP_WARN_SHARE = 0.2
 """Warn loudly when more than this share of the reference rows is left out."""
 
-SPEED_BOUNDS_KMH = (0.5, 200.0)
+MAX_MARGINAL_KMH = 200.0
+"""Fastest *marginal* speed ``dL/dt`` a fitted curve may imply (km/h): a trip 1 km longer by
+road takes at least 0.3 min more. Without a bound, a fit with few breakpoints can make the
+time barely grow over a whole segment (on the OTP car pairs: 300–380 km/h between 10 and
+50 km), so reach jumps with the time budget. The bound is above the motorway limit because
+the curve is an average over different trips: from Den Haag Zuid-West, OTP's median car time
+rises from 26 min at 12 km by road (town) to 32 min at 24 km (motorway), about 170 km/h
+"marginal" between band medians; 130 km/h would cost one point of median error and bias the
+20–50 km band by +12 %."""
+
+SPEED_BOUNDS_KMH = (0.5, MAX_MARGINAL_KMH)
 FIXED_BOUNDS_MIN = (0.0, 30.0)
 
 POINT_ALIASES: dict[str, tuple[str, ...]] = {
@@ -177,6 +189,8 @@ class CalibrateOptions(_config.Section):
         Lower edges of the crow-fly distance bands (km) of the error tables.
     min_pairs : int
         Fewest valid pairs accepted.
+    max_marginal_kmh : float
+        Fastest marginal speed the fitted curve may imply (km/h; :data:`MAX_MARGINAL_KMH`).
     """
 
     mode: str = "car"
@@ -186,6 +200,7 @@ class CalibrateOptions(_config.Section):
     fit_fixed: bool = True
     bands_km: list[float] = Field(default_factory=lambda: list(DEFAULT_BANDS_KM))
     min_pairs: int = Field(MIN_PAIRS, ge=2)
+    max_marginal_kmh: float = Field(MAX_MARGINAL_KMH, gt=10.0, le=1000.0)
 
     @field_validator("breakpoints_km", "bands_km")
     @classmethod
@@ -568,22 +583,70 @@ def _join_zones(zones_path: Path, oid: np.ndarray, did: np.ndarray, path: Path
 
 
 # --------------------------------------------------------------------------- fitting
-def _valid_curve(km: np.ndarray, kmh: np.ndarray) -> np.ndarray:
-    """Lower speeds where needed so that ``L / v(L)`` increases (the model's validator)."""
-    kmh = kmh.copy()
+def _marginal_kmh(km: np.ndarray, kmh: np.ndarray) -> np.ndarray:
+    """Largest marginal speed ``1 / (dt/dL)`` (km/h) on each segment of a speed curve.
+
+    On a segment ``v(L) = a + b L``, ``t = L / v`` and ``dL/dt = v(L)² / a``: largest at the
+    end with the higher speed. ``inf`` where ``a <= 0`` (time would fall with length).
+    """
+    km = np.asarray(km, dtype=np.float64)
+    kmh = np.asarray(kmh, dtype=np.float64)
+    if km.size < 2:
+        return np.zeros(0)
+    b = np.diff(kmh) / np.diff(km)
+    a = kmh[:-1] - b * km[:-1]
+    vmax = np.maximum(kmh[:-1], kmh[1:])
+    with np.errstate(divide="ignore"):
+        return np.where(a > 0, vmax**2 / np.where(a > 0, a, 1.0), np.inf)
+
+
+def _max_next_speed(km0: float, km1: float, v0: float, max_marginal_kmh: float) -> float:
+    """Largest speed at breakpoint ``km1`` (km/h) after speed ``v0`` at ``km0`` such that
+    the segment implies no marginal speed above ``max_marginal_kmh`` (:func:`_marginal_kmh`).
+    """
+    big = max_marginal_kmh
+    dl = km1 - km0
+    # v1 >= v0: v1² dL + V km0 v1 - V v0 km1 <= 0
+    r = (-big * km0 + math.sqrt((big * km0) ** 2 + 4.0 * dl * big * v0 * km1)) / (2.0 * dl)
+    if r >= v0:
+        return min(r, big)
+    # v1 < v0: v0² <= V (v0 km1 - v1 km0) / dL
+    return max((v0 * km1 - v0 * v0 * dl / big) / km0, 0.0) if km0 > 0 else min(r, big)
+
+
+def _valid_curve(km: np.ndarray, kmh: np.ndarray, max_marginal_kmh: float = MAX_MARGINAL_KMH
+                 ) -> np.ndarray:
+    """Lower speeds, left to right, until no segment implies a marginal speed above
+    ``max_marginal_kmh`` (which also makes ``L / v(L)`` increase, the model's validator)."""
+    cap = max_marginal_kmh * (1 - 1e-6)
+    kmh = np.minimum(np.asarray(kmh, dtype=np.float64).copy(), cap)
     for k in range(1, km.size):
-        if km[k - 1] > 0:
-            cap = kmh[k - 1] * km[k] / km[k - 1]
-            if kmh[k] >= cap * (1 - 1e-6):
-                kmh[k] = cap * (1 - 1e-3)
+        if _marginal_kmh(km[k - 1:k + 1], kmh[k - 1:k + 1])[0] <= cap:
+            continue
+        lo, hi = 0.0, kmh[k]  # the marginal speed falls as v_k falls; feasible near 0
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            pair = np.array([kmh[k - 1], mid])
+            if _marginal_kmh(km[k - 1:k + 1], pair)[0] <= cap:
+                lo = mid
+            else:
+                hi = mid
+        kmh[k] = lo
     return kmh
 
 
-def _model(mode: str, detour: float, km: np.ndarray, kmh: np.ndarray, fixed: float
-           ) -> CrowflyModel:
+def _model(mode: str, detour: float, km: np.ndarray, kmh: np.ndarray, fixed: float,
+           max_marginal_kmh: float) -> CrowflyModel:
+    """The model with readable numbers: speeds to 0.01 km/h, rounded down where rounding
+    would break the marginal-speed bound."""
+    km = np.round(np.asarray(km, dtype=np.float64), 3)
+    out = np.round(np.asarray(kmh, dtype=np.float64), 2)
+    for k in range(1, km.size):
+        u = _max_next_speed(km[k - 1], km[k], out[k - 1], max_marginal_kmh)
+        if out[k] > u * (1 - 1e-9):
+            out[k] = math.floor(u * (1 - 1e-9) * 100) / 100
     return CrowflyModel(mode=mode, detour_factor=round(float(detour), 3),
-                        speed_curve=[(round(float(a), 3), round(float(b), 2))
-                                     for a, b in zip(km, kmh, strict=True)],
+                        speed_curve=[(float(a), float(b)) for a, b in zip(km, out, strict=True)],
                         fixed_min=round(float(fixed), 2))
 
 
@@ -648,33 +711,65 @@ def fit_crowfly(reference: pd.DataFrame, options: CalibrateOptions | None = None
     n_speed = free.size
     fit_fixed = opts.fit_fixed
 
-    def unpack(p: np.ndarray) -> tuple[np.ndarray, float]:
+    vmax = opts.max_marginal_kmh
+    lsq = dict(loss="soft_l1", f_scale=LOSS_SCALE, x_scale="jac")
+
+    def fixed_of(p: np.ndarray) -> float:
+        return float(p[n_speed]) if fit_fixed else fixed0
+
+    def times(kmh: np.ndarray, fixed: float) -> np.ndarray:
+        return fixed + 60.0 * length_km / np.interp(length_km, km, kmh)
+
+    # stage 1: log speeds, bounded per breakpoint (smooth; usually meets the bound already)
+    def speeds_log(p: np.ndarray) -> np.ndarray:
         kmh = kmh0.copy()
         kmh[free] = np.exp(p[:n_speed])
-        return kmh, (p[n_speed] if fit_fixed else fixed0)
+        return kmh
 
-    def residuals(p: np.ndarray) -> np.ndarray:
-        kmh, fixed = unpack(p)
-        v = np.interp(length_km, km, kmh)
-        pred = fixed + 60.0 * length_km / v
-        return np.log(pred / tt)
-
-    p0 = np.log(np.clip(kmh0[free], *SPEED_BOUNDS_KMH))
+    fx_lb, fx_ub = FIXED_BOUNDS_MIN
+    p0 = np.log(np.clip(kmh0[free], SPEED_BOUNDS_KMH[0] * 1.01, min(SPEED_BOUNDS_KMH[1], vmax)
+                        * 0.99))
     lb = np.full(n_speed, math.log(SPEED_BOUNDS_KMH[0]))
-    ub = np.full(n_speed, math.log(SPEED_BOUNDS_KMH[1]))
+    ub = np.full(n_speed, math.log(min(SPEED_BOUNDS_KMH[1], vmax)))
     if fit_fixed:
-        p0 = np.r_[p0, np.clip(fixed0, *FIXED_BOUNDS_MIN)]
-        lb = np.r_[lb, FIXED_BOUNDS_MIN[0]]
-        ub = np.r_[ub, FIXED_BOUNDS_MIN[1]]
-    p0 = np.clip(p0, lb + 1e-9, ub - 1e-9)
+        p0, lb, ub = (np.r_[p0, np.clip(fixed0, fx_lb + 1e-6, fx_ub - 1e-6)], np.r_[lb, fx_lb],
+                      np.r_[ub, fx_ub])
+    kmh, fixed = kmh0.copy(), fixed0
     if p0.size:
-        sol = least_squares(residuals, p0, bounds=(lb, ub), loss="soft_l1",
-                            f_scale=LOSS_SCALE, x_scale="jac")
-        kmh, fixed = unpack(sol.x)
-    else:
-        kmh, fixed = kmh0, fixed0
-    kmh = _valid_curve(km, kmh)
-    model = _model(opts.mode, detour, km, kmh, fixed)
+        sol = least_squares(lambda p: np.log(times(speeds_log(p), fixed_of(p)) / tt), p0,
+                            bounds=(lb, ub), **lsq)
+        kmh, fixed = speeds_log(sol.x), fixed_of(sol.x)
+    # stage 2 when the curve breaks the marginal-speed bound: speeds as fractions of their
+    # largest allowed value given the previous breakpoint (:func:`_max_next_speed`),
+    # v_k = u_k(v_{k-1}) * sigmoid(theta_k), so every trial curve keeps the bound; started
+    # from the stage-1 curve lowered onto the bound
+    if n_speed and _marginal_kmh(km, kmh).max(initial=0.0) > vmax:
+        start_kmh = _valid_curve(km, kmh, vmax)
+
+        def speeds_frac(p: np.ndarray) -> np.ndarray:
+            out = kmh0.copy()
+            frac = np.full(km.size, np.nan)
+            frac[free] = 1.0 / (1.0 + np.exp(-p[:n_speed]))
+            for k in range(km.size):
+                u = vmax if k == 0 else _max_next_speed(km[k - 1], km[k], out[k - 1], vmax)
+                out[k] = u * frac[k] if np.isfinite(frac[k]) else min(kmh0[k], u * (1 - 1e-6))
+            return out
+
+        q0 = np.zeros(n_speed)
+        for k in range(km.size):
+            u = vmax if k == 0 else _max_next_speed(km[k - 1], km[k], start_kmh[k - 1], vmax)
+            if supported[k]:
+                f = float(np.clip(start_kmh[k] / u, 0.02, 0.95))  # away from saturation
+                q0[int(np.searchsorted(free, k))] = math.log(f / (1 - f))
+        qlb, qub = np.full(n_speed, -np.inf), np.full(n_speed, np.inf)
+        if fit_fixed:
+            q0, qlb, qub = np.r_[q0, fixed], np.r_[qlb, fx_lb], np.r_[qub, fx_ub]
+            q0[-1] = np.clip(q0[-1], fx_lb + 1e-6, fx_ub - 1e-6)
+        sol = least_squares(lambda p: np.log(times(speeds_frac(p), fixed_of(p)) / tt), q0,
+                            bounds=(qlb, qub), **lsq)
+        kmh, fixed = speeds_frac(sol.x), fixed_of(sol.x)
+    kmh = _valid_curve(km, kmh, vmax)
+    model = _model(opts.mode, detour, km, kmh, fixed, vmax)
     kept = [float(k) for k in km[~supported]]
     if kept:
         warn(f"{src}: no reference pairs near speed breakpoint(s) {kept} km; they keep the "
@@ -745,6 +840,32 @@ def parse_settings(source: dict, options: dict) -> tuple[ReferenceSource, Calibr
     return ref, opts
 
 
+def parse_network_settings(source: dict, options: dict
+                           ) -> tuple[ReferenceSource, NetworkFitOptions]:
+    """Validate plain settings into a :class:`ReferenceSource` and
+    :class:`NetworkFitOptions` (``None`` values dropped).
+
+    Raises
+    ------
+    InputError
+        A missing study file or an invalid setting.
+    """
+    from pydantic import ValidationError
+
+    ref, _ = parse_settings(source, {})
+    opt = {k: v for k, v in options.items() if v is not None}
+    if "study" not in opt:
+        raise InputError(None, "fitting a network needs the study file that defines it",
+                         "give the study (CLI: --study path/to/study.yaml)")
+    try:
+        return ref, NetworkFitOptions(**opt)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise InputError(opt.get("study"), f"invalid calibrate setting {where!r}: "
+                         f"{err['msg']}", "correct the value") from None
+
+
 # --------------------------------------------------------------------------- outputs
 def study_snippet(fit: CrowflyFit) -> str:
     """The fitted model as a study-file section (YAML).
@@ -773,27 +894,287 @@ def study_snippet(fit: CrowflyFit) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_outputs(fit: CrowflyFit, yaml_path: str | Path, table_path: str | Path | None = None
-                  ) -> None:
+def write_outputs(fit: CrowflyFit | NetworkFit, yaml_path: str | Path,
+                  table_path: str | Path | None = None) -> None:
     """Write the study-file snippet (YAML) and, optionally, the error table (CSV).
 
     Parameters
     ----------
-    fit : CrowflyFit
-        A fitted model.
+    fit : CrowflyFit or NetworkFit
+        A fitted crow-fly model or network.
     yaml_path : str or Path
         Output YAML snippet.
     table_path : str or Path, optional
         Output CSV of the before/after error table by band (fractions and minutes).
     """
-    _io.write_text(yaml_path, study_snippet(fit))
+    text = network_snippet(fit) if isinstance(fit, NetworkFit) else study_snippet(fit)
+    _io.write_text(yaml_path, text)
     if table_path is not None:
         with _io.atomic_path(table_path) as tmp:
             fit.table.to_csv(tmp, index=False)
 
 
+# --------------------------------------------------------------------------- networks
+NETWORK_GRIDS: dict[str, tuple[float, ...]] = {
+    "speed_factor": (0.7, 0.8, 0.9, 1.0, 1.1, 1.2),
+    "junction_delay_s": (0.0, 5.0, 10.0, 15.0, 20.0, 30.0),
+    "connector_speed_kmh": (10.0, 12.5, 15.0, 17.5, 20.0, 25.0),
+}
+"""Values tried per network parameter (coordinate descent, :func:`fit_network`): a factor
+on every link speed (as a study period), the car profile's ``urban_junction_delay_s`` (only
+for networks read with ``urban:``) and the zone connector speed (km/h)."""
+
+CALIBRATED_PERIOD = "calibrated"
+"""Name of the study period that carries the fitted speed factor."""
+
+
+class NetworkFitOptions(_config.Section):
+    """What to fit on a study network (:func:`fit_network`).
+
+    Attributes
+    ----------
+    study : Path
+        Study file (YAML) that defines the network.
+    network : str
+        Network name in the study's ``networks:``.
+    land_layer : str, optional
+        Zones layer of the study whose land parts keep connectors on their island
+        (:func:`ruimtekit.connectors.land_parts`); default: none.
+    connectors : dict
+        Connector settings to start from (``ConnectorConfig`` fields; default its defaults).
+    grids : dict of str to list of float
+        Values tried per parameter (default :data:`NETWORK_GRIDS`); leave a parameter out
+        (or give one value) to hold it.
+    rounds : int
+        Coordinate-descent rounds (each tries every grid value of every parameter once).
+    bands_km : list of float
+        Lower edges of the crow-fly distance bands (km) of the error tables.
+    """
+
+    study: Path
+    network: str
+    land_layer: str | None = None
+    connectors: dict = Field(default_factory=dict)
+    grids: dict[str, list[float]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in NETWORK_GRIDS.items()})
+    rounds: int = Field(2, ge=1, le=5)
+    bands_km: list[float] = Field(default_factory=lambda: list(DEFAULT_BANDS_KM))
+
+    @field_validator("grids")
+    @classmethod
+    def _known(cls, v: dict[str, list[float]]) -> dict[str, list[float]]:
+        unknown = sorted(set(v) - set(NETWORK_GRIDS))
+        if unknown:
+            raise ValueError(f"unknown network parameter(s) {unknown}; use "
+                             f"{sorted(NETWORK_GRIDS)}")
+        if any(len(g) == 0 or min(g) < 0 for g in v.values()):
+            raise ValueError("every grid needs at least one value >= 0")
+        return v
+
+
+@dataclass
+class NetworkFit:
+    """Result of :func:`fit_network`.
+
+    Attributes
+    ----------
+    params, before_params : dict of str to float
+        Fitted and starting ``speed_factor``, ``junction_delay_s``, ``connector_speed_kmh``.
+    table : DataFrame
+        Error by crow-fly band, ``before`` and ``after`` (see :func:`compare_table`).
+    trials : DataFrame
+        Every evaluated parameter set with its median |relative error| and pairs with a time.
+    network : str
+        Network name; ``source``: the reference file name.
+    n_pairs : int
+        Reference pairs; ``unreached``: of those, pairs without a network time (after).
+    """
+
+    params: dict[str, float]
+    before_params: dict[str, float]
+    table: pd.DataFrame
+    trials: pd.DataFrame
+    network: str
+    n_pairs: int
+    unreached: int
+    source: str = ""
+
+
+def _network_evaluator(opts: NetworkFitOptions, reference: pd.DataFrame):
+    """A function ``params -> minutes per reference pair`` over the study network (graphs
+    cached per speed factor and junction delay)."""
+    from . import accessibility, connectors, layers, networks, study
+
+    spec_all, root = study.load_study(opts.study)
+    if opts.network not in spec_all.networks:
+        raise InputError(opts.study, f"the study has no network {opts.network!r}",
+                         f"use one of {sorted(spec_all.networks)}")
+    spec = spec_all.networks[opts.network]
+    if spec.mode is None or spec.kind in networks.TRANSIT_KINDS:
+        raise InputError(opts.study, f"network {opts.network!r} is not a street network",
+                         "calibrate a street network (osm, graphml, links)")
+    land = None
+    if opts.land_layer is not None:
+        if opts.land_layer not in spec_all.layers:
+            raise InputError(opts.study, f"the study has no layer {opts.land_layer!r}",
+                             f"use one of {sorted(spec_all.layers)}")
+        zones = layers.load(spec_all.layers[opts.land_layer], root)
+        land = connectors.land_parts(zones)
+    o = reference[["ox", "oy"]].drop_duplicates().reset_index(drop=True)
+    d = reference[["dx", "dy"]].drop_duplicates().reset_index(drop=True)
+    oi = reference[["ox", "oy"]].merge(o.reset_index(), on=["ox", "oy"], how="left")["index"]
+    di = reference[["dx", "dy"]].merge(d.reset_index(), on=["dx", "dy"], how="left")["index"]
+    oi, di = oi.to_numpy(), di.to_numpy()
+    horizon = float(min(max(2.0 * reference["minutes"].max(), 60.0), 600.0))
+    graphs: dict[tuple[float, float], object] = {}
+    base_profile = dict(spec.profile or {})
+
+    def graph_for(factor: float, delay: float):
+        key = (factor, delay)
+        if key not in graphs:
+            prof = dict(base_profile)
+            period = spec.period
+            if factor != 1.0:
+                periods = dict(prof.get("periods") or {})
+                periods[CALIBRATED_PERIOD] = factor
+                prof["periods"] = periods
+                period = CALIBRATED_PERIOD
+                if spec.period is not None:
+                    log.warning("network %s: the speed factor replaces period %r",
+                                opts.network, spec.period)
+            if spec.urban is not None and spec.mode == "car":
+                prof["urban_junction_delay_s"] = delay
+            graphs.clear()  # one graph in memory at a time (national networks are large)
+            graphs[key] = networks.build(spec.model_copy(update={"profile": prof,
+                                                                 "period": period}), root)
+        return graphs[key]
+
+    def minutes(params: dict[str, float]) -> np.ndarray:
+        g = graph_for(params["speed_factor"], params["junction_delay_s"])
+        cfg = connectors.ConnectorConfig.model_validate(
+            {**opts.connectors, "speed_kmh": params["connector_speed_kmh"]})
+        t = accessibility.connector_times(g, (o["ox"].to_numpy(), o["oy"].to_numpy()),
+                                          (d["dx"].to_numpy(), d["dy"].to_numpy()), cfg,
+                                          horizon, land)
+        m = t[oi, di] / 60.0
+        return np.where(np.isfinite(m), m, np.nan)
+
+    uses_delay = spec.urban is not None and spec.mode == "car"
+    return minutes, uses_delay
+
+
+def fit_network(reference: pd.DataFrame, options: NetworkFitOptions) -> NetworkFit:
+    """Fit network parameters (speed factor, urban junction delay, connector speed) of a
+    study network to reference times by coordinate descent over value grids.
+
+    Each trial builds the network with the trial's speeds and routes every reference pair
+    through zone connectors at both ends (:func:`ruimtekit.accessibility.connector_times`);
+    the objective is the median |relative error| over the pairs (a pair without a network
+    time counts as a 100 % error, so unreachable pairs are not "fitted away").
+
+    Parameters
+    ----------
+    reference : DataFrame
+        Points ``ox, oy, dx, dy`` (EPSG:28992), ``dist_m`` and ``minutes``
+        (:func:`read_reference`).
+    options : NetworkFitOptions
+        Study, network, grids.
+
+    Returns
+    -------
+    NetworkFit
+
+    Raises
+    ------
+    InputError
+        Unknown network or layer, a network that is not a street network.
+    """
+    from . import connectors
+
+    minutes, uses_delay = _network_evaluator(options, reference)
+    ref = reference["minutes"].to_numpy(dtype=np.float64)
+    dist = reference["dist_m"].to_numpy(dtype=np.float64)
+    start_cfg = connectors.ConnectorConfig.model_validate(options.connectors)
+    before = {"speed_factor": 1.0, "junction_delay_s": 0.0,
+              "connector_speed_kmh": float(start_cfg.speed_kmh)}
+    if uses_delay:
+        from . import profiles
+
+        prof = profiles.get_profile("car")
+        before["junction_delay_s"] = float(getattr(prof, "urban_junction_delay_s", 0.0))
+    grids = {k: [float(x) for x in v] for k, v in options.grids.items()}
+    if not uses_delay:
+        grids.pop("junction_delay_s", None)
+    trials: list[dict] = []
+    cache: dict[tuple, tuple[float, np.ndarray]] = {}
+
+    def score(params: dict[str, float]) -> float:
+        key = tuple(sorted(params.items()))
+        if key not in cache:
+            m = minutes(params)
+            rel = np.abs(np.where(np.isfinite(m), m, 2.0 * ref) / ref - 1.0)
+            cache[key] = (float(np.median(rel)), m)
+            trials.append({**params, "median_abs_rel_err": cache[key][0],
+                           "pairs_with_time": int(np.isfinite(m).sum())})
+            log.info("network fit %s: %s -> median |rel err| %.1f%%", options.network,
+                     params, 100 * cache[key][0])
+        return cache[key][0]
+
+    best = dict(before)
+    best_score = score(best)
+    for _ in range(options.rounds):
+        changed = False
+        # graph-level parameters first, in an order that reuses the built graph
+        for name in ("speed_factor", "junction_delay_s", "connector_speed_kmh"):
+            for value in grids.get(name, []):
+                trial = {**best, name: value}
+                sc = score(trial)
+                if sc < best_score - 1e-12:
+                    best, best_score, changed = trial, sc, True
+        if not changed:
+            break
+    before_m = cache[tuple(sorted(before.items()))][1]
+    after_m = cache[tuple(sorted(best.items()))][1]
+    table = compare_table(dist, ref, {"before": before_m, "after": after_m}, options.bands_km)
+    return NetworkFit(params=best, before_params=before, table=table,
+                      trials=pd.DataFrame(trials), network=options.network,
+                      n_pairs=int(ref.size), unreached=int((~np.isfinite(after_m)).sum()),
+                      source=str(reference.attrs.get("source", "reference")))
+
+
+def network_snippet(fit: NetworkFit) -> str:
+    """The fitted network parameters as study-file sections (YAML)."""
+    p = fit.params
+    t = fit.table.iloc[-1]
+    lines = [
+        f"# ruimtekit calibrate: network {fit.network!r} fitted on {fit.source} "
+        f"({fit.n_pairs} pairs, {fit.unreached} without a network time)",
+        f"# median |relative error|: {100 * t['before_median_abs_rel_err']:.1f}% (before) -> "
+        f"{100 * t['after_median_abs_rel_err']:.1f}% (fitted)",
+        "# merge into the network's section under networks:",
+        "networks:",
+        f"  {fit.network}:",
+    ]
+    prof = []
+    if p["speed_factor"] != 1.0:
+        lines.append(f"    period: {CALIBRATED_PERIOD}   # every link speed x "
+                     f"{p['speed_factor']:g}")
+        prof.append(f"      periods: {{{CALIBRATED_PERIOD}: {p['speed_factor']:g}}}")
+    if p["junction_delay_s"] != fit.before_params["junction_delay_s"]:
+        prof.append(f"      urban_junction_delay_s: {p['junction_delay_s']:g}")
+    if prof:
+        lines += ["    profile:", *prof]
+    if len(lines) == 5:
+        lines.append("    {}   # unchanged")
+    lines += ["# and into the accessibility block that routes on it:",
+              f"connectors: {{speed_kmh: {p['connector_speed_kmh']:g}}}"]
+    return "\n".join(lines) + "\n"
+
+
 __all__ = [
-    "DEFAULT_BANDS_KM", "CalibrateOptions", "CrowflyFit", "ReferenceColumns", "ReferenceSource",
-    "calibrate", "compare_table", "error_table", "fit_crowfly", "format_table",
+    "DEFAULT_BANDS_KM", "NETWORK_GRIDS", "CalibrateOptions", "CrowflyFit", "NetworkFit",
+    "NetworkFitOptions", "ReferenceColumns", "ReferenceSource",
+    "calibrate", "compare_table", "error_table", "fit_crowfly", "fit_network", "format_table",
+    "network_snippet", "parse_network_settings",
     "parse_settings", "read_reference", "study_snippet", "write_outputs",
 ]

@@ -630,13 +630,40 @@ def calibrate_cmd(
     fixed_min: Annotated[float | None, typer.Option(
         "--fixed-min", help="Hold the fixed minutes (parking, terminal) at this value "
                             "(default: fitted).")] = None,
+    network: Annotated[str | None, typer.Option(
+        "--network", help="Fit this street network of --study instead of the crow-fly "
+                          "model: link-speed factor, urban junction delay (s), zone "
+                          "connector speed (km/h).")] = None,
+    study: Annotated[Path | None, typer.Option(
+        "--study", help="Study file (YAML) defining --network.")] = None,
+    land_layer: Annotated[str | None, typer.Option(
+        "--land-layer", help="Zones layer of --study whose land parts keep connectors on "
+                             "their island.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Fit the crow-fly model (detour factor, speed curve in km/h by network km, fixed
     minutes) of one mode to reference door-to-door times, print the error before and after
     by crow-fly distance band (km) and write the fitted model as a study-file section (YAML)
-    to paste under an accessibility block."""
+    to paste under an accessibility block. With --network (and --study), fit that street
+    network's parameters instead (routes through zone connectors)."""
     from . import calibrate
+
+    if network is not None:
+        _setup_logging(quiet)
+        source, nopts = calibrate.parse_network_settings(
+            dict(path=reference, columns=dict(
+                origin=origin_column, destination=destination_column, origin_x=origin_x,
+                origin_y=origin_y, destination_x=destination_x, destination_y=destination_y,
+                minutes=minutes_column), crs=crs, zones=zones),
+            dict(study=study, network=network, land_layer=land_layer))
+        nfit = calibrate.fit_network(calibrate.read_reference(source), nopts)
+        calibrate.write_outputs(nfit, output, table)
+        if not quiet:
+            typer.echo(calibrate.format_table(nfit.table))
+            typer.echo("")
+            typer.echo(calibrate.network_snippet(nfit))
+            typer.echo(f"wrote {output}" + (f" and {table}" if table else ""))
+        return
 
     _setup_logging(quiet)
     cols = dict(origin=origin_column, destination=destination_column, origin_x=origin_x,

@@ -25,18 +25,19 @@ mode      detour  average speed (km/h) by network trip length             fixed 
 walk      1.233   3.94 @ 0 km, 4.35 @ 1.5, 4.76 @ 5 km and beyond          0
 bike      1.332   15.24 @ 0 km, 15.6 @ 5, 16.79 @ 30 km and beyond         1
 e_bike    1.25    20 (engineering value; no reference times)              1
-car       1.416   8.69 @ 0 km, 16.86 @ 2, 19.55 @ 5, 22.63 @ 10,          0
-                  40.34 @ 20, 76.92 @ 50, 85.78 @ 100 km and beyond
+car       1.416   8.68 @ 0 km, 16.87 @ 2, 19.51 @ 5, 23.03 @ 10,          0
+                  31.98 @ 15, 39.97 @ 20, 52.94 @ 30, 71.29 @ 50,
+                  88.58 @ 100 km and beyond
 ========  ======  =====================================================  =========
 
 The detour factors are the median route length / straight-line distance of the OTP routes;
 the speeds are door-to-door averages over the route length. Against the OTP pairs the median
-absolute relative error is 10.4 % (car), 6.7 % (bike) and 5.2 % (walk) in two-fold
+absolute relative error is 10.6 % (car), 6.7 % (bike) and 5.2 % (walk) in two-fold
 cross-validation, against 23.8 %, 7.4 % and 6.7 % for the earlier engineering defaults
 (detour 1.3/1.25/1.25; car 20–100 km/h with 5 min parking, bike 15 km/h, walk 4.8 km/h),
 whose car model was far too fast in town (−41 % at 5–10 km). The car curve is that of a big
 city (Den Haag and the Randstad around it; free-flow OTP routing without congestion or
-parking search): a 10 km straight-line trip (14 km by road) ≈ 28 minutes. Rural car trips
+parking search): a 10 km straight-line trip (14 km by road) ≈ 28 minutes, 30 km ≈ 40 minutes. Rural car trips
 are faster, so use a road network (:mod:`ruimtekit.networks`) for national car accessibility,
 or refit the curve on local reference times (``ruimtekit calibrate``).
 
@@ -134,8 +135,8 @@ DEFAULT_MODELS: dict[str, CrowflyModel] = {
     "car": CrowflyModel(
         mode="car",
         detour_factor=1.416,
-        speed_curve=[(0.0, 8.69), (2.0, 16.86), (5.0, 19.55), (10.0, 22.63), (20.0, 40.34),
-                     (50.0, 76.92), (100.0, 85.78)],
+        speed_curve=[(0.0, 8.68), (2.0, 16.87), (5.0, 19.51), (10.0, 23.03), (15.0, 31.98),
+                     (20.0, 39.97), (30.0, 52.94), (50.0, 71.29), (100.0, 88.58)],
         fixed_min=0.0,
     ),
 }
