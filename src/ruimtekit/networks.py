@@ -269,8 +269,14 @@ def _assemble(
     kind: str,
     largest_component: bool,
     extra_meta: dict[str, Any] | None = None,
+    link_data: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None,
+    node_data: dict[str, np.ndarray] | None = None,
 ) -> graph.Graph:
-    """Directed edges from per-link arrays, then :func:`graph.from_edges`."""
+    """Directed edges from per-link arrays, then :func:`graph.from_edges`.
+
+    ``link_data`` is (forward, backward) per-link arrays with the same keys: the edge
+    data of each travel direction (e.g. the geometry runs the other way backwards).
+    """
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -278,6 +284,11 @@ def _assemble(
     ev = np.concatenate([v[fwd], u[bwd]])
     et = np.concatenate([time_fwd[fwd], time_bwd[bwd]])
     el = None if length_m is None else np.concatenate([length_m[fwd], length_m[bwd]])
+    ed = None
+    if link_data is not None:
+        lf, lb = link_data
+        ed = {k: np.concatenate([lf[k][fwd], lb[k][bwd]]) for k in lf}
+    nd = None if node_data is None else dict(node_data)
     if eu.size == 0:
         raise InputError(path, f"no edge is usable by the {prof.mode} profile (all one-way "
                          "links blocked)", "check the direction columns and the mode")
@@ -290,6 +301,8 @@ def _assemble(
         new = np.cumsum(used) - 1
         eu, ev = new[eu], new[ev]
         x, y, node_ids = x[used], y[used], node_ids[used]
+        if nd is not None:
+            nd = {k: a[used] for k, a in nd.items()}
         n = x.shape[0]
     adj = csr_matrix((np.ones(eu.size), (eu, ev)), shape=(n, n))
     n_scc, labels = connected_components(adj, directed=True, connection="strong")
@@ -308,7 +321,8 @@ def _assemble(
         **(extra_meta or {}),
     }
     g = graph.from_edges(eu, ev, et, x, y, node_ids, mode=mode, length_m=el,
-                         largest_component=largest_component, meta=meta)
+                         largest_component=largest_component, meta=meta, edge_data=ed,
+                         node_data=nd)
     g.meta["dropped_components"] = int(n_scc - 1) if largest_component else 0
     log.info(
         "%s: %s network with %d nodes and %d edges (%d nodes in %d smaller strongly "
@@ -437,12 +451,62 @@ def read_osm(
     pen_w = np.array([r.penalty_s for r in kept_rules])
     length = seg.length
     tt = length / (spd_w[seg.part] / 3.6) + pen_w[seg.part]
+    # edge geometry (all vertices, EPSG:28992), link attributes and traffic signals
+    vx, vy = _to_rd(lon, lat, "EPSG:4326")
+    kept_tags = [t for t, k in zip(ways.tags, keep, strict=True) if k]
+    hw_w = np.array([r.highway for r in kept_rules], dtype=object)
+    tun_w = np.array([_is_tunnel(t) for t in kept_tags], dtype=bool)
+    priv_w = np.array([_is_private_service(t) for t in kept_tags], dtype=bool)
+    sig_f = np.zeros(ref.shape[0], dtype=np.int64)
+    sig_b = np.zeros(ref.shape[0], dtype=np.int64)
+    if ways.signal_ref.size:
+        order = np.argsort(ways.signal_ref)
+        sref, sdir = ways.signal_ref[order], ways.signal_dir[order]
+        sig_pos = np.minimum(np.searchsorted(sref, ref), sref.size - 1)
+        is_sig = sref[sig_pos] == ref
+        d = sdir[sig_pos]
+        sig_f = (is_sig & (d >= 0)).astype(np.int64)
+        sig_b = (is_sig & (d <= 0)).astype(np.int64)
+    cf, cb = np.cumsum(sig_f), np.cumsum(sig_b)
+    inner_f = cf[seg.b - 1] - cf[seg.a]  # signals at vertices strictly inside the edge
+    inner_b = cb[seg.b - 1] - cb[seg.a]
+    common = {"highway": hw_w[seg.part], "tunnel": tun_w[seg.part],
+              "private": priv_w[seg.part]}
+    link_fwd = {**common, "geom_a": seg.a, "geom_b": seg.b, "signals": inner_f}
+    link_bwd = {**common, "geom_a": seg.b, "geom_b": seg.a, "signals": inner_b}
+    node_signal = np.isin(node_ref, ways.signal_ref)
     return _assemble(
         path=path, prof=prof, period=period, u=u, v=v, length_m=length, time_fwd=tt,
         time_bwd=tt, fwd=fwd_w[seg.part], bwd=bwd_w[seg.part], x=x, y=y, node_ids=node_ref,
         kind="osm", largest_component=largest_component,
-        extra_meta={"ways_used": int(keep.sum()), "ways_read": len(ways.tags)},
+        extra_meta={"ways_used": int(keep.sum()), "ways_read": len(ways.tags),
+                    "vertex_xy": np.column_stack([vx, vy]),
+                    "traffic_signals": int(ways.signal_ref.size)},
+        link_data=(link_fwd, link_bwd), node_data={"signal": node_signal},
     )
+
+
+def _is_tunnel(tags: Mapping[str, Any]) -> bool:
+    """A way underground: ``tunnel`` other than no/building_passage, or ``layer < 0``."""
+    t = _osm.parse_list(tags.get("tunnel"))
+    if any(v.lower() not in ("no", "building_passage", "false") for v in t):
+        return True
+    for val in _osm.parse_list(tags.get("layer")):
+        try:
+            if float(val) < 0:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _is_private_service(tags: Mapping[str, Any]) -> bool:
+    """A service road closed to the public (``access``/``service`` = private or no)."""
+    if "service" not in _osm.parse_list(tags.get("highway")):
+        return False
+    acc = {v.lower() for v in _osm.parse_list(tags.get("access"))}
+    svc = {v.lower() for v in _osm.parse_list(tags.get("service"))}
+    return bool(acc & {"private", "no"}) or "private" in svc
 
 
 # ---------------------------------------------------------------------------------------
@@ -558,13 +622,71 @@ def read_graphml(
     spd = np.array([r.speed_kmh if r is not None else 1.0 for r in rules])
     pen = np.array([r.penalty_s if r is not None else 0.0 for r in rules])
     tt = lengths / (spd / 3.6) + pen
+    vertex_xy, ga, gb = _graphml_geometry(edges, u, v, nx_, ny_, src_crs, path)
+    common = {
+        "highway": np.array([r.highway if r is not None else "" for r in rules], dtype=object),
+        "tunnel": np.array([_is_tunnel(d) for d in tags_list], dtype=bool),
+        "private": np.array([_is_private_service(d) for d in tags_list], dtype=bool),
+        "signals": np.zeros(len(edges), dtype=np.int64),  # osmnx keeps signals as nodes
+    }
+    signal = np.array([str(G.nodes[n].get("highway", "")) == "traffic_signals" for n in nodes],
+                      dtype=bool)
     return _assemble(
         path=path, prof=prof, period=period, u=u, v=v, length_m=lengths, time_fwd=tt,
         time_bwd=tt, fwd=fwd, bwd=bwd, x=x, y=y, node_ids=_as_int_ids(nodes),
         kind="graphml", largest_component=largest_component,
         extra_meta={"source_nodes": len(nodes), "source_edges": len(edges),
-                    "edges_used": int(keep.sum())},
+                    "edges_used": int(keep.sum()), "vertex_xy": vertex_xy,
+                    "traffic_signals": int(signal.sum())},
+        link_data=({**common, "geom_a": ga, "geom_b": gb},
+                   {**common, "geom_a": gb, "geom_b": ga}),
+        node_data={"signal": signal},
     )
+
+
+def _graphml_geometry(edges: list[Any], u: np.ndarray, v: np.ndarray, nx_: np.ndarray,
+                      ny_: np.ndarray, src_crs: Any, path: Path
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Edge polylines of an osmnx graph: (vertices (V, 2) in EPSG:28992, first, last).
+
+    Edges with a ``geometry`` (WKT, in the graph's CRS) use it, oriented from ``u`` to
+    ``v``; others are the straight segment between their nodes.
+    """
+    import shapely
+
+    wkt = [d.get("geometry") for _, _, d in edges]
+    has = np.array([isinstance(w, str) and w.strip().upper().startswith("LINESTRING")
+                    for w in wkt])
+    counts = np.full(len(edges), 2, dtype=np.int64)
+    coords_list: list[np.ndarray] = []
+    if has.any():
+        try:
+            geoms = shapely.from_wkt(np.array([w for w, h in zip(wkt, has, strict=True) if h]))
+        except Exception as exc:  # shapely GEOSException
+            raise InputError(path, f"an edge `geometry` is not valid WKT ({exc})",
+                             "save the graph with osmnx.save_graphml") from None
+        c, idx = shapely.get_coordinates(geoms, return_index=True)
+        counts[has] = np.bincount(idx, minlength=len(geoms))
+        starts = np.concatenate([[0], np.cumsum(counts[has])])
+        coords_list = [c[starts[i]:starts[i + 1]] for i in range(len(geoms))]
+    out = []
+    k = 0
+    for i in range(len(edges)):
+        if has[i]:
+            c = coords_list[k]
+            k += 1
+            pu = np.array([nx_[u[i]], ny_[u[i]]])
+            pv = np.array([nx_[v[i]], ny_[v[i]]])
+            if np.hypot(*(c[0] - pv)) < np.hypot(*(c[0] - pu)):
+                c = c[::-1]
+            out.append(c)
+        else:
+            out.append(np.array([[nx_[u[i]], ny_[u[i]]], [nx_[v[i]], ny_[v[i]]]]))
+    counts = np.array([c.shape[0] for c in out], dtype=np.int64)
+    allc = np.concatenate(out)
+    xx, yy = _to_rd(allc[:, 0], allc[:, 1], src_crs)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    return np.column_stack([xx, yy]), first, first + counts - 1
 
 
 def _as_int_ids(ids: list[Any]) -> np.ndarray:
