@@ -652,23 +652,42 @@ def _prepare(
         raise NetworkError("the network has no nodes")
     ids = _zone_ids(zones)
     zx, zy = zone_points(zones)
-    dx, dy, dw, _ = _destinations(zones, destinations, opportunity)
-    v = _access_kmh(mode, access_speed_kmh) / 3.6
-    zs = snap(graph, zx, zy, max_snap_m)
-    ok = zs.node >= 0
-    src_ptr = np.concatenate([[0], np.cumsum(ok.astype(np.int64))])
-    src_nodes = zs.node[ok]
-    src_off = zs.distance_m[ok] / v
-    ds = snap(graph, dx, dy, max_snap_m)
-    dok = ds.node >= 0
-    dest_unsnapped = int((~dok).sum())
-    dest_unsnapped_opp = float(dw[~dok].sum())
+    dx, dy, dw, same = _destinations(zones, destinations, opportunity)
     h = default_horizon_min(measures) if horizon_min is None else float(horizon_min)
     if h <= 0:
         raise InputError(None, "horizon_min must be > 0 minutes", "give e.g. 90")
-    shared = build_search_inputs(
-        graph, src_ptr, src_nodes, src_off, ds.node, ds.distance_m / v, dw, measures, h
-    )
+    from . import networks
+
+    if networks.linkable(graph):
+        # street graphs: link to the nearest eligible edge, turn costs where the profile
+        # has them (networks.link); destinations attach to one sink each
+        if access_speed_kmh is not None:
+            _access_kmh(mode, access_speed_kmh)
+        nz = len(zx)
+        px, py = (zx, zy) if same else (np.concatenate([zx, dx]), np.concatenate([zy, dy]))
+        lk = networks.link(graph, px, py, max_snap_m,
+                           networks.LinkOptions(access_speed_kmh=access_speed_kmh))
+        zs = Snap(np.where(lk.sink[:nz] >= 0, lk.sink[:nz], -1), lk.distance_m[:nz])
+        ok = zs.node >= 0
+        dsink = lk.sink[:nz] if same else lk.sink[nz:]
+        dok = dsink >= 0
+        shared = build_search_inputs(
+            lk.graph, lk.src_ptr[:nz + 1], lk.src_nodes[:lk.src_ptr[nz]],
+            lk.src_off_s[:lk.src_ptr[nz]], dsink, np.zeros(dsink.shape[0]), dw, measures, h
+        )
+    else:
+        v = _access_kmh(mode, access_speed_kmh) / 3.6
+        zs = snap(graph, zx, zy, max_snap_m)
+        ok = zs.node >= 0
+        src_ptr = np.concatenate([[0], np.cumsum(ok.astype(np.int64))])
+        ds = snap(graph, dx, dy, max_snap_m)
+        dok = ds.node >= 0
+        shared = build_search_inputs(
+            graph, src_ptr, zs.node[ok], zs.distance_m[ok] / v, ds.node, ds.distance_m / v,
+            dw, measures, h
+        )
+    dest_unsnapped = int((~dok).sum())
+    dest_unsnapped_opp = float(dw[~dok].sum())
     unsnapped = [str(i) for i in ids[~ok]]
     if len(ids) and not ok.any():
         raise InputError(None, f"none of the {len(ids)} zones lies within {max_snap_m:.0f} m of "
@@ -744,8 +763,12 @@ def network_access(
         snapped: zones get NaN and are listed in ``attrs["unsnapped"]`` and the log;
         unsnapped destinations are counted in ``attrs["unsnapped_destinations"]``.
     access_speed_kmh : float, optional
-        Speed of the access/egress leg between a point and its node (default: the mode's
-        speed for walk/bike, walking 4.8 km/h for car and other modes).
+        Speed of the access/egress leg between a point and the network. Street graphs
+        from OSM/GraphML link points onto the nearest eligible edge
+        (:func:`ruimtekit.networks.link`; default the profile's access speed: walk 4.8,
+        bike 15, car 15 km/h; turn costs and signal delays from the profile); other graphs
+        snap to the nearest node (default: the mode's speed for walk/bike, walking
+        4.8 km/h for car and other modes).
     horizon_min : float, optional
         Search horizon in minutes (see the module docstring).
     scheduler : str or distributed.Client, optional

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from . import _osm, graph, profiles
+from . import _linking, _osm, graph, profiles
 from ._config import Section
 from ._errors import InputError
 
@@ -1248,6 +1248,129 @@ def snap(graph_: graph.Graph, x: Any, y: Any, max_distance_m: float = 1000.0) ->
         log.info("snap: %d points farther than %.0f m from the %s network, %d without "
                  "coordinates", n_far, max_distance_m, graph_.mode, int((~ok).sum()))
     return Snap(node=node, distance_m=dist, max_distance_m=float(max_distance_m))
+
+
+# ---------------------------------------------------------------------------------------
+# linking points onto edges (and the intersection cost model)
+# ---------------------------------------------------------------------------------------
+
+Linked = _linking.Linked
+
+
+class LinkOptions(Section):
+    """How points are linked to a street network (defaults come from the graph's profile).
+
+    Attributes
+    ----------
+    access_speed_kmh : float, optional
+        Speed of the leg between a point and its projection on the edge (km/h); default
+        the profile's ``access_speed_kmh`` (walk 4.8, bike 15, car 15).
+    excluded_highways : list of str, optional
+        Road classes never linked to; default the profile's ``link_excluded_highways``
+        (motorway, motorway_link).
+    link_to_tunnels, link_to_private : bool, optional
+        Allow linking to tunnels (``tunnel=yes``, ``layer<0``) / private service roads;
+        default the profile's setting (no).
+    turns : TurnCosts, optional
+        Turn costs and signal delays; default the profile's ``turns`` (car: on).
+    """
+
+    access_speed_kmh: float | None = Field(None, gt=0)
+    excluded_highways: list[str] | None = None
+    link_to_tunnels: bool | None = None
+    link_to_private: bool | None = None
+    turns: profiles.TurnCosts | None = None
+
+
+def graph_profile(graph_: graph.Graph) -> profiles.ModeProfile | None:
+    """The mode profile a street graph was built with (``None`` for other graphs)."""
+    data = graph_.meta.get("profile")
+    if isinstance(data, dict) and data.get("mode") in profiles.PROFILES:
+        return profiles.get_profile(str(data["mode"]), {k: v for k, v in data.items()
+                                                         if k != "mode"})
+    return None
+
+
+def linkable(graph_: graph.Graph) -> bool:
+    """Whether a graph carries the edge data for linking onto edges (OSM and GraphML
+    street graphs); other graphs (link tables, transit) snap to nodes (:func:`snap`)."""
+    return graph_.edge_data is not None and "geom_a" in graph_.edge_data
+
+
+def link(graph_: graph.Graph, x: Any, y: Any, max_distance_m: float = 500.0,
+         options: LinkOptions | None = None) -> Linked:
+    """Link points to the nearest eligible edge and build the graph to search.
+
+    Each point is projected onto the nearest edge it may use (straight-line distance to
+    the edge polyline, EPSG:28992) and the edge is split there: both directions of a
+    two-way street get a node at the projection, and the edge time is shared in proportion
+    to length. Points on a node (within 1 cm) use that node. Motorways, tunnels
+    (``tunnel=yes``, ``layer<0``) and private service roads are never linked to (see
+    :class:`LinkOptions`). The access leg (point ↔ projection) takes ``distance_m`` at the
+    profile's access speed. When the profile has turn costs (car), the graph becomes
+    edge-based (:func:`ruimtekit._linking.cost_graph`); traffic-signal delays are added
+    either way. Every point gets a sink node, so a point reaches its own location in
+    0 s and each destination is counted once.
+
+    Parameters
+    ----------
+    graph_ : Graph
+        A street graph (OSM or GraphML reader; other graphs link to straight segments
+        between their nodes, all edges eligible).
+    x, y : array-like of float
+        Points in EPSG:28992 metres.
+    max_distance_m : float
+        Points farther than this (metres) from every eligible edge stay unlinked.
+    options : LinkOptions, optional
+        Overrides of the profile's linking and turn settings.
+
+    Returns
+    -------
+    Linked
+        The graph to search, sources per point and the sink per point.
+    """
+    opts = options or LinkOptions()
+    x = np.atleast_1d(np.asarray(x, dtype=np.float64))
+    y = np.atleast_1d(np.asarray(y, dtype=np.float64))
+    if x.shape != y.shape:
+        raise ValueError("x and y must have the same shape")
+    if not max_distance_m >= 0:
+        raise ValueError("max_distance_m must be >= 0 metres")
+    prof = graph_profile(graph_)
+    speed = opts.access_speed_kmh or (prof.access_speed_kmh if prof else 4.8)
+    excluded = opts.excluded_highways if opts.excluded_highways is not None else (
+        prof.link_excluded_highways if prof else list(profiles.LINK_EXCLUDED_HIGHWAYS))
+    tunnels = opts.link_to_tunnels if opts.link_to_tunnels is not None else (
+        prof.link_to_tunnels if prof else False)
+    private = opts.link_to_private if opts.link_to_private is not None else (
+        prof.link_to_private if prof else False)
+    turns = opts.turns or (prof.turns if prof else profiles.TurnCosts())
+    ed = graph_.edge_data or {}
+    eligible = np.ones(graph_.n_edges, dtype=bool)
+    if "highway" in ed and excluded:
+        eligible &= ~np.isin(ed["highway"].astype(str), list(excluded))
+    if "tunnel" in ed and not tunnels:
+        eligible &= ~ed["tunnel"].astype(bool)
+    if "private" in ed and not private:
+        eligible &= ~ed["private"].astype(bool)
+    hits = _linking.nearest_edges(graph_, x, y, eligible)
+    far = hits.distance_m > max_distance_m
+    dist = hits.distance_m.copy()
+    hits.edge[far] = -1
+    sg = _linking.split_graph(graph_, hits)
+    access = dist / (speed / 3.6)
+    meta = {"source": graph_.meta.get("source"), "linked_from": graph_.meta.get("name"),
+            "access_speed_kmh": float(speed), "turns": turns.model_dump(),
+            "excluded_highways": list(excluded)}
+    lk = _linking.cost_graph(sg, x, y, access, turns, graph_.mode, meta)
+    lk.distance_m = dist
+    lk.edge = hits.edge
+    n_far = int((np.isfinite(dist) & far).sum())
+    n_bad = int((~(np.isfinite(x) & np.isfinite(y))).sum())
+    if n_far or n_bad:
+        log.info("link: %d points farther than %.0f m from an eligible %s edge, %d without "
+                 "coordinates", n_far, max_distance_m, graph_.mode, n_bad)
+    return lk
 
 
 # ---------------------------------------------------------------------------------------
