@@ -27,6 +27,10 @@ import numpy as np
 from . import graph as _graph
 from .profiles import TurnCosts
 
+SEARCH_RADII_M = (25.0, 100.0, 400.0)
+"""Widening bounds (metres) of the nearest-edge search (a speed device; results are
+the same as one unbounded search)."""
+
 ON_NODE_M = 0.01
 """A projected position closer than this (metres) to an edge end links to that node."""
 
@@ -111,12 +115,14 @@ class EdgeHits:
     py: np.ndarray
 
 
-def nearest_edges(g: _graph.Graph, x: np.ndarray, y: np.ndarray, eligible: np.ndarray
-                  ) -> EdgeHits:
+def nearest_edges(g: _graph.Graph, x: np.ndarray, y: np.ndarray, eligible: np.ndarray,
+                  max_distance_m: float | None = None) -> EdgeHits:
     """Project points onto their nearest eligible edge (one search over all segments).
 
     Of two twin edges (both directions of a street) only one is indexed; the caller splits
-    both. Ties go to the lower segment number.
+    both. Ties go to the lower segment number. With ``max_distance_m`` the tree search is
+    bounded (much faster); points beyond it get only their distance (for diagnostics) and
+    ``edge = -1``.
     """
     import shapely
 
@@ -149,7 +155,29 @@ def nearest_edges(g: _graph.Graph, x: np.ndarray, y: np.ndarray, eligible: np.nd
     edge_len = np.add.reduceat(seglen, first) if total else np.zeros(edges.size)
     tree = shapely.STRtree(shapely.linestrings(np.stack([p0, p1], axis=1)))
     pts = shapely.points(x[ok], y[ok])
-    (pi, si), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    # bounded nearest-segment queries, widening for the points not found yet (most points
+    # lie close to a street, and a tight bound prunes the tree search)
+    limit = np.inf if max_distance_m is None else float(max_distance_m)
+    radii = [r for r in SEARCH_RADII_M if r < limit] + [limit]
+    todo = np.arange(pts.size)
+    got_p, got_s, got_d = [], [], []
+    for r in radii:
+        if todo.size == 0:
+            break
+        (pi, si), dist = tree.query_nearest(pts[todo], max_distance=None if np.isinf(r) else r,
+                                            return_distance=True, all_matches=False)
+        got_p.append(todo[pi])
+        got_s.append(si)
+        got_d.append(dist)
+        found = np.zeros(todo.size, dtype=bool)
+        found[pi] = True
+        todo = todo[~found]
+    if todo.size:  # beyond the limit: the distance only, for diagnostics
+        _, far = tree.query_nearest(pts[todo], return_distance=True, all_matches=False)
+        out.distance_m[np.flatnonzero(ok)[todo]] = far
+    pi = np.concatenate(got_p) if got_p else np.zeros(0, np.int64)
+    si = np.concatenate(got_s) if got_s else np.zeros(0, np.int64)
+    dist = np.concatenate(got_d) if got_d else np.zeros(0)
     pidx = np.flatnonzero(ok)[pi]
     d = p1[si] - p0[si]
     dd = np.einsum("ij,ij->i", d, d)

@@ -1353,7 +1353,7 @@ def link(graph_: graph.Graph, x: Any, y: Any, max_distance_m: float = 500.0,
         eligible &= ~ed["tunnel"].astype(bool)
     if "private" in ed and not private:
         eligible &= ~ed["private"].astype(bool)
-    hits = _linking.nearest_edges(graph_, x, y, eligible)
+    hits = _linking.nearest_edges(graph_, x, y, eligible, max_distance_m)
     far = hits.distance_m > max_distance_m
     dist = hits.distance_m.copy()
     hits.edge[far] = -1
