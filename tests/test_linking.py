@@ -477,3 +477,37 @@ def test_delft_network_access_links_onto_edges(delft):
     assert np.all(res.loc[ok, "jobs_5min_car"] >= zones.loc[ok, "jobs"])
     snap = networks.snap(delft, [p.x for p in pts], [p.y for p in pts], 300)
     assert np.all(res["snap_distance_m"][ok] <= snap.distance_m[ok] + 1e-6)
+
+
+def test_signals_and_geometry_survive_every_osm_format(tmp_path):
+    """PBF, XML and Overpass JSON of the same extract give the same signals, tunnel flags
+    and edge polylines."""
+    import json
+
+    import osmium
+
+    xml = tmp_path / "ams.osm"
+    with osmium.SimpleWriter(str(xml)) as w:
+        for o in osmium.FileProcessor(str(AMS)):
+            w.add(o)
+    elements = []
+    for o in osmium.FileProcessor(str(AMS)):
+        if o.is_node():
+            el = {"type": "node", "id": o.id, "lat": o.location.lat, "lon": o.location.lon}
+            if len(o.tags):
+                el["tags"] = {t.k: t.v for t in o.tags}
+            elements.append(el)
+        elif o.is_way():
+            elements.append({"type": "way", "id": o.id, "nodes": [n.ref for n in o.nodes],
+                             "tags": {t.k: t.v for t in o.tags}})
+    js = tmp_path / "overpass.json"
+    js.write_text(json.dumps({"version": 0.6, "elements": elements}))
+    graphs = [networks.load_network(p, "walk", largest_component=False) for p in (AMS, xml, js)]
+    ref = graphs[0]
+    assert ref.meta["traffic_signals"] == 1 and ref.edge_data["tunnel"].any()
+    for g in graphs[1:]:
+        assert g.meta["traffic_signals"] == 1
+        for k in ("signals", "tunnel", "private", "geom_a", "geom_b"):
+            np.testing.assert_array_equal(g.edge_data[k], ref.edge_data[k])
+        np.testing.assert_array_equal(g.node_data["signal"], ref.node_data["signal"])
+        np.testing.assert_allclose(g.meta["vertex_xy"], ref.meta["vertex_xy"], atol=1e-6)
