@@ -1285,7 +1285,8 @@ class AccessibilityConfig(_config.Section):
     max_snap_m : float
         Maximum zone/destination snapping distance (metres).
     access_speed_kmh : float, optional
-        Speed of snapping legs (default per mode; walking for car).
+        Speed of the access legs (default: the profile's access speed on OSM/GraphML street
+        graphs, which link onto edges; per mode, walking for car, on other graphs).
     horizon_min : float, optional
         Search horizon for gravity decays (minutes).
     matrix : bool
