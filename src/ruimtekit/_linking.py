@@ -165,7 +165,13 @@ def nearest_edges(g: _graph.Graph, x: np.ndarray, y: np.ndarray, eligible: np.nd
         if todo.size == 0:
             break
         (pi, si), dist = tree.query_nearest(pts[todo], max_distance=None if np.isinf(r) else r,
-                                            return_distance=True, all_matches=False)
+                                            return_distance=True, all_matches=True)
+        # equidistant segments: the lowest segment number wins (deterministic)
+        order = np.lexsort((si, pi))
+        pi, si, dist = pi[order], si[order], dist[order]
+        first = np.ones(pi.size, dtype=bool)
+        first[1:] = pi[1:] != pi[:-1]
+        pi, si, dist = pi[first], si[first], dist[first]
         got_p.append(todo[pi])
         got_s.append(si)
         got_d.append(dist)
