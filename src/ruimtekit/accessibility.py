@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from . import _config, _io, _kernels, impedance
+from . import _config, _io, _kernels, impedance, networks
 from . import graph as _graph
 from ._errors import InputError, NetworkError
 
@@ -387,39 +387,15 @@ def _destinations(
     return x, y, w, False
 
 
-@dataclass
-class Snap:
-    """Points snapped to graph nodes: ``node`` (int64, -1 when farther than the maximum)
-    and ``distance_m`` (float64 metres to the nearest node, also for unsnapped points)."""
-
-    node: np.ndarray
-    distance_m: np.ndarray
+Snap = networks.Snap
+"""Points snapped to graph nodes (one class for the package: :class:`networks.Snap`)."""
 
 
 def snap(graph: _graph.Graph, x: np.ndarray, y: np.ndarray, max_distance_m: float) -> Snap:
-    """Snap points to the nearest graph node (straight line, EPSG:28992 metres).
-
-    Uses ``networks.snap`` when the networks module provides it, else a KD-tree.
-    """
-    try:
-        from . import networks
-
-        fn = getattr(networks, "snap", None)
-    except ImportError:  # pragma: no cover - networks is part of the package
-        fn = None
-    if fn is not None:
-        s = fn(graph, np.asarray(x, float), np.asarray(y, float), max_distance_m)
-        return Snap(np.asarray(s.node, dtype=np.int64), np.asarray(s.distance_m, dtype=np.float64))
-    return _kdtree_snap(graph, x, y, max_distance_m)
-
-
-def _kdtree_snap(graph: _graph.Graph, x: np.ndarray, y: np.ndarray, max_distance_m: float) -> Snap:
-    from scipy.spatial import cKDTree
-
-    tree = cKDTree(np.column_stack([graph.x, graph.y]))
-    d, i = tree.query(np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
-    node = np.where(d <= max_distance_m, i, -1).astype(np.int64)
-    return Snap(node, d.astype(np.float64))
+    """Snap points to the nearest graph node (straight line, EPSG:28992 metres); see
+    :func:`ruimtekit.networks.snap`. Street graphs with edge geometry are linked onto edges
+    instead by the network measures (:func:`ruimtekit.networks.link`)."""
+    return networks.snap(graph, np.asarray(x, float), np.asarray(y, float), max_distance_m)
 
 
 def _access_kmh(mode: str, access_speed_kmh: float | None) -> float:
@@ -656,8 +632,6 @@ def _prepare(
     h = default_horizon_min(measures) if horizon_min is None else float(horizon_min)
     if h <= 0:
         raise InputError(None, "horizon_min must be > 0 minutes", "give e.g. 90")
-    from . import networks
-
     if networks.linkable(graph):
         # street graphs: link to the nearest eligible edge, turn costs where the profile
         # has them (networks.link); destinations attach to one sink each
@@ -667,7 +641,8 @@ def _prepare(
         px, py = (zx, zy) if same else (np.concatenate([zx, dx]), np.concatenate([zy, dy]))
         lk = networks.link(graph, px, py, max_snap_m,
                            networks.LinkOptions(access_speed_kmh=access_speed_kmh))
-        zs = Snap(np.where(lk.sink[:nz] >= 0, lk.sink[:nz], -1), lk.distance_m[:nz])
+        zs = Snap(np.where(lk.sink[:nz] >= 0, lk.sink[:nz], -1), lk.distance_m[:nz],
+                  float(max_snap_m))
         ok = zs.node >= 0
         dsink = lk.sink[:nz] if same else lk.sink[nz:]
         dok = dsink >= 0
