@@ -1434,8 +1434,13 @@ def pipeline_step(ctx: Any) -> None:
                      "nodes": g.n_nodes, "edges": g.n_edges, "dropped_nodes": g.dropped_nodes,
                      "length_km": round(km, 3), "source": str(spec.path)})
         if g.mode == "car":
+            prof = graph_profile(g)
+            turns = prof.turns if prof is not None and linkable(g) else None
             ctx.note("Car travel times use OSM maxspeed or Dutch road-class default speeds"
                      + (f" with assumed {spec.period} congestion factors" if spec.period else "")
+                     + (f", plus turn costs (left {turns.left_s:g} s, right {turns.right_s:g} s, "
+                        f"U-turn {turns.u_turn_s:g} s) and {turns.signal_delay_s:g} s per "
+                        "traffic signal" if turns is not None and turns.enabled else "")
                      + " (assumptions, not measured speeds).")
     if rows:
         ctx.tables["networks"] = pd.DataFrame(rows)
