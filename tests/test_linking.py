@@ -519,3 +519,14 @@ def test_signals_and_geometry_survive_every_osm_format(tmp_path):
             np.testing.assert_array_equal(g.edge_data[k], ref.edge_data[k])
         np.testing.assert_array_equal(g.node_data["signal"], ref.node_data["signal"])
         np.testing.assert_allclose(g.meta["vertex_xy"], ref.meta["vertex_xy"], atol=1e-6)
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_points_far_from_the_network_stay_unlinked(delft, enabled):
+    tc = profiles.TurnCosts(enabled=enabled)
+    lk = networks.link(delft, [120_000.0, 121_000.0, np.nan], [480_000.0, 480_000.0, 0.0],
+                       500.0, networks.LinkOptions(turns=tc))
+    assert lk.unlinked.all() and lk.src_ptr.tolist() == [0, 0, 0, 0]
+    assert np.all(lk.distance_m[:2] > 30_000) and np.isnan(lk.distance_m[2])
+    none = networks.link(delft, [], [], 500.0, networks.LinkOptions(turns=tc))
+    assert none.sink.size == 0 and none.src_ptr.tolist() == [0]

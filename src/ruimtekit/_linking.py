@@ -443,7 +443,7 @@ def cost_graph(sg: SplitGraph, x: np.ndarray, y: np.ndarray, access_s: np.ndarra
         # every movement in-edge i -> out-edge j at node head[i]
         reps = out_cnt[sg.head]
         ii = np.repeat(np.arange(m), reps)
-        first = np.concatenate([[0], np.cumsum(reps)[:-1]]).astype(np.int64)
+        first = (np.cumsum(reps) - reps).astype(np.int64)
         kin = np.arange(ii.size) - np.repeat(first, reps)
         jj = out_order[out_start[sg.head[ii]] + kin]
         node = sg.head[ii]
@@ -458,7 +458,7 @@ def cost_graph(sg: SplitGraph, x: np.ndarray, y: np.ndarray, access_s: np.ndarra
         in_start = np.concatenate([[0], np.cumsum(in_cnt)]).astype(np.int64)
         r = in_cnt[sink_attach]
         s_of = np.repeat(np.arange(n_sink), r)
-        k2 = np.arange(s_of.size) - np.repeat(np.concatenate([[0], np.cumsum(r)[:-1]]), r)
+        k2 = np.arange(s_of.size) - np.repeat(np.cumsum(r) - r, r)
         si = in_order[in_start[sink_attach[s_of]] + k2]
         tails = np.concatenate([ii, si])
         heads = np.concatenate([jj, base + s_of])
