@@ -530,3 +530,28 @@ def test_points_far_from_the_network_stay_unlinked(delft, enabled):
     assert np.all(lk.distance_m[:2] > 30_000) and np.isnan(lk.distance_m[2])
     none = networks.link(delft, [], [], 500.0, networks.LinkOptions(turns=tc))
     assert none.sink.size == 0 and none.src_ptr.tolist() == [0]
+
+
+def test_graphml_two_way_streets_split_in_both_directions(delft):
+    """osmnx stores each direction's polyline separately: the reverse edge with the reversed
+    polyline is still the twin, so a point mid-street can leave either way."""
+    from ruimtekit import _linking
+
+    tw = _linking.twins(delft)
+    src = delft.edge_sources()
+    pairs = set(zip(src.tolist(), delft.indices.tolist(), strict=True))
+    has_rev = np.array([(v, u) in pairs
+                        for u, v in zip(src.tolist(), delft.indices.tolist(), strict=True)])
+    assert (tw >= 0).sum() > 0.95 * has_rev.sum()
+    e = int(np.flatnonzero(tw >= 0)[0])
+    vxy, a, b = _linking.edge_polylines(delft)
+    mid = vxy[a[e]] + 0.5 * (vxy[a[e] + np.sign(b[e] - a[e])] - vxy[a[e]])
+    for enabled in (False, True):
+        lk = networks.link(delft, [mid[0]], [mid[1]], 50.0,
+                           networks.LinkOptions(turns=profiles.TurnCosts(enabled=enabled)))
+        n_src = lk.src_ptr[1] - lk.src_ptr[0]
+        # node-based: the split node and the own sink; edge-based: both directions + sink
+        assert n_src == (3 if enabled else 2)
+        if not enabled:
+            split = lk.src_nodes[0]
+            assert np.diff(lk.graph.indptr)[split] == 3  # both ways out, and the sink arc
