@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import _ownzone
 from ._errors import InputError
+
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- doubling
@@ -74,16 +78,14 @@ def doubling_text(elasticity: float, what: str = "density", digits: int = 1) -> 
 def own_zone_distance(area: np.ndarray) -> np.ndarray:
     """Own-zone distance (2/3)·√(area/π): mean distance to the centre of a disc of that area.
 
+    The one own-zone rule of ruimtekit (:func:`ruimtekit._ownzone.internal_distance`).
+
     Parameters
     ----------
     area : ndarray
         Zone area in squared distance units (m² → metres, km² → km).
     """
-    a = np.asarray(area, dtype=float)
-    if np.any(~np.isfinite(a)) or np.any(a <= 0):
-        raise InputError(None, "zone areas must be finite and > 0",
-                         "use land or total area in m² (or km²) for every zone")
-    return (2.0 / 3.0) * np.sqrt(a / np.pi)
+    return _ownzone.internal_distance(area)
 
 
 def effective_density(
@@ -99,8 +101,10 @@ def effective_density(
     ----------
     dist : ndarray, shape (n, n)
         Distances between zones (e.g. km between population points); the diagonal is
-        ignored and replaced by :func:`own_zone_distance` of ``area``. Use the same unit
-        for distance and √area (km with km², m with m²).
+        ignored and replaced by :func:`own_zone_distance` of ``area``, and every
+        off-diagonal distance below the origin's own-zone distance is raised to it (the
+        own-zone rule, :mod:`ruimtekit._ownzone`; such pairs are counted in a warning).
+        Use the same unit for distance and √area (km with km², m with m²).
     mass : ndarray, shape (n,)
         Jobs (or population) per zone.
     area : ndarray, shape (n,)
@@ -121,12 +125,97 @@ def effective_density(
                          "pass a square zone × zone distance matrix in the masses' order")
     if np.isnan(m).any():
         raise InputError(None, "missing masses", "fill or drop zones without a mass")
-    np.fill_diagonal(d, own_zone_distance(area))
-    off = ~np.eye(n, dtype=bool)
-    if np.any(d[off] <= 0):
-        raise InputError(None, "two different zones are at distance 0",
-                         "use distinct zone points (population points or centroids)")
+    own = own_zone_distance(area)
+    np.fill_diagonal(d, own)
+    d, _ = _ownzone.floor_matrix(d, own, "effective density")
     return (m[None, :] / np.power(d, alpha)).sum(axis=1)
+
+
+def population_effective_density(
+    zones: Any,
+    fine: Any,
+    destinations: Any,
+    opportunity: str = "jobs",
+    *,
+    alpha: float = 1.0,
+    population: str = "population",
+) -> pd.DataFrame:
+    """Effective density per zone as its residents experience it.
+
+    ED is computed for every populated fine area ``k`` (e.g. PC4) at its interior point,
+    ``ED_k = Σ_j E_j / max(d_kj, d_int,k)^α`` with ``d_int,k = (2/3)·√(area_k/π)`` (the
+    own-zone rule), and averaged per zone weighted by population:
+    ``ED_i = Σ_{k∈i} P_k·ED_k / Σ_{k∈i} P_k``. Unlike ED at one point per gemeente, this
+    does not depend on where a large gemeente's single point falls (Rotterdam's port
+    area, 100 km² of water) and needs no gemeente-sized internal distance.
+
+    Parameters
+    ----------
+    zones : GeoDataFrame
+        Zones (EPSG:28992) with ``zone_id``; fine areas are assigned by interior point.
+    fine : GeoDataFrame
+        Fine polygons with a ``population`` column (e.g. ``data/raw/cbs_pc4_2021.parquet``
+        read with :func:`ruimtekit.layers.read_zones`).
+    destinations : GeoDataFrame
+        Points or polygons with the ``opportunity`` column (e.g. wijk centroids with jobs).
+    opportunity : str
+        Destination weight column.
+    alpha : float
+        Distance-decay exponent (distances in km).
+    population : str
+        Population column of ``fine``.
+
+    Returns
+    -------
+    DataFrame
+        ``zone_id``, ``{opportunity}_ed{alpha}_pop`` (opportunities per km^α), ``population``
+        (residents averaged over) and ``fine_areas``; NaN for zones without residents
+        (listed in a warning). ``attrs["pairs_below_internal"]`` counts raised pairs.
+    """
+    import geopandas as gpd
+
+    from . import _kernels, accessibility
+
+    if not alpha > 0:
+        raise InputError(None, f"alpha={alpha!r} must be > 0", "use 1.0 to 1.8")
+    if population not in fine.columns:
+        raise InputError(None, f"fine areas have no '{population}' column",
+                         "use e.g. CBS PC4 areas with inhabitants")
+    f = fine.loc[~(fine.geometry.isna() | fine.geometry.is_empty)]
+    pop = pd.to_numeric(f[population], errors="coerce").fillna(0.0).to_numpy(float)
+    f = f.loc[pop > 0]
+    pop = pop[pop > 0]
+    pts = f.geometry.representative_point()
+    kx, ky = pts.x.to_numpy(float), pts.y.to_numpy(float)
+    floor = _ownzone.internal_distance(f.geometry.area.to_numpy(float))
+    dx, dy, dw, _ = accessibility._destinations(zones, destinations, opportunity)
+    n_low = _ownzone.count_below(kx, ky, floor, dx, dy)
+    _ownzone.warn_below(n_low, "population effective density")
+    ed = _kernels.effective_density_crowfly(kx, ky, np.full(kx.size, -1, dtype=np.int64),
+                                            floor, dx, dy, dw, float(alpha))
+    g = gpd.GeoDataFrame({"ed": ed, "w": pop}, geometry=pts.to_numpy(), crs=fine.crs)
+    j = gpd.sjoin(g, zones[["zone_id", "geometry"]], predicate="within")
+    j = j[~j.index.duplicated(keep="first")]
+    j["edw"] = j["ed"] * j["w"]
+    agg = j.groupby("zone_id").agg(edw=("edw", "sum"), population=("w", "sum"),
+                                   fine_areas=("w", "size"))
+    col = f"{opportunity}_ed{alpha:g}_pop"
+    out = pd.DataFrame({"zone_id": zones["zone_id"].astype(str).to_numpy()})
+    out = out.join(agg, on="zone_id")
+    out[col] = out["edw"] / out["population"]
+    out = out.drop(columns="edw")[["zone_id", col, "population", "fine_areas"]]
+    out["fine_areas"] = out["fine_areas"].fillna(0).astype(int)
+    unplaced = float(pop.sum() - agg["population"].sum())
+    if unplaced > 0.01 * pop.sum():
+        log.warning("population effective density: %.0f residents (%.1f%%) lie in no zone",
+                    unplaced, 100 * unplaced / pop.sum())
+    empty = out.loc[out[col].isna(), "zone_id"].tolist()
+    if empty:
+        log.warning("%d zones have no residents in the fine areas; ED is NaN: %s",
+                    len(empty), empty[:10])
+    out.attrs.update({"pairs_below_internal": n_low, "alpha": alpha,
+                      "unplaced_population": unplaced})
+    return out
 
 
 def zone_effective_density(
