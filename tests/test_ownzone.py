@@ -11,9 +11,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from ruimtekit import _ownzone, accessibility, agglomeration
+from ruimtekit import _ownzone, accessibility, agglomeration, layers
 from ruimtekit import borrowed_size as bs
-from ruimtekit import layers
 
 
 def _two_squares() -> gpd.GeoDataFrame:
