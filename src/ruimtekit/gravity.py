@@ -46,6 +46,8 @@ TOL = 1e-10
 """Convergence tolerance of the fixed-effect balancing (max relative margin error)."""
 MAX_ITER = 500
 """Maximum outer (Newton) iterations."""
+MAX_STEP = 1.0
+"""Largest change of a coefficient per Newton iteration."""
 CUTOFF_GRID_MIN: tuple[float, ...] = tuple(float(t) for t in range(10, 95, 5))
 """Cutoffs (minutes) scanned by :func:`fit_decay`."""
 
@@ -183,7 +185,15 @@ def ppml(y: np.ndarray, X: Sequence[np.ndarray], names: Sequence[str] | None = N
         Xt = [_partial_out(x, mu) for x in Xw]
         g = np.array([((Yw - mu) * xt)[M].sum() for xt in Xt])
         H = np.array([[(mu * xi * xj)[M].sum() for xj in Xt] for xi in Xt])
-        step = np.linalg.solve(H, g)
+        try:
+            step = np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            log.warning("PPML: regressors are collinear with the fixed effects (%s)", names)
+            break
+        if not np.isfinite(step).all():
+            break
+        # a Newton step on a log-link can overshoot far from the optimum: cap it
+        step = np.clip(step, -MAX_STEP, MAX_STEP)
         b = b + step
         if np.max(np.abs(step)) < 1e-10 * max(1.0, np.max(np.abs(b))):
             converged = True
@@ -196,8 +206,12 @@ def ppml(y: np.ndarray, X: Sequence[np.ndarray], names: Sequence[str] | None = N
     Xt = [_partial_out(x, mu) for x in Xw]
     H = np.array([[(mu * xi * xj)[M].sum() for xj in Xt] for xi in Xt])
     S = np.array([[(((Yw - mu) ** 2) * xi * xj)[M].sum() for xj in Xt] for xi in Xt])
-    Hi = np.linalg.inv(H)
-    V = Hi @ S @ Hi
+    try:
+        Hi = np.linalg.inv(H)
+        V = Hi @ S @ Hi
+    except np.linalg.LinAlgError:
+        V = np.full((k, k), np.nan)
+        converged = False
     from scipy.special import gammaln
 
     yy, mm = Yw[M], mu[M]
@@ -272,6 +286,9 @@ def fit_decay(flows: np.ndarray, times_min: np.ndarray, *, intrazonal: bool = Fa
         if inside.sum() == 0 or inside.sum() == mask.sum():
             continue
         f = ppml(Y, [step], [f"within_{c:g}"], mask=mask)
+        if not f.converged:
+            log.warning("cutoff %g min: the step model did not converge; left out", c)
+            continue
         rows.append({"cutoff_min": float(c), "coef_within": float(f.coef[0]),
                      "se": float(f.se[0]), "loglik": f.loglik, "pseudo_r2": f.pseudo_r2})
     cut = pd.DataFrame(rows)
