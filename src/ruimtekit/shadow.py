@@ -285,8 +285,9 @@ def bootstrap_classes(res: ShadowFit, *, draws: int = BOOTSTRAP_DRAWS,
     """Pairs-bootstrap stability of each city's class.
 
     Each draw resamples the estimation cities with replacement, refits the OLS, computes
-    every city's residual under the drawn coefficients, standardises by the draw's
-    residual SD and classifies with the spec's threshold.
+    every estimated city's residual under the drawn coefficients, standardises it by the
+    draw's residual SD (n − k degrees of freedom, as the baseline) and classifies it with
+    the spec's threshold.
 
     Returns
     -------
