@@ -1173,11 +1173,11 @@ def _fit_decay(obs: ObservedFlows, times: dict[str, np.ndarray], own_min: dict[s
     tables["borrowed_size_decay_cutoffs"] = pd.concat(cuts, ignore_index=True)
     if chosen is not None:
         notes.append(
-            f"Decay fitted from the observed commuting flows (PPML with home and work "
+            f"Borrowed size: decay fitted from the observed commuting flows (PPML with home and work "
             f"fixed effects, between zones): β = {chosen.beta:.4f} per minute (robust SE "
             f"{chosen.se:.4f}); best-fitting cumulative cutoff {chosen.best_cutoff_min:g} min.")
         if cfg.use_fitted_decay:
-            notes.append(f"The potential uses the fitted decay exp(−{chosen.beta:.4f}·t).")
+            notes.append(f"Borrowed size: the potential uses the fitted decay exp(−{chosen.beta:.4f}·t).")
             return accessibility.Decay("exponential", beta=round(chosen.beta, 6))
     return decay
 
@@ -1198,12 +1198,12 @@ def _regressions(out: pd.DataFrame, zones: gpd.GeoDataFrame, cfg: BorrowedSizeCo
         ring_sets = {"fine_population": list(fr.columns), **ring_sets}
         empty = int((out[fr.columns[0]] <= 0).sum())
         notes.append(
-            f"Borrowed-size rings from {rep['fine_areas']:,} populated fine areas "
+            f"Borrowed size rings from {rep['fine_areas']:,} populated fine areas "
             f"({Path(cfg.population_points).name}, {rep['population']:,.0f} inhabitants) "
             f"excluding the own zone; {empty} zones have an empty first ring (with other "
             f"zones' points: {int((out[point_rings[0]] <= 0).sum())}).")
     if cfg.rings == "fine" and "fine_population" not in ring_sets:
-        notes.append("Borrowed-size rings: no population_points, so rings use other zones' "
+        notes.append("Borrowed size rings: no population_points, so rings use other zones' "
                      "points.")
     surrounding = cfg.surrounding or (ring_sets["fine_population"] if cfg.rings == "fine"
                                       and "fine_population" in ring_sets else point_rings)
@@ -1213,7 +1213,7 @@ def _regressions(out: pd.DataFrame, zones: gpd.GeoDataFrame, cfg: BorrowedSizeCo
             out["urban_rank"] = shadow.urban_rank(out[cfg.own_size], out["corop"])
             controls.append("urban_rank")
         else:
-            notes.append("Borrowed-size regression: no COROP regions, no urban-rank control.")
+            notes.append("Borrowed size regression: no COROP regions, no urban-rank control.")
     controls += [c for c in cfg.controls if c != "urban_rank"]
     spec = shadow.ShadowSpec(outcome=cfg.outcome, per=cfg.outcome_per, own_size=cfg.own_size,
                              surrounding=list(surrounding), controls=controls,
@@ -1238,7 +1238,7 @@ def _regressions(out: pd.DataFrame, zones: gpd.GeoDataFrame, cfg: BorrowedSizeCo
     rm = res.residual_moran
     tables["borrowed_size_diagnostics"] = res.diagnostics
     notes.append(
-        f"Borrowed-size regression: outcome {spec.outcome_label}, rings "
+        f"Borrowed size regression (classes on the map): outcome {spec.outcome_label}, rings "
         f"{'fine population' if surrounding == ring_sets.get('fine_population') else 'zone points'}"
         f", controls {controls or 'none'}, fixed effects {cfg.fixed_effects or 'none'}, "
         f"{res.table['cov_type'].iloc[0]} errors; residual Moran's I = {rm['I']:.3f} "
@@ -1311,7 +1311,7 @@ def _accessibility_summaries(out: pd.DataFrame, times: dict[str, np.ndarray],
         if len(main):
             r = main.iloc[0]
             notes.append(
-                f"Inequality of jobs reachable within {cfg.cutoff_min:g} min ({reg_mode}) "
+                f"Borrowed size: inequality of jobs reachable within {cfg.cutoff_min:g} min ({reg_mode}) "
                 f"across residents: Gini {r['gini']:.3f}, Theil {r['theil']:.3f} "
                 f"({100 * r['theil_between_share']:.0f}% between provinces), Palma "
                 f"{r['palma']:.2f}.")
