@@ -13,15 +13,21 @@ neighbours. Per city (zone) ``i`` and mass ``M`` (population, jobs, ...):
   0 km), default bands 0–10, 10–25, 25–50 km; and by travel-time band (0–15, 15–30,
   30–45 min) the same way, so ``R_i = M_i + Σ time bands`` when the bands end at T;
 * potential ``V_i = Σ_j M_j · f(t_ij)`` with a decay ``f`` (own zone included with the
-  matrix's ``t_ii``, 0 for crow-fly models → f = 1 for the usual decays);
+  matrix's ``t_ii``; :func:`analyse` sets every ``t_ij`` below the own-zone time — the
+  mode's time over (2/3)·√(area_i/π) — to that time, the one own-zone rule of
+  :mod:`ruimtekit._ownzone`);
 * agglomeration-shadow indicators: the share of the reachable mass located in zones with
   a larger mass than ``i`` (``larger_share``), and the mass of the largest reachable
   other zone divided by the own mass (``largest_ratio``).
 
-Then a cross-section regression after Burger & Meijers: log outcome (e.g. establishments
-per inhabitant) on log own size and log surrounding mass, OLS with HC1 errors; the
+Then a cross-section regression after Burger & Meijers (:mod:`ruimtekit.shadow`): log
+outcome per inhabitant (amenities by default) on log own size, log ring population
+around the city excluding itself and its urban rank, with PySAL residual diagnostics
+(:mod:`ruimtekit.spatial`), a sensitivity table and bootstrapped classes; the
 standardised residual classifies each city as ``borrowing`` (> +threshold SD),
-``shadow`` (< −threshold SD) or ``as_expected``.
+``shadow`` (< −threshold SD) or ``as_expected``. With observed flows the decay is
+estimated by PPML (:mod:`ruimtekit.gravity`); inequality of the reachable masses comes
+from :mod:`ruimtekit.inequality`.
 
 Observed commuting catchments (CBS home wijk × work wijk jobs) are aggregated to the same
 zones as the modelled catchment and compared: e.g. the share of a city's inbound
@@ -849,9 +855,8 @@ def crowfly_minutes(
     """Crow-fly travel times in minutes and a description of the model used.
 
     Uses :func:`ruimtekit.impedance.crowfly_seconds` (detour factor, distance-dependent
-    average speed, fixed access/parking minutes). Distance 0 — a zone to itself — gives
-    0 minutes, so a city's own mass always counts as reachable and gets full weight in
-    the potential.
+    average speed, fixed access/parking minutes). Distance 0 gives 0 minutes;
+    :func:`analyse` then applies the own-zone rule (:func:`own_zone_minutes`).
     """
     d = np.asarray(dist_m, dtype=float)
     model = impedance.model_for(mode)
@@ -1589,8 +1594,8 @@ def write_outputs(res: BorrowedSizeResult, gpkg: str | Path, tables_dir: str | P
 
 
 __all__ = [
-    "BorrowedSizeConfig", "BorrowedSizeResult", "ObservedFlows", "ShadowRegression",
-    "analyse", "assign_points_to_zones", "band_label", "borrowed_size_metrics",
+    "BorrowedSizeConfig", "BorrowedSizeResult", "INDICATOR_COUNTS", "ObservedFlows",
+    "ShadowRegression", "add_indicator_counts", "analyse", "own_zone_minutes", "assign_points_to_zones", "band_label", "borrowed_size_metrics",
     "compare_catchments", "crowfly_minutes", "distance_matrix_m", "gemeente_table_to_zones", "jobs_to_zones", "make_config",
     "observed_flows_long", "observed_flows_to_zones", "pipeline_step", "population_points",
     "rail_zone_minutes", "read_commute_flows",
