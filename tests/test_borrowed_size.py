@@ -371,12 +371,18 @@ def test_analyse_all_gemeenten_real_data(demo_result):
     assert any("merged since 2021" in n for n in demo_result.notes)
 
 
-def test_demo_rings_diagnostics_decay_inequality(demo_result):
+def test_demo_rings_diagnostics_decay_inequality(demo_result, gemeenten):
     import esda
 
     from ruimtekit import inequality, spatial
 
     out = demo_result.zones.set_index("zone_id")
+    # the own-zone rule: a gemeente reaches itself in the car time over its internal
+    # distance, and no other gemeente is closer than that
+    t = demo_result.times_min["car"]
+    own = bs.own_zone_minutes(gemeenten, "car")
+    np.testing.assert_allclose(np.diag(t), own)
+    assert (t >= own[:, None] - 1e-9).all()
     # fine-population rings: far fewer empty 0-10 km rings than with gemeente points
     assert (out["population_ring_fine_0_10km"] <= 0).sum() < 20
     assert (out["population_ring_0_10km"] <= 0).sum() > 50

@@ -1188,15 +1188,15 @@ def _fit_decay(obs: ObservedFlows, times: dict[str, np.ndarray], own_min: dict[s
 
 
 def _regressions(out: pd.DataFrame, zones: gpd.GeoDataFrame, cfg: BorrowedSizeConfig,
-                 resolve: Any, tables: dict[str, pd.DataFrame], notes: list[str]) -> Any:
+                 fine: gpd.GeoDataFrame | None, tables: dict[str, pd.DataFrame],
+                 notes: list[str]) -> Any:
     """Baseline borrowed-size regression (with diagnostics), LISA, bootstrap, sensitivity."""
-    from . import layers, shadow, spatial
+    from . import shadow, spatial
 
     point_rings = [f"{cfg.own_size}_ring_{band_label(a, b, 'km')}" for a, b in cfg.ring_bands_km]
     ring_sets = {"gemeente_points": point_rings}
     px, py = out["point_x"].to_numpy(), out["point_y"].to_numpy()
-    if cfg.population_points is not None and cfg.own_size == "population":
-        fine = layers.read_zones(resolve(cfg.population_points))
+    if fine is not None and cfg.own_size == "population":
         fr, rep = shadow.fine_rings(out["zone_id"], (px, py), fine, zones, cfg.ring_bands_km)
         for c in fr.columns:
             out[c] = fr[c].to_numpy()
@@ -1396,6 +1396,7 @@ def analyse(
         miss = [c for c in cfg.mass_columns if c not in zones.columns]
         raise InputError(None, f"zones layer '{cfg.zones}' lacks {miss}",
                          f"available columns: {list(zones.columns)[:40]}")
+    fine = None
     if cfg.population_points is not None:
         from . import layers
 
@@ -1467,7 +1468,7 @@ def analyse(
         out = pd.concat([out, met], axis=1)
         first = False
 
-    reg = _regressions(out, zones, cfg, resolve, tables, notes)
+    reg = _regressions(out, zones, cfg, fine, tables, notes)
     _accessibility_summaries(out, times, masses, cfg, reg_mode, tables, notes)
     zone_layer = gpd.GeoDataFrame(out, geometry=zones.geometry.to_numpy(), crs=CRS)
 

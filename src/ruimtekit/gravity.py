@@ -44,8 +44,10 @@ log = logging.getLogger(__name__)
 
 TOL = 1e-10
 """Convergence tolerance of the fixed-effect balancing (max relative margin error)."""
-MAX_ITER = 500
+MAX_ITER = 100
 """Maximum outer (Newton) iterations."""
+MAX_COEF = 50.0
+"""A coefficient beyond this is taken as separation (no finite estimate)."""
 MAX_STEP = 1.0
 """Largest change of a coefficient per Newton iteration."""
 CUTOFF_GRID_MIN: tuple[float, ...] = tuple(float(t) for t in range(10, 95, 5))
@@ -176,6 +178,7 @@ def ppml(y: np.ndarray, X: Sequence[np.ndarray], names: Sequence[str] | None = N
     A, B = np.ones(Y.shape[0]), np.ones(Y.shape[1])
     converged = False
     it = 0
+    prev = np.inf
     for it in range(1, MAX_ITER + 1):  # noqa: B007 - iterations are reported
         lin = sum(bi * x for bi, x in zip(b, Xw, strict=True))
         lin = np.where(M, lin - lin[M].max(), -np.inf)
@@ -195,9 +198,17 @@ def ppml(y: np.ndarray, X: Sequence[np.ndarray], names: Sequence[str] | None = N
         # a Newton step on a log-link can overshoot far from the optimum: cap it
         step = np.clip(step, -MAX_STEP, MAX_STEP)
         b = b + step
-        if np.max(np.abs(step)) < 1e-10 * max(1.0, np.max(np.abs(b))):
+        size = float(np.max(np.abs(step)))
+        if size < 1e-10 * max(1.0, float(np.max(np.abs(b)))) or (
+                size < 1e-7 and size > 0.5 * prev):
+            # converged, or stalled at the precision of the fixed-effect balancing
             converged = True
             break
+        if np.max(np.abs(b)) > MAX_COEF:
+            log.warning("PPML: coefficient beyond %g (separation: the regressor predicts "
+                        "zero flows perfectly) for %s", MAX_COEF, names)
+            break
+        prev = size
     lin = sum(bi * x for bi, x in zip(b, Xw, strict=True))
     lin = np.where(M, lin - lin[M].max(), -np.inf)
     K = np.exp(lin)
