@@ -21,6 +21,8 @@ diagnostics table.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import warnings
 from collections.abc import Sequence
@@ -321,7 +323,8 @@ def regress(y: Sequence[float], X: pd.DataFrame, w: Any, *,
     ]
     models: dict[str, Any] = {"ols": res}
     for kind in opt.spatial_models:
-        with warnings.catch_warnings():
+        # spreg 1.9 prints the model class name from its summary code: keep stdout clean
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
             m = (spreg.ML_Lag if kind == "lag" else spreg.ML_Error)(
                 yv[:, None], Xv, w=w, name_x=list(map(str, X.columns)), name_y="y")
