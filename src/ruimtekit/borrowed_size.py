@@ -1232,10 +1232,10 @@ def _regressions(out: pd.DataFrame, zones: gpd.GeoDataFrame, cfg: BorrowedSizeCo
     used = out["size_class"] != "not_estimated"
     lisa = spatial.local_moran(out.loc[used, "residual"].to_numpy(), res.extra["weights"],
                                permutations=opt.permutations)
-    out["residual_lisa"] = "not_estimated"
-    out.loc[used, "residual_lisa"] = lisa["lisa_cluster"].to_numpy()
-    out["residual_lisa_p"] = np.nan
-    out.loc[used, "residual_lisa_p"] = lisa["lisa_p"].to_numpy()
+    out["lisa_cluster"] = "not_estimated"
+    out.loc[used, "lisa_cluster"] = lisa["lisa_cluster"].to_numpy()
+    out["lisa_p"] = np.nan
+    out.loc[used, "lisa_p"] = lisa["lisa_p"].to_numpy()
     if cfg.bootstrap_draws:
         bs_ = shadow.bootstrap_classes(res, draws=cfg.bootstrap_draws)
         for c in bs_.columns:
