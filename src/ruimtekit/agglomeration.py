@@ -268,6 +268,9 @@ class ElasticityResult:
         Every coefficient: ``term, coef, se, t, p, ci_low, ci_high``.
     dropped : list
         Ids of rows dropped for missing or non-positive values.
+    diagnostics : DataFrame or None
+        Spatial diagnostics of the residuals (:func:`ruimtekit.spatial.regress`: residual
+        Moran's I, LM tests), when the rows have zone points.
     """
 
     elasticity: float
@@ -282,6 +285,7 @@ class ElasticityResult:
     table: pd.DataFrame
     dropped: list[Any] = field(default_factory=list)
     model: Any = None
+    diagnostics: pd.DataFrame | None = None
 
 
 def ols_table(res: Any, alpha: float = 0.05) -> pd.DataFrame:
@@ -342,6 +346,7 @@ def estimate_elasticity(
     alpha: float = 0.05,
     id_column: str | None = "zone_id",
     what: str = "density",
+    diagnostics: Any = None,
 ) -> ElasticityResult:
     """Elasticity of ``outcome`` w.r.t. ``density``: OLS of log y on log density (+ controls).
 
@@ -363,6 +368,10 @@ def estimate_elasticity(
         Column naming rows in the ``dropped`` report.
     what : str
         Word used in the helper text ("doubling {what} gives +x%").
+    diagnostics : spatial.RegressionOptions, optional
+        Weights and permutations of the residual diagnostics. They are computed whenever
+        ``df`` has zone points (``point_x``/``point_y`` or ``pop_x``/``pop_y``, EPSG:28992
+        metres); without points a warning says that no residual Moran's I is reported.
 
     Returns
     -------
@@ -388,10 +397,26 @@ def estimate_elasticity(
         cov_type=cov_type)
     table = ols_table(res, alpha)
     row = table.loc[table["term"] == f"log_{density}"].iloc[0]
+    diag = None
+    pts = next((c for c in (("point_x", "point_y"), ("pop_x", "pop_y"))
+                if set(c) <= set(df.columns)), None)
+    if pts is None:
+        log.warning("elasticity regression: no zone points (point_x/point_y), so no residual "
+                    "Moran's I; add points to report spatial diagnostics")
+    else:
+        from . import spatial
+
+        opt = diagnostics or spatial.RegressionOptions()
+        xy = df.loc[lg.index, list(pts)].to_numpy(float)
+        w = spatial.spatial_weights(xy, opt.weights)
+        sr = spatial.regress(lg[outcome].to_numpy(), X, w,
+                             options=opt.model_copy(update={"cov": "HC1"}))
+        diag = sr.diagnostics
     e = float(row["coef"])
     return ElasticityResult(
         elasticity=e, se=float(row["se"]), ci_low=float(row["ci_low"]),
         ci_high=float(row["ci_high"]), p_value=float(row["p"]), n=int(res.nobs),
         r2=float(res.rsquared), doubling=float(doubling_effect(e)),
         text=doubling_text(e, what), table=table, dropped=dropped, model=res,
+        diagnostics=diag,
     )
