@@ -7,7 +7,10 @@
   instead of sitting at distance 0).
 * :func:`estimate_elasticity` — log-log OLS of an outcome (wages, productivity, jobs per
   inhabitant, establishments per inhabitant) on (effective) density with
-  heteroskedasticity-robust (HC1) standard errors and a 95% confidence interval.
+  heteroskedasticity-robust (HC1) standard errors, a 95% confidence interval and, when
+  the zones have points, PySAL residual diagnostics (:mod:`ruimtekit.spatial`).
+* :func:`population_effective_density` — effective density at every populated fine
+  area (PC4) averaged per zone by population.
 * :func:`doubling_effect` — the effect of doubling density implied by an elasticity ε:
   2^ε − 1. Groot, de Groot & Smit (2014) estimate ε ≈ 0.048 for Dutch wages w.r.t.
   employment density → +3.4%; the Dutch policy figures of +9% (high-educated) and +3%
