@@ -195,6 +195,20 @@ def test_regression_recovers_known_coefficients():
     classical = sm.OLS(res.model.model.endog, res.model.model.exog).fit()
     np.testing.assert_allclose(res.model.params, classical.params)
     assert not np.allclose(res.model.bse, classical.bse)
+    assert res.diagnostics is None  # no zone points: no Moran's I (and a warning)
+    # with zone points the residual Moran's I comes along (esda on the same residuals)
+    import esda
+
+    from ruimtekit import spatial
+
+    rng = np.random.default_rng(9)
+    df = df.assign(point_x=rng.uniform(0, 2e5, len(df)), point_y=rng.uniform(3e5, 6e5, len(df)))
+    res2 = bs.shadow_regression(df, "establishments", "population", ["ring_10_25", "ring_25_50"],
+                                per="population", surrounding_offset=0.0)
+    w = spatial.spatial_weights(df[["point_x", "point_y"]].to_numpy())
+    d = res2.diagnostics.set_index("test")
+    assert d.loc["residual Moran's I", "statistic"] == pytest.approx(
+        esda.Moran(np.asarray(res2.model.resid), w, permutations=0).I)
 
 
 def test_residual_classification_threshold_and_sign():

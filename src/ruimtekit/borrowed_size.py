@@ -243,6 +243,9 @@ class ShadowRegression:
     dropped : list of str
         Ids not used in the regression.
     model : statsmodels results
+    diagnostics : DataFrame or None
+        Residual Moran's I and LM tests (kNN-6, :func:`ruimtekit.spatial.regress`) when
+        the rows have zone points ``point_x``/``point_y``.
     """
 
     table: pd.DataFrame
@@ -250,6 +253,7 @@ class ShadowRegression:
     threshold_sd: float
     dropped: list[str] = field(default_factory=list)
     model: Any = None
+    diagnostics: pd.DataFrame | None = None
 
 
 def shadow_regression(
@@ -351,8 +355,19 @@ def shadow_regression(
     cities.loc[use.index, "residual"] = resid
     cities.loc[use.index, "residual_sd"] = z
     cities.loc[use.index, "size_class"] = cls
+    diag = None
+    if {"point_x", "point_y"} <= set(df.columns):
+        from . import spatial
+
+        xy = df.loc[use.index, ["point_x", "point_y"]].to_numpy(float)
+        sr = spatial.regress(ylog.to_numpy(), X, spatial.spatial_weights(xy))
+        diag = sr.diagnostics
+    else:
+        log.warning("shadow regression: no zone points (point_x/point_y), so no residual "
+                    "Moran's I; use shadow.fit for the full diagnostics")
     return ShadowRegression(table=table, cities=cities.reset_index(drop=True),
-                            threshold_sd=threshold_sd, dropped=dropped, model=res)
+                            threshold_sd=threshold_sd, dropped=dropped, model=res,
+                            diagnostics=diag)
 
 
 # --------------------------------------------------------------------------- CBS inputs
