@@ -105,3 +105,22 @@ def test_zone_effective_density_agrees_with_matrix_form():
     mine = ag.effective_density(d_km, jobs, side**2 / 1e6, alpha=1.2)
     theirs = ag.zone_effective_density(zones, "jobs", alpha=1.2)
     np.testing.assert_allclose(theirs, mine, rtol=1e-9)
+
+
+def test_elasticity_reports_residual_moran_with_points():
+    import esda
+
+    from ruimtekit import spatial
+
+    df = _synthetic_zones(n=120)
+    rng = np.random.default_rng(2)
+    df["point_x"] = rng.uniform(0, 1e5, len(df))
+    df["point_y"] = rng.uniform(3e5, 4e5, len(df))
+    res = ag.estimate_elasticity(df, "wage", "density", controls=["x"],
+                                 diagnostics=spatial.RegressionOptions(permutations=0))
+    d = res.diagnostics.set_index("test")
+    w = spatial.spatial_weights(df[["point_x", "point_y"]].to_numpy())
+    ref = esda.Moran(np.asarray(res.model.resid), w, permutations=0)
+    assert d.loc["residual Moran's I", "statistic"] == pytest.approx(ref.I)
+    assert ag.estimate_elasticity(df.drop(columns=["point_x", "point_y"]), "wage",
+                                  "density").diagnostics is None

@@ -195,6 +195,20 @@ def test_regression_recovers_known_coefficients():
     classical = sm.OLS(res.model.model.endog, res.model.model.exog).fit()
     np.testing.assert_allclose(res.model.params, classical.params)
     assert not np.allclose(res.model.bse, classical.bse)
+    assert res.diagnostics is None  # no zone points: no Moran's I (and a warning)
+    # with zone points the residual Moran's I comes along (esda on the same residuals)
+    import esda
+
+    from ruimtekit import spatial
+
+    rng = np.random.default_rng(9)
+    df = df.assign(point_x=rng.uniform(0, 2e5, len(df)), point_y=rng.uniform(3e5, 6e5, len(df)))
+    res2 = bs.shadow_regression(df, "establishments", "population", ["ring_10_25", "ring_25_50"],
+                                per="population", surrounding_offset=0.0)
+    w = spatial.spatial_weights(df[["point_x", "point_y"]].to_numpy())
+    d = res2.diagnostics.set_index("test")
+    assert d.loc["residual Moran's I", "statistic"] == pytest.approx(
+        esda.Moran(np.asarray(res2.model.resid), w, permutations=0).I)
 
 
 def test_residual_classification_threshold_and_sign():
@@ -333,7 +347,9 @@ def _demo_config(**kw) -> bs.BorrowedSizeConfig:
 
 @pytest.fixture(scope="module")
 def demo_result(gemeenten) -> bs.BorrowedSizeResult:
-    return bs.analyse(gemeenten, _demo_config())
+    with pytest.warns(UserWarning, match="cbs_pc4_2021"):
+        return bs.analyse(gemeenten, _demo_config(
+            population_points=RAW / "cbs_pc4_2021.parquet", bootstrap_draws=50))
 
 
 def test_analyse_all_gemeenten_real_data(demo_result):
@@ -362,14 +378,66 @@ def test_analyse_all_gemeenten_real_data(demo_result):
     assert ams["geometry"].contains(out.loc["GM0363", "geometry"].representative_point())
     obs = demo_result.observed.set_index("zone_id")
     assert 0.6 < obs.loc["GM0363", "share_within_catchment"] < 0.99
+    # in-commuters only: lower than the share including local workers (issue 17)
+    assert obs.loc["GM0363", "in_commuter_share_within_catchment"] < \
+        obs.loc["GM0363", "share_within_catchment"]
+    assert 0 < obs.loc["GM0363", "catchment_f1"] < 1
     assert any("merged since 2021" in n for n in demo_result.notes)
+
+
+def test_demo_rings_diagnostics_decay_inequality(demo_result, gemeenten):
+    import esda
+
+    from ruimtekit import inequality, spatial
+
+    out = demo_result.zones.set_index("zone_id")
+    # the own-zone rule: a gemeente reaches itself in the car time over its internal
+    # distance, and no other gemeente is closer than that
+    t = demo_result.times_min["car"]
+    own = bs.own_zone_minutes(gemeenten, "car")
+    np.testing.assert_allclose(np.diag(t), own)
+    assert (t >= own[:, None] - 1e-9).all()
+    # fine-population rings: far fewer empty 0-10 km rings than with gemeente points
+    assert (out["population_ring_fine_0_10km"] <= 0).sum() < 20
+    assert (out["population_ring_0_10km"] <= 0).sum() > 50
+    # residual Moran's I equals esda's on the regression residuals with kNN-6 weights
+    tabs = demo_result.tables
+    d = tabs["borrowed_size_diagnostics"].set_index("test")
+    w = spatial.spatial_weights(out[["point_x", "point_y"]].to_numpy())
+    ref = esda.Moran(out["residual"].to_numpy(), w, permutations=0)
+    assert d.loc["residual Moran's I", "statistic"] == pytest.approx(ref.I)
+    assert d.loc["residual Moran's I", "weights"] == "knn6"
+    assert any("residual Moran's I" in n for n in demo_result.notes)
+    # sensitivity: 3 outcomes × 2 ring definitions × 2 fixed effects × 2 exclusions
+    sens = tabs["borrowed_size_sensitivity"]
+    specs = sens.drop_duplicates(["outcome", "rings", "fixed_effects", "exclusion"])
+    assert len(specs) == 24
+    assert set(specs["fixed_effects"]) == {"none", "provincie"}
+    assert set(specs.loc[specs["exclusion"] == "wadden", "n"]) == {340}
+    assert specs["class_agreement"].iloc[0] == 1.0
+    assert specs["class_agreement"].between(0, 1).all()
+    # bootstrap stability per gemeente
+    assert out["class_stability"].between(0, 1).all()
+    # decay from the observed flows: β > 0 with a small robust SE
+    dec = tabs["borrowed_size_decay"].set_index("intrazonal").loc[False]
+    assert 0.02 < dec["beta_per_min"] < 0.2 and 0 < dec["se"] < 0.01
+    assert dec["best_cutoff_min"] in set(tabs["borrowed_size_decay_cutoffs"]["cutoff_min"])
+    # cutoff sensitivity and inequality (recomputed from the layer)
+    cs = tabs["borrowed_size_cutoff_sensitivity"]
+    assert cs["spearman_rho"].between(0.5, 1).all()
+    ineq = tabs["borrowed_size_inequality"].set_index("measure").loc["jobs_45min_car"]
+    assert ineq["gini"] == pytest.approx(inequality.gini(out["jobs_45min_car"],
+                                                         out["population"]))
+    t = inequality.theil(out["jobs_45min_car"], out["population"], out["provincie"])
+    assert ineq["theil_between"] == pytest.approx(t.between)
 
 
 def test_write_outputs_atomic_gpkg_and_csv(demo_result, tmp_path):
     paths = bs.write_outputs(demo_result, tmp_path / "bs.gpkg")
-    assert [p.name for p in paths] == ["bs.gpkg", "bs_borrowed_size_regression.csv",
-                                       "bs_observed_catchment.csv",
-                                       "bs_observed_catchment_flows.csv"]
+    assert [p.name for p in paths][:4] == ["bs.gpkg", "bs_borrowed_size_regression.csv",
+                                           "bs_observed_catchment.csv",
+                                           "bs_observed_catchment_flows.csv"]
+    assert {p.name for p in paths[4:]} == {f"bs_{k}.csv" for k in demo_result.tables}
     back = gpd.read_file(tmp_path / "bs.gpkg", layer="catchments")
     assert back.crs.to_epsg() == 28992 and len(back) == 345
     reg = pd.read_csv(tmp_path / "bs_borrowed_size_regression.csv")
@@ -383,13 +451,16 @@ def test_pipeline_step_adds_layers_and_tables(gemeenten, tmp_path):
     from ruimtekit._context import RunContext
 
     study = SimpleNamespace(borrowed_size=_demo_config(modes=["car", "bike"],
-                                                       catchment_cutoffs_min=[30, 45]),
+                                                       catchment_cutoffs_min=[30, 45],
+                                                       sensitivity=False, bootstrap_draws=0),
                             networks={})
     ctx = RunContext(study=study, root=tmp_path, layers={"gemeenten": gemeenten})
     bs.pipeline_step(ctx)
     assert set(ctx.results) == {"borrowed_size", "catchments"}
     assert set(ctx.tables) == {"borrowed_size_regression", "observed_catchment",
-                               "observed_catchment_flows"}
+                               "observed_catchment_flows", "borrowed_size_diagnostics",
+                               "borrowed_size_decay", "borrowed_size_decay_cutoffs",
+                               "borrowed_size_cutoff_sensitivity", "borrowed_size_inequality"}
     cat = ctx.results["catchments"]
     assert len(cat) == 345 * 2 * 2
     assert set(cat["mode"]) == {"car", "bike"} and set(cat["cutoff_min"]) == {30.0, 45.0}

@@ -688,7 +688,8 @@ def crowfly_batch(
     own : int64 (n_orig,)
         Index of the origin's own destination (its zone), or -1.
     own_dist : float64 (n_orig,)
-        Straight-line distance (m) used for the own destination (intrazonal distance).
+        Straight-line distance (m) used for the own destination (intrazonal distance);
+        closer destinations are raised to it (0 disables).
     dx, dy, dw : float64 (n_dst,)
         Destination coordinates and opportunities.
     detour, curve_m, curve_ms, fixed_s
@@ -710,6 +711,8 @@ def crowfly_batch(
                 d = own_dist[i]
             else:
                 d = np.sqrt((dx[j] - xi) ** 2 + (dy[j] - yi) ** 2)
+                if d < own_dist[i]:  # the own-zone rule (ruimtekit._ownzone)
+                    d = own_dist[i]
             tf = crowfly_time_s(d, detour, curve_m, curve_ms, fixed_s)
             if tf > max_t:
                 continue
@@ -727,8 +730,8 @@ def effective_density_crowfly(ox, oy, own, own_dist, dx, dy, dw, alpha):  # prag
     """Effective density ``sum_j w_j / d_ij ** alpha`` with straight-line d in kilometres.
 
     ``own[i]`` is the destination index of origin i's own zone (its distance is replaced by
-    ``own_dist[i]`` metres); a distinct destination at zero distance also uses
-    ``own_dist[i]``.
+    ``own_dist[i]`` metres); any other destination closer than ``own_dist[i]`` is also
+    counted at ``own_dist[i]`` (the own-zone rule of :mod:`ruimtekit._ownzone`).
     """
     n_orig = ox.shape[0]
     n_dst = dx.shape[0]
@@ -743,7 +746,7 @@ def effective_density_crowfly(ox, oy, own, own_dist, dx, dy, dw, alpha):  # prag
                 d = own_dist[i]
             else:
                 d = np.sqrt((dx[j] - ox[i]) ** 2 + (dy[j] - oy[i]) ** 2)
-                if d == 0.0:
+                if d < own_dist[i]:  # the own-zone rule (ruimtekit._ownzone)
                     d = own_dist[i]
             s += w / (d / 1000.0) ** alpha
         out[i] = s

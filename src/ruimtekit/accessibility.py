@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from . import _config, _io, _kernels, impedance, networks
+from . import _config, _io, _kernels, _ownzone, impedance, networks
 from . import connectors as _connectors
 from . import graph as _graph
 from ._errors import InputError, NetworkError
@@ -1123,7 +1123,8 @@ def crowfly_access(
     Travel times are :func:`ruimtekit.impedance.crowfly_seconds` rounded to whole seconds.
     When the destinations are the zones themselves and ``intrazonal`` is true, a zone's own
     opportunities are at the intrazonal distance :func:`intrazonal_distance_m` (for
-    polygon zones) instead of 0 m. Scales to national PC4 × PC4 (4,068²) in about a second.
+    polygon zones) instead of 0 m, and so is any other zone closer than that (the
+    own-zone rule of :mod:`ruimtekit._ownzone`, counted in a warning). Scales to national PC4 × PC4 (4,068²) in about a second.
     ``scheduler`` (``local:N``, a Dask address or client) runs the origins in batches on
     Dask (:mod:`ruimtekit.distributed`) with identical results.
 
@@ -1158,6 +1159,9 @@ def crowfly_access(
     own_d = intrazonal_distance_m(zones) if (same and intrazonal) else np.zeros(len(zx))
     if same and not intrazonal:
         own = np.arange(len(zx), dtype=np.int64)
+    if same and intrazonal:
+        _ownzone.warn_below(_ownzone.count_below(zx, zy, own_d, dx, dy, own),
+                            f"{mode} crow-fly access")
     out = np.zeros((len(zx), len(measures)))
     hist = np.zeros((1, 1))
     curve_m, curve_ms = model.curve_arrays()
@@ -1279,7 +1283,9 @@ def effective_density(
     carry ``length_m``, d is the shortest network length (snap legs included, metres
     rounded per edge) and pairs beyond ``max_distance_km`` are left out. A zone's own
     opportunities (destinations = zones) are at ``d_ii = (2/3) sqrt(area / pi)``
-    (:func:`intrazonal_distance_m`); a distinct destination at 0 m also uses ``d_ii``.
+    (:func:`intrazonal_distance_m`); any other destination closer than ``d_ii`` also
+    counts at ``d_ii`` (the own-zone rule, :mod:`ruimtekit._ownzone`; such pairs are
+    counted in a warning).
 
     Returns
     -------
@@ -1297,6 +1303,8 @@ def effective_density(
                          "intrazonal distance", "use polygon zones or give area_ha")
     own = _own_index(len(zx), same)
     if graph is None:
+        _ownzone.warn_below(_ownzone.count_below(zx, zy, own_d, dx, dy, own),
+                            "effective density")
         ed = _kernels.effective_density_crowfly(zx, zy, own, own_d, dx, dy, dw, float(alpha))
         col = f"{opportunity}_ed{_fmt(alpha)}"
         return _result_frame(zones, {col: ed}, {"alpha": alpha, "distance": "crowfly_km"})
@@ -1321,7 +1329,8 @@ def effective_density(
     own_km = own_d / 1000.0
     if same:
         np.fill_diagonal(d_km, own_km)
-    d_km = np.where(d_km == 0, own_km[:, None], d_km)
+    d_km, _ = _ownzone.floor_matrix(d_km, own_km, "effective density (network)",
+                                    count_diagonal=not same)
     with np.errstate(divide="ignore"):
         contrib = np.where(np.isfinite(d_km), dw[None, :] / d_km ** alpha, 0.0)
     ed = contrib.sum(axis=1)

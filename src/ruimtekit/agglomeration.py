@@ -7,7 +7,10 @@
   instead of sitting at distance 0).
 * :func:`estimate_elasticity` — log-log OLS of an outcome (wages, productivity, jobs per
   inhabitant, establishments per inhabitant) on (effective) density with
-  heteroskedasticity-robust (HC1) standard errors and a 95% confidence interval.
+  heteroskedasticity-robust (HC1) standard errors, a 95% confidence interval and, when
+  the zones have points, PySAL residual diagnostics (:mod:`ruimtekit.spatial`).
+* :func:`population_effective_density` — effective density at every populated fine
+  area (PC4) averaged per zone by population.
 * :func:`doubling_effect` — the effect of doubling density implied by an elasticity ε:
   2^ε − 1. Groot, de Groot & Smit (2014) estimate ε ≈ 0.048 for Dutch wages w.r.t.
   employment density → +3.4%; the Dutch policy figures of +9% (high-educated) and +3%
@@ -17,6 +20,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import _ownzone
 from ._errors import InputError
+
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- doubling
@@ -74,16 +81,14 @@ def doubling_text(elasticity: float, what: str = "density", digits: int = 1) -> 
 def own_zone_distance(area: np.ndarray) -> np.ndarray:
     """Own-zone distance (2/3)·√(area/π): mean distance to the centre of a disc of that area.
 
+    The one own-zone rule of ruimtekit (:func:`ruimtekit._ownzone.internal_distance`).
+
     Parameters
     ----------
     area : ndarray
         Zone area in squared distance units (m² → metres, km² → km).
     """
-    a = np.asarray(area, dtype=float)
-    if np.any(~np.isfinite(a)) or np.any(a <= 0):
-        raise InputError(None, "zone areas must be finite and > 0",
-                         "use land or total area in m² (or km²) for every zone")
-    return (2.0 / 3.0) * np.sqrt(a / np.pi)
+    return _ownzone.internal_distance(area)
 
 
 def effective_density(
@@ -99,8 +104,10 @@ def effective_density(
     ----------
     dist : ndarray, shape (n, n)
         Distances between zones (e.g. km between population points); the diagonal is
-        ignored and replaced by :func:`own_zone_distance` of ``area``. Use the same unit
-        for distance and √area (km with km², m with m²).
+        ignored and replaced by :func:`own_zone_distance` of ``area``, and every
+        off-diagonal distance below the origin's own-zone distance is raised to it (the
+        own-zone rule, :mod:`ruimtekit._ownzone`; such pairs are counted in a warning).
+        Use the same unit for distance and √area (km with km², m with m²).
     mass : ndarray, shape (n,)
         Jobs (or population) per zone.
     area : ndarray, shape (n,)
@@ -121,12 +128,97 @@ def effective_density(
                          "pass a square zone × zone distance matrix in the masses' order")
     if np.isnan(m).any():
         raise InputError(None, "missing masses", "fill or drop zones without a mass")
-    np.fill_diagonal(d, own_zone_distance(area))
-    off = ~np.eye(n, dtype=bool)
-    if np.any(d[off] <= 0):
-        raise InputError(None, "two different zones are at distance 0",
-                         "use distinct zone points (population points or centroids)")
+    own = own_zone_distance(area)
+    np.fill_diagonal(d, own)
+    d, _ = _ownzone.floor_matrix(d, own, "effective density")
     return (m[None, :] / np.power(d, alpha)).sum(axis=1)
+
+
+def population_effective_density(
+    zones: Any,
+    fine: Any,
+    destinations: Any,
+    opportunity: str = "jobs",
+    *,
+    alpha: float = 1.0,
+    population: str = "population",
+) -> pd.DataFrame:
+    """Effective density per zone as its residents experience it.
+
+    ED is computed for every populated fine area ``k`` (e.g. PC4) at its interior point,
+    ``ED_k = Σ_j E_j / max(d_kj, d_int,k)^α`` with ``d_int,k = (2/3)·√(area_k/π)`` (the
+    own-zone rule), and averaged per zone weighted by population:
+    ``ED_i = Σ_{k∈i} P_k·ED_k / Σ_{k∈i} P_k``. Unlike ED at one point per gemeente, this
+    does not depend on where a large gemeente's single point falls (Rotterdam's port
+    area, 100 km² of water) and needs no gemeente-sized internal distance.
+
+    Parameters
+    ----------
+    zones : GeoDataFrame
+        Zones (EPSG:28992) with ``zone_id``; fine areas are assigned by interior point.
+    fine : GeoDataFrame
+        Fine polygons with a ``population`` column (e.g. ``data/raw/cbs_pc4_2021.parquet``
+        read with :func:`ruimtekit.layers.read_zones`).
+    destinations : GeoDataFrame
+        Points or polygons with the ``opportunity`` column (e.g. wijk centroids with jobs).
+    opportunity : str
+        Destination weight column.
+    alpha : float
+        Distance-decay exponent (distances in km).
+    population : str
+        Population column of ``fine``.
+
+    Returns
+    -------
+    DataFrame
+        ``zone_id``, ``{opportunity}_ed{alpha}_pop`` (opportunities per km^α), ``population``
+        (residents averaged over) and ``fine_areas``; NaN for zones without residents
+        (listed in a warning). ``attrs["pairs_below_internal"]`` counts raised pairs.
+    """
+    import geopandas as gpd
+
+    from . import _kernels, accessibility
+
+    if not alpha > 0:
+        raise InputError(None, f"alpha={alpha!r} must be > 0", "use 1.0 to 1.8")
+    if population not in fine.columns:
+        raise InputError(None, f"fine areas have no '{population}' column",
+                         "use e.g. CBS PC4 areas with inhabitants")
+    f = fine.loc[~(fine.geometry.isna() | fine.geometry.is_empty)]
+    pop = pd.to_numeric(f[population], errors="coerce").fillna(0.0).to_numpy(float)
+    f = f.loc[pop > 0]
+    pop = pop[pop > 0]
+    pts = f.geometry.representative_point()
+    kx, ky = pts.x.to_numpy(float), pts.y.to_numpy(float)
+    floor = _ownzone.internal_distance(f.geometry.area.to_numpy(float))
+    dx, dy, dw, _ = accessibility._destinations(zones, destinations, opportunity)
+    n_low = _ownzone.count_below(kx, ky, floor, dx, dy)
+    _ownzone.warn_below(n_low, "population effective density")
+    ed = _kernels.effective_density_crowfly(kx, ky, np.full(kx.size, -1, dtype=np.int64),
+                                            floor, dx, dy, dw, float(alpha))
+    g = gpd.GeoDataFrame({"ed": ed, "w": pop}, geometry=pts.to_numpy(), crs=fine.crs)
+    j = gpd.sjoin(g, zones[["zone_id", "geometry"]], predicate="within")
+    j = j[~j.index.duplicated(keep="first")]
+    j["edw"] = j["ed"] * j["w"]
+    agg = j.groupby("zone_id").agg(edw=("edw", "sum"), population=("w", "sum"),
+                                   fine_areas=("w", "size"))
+    col = f"{opportunity}_ed{alpha:g}_pop"
+    out = pd.DataFrame({"zone_id": zones["zone_id"].astype(str).to_numpy()})
+    out = out.join(agg, on="zone_id")
+    out[col] = out["edw"] / out["population"]
+    out = out.drop(columns="edw")[["zone_id", col, "population", "fine_areas"]]
+    out["fine_areas"] = out["fine_areas"].fillna(0).astype(int)
+    unplaced = float(pop.sum() - agg["population"].sum())
+    if unplaced > 0.01 * pop.sum():
+        log.warning("population effective density: %.0f residents (%.1f%%) lie in no zone",
+                    unplaced, 100 * unplaced / pop.sum())
+    empty = out.loc[out[col].isna(), "zone_id"].tolist()
+    if empty:
+        log.warning("%d zones have no residents in the fine areas; ED is NaN: %s",
+                    len(empty), empty[:10])
+    out.attrs.update({"pairs_below_internal": n_low, "alpha": alpha,
+                      "unplaced_population": unplaced})
+    return out
 
 
 def zone_effective_density(
@@ -179,6 +271,9 @@ class ElasticityResult:
         Every coefficient: ``term, coef, se, t, p, ci_low, ci_high``.
     dropped : list
         Ids of rows dropped for missing or non-positive values.
+    diagnostics : DataFrame or None
+        Spatial diagnostics of the residuals (:func:`ruimtekit.spatial.regress`: residual
+        Moran's I, LM tests), when the rows have zone points.
     """
 
     elasticity: float
@@ -193,6 +288,7 @@ class ElasticityResult:
     table: pd.DataFrame
     dropped: list[Any] = field(default_factory=list)
     model: Any = None
+    diagnostics: pd.DataFrame | None = None
 
 
 def ols_table(res: Any, alpha: float = 0.05) -> pd.DataFrame:
@@ -253,6 +349,7 @@ def estimate_elasticity(
     alpha: float = 0.05,
     id_column: str | None = "zone_id",
     what: str = "density",
+    diagnostics: Any = None,
 ) -> ElasticityResult:
     """Elasticity of ``outcome`` w.r.t. ``density``: OLS of log y on log density (+ controls).
 
@@ -274,6 +371,10 @@ def estimate_elasticity(
         Column naming rows in the ``dropped`` report.
     what : str
         Word used in the helper text ("doubling {what} gives +x%").
+    diagnostics : spatial.RegressionOptions, optional
+        Weights and permutations of the residual diagnostics. They are computed whenever
+        ``df`` has zone points (``point_x``/``point_y`` or ``pop_x``/``pop_y``, EPSG:28992
+        metres); without points a warning says that no residual Moran's I is reported.
 
     Returns
     -------
@@ -299,10 +400,26 @@ def estimate_elasticity(
         cov_type=cov_type)
     table = ols_table(res, alpha)
     row = table.loc[table["term"] == f"log_{density}"].iloc[0]
+    diag = None
+    pts = next((c for c in (("point_x", "point_y"), ("pop_x", "pop_y"))
+                if set(c) <= set(df.columns)), None)
+    if pts is None:
+        log.warning("elasticity regression: no zone points (point_x/point_y), so no residual "
+                    "Moran's I; add points to report spatial diagnostics")
+    else:
+        from . import spatial
+
+        opt = diagnostics or spatial.RegressionOptions()
+        xy = df.loc[lg.index, list(pts)].to_numpy(float)
+        w = spatial.spatial_weights(xy, opt.weights)
+        sr = spatial.regress(lg[outcome].to_numpy(), X, w,
+                             options=opt.model_copy(update={"cov": "HC1"}))
+        diag = sr.diagnostics
     e = float(row["coef"])
     return ElasticityResult(
         elasticity=e, se=float(row["se"]), ci_low=float(row["ci_low"]),
         ci_high=float(row["ci_high"]), p_value=float(row["p"]), n=int(res.nobs),
         r2=float(res.rsquared), doubling=float(doubling_effect(e)),
         text=doubling_text(e, what), table=table, dropped=dropped, model=res,
+        diagnostics=diag,
     )

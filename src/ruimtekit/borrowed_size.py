@@ -13,15 +13,21 @@ neighbours. Per city (zone) ``i`` and mass ``M`` (population, jobs, ...):
   0 km), default bands 0–10, 10–25, 25–50 km; and by travel-time band (0–15, 15–30,
   30–45 min) the same way, so ``R_i = M_i + Σ time bands`` when the bands end at T;
 * potential ``V_i = Σ_j M_j · f(t_ij)`` with a decay ``f`` (own zone included with the
-  matrix's ``t_ii``, 0 for crow-fly models → f = 1 for the usual decays);
+  matrix's ``t_ii``; :func:`analyse` sets every ``t_ij`` below the own-zone time — the
+  mode's time over (2/3)·√(area_i/π) — to that time, the one own-zone rule of
+  :mod:`ruimtekit._ownzone`);
 * agglomeration-shadow indicators: the share of the reachable mass located in zones with
   a larger mass than ``i`` (``larger_share``), and the mass of the largest reachable
   other zone divided by the own mass (``largest_ratio``).
 
-Then a cross-section regression after Burger & Meijers: log outcome (e.g. establishments
-per inhabitant) on log own size and log surrounding mass, OLS with HC1 errors; the
+Then a cross-section regression after Burger & Meijers (:mod:`ruimtekit.shadow`): log
+outcome per inhabitant (amenities by default) on log own size, log ring population
+around the city excluding itself and its urban rank, with PySAL residual diagnostics
+(:mod:`ruimtekit.spatial`), a sensitivity table and bootstrapped classes; the
 standardised residual classifies each city as ``borrowing`` (> +threshold SD),
-``shadow`` (< −threshold SD) or ``as_expected``.
+``shadow`` (< −threshold SD) or ``as_expected``. With observed flows the decay is
+estimated by PPML (:mod:`ruimtekit.gravity`); inequality of the reachable masses comes
+from :mod:`ruimtekit.inequality`.
 
 Observed commuting catchments (CBS home wijk × work wijk jobs) are aggregated to the same
 zones as the modelled catchment and compared: e.g. the share of a city's inbound
@@ -33,20 +39,22 @@ zone × zone matrix in minutes, or a callable returning blocks of rows.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from . import CRS, _vector, accessibility, agglomeration, catchments, impedance
+from . import CRS, _vector, accessibility, agglomeration, catchments, impedance, spatial
 from ._config import Section
 from ._errors import InputError
+from .shadow import BOOTSTRAP_DRAWS
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +249,9 @@ class ShadowRegression:
     dropped : list of str
         Ids not used in the regression.
     model : statsmodels results
+    diagnostics : DataFrame or None
+        Residual Moran's I and LM tests (kNN-6, :func:`ruimtekit.spatial.regress`) when
+        the rows have zone points ``point_x``/``point_y``.
     """
 
     table: pd.DataFrame
@@ -248,6 +259,7 @@ class ShadowRegression:
     threshold_sd: float
     dropped: list[str] = field(default_factory=list)
     model: Any = None
+    diagnostics: pd.DataFrame | None = None
 
 
 def shadow_regression(
@@ -349,8 +361,19 @@ def shadow_regression(
     cities.loc[use.index, "residual"] = resid
     cities.loc[use.index, "residual_sd"] = z
     cities.loc[use.index, "size_class"] = cls
+    diag = None
+    if {"point_x", "point_y"} <= set(df.columns):
+        from . import spatial
+
+        xy = df.loc[use.index, ["point_x", "point_y"]].to_numpy(float)
+        sr = spatial.regress(ylog.to_numpy(), X, spatial.spatial_weights(xy))
+        diag = sr.diagnostics
+    else:
+        log.warning("shadow regression: no zone points (point_x/point_y), so no residual "
+                    "Moran's I; use shadow.fit for the full diagnostics")
     return ShadowRegression(table=table, cities=cities.reset_index(drop=True),
-                            threshold_sd=threshold_sd, dropped=dropped, model=res)
+                            threshold_sd=threshold_sd, dropped=dropped, model=res,
+                            diagnostics=diag)
 
 
 # --------------------------------------------------------------------------- CBS inputs
@@ -732,7 +755,15 @@ def compare_catchments(
         ``inbound_within_catchment`` and ``share_within_catchment`` (of ``inbound_jobs``),
         ``external_share_within_catchment`` (the same for commuters from other zones),
         ``catchment_zones`` (modelled), ``observed_origin_zones`` (zones sending ≥ 1 job),
-        ``origin_zones_in_catchment``. ``attrs["zone_ids"]`` holds the common zone set.
+        ``origin_zones_in_catchment``; and the checks that can reject an inflated
+        catchment: ``in_commuters`` and ``in_commuter_share_within_catchment`` (local
+        workers left out); ``catchment_resident_workers`` (workers living in the other
+        catchment zones) and ``catchment_commute_in_share`` (the share of them who really
+        work in ``w``); the two-sided fit against the observed catchment (the fewest home
+        zones covering 90% of in-commuters): ``observed_catchment_zones``,
+        ``catchment_precision`` (modelled zones that are observed), ``catchment_recall``
+        (observed zones that are modelled), ``catchment_f1``, ``catchment_jaccard``.
+        ``attrs["zone_ids"]`` holds the common zone set.
 
     Raises
     ------
@@ -763,6 +794,9 @@ def compare_catchments(
             "observed_origin_zones": (F > 0).sum(axis=0),
             "origin_zones_in_catchment": ((F > 0) & inside).sum(axis=0),
         })
+    out["in_commuters"] = ext_in
+    out["in_commuter_share_within_catchment"] = out["external_share_within_catchment"]
+    out = pd.concat([out, _two_sided_fit(F, inside)], axis=1)
     out.attrs["zone_ids"] = zids.tolist()
     none = zids[inbound <= 0].tolist()
     if none:
@@ -770,6 +804,49 @@ def compare_catchments(
                     len(none), none[:10])
     out.attrs["no_inbound"] = none
     return out
+
+
+OBSERVED_CATCHMENT_COVERAGE = 0.9
+"""Share of in-commuters covered by the observed catchment of :func:`compare_catchments`."""
+
+
+def _two_sided_fit(F: np.ndarray, inside: np.ndarray,
+                   coverage: float = OBSERVED_CATCHMENT_COVERAGE) -> pd.DataFrame:
+    """Modelled vs observed catchment of each work zone, both ways (other zones only).
+
+    The observed catchment O_w is the smallest set of home zones (w excluded), taken by
+    descending flow, that covers ``coverage`` of w's in-commuters; the modelled one is
+    C_w = {h ≠ w : t_hw ≤ T}.
+    """
+    n = F.shape[0]
+    res = np.full((n, 7), np.nan)
+    resident_workers = F.sum(axis=1)
+    for w in range(n):
+        col = F[:, w].copy()
+        col[w] = 0.0
+        cat = inside[:, w].copy()
+        cat[w] = False
+        cw = float(resident_workers[cat].sum())
+        cin = float(col[cat].sum())
+        total = col.sum()
+        res[w, 0] = cw
+        res[w, 1] = cin / cw if cw > 0 else np.nan
+        if total <= 0:
+            continue
+        order = np.argsort(-col, kind="stable")
+        k = int(np.searchsorted(np.cumsum(col[order]), coverage * total - 1e-9)) + 1
+        obs = np.zeros(n, dtype=bool)
+        obs[order[:k]] = True
+        both = float((obs & cat).sum())
+        res[w, 2] = obs.sum()
+        res[w, 3] = both / cat.sum() if cat.sum() else np.nan  # precision
+        res[w, 4] = both / obs.sum()  # recall
+        p_, r_ = res[w, 3], res[w, 4]
+        res[w, 5] = 2 * p_ * r_ / (p_ + r_) if np.isfinite(p_) and p_ + r_ > 0 else np.nan
+        res[w, 6] = both / float((obs | cat).sum())
+    return pd.DataFrame(res, columns=[
+        "catchment_resident_workers", "catchment_commute_in_share", "observed_catchment_zones",
+        "catchment_precision", "catchment_recall", "catchment_f1", "catchment_jaccard"])
 
 
 def observed_flows_long(
@@ -819,9 +896,8 @@ def crowfly_minutes(
     """Crow-fly travel times in minutes and a description of the model used.
 
     Uses :func:`ruimtekit.impedance.crowfly_seconds` (detour factor, distance-dependent
-    average speed, fixed access/parking minutes). Distance 0 — a zone to itself — gives
-    0 minutes, so a city's own mass always counts as reachable and gets full weight in
-    the potential.
+    average speed, fixed access/parking minutes). Distance 0 gives 0 minutes;
+    :func:`analyse` then applies the own-zone rule (:func:`own_zone_minutes`).
     """
     d = np.asarray(dist_m, dtype=float)
     model = impedance.model_for(mode)
@@ -898,6 +974,30 @@ class BorrowedSizeConfig(Section):
         built per centre instead of per zone.
     observed_flows : Path, optional
         Home→work flows by wijk (``wk_woon``, ``wk_werk``, ``banen``).
+    rings : str
+        ``fine`` (default): ring populations from ``population_points`` areas excluding the
+        own zone (:func:`ruimtekit.shadow.fine_rings`); ``points``: other zones' points.
+    controls : list of str
+        Logged controls; ``urban_rank`` = population rank in the COROP region.
+    fixed_effects : str, optional
+        Fixed-effect column (``provincie`` or ``corop``).
+    exclude : list of str
+        Zone ids left out of the regression (e.g. the Wadden islands).
+    regression : spatial.RegressionOptions
+        Covariance (``HC1``, ``cluster`` by ``corop``, ``conley``), spatial weights of the
+        diagnostics (default kNN 6) and optional spatial lag/error models.
+    sensitivity : bool
+        Write the outcome × rings × fixed effects × exclusions table.
+    sensitivity_outcomes : list of str
+        Outcomes of the sensitivity table (those present).
+    bootstrap_draws : int
+        Pairs-bootstrap draws for class stability (0 = off).
+    cutoff_sensitivity_min : list of float
+        Cutoffs whose reachable-mass rank correlations are reported.
+    fit_decay : bool
+        Estimate the exponential decay β and best cutoff from ``observed_flows`` (PPML).
+    use_fitted_decay : bool
+        Use the fitted β for the potential instead of ``potential_decay``.
     """
 
     zones: str = "gemeenten"
@@ -921,7 +1021,7 @@ class BorrowedSizeConfig(Section):
     potential_decay: accessibility.DecayConfig = Field(
         default_factory=lambda: accessibility.DecayConfig(kind="exponential",
                                                           params={"beta": 0.05}))
-    outcome: str = "establishments"
+    outcome: str = "amenities"
     outcome_per: str | None = "population"
     own_size: str = "population"
     surrounding: list[str] | None = None
@@ -929,6 +1029,18 @@ class BorrowedSizeConfig(Section):
     threshold_sd: float = Field(0.5, ge=0)
     centres: Path | None = None
     observed_flows: Path | None = None
+    rings: Literal["fine", "points"] = "fine"
+    controls: list[str] = Field(default_factory=lambda: ["urban_rank"])
+    fixed_effects: str | None = None
+    exclude: list[str] = Field(default_factory=list)
+    regression: spatial.RegressionOptions = Field(default_factory=spatial.RegressionOptions)
+    sensitivity: bool = True
+    sensitivity_outcomes: list[str] = Field(
+        default_factory=lambda: ["amenities", "jobs", "establishments"])
+    bootstrap_draws: int = Field(BOOTSTRAP_DRAWS, ge=0)
+    cutoff_sensitivity_min: list[float] = Field(default_factory=lambda: [30.0, 45.0, 60.0])
+    fit_decay: bool = True
+    use_fitted_decay: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> BorrowedSizeConfig:
@@ -982,7 +1094,12 @@ class BorrowedSizeResult:
     notes : list of str
         Provenance statements (impedance used, unmatched codes, proxies).
     times_min : dict of str to ndarray
-        Zone × zone minutes per mode.
+        Zone × zone minutes per mode (own-zone rule applied).
+    tables : dict of str to DataFrame
+        ``borrowed_size_diagnostics`` (residual Moran's I, LM tests),
+        ``borrowed_size_sensitivity``, ``borrowed_size_decay`` and
+        ``borrowed_size_decay_cutoffs`` (with observed flows),
+        ``borrowed_size_cutoff_sensitivity``, ``borrowed_size_inequality``.
     """
 
     zones: gpd.GeoDataFrame
@@ -992,6 +1109,7 @@ class BorrowedSizeResult:
     observed_flows: pd.DataFrame | None
     notes: list[str]
     times_min: dict[str, np.ndarray]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def rail_zone_minutes(zones: gpd.GeoDataFrame, network: Any, *,
@@ -1018,6 +1136,243 @@ def rail_zone_minutes(zones: gpd.GeoDataFrame, network: Any, *,
                    dtype=float) / 60.0
     np.fill_diagonal(t, 0.0)
     return t
+
+
+# --------------------------------------------------------------------------- analysis parts
+INDICATOR_COUNTS: tuple[str, ...] = ("amenities", "income_total")
+"""Additive counts derived from the KWB indicators by :func:`add_indicator_counts`."""
+REGION_COLUMNS: tuple[str, ...] = ("provincie", "corop")
+"""Region columns attached to GM-coded zones (:func:`ruimtekit.regions.gemeenten`)."""
+RAIL_OWN_ZONE_MODE = "bike"
+"""Crow-fly model of trips within a zone for modes without one (rail: bike access)."""
+
+
+def add_indicator_counts(ind: pd.DataFrame) -> pd.DataFrame:
+    """Add additive counts to KWB gemeente indicators.
+
+    * ``amenities`` — culture & recreation establishments: ``establishments`` ×
+      ``Economy: Culture & recreation sector (%)`` / 100 (an amenity/urban-function
+      proxy after Burger et al. 2015);
+    * ``income_total`` — ``IncomeWealth: Avg income per inhabitant (x€1k)`` × population
+      (€ 1000), so income per inhabitant survives summing merged gemeenten.
+    """
+    out = ind.copy()
+    share = pd.to_numeric(out.get("Economy: Culture & recreation sector (%)"), errors="coerce")
+    out["amenities"] = out["establishments"] * share / 100.0
+    inc = pd.to_numeric(out.get("IncomeWealth: Avg income per inhabitant (x€1k)"),
+                        errors="coerce")
+    out["income_total"] = inc * out["population"]
+    return out
+
+
+def own_zone_minutes(zones: gpd.GeoDataFrame, mode: str | impedance.CrowflyModel
+                     ) -> np.ndarray:
+    """Travel time (minutes) over each zone's internal distance (2/3)·√(area/π) with the
+    mode's crow-fly model: the floor of the own-zone rule for time matrices."""
+    d = accessibility.intrazonal_distance_m(zones)
+    return crowfly_minutes(np.maximum(d, 1e-9), mode)[0]
+
+
+def _own_zone_floor(zones: gpd.GeoDataFrame, times: dict[str, np.ndarray],
+                    cfg: BorrowedSizeConfig, notes: list[str]) -> dict[str, np.ndarray]:
+    """Apply the own-zone rule to every mode's time matrix (in place in ``times``)."""
+    from . import _ownzone
+
+    floors = {}
+    for mode in list(times):
+        model = cfg.crowfly_models.get(mode, mode if mode in CROWFLY_MODES
+                                       else RAIL_OWN_ZONE_MODE)
+        floor = own_zone_minutes(zones, model)
+        times[mode], n = _ownzone.floor_matrix(times[mode], floor, f"borrowed size ({mode})")
+        floors[mode] = floor
+        notes.append(
+            f"Borrowed size ({mode}): own-zone rule — a zone reaches itself, and any zone "
+            "closer than its internal distance (2/3)·√(area/π), in the time of the "
+            f"'{getattr(model, 'mode', model)}' crow-fly model over that distance (median "
+            f"{np.median(floor):.1f} min); {n} zone pairs were raised to it.")
+    return floors
+
+
+def _attach_regions(zones: gpd.GeoDataFrame, notes: list[str]) -> None:
+    """Province and COROP of GM-coded zones (2022 gemeenten), for FE, clusters, ranks."""
+    ids = zones["zone_id"].astype(str)
+    if not ids.str.fullmatch(r"GM\d{4}").all():
+        notes.append("Borrowed size: zones are not gemeenten (GM codes); no province/COROP "
+                     "regions, so no urban-rank control, fixed effects or clusters by region.")
+        return
+    from . import regions
+
+    gm = regions.gemeenten().set_index("gemeente_code")
+    for c in REGION_COLUMNS:
+        if c not in zones.columns:
+            zones[c] = ids.map(gm[c]).to_numpy()
+    miss = ids[zones["corop"].isna().to_numpy()].tolist()
+    if miss:
+        log.warning("%d zones without a COROP region: %s", len(miss), miss[:10])
+
+
+def _fit_decay(obs: ObservedFlows, times: dict[str, np.ndarray], own_min: dict[str, np.ndarray],
+               cfg: BorrowedSizeConfig, tables: dict[str, pd.DataFrame], notes: list[str],
+               decay: Any) -> Any:
+    """PPML decay per mode from the observed flows; returns the potential's decay."""
+    from . import gravity
+
+    fits, cuts = [], []
+    chosen = None
+    for mode, t in times.items():
+        for intra in (False, True):
+            f = gravity.fit_decay(obs.matrix, t, intrazonal=intra, label=mode)
+            fits.append(f.table.assign(mode=mode))
+            cuts.append(f.cutoffs.assign(mode=mode, intrazonal=intra))
+            if mode == (cfg.regression_mode or next(iter(times))) and not intra:
+                chosen = f
+    tables["borrowed_size_decay"] = pd.concat(fits, ignore_index=True)
+    tables["borrowed_size_decay_cutoffs"] = pd.concat(cuts, ignore_index=True)
+    if chosen is not None:
+        notes.append(
+            f"Borrowed size: decay fitted from the observed commuting flows (PPML with home and work "
+            f"fixed effects, between zones): β = {chosen.beta:.4f} per minute (robust SE "
+            f"{chosen.se:.4f}); best-fitting cumulative cutoff {chosen.best_cutoff_min:g} min.")
+        if cfg.use_fitted_decay:
+            notes.append(f"Borrowed size: the potential uses the fitted decay exp(−{chosen.beta:.4f}·t).")
+            return accessibility.Decay("exponential", beta=round(chosen.beta, 6))
+    return decay
+
+
+def _regressions(out: pd.DataFrame, zones: gpd.GeoDataFrame, cfg: BorrowedSizeConfig,
+                 fine: gpd.GeoDataFrame | None, tables: dict[str, pd.DataFrame],
+                 notes: list[str]) -> Any:
+    """Baseline borrowed-size regression (with diagnostics), LISA, bootstrap, sensitivity."""
+    from . import shadow, spatial
+
+    point_rings = [f"{cfg.own_size}_ring_{band_label(a, b, 'km')}" for a, b in cfg.ring_bands_km]
+    ring_sets = {"gemeente_points": point_rings}
+    px, py = out["point_x"].to_numpy(), out["point_y"].to_numpy()
+    if fine is not None and cfg.own_size == "population":
+        fr, rep = shadow.fine_rings(out["zone_id"], (px, py), fine, zones, cfg.ring_bands_km)
+        for c in fr.columns:
+            out[c] = fr[c].to_numpy()
+        ring_sets = {"fine_population": list(fr.columns), **ring_sets}
+        empty = int((out[fr.columns[0]] <= 0).sum())
+        notes.append(
+            f"Borrowed size rings from {rep['fine_areas']:,} populated fine areas "
+            f"({Path(cfg.population_points).name}, {rep['population']:,.0f} inhabitants) "
+            f"excluding the own zone; {empty} zones have an empty first ring (with other "
+            f"zones' points: {int((out[point_rings[0]] <= 0).sum())}).")
+    if cfg.rings == "fine" and "fine_population" not in ring_sets:
+        notes.append("Borrowed size rings: no population_points, so rings use other zones' "
+                     "points.")
+    surrounding = cfg.surrounding or (ring_sets["fine_population"] if cfg.rings == "fine"
+                                      and "fine_population" in ring_sets else point_rings)
+    controls = []
+    if "urban_rank" in cfg.controls:
+        if "corop" in out.columns and out["corop"].notna().any():
+            out["urban_rank"] = shadow.urban_rank(out[cfg.own_size], out["corop"])
+            controls.append("urban_rank")
+        else:
+            notes.append("Borrowed size regression: no COROP regions, no urban-rank control.")
+    controls += [c for c in cfg.controls if c != "urban_rank"]
+    spec = shadow.ShadowSpec(outcome=cfg.outcome, per=cfg.outcome_per, own_size=cfg.own_size,
+                             surrounding=list(surrounding), controls=controls,
+                             fixed_effects=cfg.fixed_effects, exclude=list(cfg.exclude),
+                             threshold_sd=cfg.threshold_sd)
+    opt = cfg.regression
+    res = shadow.fit(out, spec, options=opt)
+    out["residual"] = res.cities["residual"].to_numpy()
+    out["residual_sd"] = res.cities["residual_sd"].to_numpy()
+    out["size_class"] = res.cities["size_class"].to_numpy()
+    used = out["size_class"] != "not_estimated"
+    lisa = spatial.local_moran(out.loc[used, "residual"].to_numpy(), res.extra["weights"],
+                               permutations=opt.permutations)
+    out["lisa_cluster"] = "not_estimated"
+    out.loc[used, "lisa_cluster"] = lisa["lisa_cluster"].to_numpy()
+    out["lisa_p"] = np.nan
+    out.loc[used, "lisa_p"] = lisa["lisa_p"].to_numpy()
+    if cfg.bootstrap_draws:
+        bs_ = shadow.bootstrap_classes(res, draws=cfg.bootstrap_draws)
+        for c in bs_.columns:
+            out[c] = bs_[c].to_numpy()
+    rm = res.residual_moran
+    tables["borrowed_size_diagnostics"] = res.diagnostics
+    notes.append(
+        f"Borrowed size regression (classes on the map): outcome {spec.outcome_label}, rings "
+        f"{'fine population' if surrounding == ring_sets.get('fine_population') else 'zone points'}"
+        f", controls {controls or 'none'}, fixed effects {cfg.fixed_effects or 'none'}, "
+        f"{res.table['cov_type'].iloc[0]} errors; residual Moran's I = {rm['I']:.3f} "
+        f"({res.diagnostics['weights'].iloc[0]}, permutation p = {rm['p_sim']:.3f})"
+        + (f"; {len(res.dropped)} zones not estimated: {res.dropped[:20]}" if res.dropped
+           else "") + ".")
+    if cfg.sensitivity:
+        outcomes = [o for o in dict.fromkeys([cfg.outcome, *cfg.sensitivity_outcomes])
+                    if o in out.columns]
+        fes: list[str | None] = [cfg.fixed_effects]
+        if "provincie" in out.columns and cfg.fixed_effects != "provincie":
+            fes.append("provincie")
+        base_ring = ("fine_population" if surrounding == ring_sets.get("fine_population")
+                     else "gemeente_points")
+        rings = {base_ring: surrounding, **{k: v for k, v in ring_sets.items()
+                                            if k != base_ring}}
+        excl = {"none" if not cfg.exclude else "configured": list(cfg.exclude),
+                "wadden": sorted(set(cfg.exclude) | set(shadow.WADDEN))}
+        tables["borrowed_size_sensitivity"] = shadow.sensitivity(
+            out, spec, outcomes=outcomes, rings=rings, fixed_effects=fes, exclusions=excl,
+            options=opt.model_copy(update={"spatial_models": [], "permutations": 199}))
+    return res
+
+
+def _accessibility_summaries(out: pd.DataFrame, times: dict[str, np.ndarray],
+                             masses: pd.DataFrame, cfg: BorrowedSizeConfig, reg_mode: str,
+                             tables: dict[str, pd.DataFrame], notes: list[str]) -> None:
+    """Cutoff sensitivity (rank correlations) and inequality of the reachable masses."""
+    from scipy import stats
+
+    from . import inequality
+
+    t = times[reg_mode]
+    cut_rows, ineq_rows = [], []
+    cutoffs = sorted(set(cfg.cutoff_sensitivity_min) | {cfg.cutoff_min})
+    pop = (pd.to_numeric(out[cfg.own_size], errors="coerce").to_numpy(float)
+           if cfg.own_size in out.columns else None)
+    for name in masses.columns:
+        m = masses[name].to_numpy(float)
+        reach = {c: (t <= c).astype(float) @ m for c in cutoffs}
+        # the own zone always counts (as in borrowed_size_metrics)
+        reach = {c: v + np.where(np.diag(t) > c, m, 0.0) for c, v in reach.items()}
+        for a, b in itertools.combinations(cutoffs, 2):
+            rho = stats.spearmanr(reach[a], reach[b]).statistic
+            cut_rows.append({"mass": name, "mode": reg_mode, "cutoff_a_min": a,
+                             "cutoff_b_min": b, "spearman_rho": float(rho)})
+        if pop is None or not np.isfinite(pop).all():
+            continue
+        groups = out["provincie"].fillna("unknown").to_numpy() if "provincie" in out else None
+        inc = out["income_per_inhabitant"].to_numpy(float) \
+            if "income_per_inhabitant" in out and out["income_per_inhabitant"].notna().all() \
+            else None
+        measures = {f"{name}_{c:g}min_{reg_mode}": reach[c] for c in cutoffs}
+        pot = [c for c in out.columns if c.startswith(f"{name}_potential_")
+               and c.endswith(f"_{reg_mode}")]
+        measures.update({c: out[c].to_numpy(float) for c in pot})
+        for label, v in measures.items():
+            row = inequality.summary(v, pop, groups=groups, measure=label)
+            row["palma_ranked_by"] = "accessibility"
+            if inc is not None:
+                row["palma_by_income"] = inequality.palma(v, pop, rank_by=inc)
+            ineq_rows.append(row)
+    tables["borrowed_size_cutoff_sensitivity"] = pd.DataFrame(cut_rows)
+    if ineq_rows:
+        tab = pd.concat(ineq_rows, ignore_index=True)
+        tab.insert(1, "weights", cfg.own_size)
+        tab.insert(2, "theil_groups", "provincie" if "provincie" in out else "none")
+        tables["borrowed_size_inequality"] = tab
+        main = tab[tab["measure"] == f"jobs_{cfg.cutoff_min:g}min_{reg_mode}"]
+        if len(main):
+            r = main.iloc[0]
+            notes.append(
+                f"Borrowed size: inequality of jobs reachable within {cfg.cutoff_min:g} min ({reg_mode}) "
+                f"across residents: Gini {r['gini']:.3f}, Theil {r['theil']:.3f} "
+                f"({100 * r['theil_between_share']:.0f}% between provinces), Palma "
+                f"{r['palma']:.2f}.")
+
 
 
 def analyse(
@@ -1057,9 +1412,18 @@ def analyse(
         from . import layers
 
         ind = layers.read_gemeente_indicators(resolve(cfg.indicators_file))
-        vals, rep = gemeente_table_to_zones(ind, zones, wijk_pts)
-        for c in ("population", "establishments"):
+        ind = add_indicator_counts(ind)
+        cols = ["population", "establishments", *INDICATOR_COUNTS]
+        vals, rep = gemeente_table_to_zones(ind, zones, wijk_pts, columns=cols)
+        for c in cols:
             zones[c] = vals[c].to_numpy()
+        zones["income_per_inhabitant"] = zones["income_total"] / zones["population"]
+        notes.append(
+            "Borrowed size: amenities = culture & recreation establishments (CBS KWB 2021 "
+            "sector share 'Culture & recreation' × establishments), the closest open "
+            "gemeente proxy of the urban functions of Burger et al. (2015) and Meijers & "
+            "Burger (2017); jobs and establishments per inhabitant are the alternative "
+            "outcomes in the sensitivity table.")
         notes.append(
             "Borrowed size: population (1 Jan 2021) and business establishments (derived: "
             "establishments per 1000 inhabitants × population) from CBS KWB 2021 per gemeente"
@@ -1093,6 +1457,7 @@ def analyse(
         miss = [c for c in cfg.mass_columns if c not in zones.columns]
         raise InputError(None, f"zones layer '{cfg.zones}' lacks {miss}",
                          f"available columns: {list(zones.columns)[:40]}")
+    fine = None
     if cfg.population_points is not None:
         from . import layers
 
@@ -1130,11 +1495,33 @@ def analyse(
                      "speed and waiting model), bike access and walking egress from zone "
                      "points; zones whose point is beyond the access radius of every "
                      f"station reach only themselves by rail ({unreached} such zones).")
+    own_min = _own_zone_floor(zones, times, cfg, notes)
+    _attach_regions(zones, notes)
+    reg_mode = cfg.regression_mode or next(iter(times))
+    if reg_mode not in times:
+        raise InputError(None, f"regression_mode '{reg_mode}' is not computed",
+                         f"use one of {list(times)}")
+    tables: dict[str, pd.DataFrame] = {}
+    obs = None
+    if cfg.observed_flows is not None:
+        if wijk_pts is None:
+            raise InputError(None, "observed_flows needs wijk_centroids to place wijken in zones",
+                             "set borrowed_size.wijk_centroids")
+        fl = read_commute_flows(resolve(cfg.observed_flows))
+        mapping, _ = wijk_zone_mapping(wijk_pts, zones)
+        obs = observed_flows_to_zones(fl, mapping, zones["zone_id"])
     decay = accessibility.as_decay(cfg.potential_decay)
+    if obs is not None and cfg.fit_decay:
+        decay = _fit_decay(obs, times, own_min, cfg, tables, notes, decay)
+    elif cfg.use_fitted_decay:
+        raise InputError(None, "use_fitted_decay needs observed_flows and fit_decay",
+                         "set borrowed_size.observed_flows (CBS home→work flows)")
 
     keep = [c for c in ("zone_id", "zone_name", "gemeente_code") if c in zones.columns]
     extra = [c for c in dict.fromkeys([*cfg.mass_columns, cfg.outcome, cfg.own_size,
-                                       *( [cfg.outcome_per] if cfg.outcome_per else [])])
+                                       *( [cfg.outcome_per] if cfg.outcome_per else []),
+                                       *cfg.sensitivity_outcomes, "income_per_inhabitant",
+                                       *REGION_COLUMNS])
              if c in zones.columns and c not in keep]
     out = zones[keep + extra].copy()
     out["point_x"], out["point_y"] = px, py
@@ -1149,20 +1536,8 @@ def analyse(
         out = pd.concat([out, met], axis=1)
         first = False
 
-    reg_mode = cfg.regression_mode or next(iter(times))
-    if reg_mode not in times:
-        raise InputError(None, f"regression_mode '{reg_mode}' is not computed",
-                         f"use one of {list(times)}")
-    surrounding = cfg.surrounding or [
-        f"{cfg.own_size}_ring_{band_label(a, b, 'km')}" for a, b in cfg.ring_bands_km]
-    reg = shadow_regression(out, cfg.outcome, cfg.own_size, surrounding, per=cfg.outcome_per,
-                            threshold_sd=cfg.threshold_sd)
-    out["residual"] = reg.cities["residual"].to_numpy()
-    out["residual_sd"] = reg.cities["residual_sd"].to_numpy()
-    out["size_class"] = reg.cities["size_class"].to_numpy()
-    if reg.dropped:
-        notes.append(f"Borrowed-size regression: {len(reg.dropped)} zones not estimated "
-                     f"(missing or non-positive values): {reg.dropped[:20]}.")
+    reg = _regressions(out, zones, cfg, fine, tables, notes)
+    _accessibility_summaries(out, times, masses, cfg, reg_mode, tables, notes)
     zone_layer = gpd.GeoDataFrame(out, geometry=zones.geometry.to_numpy(), crs=CRS)
 
     # catchment polygons
@@ -1184,13 +1559,7 @@ def analyse(
     catch = gpd.GeoDataFrame(pd.concat(cparts, ignore_index=True), geometry="geometry", crs=CRS)
 
     observed = flows_long = None
-    if cfg.observed_flows is not None:
-        if wijk_pts is None:
-            raise InputError(None, "observed_flows needs wijk_centroids to place wijken in zones",
-                             "set borrowed_size.wijk_centroids")
-        fl = read_commute_flows(resolve(cfg.observed_flows))
-        mapping, _ = wijk_zone_mapping(wijk_pts, zones)
-        obs = observed_flows_to_zones(fl, mapping, zones["zone_id"])
+    if obs is not None:
         parts = [compare_catchments(obs, t, zones["zone_id"], cutoff_min=cfg.cutoff_min,
                                     mode=mode) for mode, t in times.items()]
         observed = pd.concat(parts, ignore_index=True)
@@ -1203,7 +1572,7 @@ def analyse(
             + ".")
     return BorrowedSizeResult(zones=zone_layer, catchments=catch, regression=reg.table,
                               observed=observed, observed_flows=flows_long, notes=notes,
-                              times_min=times)
+                              times_min=times, tables=tables)
 
 
 def _read_centres(path: Path) -> gpd.GeoDataFrame:
@@ -1261,6 +1630,7 @@ def pipeline_step(ctx: Any) -> None:
     if res.observed is not None:
         ctx.tables["observed_catchment"] = res.observed
         ctx.tables["observed_catchment_flows"] = res.observed_flows
+    ctx.tables.update(res.tables)
     for n in res.notes:
         ctx.note(n)
 
@@ -1281,7 +1651,7 @@ def write_outputs(res: BorrowedSizeResult, gpkg: str | Path, tables_dir: str | P
     written.append(gpkg)
     folder = Path(tables_dir) if tables_dir else gpkg.parent
     tables = {"borrowed_size_regression": res.regression, "observed_catchment": res.observed,
-              "observed_catchment_flows": res.observed_flows}
+              "observed_catchment_flows": res.observed_flows, **res.tables}
     for name, t in tables.items():
         if t is None:
             continue
@@ -1293,8 +1663,8 @@ def write_outputs(res: BorrowedSizeResult, gpkg: str | Path, tables_dir: str | P
 
 
 __all__ = [
-    "BorrowedSizeConfig", "BorrowedSizeResult", "ObservedFlows", "ShadowRegression",
-    "analyse", "assign_points_to_zones", "band_label", "borrowed_size_metrics",
+    "BorrowedSizeConfig", "BorrowedSizeResult", "INDICATOR_COUNTS", "ObservedFlows",
+    "ShadowRegression", "add_indicator_counts", "analyse", "own_zone_minutes", "assign_points_to_zones", "band_label", "borrowed_size_metrics",
     "compare_catchments", "crowfly_minutes", "distance_matrix_m", "gemeente_table_to_zones", "jobs_to_zones", "make_config",
     "observed_flows_long", "observed_flows_to_zones", "pipeline_step", "population_points",
     "rail_zone_minutes", "read_commute_flows",

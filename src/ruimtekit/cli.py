@@ -413,8 +413,9 @@ def borrowed_size_cmd(
         "--flows", help="Observed home→work jobs by wijk (wk_woon, wk_werk, banen; Parquet/CSV) "
         "for the observed-vs-modelled catchment tables.")] = None,
     outcome: Annotated[str, typer.Option(
-        "--outcome", help="Regression outcome column (per inhabitant, logged).")
-    ] = "establishments",
+        "--outcome", help="Regression outcome column (per inhabitant, logged): amenities "
+        "(culture & recreation establishments), jobs or establishments.")
+    ] = "amenities",
     threshold_sd: Annotated[float, typer.Option(
         "--threshold-sd", help="Residual SD beyond which a city is 'borrowing'/'shadow'.")
     ] = 0.5,
@@ -422,7 +423,9 @@ def borrowed_size_cmd(
 ) -> None:
     """Borrowed size per zone: own, reachable (within CUTOFF minutes) and borrowed mass,
     ring masses (0-10, 10-25, 25-50 km), time bands, potential, agglomeration-shadow
-    indicators, the borrowed-size vs shadow regression (HC1) and catchment polygons.
+    indicators, the borrowed-size vs shadow regression with residual Moran's I and LM
+    diagnostics, sensitivity table, bootstrap class stability, decay fitted from the flows,
+    inequality measures and catchment polygons.
 
     Example (all 345 gemeenten, bundled CBS data):
     ruimtekit borrowed-size data/raw/cbs_gemeenten_2022.geojson
