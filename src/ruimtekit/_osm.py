@@ -11,7 +11,7 @@ import ast
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +170,7 @@ def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray,
 KEEP_TAGS = frozenset({
     "highway", "area", "access", "foot", "bicycle", "vehicle", "motor_vehicle", "motorcar",
     "motorroad", "service", "oneway", "oneway:bicycle", "junction", "maxspeed", "cycleway",
-    "cycleway:left", "cycleway:right", "cycleway:both", "name",
+    "cycleway:left", "cycleway:right", "cycleway:both", "name", "tunnel", "layer",
 })
 """OSM way tags kept by the readers (everything the mode profiles look at)."""
 
@@ -194,6 +194,11 @@ class WayTable:
         OSM node id per vertex.
     lon, lat : ndarray of float64
         Vertex coordinates (WGS84 degrees).
+    signal_ref : ndarray of int64
+        OSM ids of ``highway=traffic_signals`` nodes.
+    signal_dir : ndarray of int8
+        Their ``traffic_signals:direction``: 1 forward, -1 backward (relative to the way),
+        0 both or absent.
     """
 
     tags: list[dict[str, str]]
@@ -202,6 +207,8 @@ class WayTable:
     node_ref: np.ndarray
     lon: np.ndarray
     lat: np.ndarray
+    signal_ref: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    signal_dir: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
 
 
 class _WayCollector:
@@ -213,6 +220,14 @@ class _WayCollector:
         self.lon: list[float] = []
         self.lat: list[float] = []
         self.missing = 0
+        self.signals: dict[int, int] = {}
+
+    def add_node(self, nid: int, tags: dict[str, str]) -> None:
+        """Record a ``highway=traffic_signals`` node (others are ignored)."""
+        if tags.get("highway") != "traffic_signals":
+            return
+        d = str(tags.get("traffic_signals:direction", "")).strip().lower()
+        self.signals[nid] = 1 if d == "forward" else -1 if d == "backward" else 0
 
     def add(self, wid: int, tags: dict[str, str], pts: list[tuple[int, float, float] | None]
             ) -> None:
@@ -240,6 +255,9 @@ class _WayCollector:
             node_ref=np.asarray(self.refs, dtype=np.int64),
             lon=np.asarray(self.lon, dtype=np.float64),
             lat=np.asarray(self.lat, dtype=np.float64),
+            signal_ref=np.fromiter(self.signals.keys(), dtype=np.int64, count=len(self.signals)),
+            signal_dir=np.fromiter(self.signals.values(), dtype=np.int8,
+                                   count=len(self.signals)),
         )
 
 
@@ -270,10 +288,12 @@ def read_osm_ways(path: str | Path) -> WayTable:
         fp = (
             osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
             .with_locations()
-            .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
         for w in fp:
+            if w.is_node():
+                col.add_node(int(w.id), {t.k: t.v for t in w.tags})
+                continue
             tags = {t.k: t.v for t in w.tags if t.k in KEEP_TAGS}
             pts: list[tuple[int, float, float] | None] = []
             for n in w.nodes:
@@ -317,6 +337,9 @@ def read_overpass_json(path: str | Path) -> WayTable:
         if el.get("type") == "node" and "lat" in el and "lon" in el:
             nodes[int(el["id"])] = (float(el["lon"]), float(el["lat"]))
     col = _WayCollector()
+    for el in elements:
+        if el.get("type") == "node" and el.get("tags"):
+            col.add_node(int(el["id"]), {k: str(v) for k, v in el["tags"].items()})
     for el in elements:
         if el.get("type") != "way":
             continue

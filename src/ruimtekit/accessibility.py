@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from . import _config, _io, _kernels, impedance
+from . import _config, _io, _kernels, impedance, networks
 from . import graph as _graph
 from ._errors import InputError, NetworkError
 
@@ -391,39 +391,15 @@ def _destinations(
     return x, y, w, False
 
 
-@dataclass
-class Snap:
-    """Points snapped to graph nodes: ``node`` (int64, -1 when farther than the maximum)
-    and ``distance_m`` (float64 metres to the nearest node, also for unsnapped points)."""
-
-    node: np.ndarray
-    distance_m: np.ndarray
+Snap = networks.Snap
+"""Points snapped to graph nodes (one class for the package: :class:`networks.Snap`)."""
 
 
 def snap(graph: _graph.Graph, x: np.ndarray, y: np.ndarray, max_distance_m: float) -> Snap:
-    """Snap points to the nearest graph node (straight line, EPSG:28992 metres).
-
-    Uses ``networks.snap`` when the networks module provides it, else a KD-tree.
-    """
-    try:
-        from . import networks
-
-        fn = getattr(networks, "snap", None)
-    except ImportError:  # pragma: no cover - networks is part of the package
-        fn = None
-    if fn is not None:
-        s = fn(graph, np.asarray(x, float), np.asarray(y, float), max_distance_m)
-        return Snap(np.asarray(s.node, dtype=np.int64), np.asarray(s.distance_m, dtype=np.float64))
-    return _kdtree_snap(graph, x, y, max_distance_m)
-
-
-def _kdtree_snap(graph: _graph.Graph, x: np.ndarray, y: np.ndarray, max_distance_m: float) -> Snap:
-    from scipy.spatial import cKDTree
-
-    tree = cKDTree(np.column_stack([graph.x, graph.y]))
-    d, i = tree.query(np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
-    node = np.where(d <= max_distance_m, i, -1).astype(np.int64)
-    return Snap(node, d.astype(np.float64))
+    """Snap points to the nearest graph node (straight line, EPSG:28992 metres); see
+    :func:`ruimtekit.networks.snap`. Street graphs with edge geometry are linked onto edges
+    instead by the network measures (:func:`ruimtekit.networks.link`)."""
+    return networks.snap(graph, np.asarray(x, float), np.asarray(y, float), max_distance_m)
 
 
 def _access_kmh(mode: str, access_speed_kmh: float | None) -> float:
@@ -656,23 +632,41 @@ def _prepare(
         raise NetworkError("the network has no nodes")
     ids = _zone_ids(zones)
     zx, zy = zone_points(zones)
-    dx, dy, dw, _ = _destinations(zones, destinations, opportunity)
-    v = _access_kmh(mode, access_speed_kmh) / 3.6
-    zs = snap(graph, zx, zy, max_snap_m)
-    ok = zs.node >= 0
-    src_ptr = np.concatenate([[0], np.cumsum(ok.astype(np.int64))])
-    src_nodes = zs.node[ok]
-    src_off = zs.distance_m[ok] / v
-    ds = snap(graph, dx, dy, max_snap_m)
-    dok = ds.node >= 0
-    dest_unsnapped = int((~dok).sum())
-    dest_unsnapped_opp = float(dw[~dok].sum())
+    dx, dy, dw, same = _destinations(zones, destinations, opportunity)
     h = default_horizon_min(measures) if horizon_min is None else float(horizon_min)
     if h <= 0:
         raise InputError(None, "horizon_min must be > 0 minutes", "give e.g. 90")
-    shared = build_search_inputs(
-        graph, src_ptr, src_nodes, src_off, ds.node, ds.distance_m / v, dw, measures, h
-    )
+    if networks.linkable(graph):
+        # street graphs: link to the nearest eligible edge, turn costs where the profile
+        # has them (networks.link); destinations attach to one sink each
+        if access_speed_kmh is not None:
+            _access_kmh(mode, access_speed_kmh)
+        nz = len(zx)
+        px, py = (zx, zy) if same else (np.concatenate([zx, dx]), np.concatenate([zy, dy]))
+        lk = networks.link(graph, px, py, max_snap_m,
+                           networks.LinkOptions(access_speed_kmh=access_speed_kmh))
+        zs = Snap(np.where(lk.sink[:nz] >= 0, lk.sink[:nz], -1), lk.distance_m[:nz],
+                  float(max_snap_m))
+        ok = zs.node >= 0
+        dsink = lk.sink[:nz] if same else lk.sink[nz:]
+        dok = dsink >= 0
+        shared = build_search_inputs(
+            lk.graph, lk.src_ptr[:nz + 1], lk.src_nodes[:lk.src_ptr[nz]],
+            lk.src_off_s[:lk.src_ptr[nz]], dsink, np.zeros(dsink.shape[0]), dw, measures, h
+        )
+    else:
+        v = _access_kmh(mode, access_speed_kmh) / 3.6
+        zs = snap(graph, zx, zy, max_snap_m)
+        ok = zs.node >= 0
+        src_ptr = np.concatenate([[0], np.cumsum(ok.astype(np.int64))])
+        ds = snap(graph, dx, dy, max_snap_m)
+        dok = ds.node >= 0
+        shared = build_search_inputs(
+            graph, src_ptr, zs.node[ok], zs.distance_m[ok] / v, ds.node, ds.distance_m / v,
+            dw, measures, h
+        )
+    dest_unsnapped = int((~dok).sum())
+    dest_unsnapped_opp = float(dw[~dok].sum())
     unsnapped = [str(i) for i in ids[~ok]]
     if len(ids) and not ok.any():
         raise InputError(None, f"none of the {len(ids)} zones lies within {max_snap_m:.0f} m of "
@@ -748,8 +742,12 @@ def network_access(
         snapped: zones get NaN and are listed in ``attrs["unsnapped"]`` and the log;
         unsnapped destinations are counted in ``attrs["unsnapped_destinations"]``.
     access_speed_kmh : float, optional
-        Speed of the access/egress leg between a point and its node (default: the mode's
-        speed for walk/bike, walking 4.8 km/h for car and other modes).
+        Speed of the access/egress leg between a point and the network. Street graphs
+        from OSM/GraphML link points onto the nearest eligible edge
+        (:func:`ruimtekit.networks.link`; default the profile's access speed: walk 4.8,
+        bike 15, car 15 km/h; turn costs and signal delays from the profile); other graphs
+        snap to the nearest node (default: the mode's speed for walk/bike, walking
+        4.8 km/h for car and other modes).
     horizon_min : float, optional
         Search horizon in minutes (see the module docstring).
     scheduler : str or distributed.Client, optional
@@ -1266,7 +1264,8 @@ class AccessibilityConfig(_config.Section):
     max_snap_m : float
         Maximum zone/destination snapping distance (metres).
     access_speed_kmh : float, optional
-        Speed of snapping legs (default per mode; walking for car).
+        Speed of the access legs (default: the profile's access speed on OSM/GraphML street
+        graphs, which link onto edges; per mode, walking for car, on other graphs).
     horizon_min : float, optional
         Search horizon for gravity decays (minutes).
     matrix : bool

@@ -44,6 +44,15 @@ class Graph:
         Nodes removed because they were outside the largest strongly connected component.
     meta : dict
         Free-form provenance (source file, profile, speeds, ...).
+    edge_data : dict of str to ndarray, optional
+        Extra per-edge arrays (shape (m,)) that follow the edges through every
+        reordering: street readers store the edge geometry (``geom_a``/``geom_b``,
+        positions into ``meta["vertex_xy"]``), ``highway``, ``tunnel``, ``private`` and
+        ``signals`` (traffic signals inside the edge) for linking and turn costs
+        (:func:`ruimtekit.networks.link`).
+    node_data : dict of str to ndarray, optional
+        Extra per-node arrays (shape (n,)), e.g. ``signal`` (a ``highway=traffic_signals``
+        node), following the nodes.
     """
 
     indptr: np.ndarray
@@ -56,6 +65,8 @@ class Graph:
     length_m: np.ndarray | None = None
     dropped_nodes: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    edge_data: dict[str, np.ndarray] | None = None
+    node_data: dict[str, np.ndarray] | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -99,6 +110,8 @@ class Graph:
             length_m=None if self.length_m is None else self.length_m[order],
             dropped_nodes=self.dropped_nodes,
             meta={**self.meta, "reversed": not self.meta.get("reversed", False)},
+            edge_data=_reverse_edge_data(_take(self.edge_data, order)),
+            node_data=self.node_data,
         )
 
     def __repr__(self) -> str:  # pragma: no cover - cosmetic
@@ -120,6 +133,8 @@ def from_edges(
     length_m: np.ndarray | None = None,
     largest_component: bool = True,
     meta: dict[str, Any] | None = None,
+    edge_data: dict[str, np.ndarray] | None = None,
+    node_data: dict[str, np.ndarray] | None = None,
 ) -> Graph:
     """Build a :class:`Graph` from directed edge arrays.
 
@@ -144,6 +159,9 @@ def from_edges(
         nodes dropped is stored in ``dropped_nodes`` and logged.
     meta : dict, optional
         Provenance stored on the graph.
+    edge_data, node_data : dict of str to ndarray, optional
+        Extra per-edge / per-node arrays (see :class:`Graph`); they follow the edges and
+        nodes kept.
 
     Returns
     -------
@@ -169,20 +187,26 @@ def from_edges(
     w = np.rint(tt).astype(np.int64)
     lm = None if length_m is None else np.asarray(length_m, dtype=np.float64)
 
+    ed = None if edge_data is None else {k: np.asarray(a) for k, a in edge_data.items()}
+    nd = None if node_data is None else {k: np.asarray(a) for k, a in node_data.items()}
+
     # drop self-loops; keep the fastest of parallel edges
     keep = u != v
     u, v, w = u[keep], v[keep], w[keep]
     if lm is not None:
         lm = lm[keep]
+    ed = _take(ed, keep)
     order = np.lexsort((w, v, u))
     u, v, w = u[order], v[order], w[order]
     if lm is not None:
         lm = lm[order]
+    ed = _take(ed, order)
     first = np.ones(u.shape[0], dtype=bool)
     first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
     u, v, w = u[first], v[first], w[first]
     if lm is not None:
         lm = lm[first]
+    ed = _take(ed, first)
 
     dropped = 0
     if largest_component:
@@ -199,6 +223,8 @@ def from_edges(
             u, v, w = new_pos[u[ekeep]], new_pos[v[ekeep]], w[ekeep]
             if lm is not None:
                 lm = lm[ekeep]
+            ed = _take(ed, ekeep)
+            nd = _take(nd, node_keep)
             x, y, node_ids = x[node_keep], y[node_keep], node_ids[node_keep]
             n = x.shape[0]
             log.info(
@@ -221,7 +247,23 @@ def from_edges(
         length_m=lm,
         dropped_nodes=dropped,
         meta=dict(meta or {}),
+        edge_data=ed,
+        node_data=nd,
     )
+
+
+def _reverse_edge_data(data: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
+    """Edge data of reversed edges: the geometry runs the other way."""
+    if data is None or "geom_a" not in data:
+        return data
+    return {**data, "geom_a": data["geom_b"], "geom_b": data["geom_a"]}
+
+
+def _take(data: dict[str, np.ndarray] | None, sel: np.ndarray) -> dict[str, np.ndarray] | None:
+    """Index every array of an edge/node data dict (``None`` stays ``None``)."""
+    if data is None:
+        return None
+    return {k: a[sel] for k, a in data.items()}
 
 
 def hilbert_index(x: np.ndarray, y: np.ndarray, bits: int = 16) -> np.ndarray:
@@ -309,4 +351,6 @@ def renumber(g: Graph, order: np.ndarray | str = "hilbert") -> Graph:
         length_m=None if g.length_m is None else g.length_m[eorder],
         dropped_nodes=g.dropped_nodes,
         meta={**g.meta, "node_order": method},
+        edge_data=_take(g.edge_data, eorder),
+        node_data=_take(g.node_data, order),
     )

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from . import _osm, graph, profiles
+from . import _linking, _osm, graph, profiles
 from ._config import Section
 from ._errors import InputError
 
@@ -272,8 +272,14 @@ def _assemble(
     kind: str,
     largest_component: bool,
     extra_meta: dict[str, Any] | None = None,
+    link_data: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None,
+    node_data: dict[str, np.ndarray] | None = None,
 ) -> graph.Graph:
-    """Directed edges from per-link arrays, then :func:`graph.from_edges`."""
+    """Directed edges from per-link arrays, then :func:`graph.from_edges`.
+
+    ``link_data`` is (forward, backward) per-link arrays with the same keys: the edge
+    data of each travel direction (e.g. the geometry runs the other way backwards).
+    """
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -281,6 +287,11 @@ def _assemble(
     ev = np.concatenate([v[fwd], u[bwd]])
     et = np.concatenate([time_fwd[fwd], time_bwd[bwd]])
     el = None if length_m is None else np.concatenate([length_m[fwd], length_m[bwd]])
+    ed = None
+    if link_data is not None:
+        lf, lb = link_data
+        ed = {k: np.concatenate([lf[k][fwd], lb[k][bwd]]) for k in lf}
+    nd = None if node_data is None else dict(node_data)
     if eu.size == 0:
         raise InputError(path, f"no edge is usable by the {prof.mode} profile (all one-way "
                          "links blocked)", "check the direction columns and the mode")
@@ -293,6 +304,8 @@ def _assemble(
         new = np.cumsum(used) - 1
         eu, ev = new[eu], new[ev]
         x, y, node_ids = x[used], y[used], node_ids[used]
+        if nd is not None:
+            nd = {k: a[used] for k, a in nd.items()}
         n = x.shape[0]
     adj = csr_matrix((np.ones(eu.size), (eu, ev)), shape=(n, n))
     n_scc, labels = connected_components(adj, directed=True, connection="strong")
@@ -311,7 +324,8 @@ def _assemble(
         **(extra_meta or {}),
     }
     g = graph.from_edges(eu, ev, et, x, y, node_ids, mode=mode, length_m=el,
-                         largest_component=largest_component, meta=meta)
+                         largest_component=largest_component, meta=meta, edge_data=ed,
+                         node_data=nd)
     g.meta["dropped_components"] = int(n_scc - 1) if largest_component else 0
     log.info(
         "%s: %s network with %d nodes and %d edges (%d nodes in %d smaller strongly "
@@ -450,12 +464,62 @@ def read_osm(
     pen_w = np.array([r.penalty_s for r in kept_rules])
     length = seg.length
     tt = length / (spd_w[seg.part] / 3.6) + pen_w[seg.part]
+    # edge geometry (all vertices, EPSG:28992), link attributes and traffic signals
+    vx, vy = _to_rd(lon, lat, "EPSG:4326")
+    kept_tags = [t for t, k in zip(ways.tags, keep, strict=True) if k]
+    hw_w = np.array([r.highway for r in kept_rules], dtype=object)
+    tun_w = np.array([_is_tunnel(t) for t in kept_tags], dtype=bool)
+    priv_w = np.array([_is_private_service(t) for t in kept_tags], dtype=bool)
+    sig_f = np.zeros(ref.shape[0], dtype=np.int64)
+    sig_b = np.zeros(ref.shape[0], dtype=np.int64)
+    if ways.signal_ref.size:
+        order = np.argsort(ways.signal_ref)
+        sref, sdir = ways.signal_ref[order], ways.signal_dir[order]
+        sig_pos = np.minimum(np.searchsorted(sref, ref), sref.size - 1)
+        is_sig = sref[sig_pos] == ref
+        d = sdir[sig_pos]
+        sig_f = (is_sig & (d >= 0)).astype(np.int64)
+        sig_b = (is_sig & (d <= 0)).astype(np.int64)
+    cf, cb = np.cumsum(sig_f), np.cumsum(sig_b)
+    inner_f = cf[seg.b - 1] - cf[seg.a]  # signals at vertices strictly inside the edge
+    inner_b = cb[seg.b - 1] - cb[seg.a]
+    common = {"highway": hw_w[seg.part], "tunnel": tun_w[seg.part],
+              "private": priv_w[seg.part]}
+    link_fwd = {**common, "geom_a": seg.a, "geom_b": seg.b, "signals": inner_f}
+    link_bwd = {**common, "geom_a": seg.b, "geom_b": seg.a, "signals": inner_b}
+    node_signal = np.isin(node_ref, ways.signal_ref)
     return _assemble(
         path=path, prof=prof, period=period, u=u, v=v, length_m=length, time_fwd=tt,
         time_bwd=tt, fwd=fwd_w[seg.part], bwd=bwd_w[seg.part], x=x, y=y, node_ids=node_ref,
         kind="osm", largest_component=largest_component,
-        extra_meta={"ways_used": int(keep.sum()), "ways_read": len(ways.tags)},
+        extra_meta={"ways_used": int(keep.sum()), "ways_read": len(ways.tags),
+                    "vertex_xy": np.column_stack([vx, vy]),
+                    "traffic_signals": int(ways.signal_ref.size)},
+        link_data=(link_fwd, link_bwd), node_data={"signal": node_signal},
     )
+
+
+def _is_tunnel(tags: Mapping[str, Any]) -> bool:
+    """A way underground: ``tunnel`` other than no/building_passage, or ``layer < 0``."""
+    t = _osm.parse_list(tags.get("tunnel"))
+    if any(v.lower() not in ("no", "building_passage", "false") for v in t):
+        return True
+    for val in _osm.parse_list(tags.get("layer")):
+        try:
+            if float(val) < 0:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _is_private_service(tags: Mapping[str, Any]) -> bool:
+    """A service road closed to the public (``access``/``service`` = private or no)."""
+    if "service" not in _osm.parse_list(tags.get("highway")):
+        return False
+    acc = {v.lower() for v in _osm.parse_list(tags.get("access"))}
+    svc = {v.lower() for v in _osm.parse_list(tags.get("service"))}
+    return bool(acc & {"private", "no"}) or "private" in svc
 
 
 # ---------------------------------------------------------------------------------------
@@ -571,13 +635,71 @@ def read_graphml(
     spd = np.array([r.speed_kmh if r is not None else 1.0 for r in rules])
     pen = np.array([r.penalty_s if r is not None else 0.0 for r in rules])
     tt = lengths / (spd / 3.6) + pen
+    vertex_xy, ga, gb = _graphml_geometry(edges, u, v, nx_, ny_, src_crs, path)
+    common = {
+        "highway": np.array([r.highway if r is not None else "" for r in rules], dtype=object),
+        "tunnel": np.array([_is_tunnel(d) for d in tags_list], dtype=bool),
+        "private": np.array([_is_private_service(d) for d in tags_list], dtype=bool),
+        "signals": np.zeros(len(edges), dtype=np.int64),  # osmnx keeps signals as nodes
+    }
+    signal = np.array([str(G.nodes[n].get("highway", "")) == "traffic_signals" for n in nodes],
+                      dtype=bool)
     return _assemble(
         path=path, prof=prof, period=period, u=u, v=v, length_m=lengths, time_fwd=tt,
         time_bwd=tt, fwd=fwd, bwd=bwd, x=x, y=y, node_ids=_as_int_ids(nodes),
         kind="graphml", largest_component=largest_component,
         extra_meta={"source_nodes": len(nodes), "source_edges": len(edges),
-                    "edges_used": int(keep.sum())},
+                    "edges_used": int(keep.sum()), "vertex_xy": vertex_xy,
+                    "traffic_signals": int(signal.sum())},
+        link_data=({**common, "geom_a": ga, "geom_b": gb},
+                   {**common, "geom_a": gb, "geom_b": ga}),
+        node_data={"signal": signal},
     )
+
+
+def _graphml_geometry(edges: list[Any], u: np.ndarray, v: np.ndarray, nx_: np.ndarray,
+                      ny_: np.ndarray, src_crs: Any, path: Path
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Edge polylines of an osmnx graph: (vertices (V, 2) in EPSG:28992, first, last).
+
+    Edges with a ``geometry`` (WKT, in the graph's CRS) use it, oriented from ``u`` to
+    ``v``; others are the straight segment between their nodes.
+    """
+    import shapely
+
+    wkt = [d.get("geometry") for _, _, d in edges]
+    has = np.array([isinstance(w, str) and w.strip().upper().startswith("LINESTRING")
+                    for w in wkt])
+    counts = np.full(len(edges), 2, dtype=np.int64)
+    coords_list: list[np.ndarray] = []
+    if has.any():
+        try:
+            geoms = shapely.from_wkt(np.array([w for w, h in zip(wkt, has, strict=True) if h]))
+        except Exception as exc:  # shapely GEOSException
+            raise InputError(path, f"an edge `geometry` is not valid WKT ({exc})",
+                             "save the graph with osmnx.save_graphml") from None
+        c, idx = shapely.get_coordinates(geoms, return_index=True)
+        counts[has] = np.bincount(idx, minlength=len(geoms))
+        starts = np.concatenate([[0], np.cumsum(counts[has])])
+        coords_list = [c[starts[i]:starts[i + 1]] for i in range(len(geoms))]
+    out = []
+    k = 0
+    for i in range(len(edges)):
+        if has[i]:
+            c = coords_list[k]
+            k += 1
+            pu = np.array([nx_[u[i]], ny_[u[i]]])
+            pv = np.array([nx_[v[i]], ny_[v[i]]])
+            if np.hypot(*(c[0] - pv)) < np.hypot(*(c[0] - pu)):
+                c = c[::-1]
+            out.append(c)
+        else:
+            out.append(np.array([[nx_[u[i]], ny_[u[i]]], [nx_[v[i]], ny_[v[i]]]]))
+    counts = np.array([c.shape[0] for c in out], dtype=np.int64)
+    allc = np.concatenate(out)
+    xx, yy = _to_rd(allc[:, 0], allc[:, 1], src_crs)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    return np.column_stack([xx, yy]), first, first + counts - 1
 
 
 def _as_int_ids(ids: list[Any]) -> np.ndarray:
@@ -1144,6 +1266,129 @@ def snap(graph_: graph.Graph, x: Any, y: Any, max_distance_m: float = 1000.0) ->
 
 
 # ---------------------------------------------------------------------------------------
+# linking points onto edges (and the intersection cost model)
+# ---------------------------------------------------------------------------------------
+
+Linked = _linking.Linked
+
+
+class LinkOptions(Section):
+    """How points are linked to a street network (defaults come from the graph's profile).
+
+    Attributes
+    ----------
+    access_speed_kmh : float, optional
+        Speed of the leg between a point and its projection on the edge (km/h); default
+        the profile's ``access_speed_kmh`` (walk 4.8, bike 15, car 15).
+    excluded_highways : list of str, optional
+        Road classes never linked to; default the profile's ``link_excluded_highways``
+        (motorway, motorway_link).
+    link_to_tunnels, link_to_private : bool, optional
+        Allow linking to tunnels (``tunnel=yes``, ``layer<0``) / private service roads;
+        default the profile's setting (no).
+    turns : TurnCosts, optional
+        Turn costs and signal delays; default the profile's ``turns`` (car: on).
+    """
+
+    access_speed_kmh: float | None = Field(None, gt=0)
+    excluded_highways: list[str] | None = None
+    link_to_tunnels: bool | None = None
+    link_to_private: bool | None = None
+    turns: profiles.TurnCosts | None = None
+
+
+def graph_profile(graph_: graph.Graph) -> profiles.ModeProfile | None:
+    """The mode profile a street graph was built with (``None`` for other graphs)."""
+    data = graph_.meta.get("profile")
+    if isinstance(data, dict) and data.get("mode") in profiles.PROFILES:
+        return profiles.get_profile(str(data["mode"]), {k: v for k, v in data.items()
+                                                         if k != "mode"})
+    return None
+
+
+def linkable(graph_: graph.Graph) -> bool:
+    """Whether a graph carries the edge data for linking onto edges (OSM and GraphML
+    street graphs); other graphs (link tables, transit) snap to nodes (:func:`snap`)."""
+    return graph_.edge_data is not None and "geom_a" in graph_.edge_data
+
+
+def link(graph_: graph.Graph, x: Any, y: Any, max_distance_m: float = 500.0,
+         options: LinkOptions | None = None) -> Linked:
+    """Link points to the nearest eligible edge and build the graph to search.
+
+    Each point is projected onto the nearest edge it may use (straight-line distance to
+    the edge polyline, EPSG:28992) and the edge is split there: both directions of a
+    two-way street get a node at the projection, and the edge time is shared in proportion
+    to length. Points on a node (within 1 cm) use that node. Motorways, tunnels
+    (``tunnel=yes``, ``layer<0``) and private service roads are never linked to (see
+    :class:`LinkOptions`). The access leg (point ↔ projection) takes ``distance_m`` at the
+    profile's access speed. When the profile has turn costs (car), the graph becomes
+    edge-based (:func:`ruimtekit._linking.cost_graph`); traffic-signal delays are added
+    either way. Every point gets a sink node, so a point reaches its own location in
+    0 s and each destination is counted once.
+
+    Parameters
+    ----------
+    graph_ : Graph
+        A street graph (OSM or GraphML reader; other graphs link to straight segments
+        between their nodes, all edges eligible).
+    x, y : array-like of float
+        Points in EPSG:28992 metres.
+    max_distance_m : float
+        Points farther than this (metres) from every eligible edge stay unlinked.
+    options : LinkOptions, optional
+        Overrides of the profile's linking and turn settings.
+
+    Returns
+    -------
+    Linked
+        The graph to search, sources per point and the sink per point.
+    """
+    opts = options or LinkOptions()
+    x = np.atleast_1d(np.asarray(x, dtype=np.float64))
+    y = np.atleast_1d(np.asarray(y, dtype=np.float64))
+    if x.shape != y.shape:
+        raise ValueError("x and y must have the same shape")
+    if not max_distance_m >= 0:
+        raise ValueError("max_distance_m must be >= 0 metres")
+    prof = graph_profile(graph_)
+    speed = opts.access_speed_kmh or (prof.access_speed_kmh if prof else 4.8)
+    excluded = opts.excluded_highways if opts.excluded_highways is not None else (
+        prof.link_excluded_highways if prof else list(profiles.LINK_EXCLUDED_HIGHWAYS))
+    tunnels = opts.link_to_tunnels if opts.link_to_tunnels is not None else (
+        prof.link_to_tunnels if prof else False)
+    private = opts.link_to_private if opts.link_to_private is not None else (
+        prof.link_to_private if prof else False)
+    turns = opts.turns or (prof.turns if prof else profiles.TurnCosts())
+    ed = graph_.edge_data or {}
+    eligible = np.ones(graph_.n_edges, dtype=bool)
+    if "highway" in ed and excluded:
+        eligible &= ~np.isin(ed["highway"].astype(str), list(excluded))
+    if "tunnel" in ed and not tunnels:
+        eligible &= ~ed["tunnel"].astype(bool)
+    if "private" in ed and not private:
+        eligible &= ~ed["private"].astype(bool)
+    hits = _linking.nearest_edges(graph_, x, y, eligible, max_distance_m)
+    far = hits.distance_m > max_distance_m
+    dist = hits.distance_m.copy()
+    hits.edge[far] = -1
+    sg = _linking.split_graph(graph_, hits)
+    access = dist / (speed / 3.6)
+    meta = {"source": graph_.meta.get("source"), "linked_from": graph_.meta.get("name"),
+            "access_speed_kmh": float(speed), "turns": turns.model_dump(),
+            "excluded_highways": list(excluded)}
+    lk = _linking.cost_graph(sg, x, y, access, turns, graph_.mode, meta)
+    lk.distance_m = dist
+    lk.edge = hits.edge
+    n_far = int((np.isfinite(dist) & far).sum())
+    n_bad = int((~(np.isfinite(x) & np.isfinite(y))).sum())
+    if n_far or n_bad:
+        log.info("link: %d points farther than %.0f m from an eligible %s edge, %d without "
+                 "coordinates", n_far, max_distance_m, graph_.mode, n_bad)
+    return lk
+
+
+# ---------------------------------------------------------------------------------------
 # pipeline
 # ---------------------------------------------------------------------------------------
 
@@ -1206,8 +1451,13 @@ def pipeline_step(ctx: Any) -> None:
                      "nodes": g.n_nodes, "edges": g.n_edges, "dropped_nodes": g.dropped_nodes,
                      "length_km": round(km, 3), "source": str(spec.path)})
         if g.mode == "car":
+            prof = graph_profile(g)
+            turns = prof.turns if prof is not None and linkable(g) else None
             ctx.note("Car travel times use OSM maxspeed or Dutch road-class default speeds"
                      + (f" with assumed {spec.period} congestion factors" if spec.period else "")
+                     + (f", plus turn costs (left {turns.left_s:g} s, right {turns.right_s:g} s, "
+                        f"U-turn {turns.u_turn_s:g} s) and {turns.signal_delay_s:g} s per "
+                        "traffic signal" if turns is not None and turns.enabled else "")
                      + " (assumptions, not measured speeds).")
     if rows:
         ctx.tables["networks"] = pd.DataFrame(rows)

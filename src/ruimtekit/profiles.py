@@ -71,6 +71,57 @@ class WayRule(NamedTuple):
     highway: str
 
 
+TURN_LEFT_S = 30.0
+"""Left turn at a junction, seconds (R5 ``TurnCostCalculator.LEFT_TURN``; right-hand traffic:
+a left turn crosses the oncoming lane)."""
+TURN_RIGHT_S = 10.0
+"""Right turn at a junction, seconds (R5 ``RIGHT_TURN``)."""
+U_TURN_S = 90.0
+"""U-turn at a junction or dead end, seconds (R5 ``U_TURN``: "penalize U turns extremely
+heavily"). U-turns at through-nodes (two neighbours: a bend or a split point mid-street)
+are not allowed at all."""
+STRAIGHT_MAX_DEG = 27.0
+"""Turns sharper than this (degrees from straight on) are left or right turns (R5: 27)."""
+U_TURN_MIN_DEG = 153.0
+"""Turns at least this sharp (degrees from straight on) are U-turns (R5: 153)."""
+SIGNAL_DELAY_S = 15.0
+"""Mean delay passing a traffic signal, seconds (OpenTripPlanner's
+``SimpleIntersectionTraversalCostModel`` expects 15 s at a light for every movement)."""
+
+LINK_EXCLUDED_HIGHWAYS = ["motorway", "motorway_link"]
+"""Road classes points are never linked to (an address does not lie on a motorway)."""
+
+
+class TurnCosts(Section):
+    """Intersection delays of a mode (edge-based routing; see ``docs/networks.md``).
+
+    Attributes
+    ----------
+    enabled : bool
+        Apply turn costs (left/right/U-turn) at junctions and forbid U-turns at
+        through-nodes. Needs a graph with edge geometry (OSM, GraphML).
+    left_s, right_s, u_turn_s : float
+        Seconds per left turn, right turn and U-turn (R5 defaults 30, 10, 90).
+    straight_max_deg, u_turn_min_deg : float
+        Turn-angle classes in degrees from straight on (R5: < 27 straight, >= 153 U-turn).
+    signal_delay_s : float
+        Seconds added for every traffic signal passed (``highway=traffic_signals`` on a
+        junction node or inside an edge, in its ``traffic_signals:direction``); 0 = none.
+        Applied also when ``enabled`` is false (folded into the edges).
+    drive_on_right : bool
+        Right-hand traffic (the Netherlands): a left turn crosses oncoming traffic.
+    """
+
+    enabled: bool = False
+    left_s: float = Field(TURN_LEFT_S, ge=0)
+    right_s: float = Field(TURN_RIGHT_S, ge=0)
+    u_turn_s: float = Field(U_TURN_S, ge=0)
+    straight_max_deg: float = Field(STRAIGHT_MAX_DEG, ge=0, le=180)
+    u_turn_min_deg: float = Field(U_TURN_MIN_DEG, ge=0, le=180)
+    signal_delay_s: float = Field(0.0, ge=0)
+    drive_on_right: bool = True
+
+
 class ModeProfile(Section):
     """Settings common to every mode profile.
 
@@ -107,6 +158,15 @@ class ModeProfile(Section):
         Named time periods mapping to a speed multiplier: a number for all classes, or a
         mapping ``{highway class: factor, "default": factor}``. Links (``*_link``) fall back
         to their parent class, then to ``default``, then to 1.0.
+    turns : TurnCosts
+        Turn costs and traffic-signal delays (car: on; bike: available, off by default;
+        walk: off).
+    link_excluded_highways : list of str
+        Road classes points are never linked to (default motorway, motorway_link).
+    link_to_tunnels : bool
+        Allow linking points to tunnels (``tunnel=yes``, ``layer<0``); default no.
+    link_to_private : bool
+        Allow linking points to private service roads; default no.
     """
 
     mode: str
@@ -121,6 +181,10 @@ class ModeProfile(Section):
     access_speed_kmh: float = Field(4.8, gt=0)
     periods: dict[str, float | dict[str, float]] = Field(default_factory=dict)
     no_access_values: list[str] = Field(default_factory=lambda: sorted(NO_VALUES))
+    turns: TurnCosts = Field(default_factory=TurnCosts)
+    link_excluded_highways: list[str] = Field(default_factory=lambda: list(LINK_EXCLUDED_HIGHWAYS))
+    link_to_tunnels: bool = False
+    link_to_private: bool = False
 
     # tag keys that influence the rule (used to cache rules per distinct tag combination)
     relevant_keys: ClassVar[tuple[str, ...]] = (
@@ -417,6 +481,9 @@ class CarProfile(ModeProfile):
     * One-way respected, incl. ``oneway=-1`` (against the digitised direction) and
       roundabouts (implied one-way); ``oneway=reversible|alternating`` is treated as two-way.
     * Access leg speed 15 km/h (slow local driving; parking search is not modelled).
+    * Turn costs on (``turns``): left 30 s, right 10 s, U-turn 90 s (R5's values), no
+      U-turns at through-nodes, 15 s per traffic signal (OpenTripPlanner's expected time
+      at a light).
     """
 
     mode: Literal["car"] = "car"
@@ -432,6 +499,9 @@ class CarProfile(ModeProfile):
     )
     excluded_service: list[str] = Field(
         default_factory=lambda: ["parking_aisle", "parking", "emergency_access", "private"]
+    )
+    turns: TurnCosts = Field(
+        default_factory=lambda: TurnCosts(enabled=True, signal_delay_s=SIGNAL_DELAY_S)
     )
 
     relevant_keys: ClassVar[tuple[str, ...]] = (
