@@ -866,6 +866,44 @@ def od_matrix(
     return df
 
 
+def od_search_inputs(
+    graph: _graph.Graph,
+    origins: gpd.GeoDataFrame,
+    destinations: gpd.GeoDataFrame | None = None,
+    max_time_min: float = 45,
+    max_snap_m: float = 500.0,
+    access_speed_kmh: float | None = None,
+) -> SearchInputs:
+    """Search inputs for a travel-time matrix from ``origins`` to ``destinations``.
+
+    Run them with ``search(inputs, rows, od=True)[2]`` per block of origin rows (int32
+    seconds, ``_kernels.INF32`` = unreachable within ``max_time_min`` or not on the
+    network); :class:`ruimtekit.api.TravelTimeMatrix` does this in bounded memory.
+
+    Parameters
+    ----------
+    graph : Graph
+    origins : GeoDataFrame
+        Points or polygons with ``zone_id`` (``pop_x``/``pop_y`` or the centroid is routed).
+    destinations : GeoDataFrame, optional
+        Points or polygons with ``zone_id``; default the origins.
+    max_time_min : float
+        Search horizon (minutes).
+    max_snap_m, access_speed_kmh
+        As :func:`network_access` (points are linked onto street edges, else snapped).
+    """
+    o = origins.copy()
+    o["_one"] = 1.0
+    d = None
+    if destinations is not None:
+        d = destinations.copy()
+        d["_one"] = 1.0
+    measures = [Decay("cumulative", cutoff=float(max_time_min))]
+    p = _prepare(graph, o, d, "_one", measures, graph.mode, max_snap_m, access_speed_kmh,
+                 float(max_time_min))
+    return p.shared
+
+
 def write_od_matrix(df: pd.DataFrame, path: str | Path) -> Path:
     """Write a long travel-time matrix to Parquet atomically."""
     path = Path(path)

@@ -308,6 +308,85 @@ def transit_cmd(
                + (f" and {matrix}" if matrix is not None else ""))
 
 
+# --- matrix --------------------------------------------------------------------------
+@app.command("matrix")
+@friendly_errors
+def matrix_cmd(
+    origins: Annotated[Path, typer.Option("--origins", help="Origins: points or polygons "
+                                          "(any vector file, or CSV with x/y in RD metres) "
+                                          "with an id column (id, zone_id or --id-column).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Matrix file: .parquet "
+                                         "(default), .csv or .omx; from_id, to_id, "
+                                         "travel_time in minutes, NaN unreachable.")],
+    mode: Annotated[str, typer.Option("--mode", help="walk, bike, e_bike, car, transit "
+                                      "(walk access) or bike_transit.")],
+    destinations: Annotated[Path | None, typer.Option(
+        "--destinations", help="Destinations: points or polygons with an id (default: the "
+        "origins).")] = None,
+    network: Annotated[str | None, typer.Option(
+        "--network", help="Street network file (OSM .pbf, GraphML, link table), a skim "
+        "(.csv/.parquet/.omx: origin, destination, time in minutes) or 'crowfly'. For "
+        "transit modes: the street network of the access legs (like --walk-network).")]
+        = None,
+    id_column: Annotated[str | None, typer.Option(
+        help="Id column of origins and destinations (default id or zone_id).")] = None,
+    max_time: Annotated[float | None, typer.Option(
+        help="Longest travel time in minutes (default 120); longer pairs are NaN.")] = None,
+    max_snap_m: Annotated[float, typer.Option(help="Maximum distance to the street "
+                                              "network (metres).")] = 500.0,
+    chunk_pairs: Annotated[int | None, typer.Option(
+        help="Origin-destination pairs per written block (memory bound; default "
+             "2,000,000).")] = None,
+    gtfs: Annotated[list[Path] | None, typer.Option(
+        "--gtfs", help="GTFS .zip or folder (transit modes); repeatable or comma-separated.")]
+        = None,
+    graph: Annotated[Path | None, typer.Option("--graph", help="Stop-level transit graph "
+                                               "(.gml, igraph).")] = None,
+    ns_rail: Annotated[Path | None, typer.Option("--ns-rail", help="Folder with NS "
+                                                 "network.json and tariff CSV.")] = None,
+    date: Annotated[str | None, typer.Option(help="Service date YYYY-MM-DD (GTFS).")] = None,
+    window: Annotated[str, typer.Option(help="Departure window HH:MM-HH:MM (GTFS).")] =
+        "07:00-09:00",
+    departure: Annotated[str | None, typer.Option(
+        help="One departure time HH:MM instead of --window (GTFS).")] = None,
+    step: Annotated[int | None, typer.Option(help="Departure step in seconds (GTFS).")] = None,
+    percentiles: Annotated[list[str] | None, typer.Option(
+        help="Travel-time percentiles over the window (GTFS; repeatable or "
+             "comma-separated; default 50).")] = None,
+    max_rides: Annotated[int | None, typer.Option(
+        help="Most vehicles per trip (default 6 = 5 transfers).")] = None,
+    max_transfers: Annotated[int | None, typer.Option(
+        help="Maximum transfers (= max rides - 1).")] = None,
+    walk_speed: Annotated[float | None, typer.Option(
+        help="Walking speed km/h (default 4.8).")] = None,
+    bike_speed: Annotated[float | None, typer.Option(help="Cycling speed km/h (15).")] = None,
+    transfer_radius: Annotated[float | None, typer.Option(
+        help="Walking transfers between stops up to this many metres (400).")] = None,
+    board_slack: Annotated[int | None, typer.Option(
+        help="Minimum wait in seconds before every boarding (0).")] = None,
+    bike_network: Annotated[Path | None, typer.Option(
+        help="Street network file for cycling access legs (bike_transit).")] = None,
+    quiet: QuietOpt = False,
+    scheduler: SchedulerOpt = None,
+) -> None:
+    """Travel-time matrix between origins and destinations (points or polygons), by one
+    mode. Writes every pair (from_id, to_id, travel_time in minutes; one
+    travel_time_p{p} column per percentile for transit; NaN = unreachable within
+    --max-time) block by block of origins, so large matrices run in bounded memory.
+
+    Example: ruimtekit matrix --origins homes.gpkg --destinations schools.gpkg
+    --network links.csv --mode bike --max-time 30 -o bike.parquet
+    """
+    args = dict(locals())
+    from . import _commands
+
+    _setup_logging(quiet)
+    res = _commands.run_matrix(args)
+    if not quiet:
+        typer.echo(f"wrote {res['path']} ({res['origins']} × {res['destinations']} pairs, "
+                   f"{res['reachable']:,} reachable)")
+
+
 # --- borrowed-size -------------------------------------------------------------------
 @app.command("borrowed-size")
 @friendly_errors

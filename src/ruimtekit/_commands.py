@@ -1,0 +1,157 @@
+"""What the ``matrix`` command does, from its options to the file (the CLI stays thin),
+and the list parsing every command shares (repeatable options and comma lists)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from . import accessibility, api, distributed, impedance, places, transit
+from ._errors import InputError
+
+
+def split_list(values: Iterable[Any] | str | None) -> list[str]:
+    """Items of a repeatable option whose values may also be comma lists:
+    ``--cutoff 15 --cutoff 30`` and ``--cutoff 15,30`` both give ``["15", "30"]``."""
+    if values is None:
+        return []
+    if isinstance(values, (str, Path)):
+        values = [values]
+    out: list[str] = []
+    for v in values:
+        out.extend(p.strip() for p in str(v).split(",") if p.strip())
+    return out
+
+
+def split_numbers(values: Iterable[Any] | str | None, option: str) -> list[float]:
+    """Numbers of a repeatable/comma-list option (:func:`split_list`)."""
+    out = []
+    for item in split_list(values):
+        try:
+            out.append(float(item))
+        except ValueError:
+            raise InputError(None, f"{option} {item!r} is not a number",
+                             f"give numbers, e.g. {option} 15 {option} 30 or {option} 15,30"
+                             ) from None
+    return out
+
+
+def split_decays(values: Iterable[str] | str | None) -> list[str]:
+    """Decay specs of a repeatable/comma-list option: a comma starts a new decay only
+    before ``kind:`` (``exponential:beta=0.05,logistic:beta=0.1,t0=30`` is two decays)."""
+    out: list[str] = []
+    for part in split_list(values):
+        if ":" in part.split("=", 1)[0] or not out:
+            out.append(part)
+        else:
+            out[-1] += "," + part
+    return out
+
+
+def _network(args: dict[str, Any], mode: str, tp: transit.TransitParams
+             ) -> api.TransportNetwork:
+    net_arg = args.get("network")
+    if mode in api.TRANSIT_MODES:
+        given = [(k, args[k]) for k in ("gtfs", "graph", "ns_rail") if args.get(k)]
+        if len(given) != 1:
+            raise InputError(None, f"mode {mode} needs exactly one of --gtfs, --graph, "
+                             "--ns-rail", "give the transit network")
+        kind, src = given[0]
+        if kind == "gtfs":
+            src = [Path(p) for p in split_list(src)]
+        roads: dict[str, Any] = {}
+        if net_arg:
+            roads["walk"] = _road_path(net_arg)
+        if args.get("bike_network"):
+            roads["bike"] = _road_path(str(args["bike_network"]))
+        win = None if args.get("departure") else args.get("window")
+        return api.TransportNetwork(roads=roads, transit=src, date=args.get("date"),
+                                    window=win, transit_params=tp)
+    if not net_arg:
+        raise InputError(None, f"mode {mode} needs --network", "give a street network file, "
+                         "a skim or 'crowfly'")
+    if net_arg == "crowfly":
+        return api.TransportNetwork(crowfly=[mode])
+    path = _road_path(net_arg)
+    if _is_skim(path):
+        return api.TransportNetwork(skims={mode: impedance.read_skim(path)})
+    return api.TransportNetwork(roads={mode: path})
+
+
+def _road_path(value: str) -> Path:
+    path = Path(value)
+    if not path.exists():
+        raise InputError(path, "the network file does not exist",
+                         "give a street network file, a skim or 'crowfly'")
+    return path
+
+
+SKIM_COLUMNS = ("origin", "destination")
+"""Columns that make a CSV/Parquet table a skim rather than a link table."""
+
+
+def _is_skim(path: Path) -> bool:
+    """OMX files, and CSV/Parquet tables with ``origin`` and ``destination`` columns, are
+    skims; other tables are link tables (:func:`ruimtekit.networks.load_network`)."""
+    name = path.name.lower()
+    if name.endswith(".omx"):
+        return True
+    if not name.endswith(accessibility.SKIM_SUFFIXES):
+        return False
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    try:
+        if name.endswith((".parquet", ".pq")):
+            cols = pq.read_schema(path).names
+        else:
+            cols = list(pd.read_csv(path, nrows=0, sep=None, engine="python").columns)
+    except (OSError, ValueError) as exc:
+        raise InputError(path, f"cannot read the table header ({exc})",
+                         "give a CSV/Parquet skim or link table") from None
+    low = {str(c).strip().lower() for c in cols}
+    return all(c in low for c in SKIM_COLUMNS)
+
+
+def run_matrix(args: dict[str, Any]) -> dict[str, Any]:
+    """The ``ruimtekit matrix`` command (``args``: its options by name)."""
+    mode = args["mode"]
+    if mode not in (*api.ROAD_MODES, *api.TRANSIT_MODES):
+        raise InputError(None, f"unknown mode {mode!r}",
+                         f"use one of {', '.join((*api.ROAD_MODES, *api.TRANSIT_MODES))}")
+    out = Path(args["output"])
+    if out.suffix.lower() not in api.MATRIX_SUFFIXES:
+        raise InputError(out, f"unknown matrix format {out.suffix!r}",
+                         f"use one of {', '.join(api.MATRIX_SUFFIXES)}")
+    pcts = split_numbers(args.get("percentiles"), "--percentiles") or None
+    try:
+        tp = transit.as_params(
+            None, step_s=args.get("step"), max_rides=args.get("max_rides"),
+            max_transfers=args.get("max_transfers"), walk_speed_kmh=args.get("walk_speed"),
+            bike_speed_kmh=args.get("bike_speed"),
+            transfer_radius_m=args.get("transfer_radius"),
+            board_slack_s=args.get("board_slack"), max_time_min=args.get("max_time"))
+    except ValueError as exc:
+        raise InputError(None, f"invalid transit option: {str(exc).splitlines()[0]}",
+                         "see `ruimtekit matrix --help`") from None
+    idc = args.get("id_column")
+    orig = places.read_places(args["origins"], idc, "origins")
+    dest = (None if args.get("destinations") is None
+            else places.read_places(args["destinations"], idc, "destinations"))
+    net = _network(args, mode, tp)
+    opts = {"max_time_min": args.get("max_time"), "max_snap_m": args["max_snap_m"],
+            "transit": tp}
+    if args.get("chunk_pairs"):
+        opts["chunk_pairs"] = args["chunk_pairs"]
+    with distributed.session(args.get("scheduler")) as client:
+        ro = api.RoutingOptions(**opts, scheduler=client)
+        params = None
+        if mode in api.TRANSIT_MODES:
+            params = api.transit_params(net, args.get("departure"),
+                                        None if args.get("departure") else args["window"],
+                                        pcts, ro)
+        elif pcts is not None:
+            raise InputError(None, "--percentiles applies to transit modes",
+                             "leave it out for street modes")
+        return api.write_matrix(net, orig, dest, out, mode, params, ro)
