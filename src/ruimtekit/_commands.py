@@ -3,12 +3,15 @@ and the list parsing every command shares (repeatable options and comma lists)."
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from . import accessibility, api, distributed, impedance, places, transit
 from ._errors import InputError
+
+_log = logging.getLogger(__name__)
 
 
 def split_list(values: Iterable[Any] | str | None) -> list[str]:
@@ -155,3 +158,72 @@ def run_matrix(args: dict[str, Any]) -> dict[str, Any]:
             raise InputError(None, "--percentiles applies to transit modes",
                              "leave it out for street modes")
         return api.write_matrix(net, orig, dest, out, mode, params, ro)
+
+
+def _decay_spec(d: accessibility.Decay) -> dict[str, Any]:
+    return {"kind": d.kind, "params": dict(d.params)}
+
+
+def read_access_opportunities(args: dict[str, Any], zones: Any) -> tuple[Any, str]:
+    """Destinations and opportunity column of ``ruimtekit access``: a column of the zones
+    file, a located file (points or zones), or a table of counts joined by code to
+    ``--opportunities-geometry`` or, without it, to the zones."""
+    opp = str(args["opportunities"])
+    column = args.get("opportunity_column") or "jobs"
+    geometry = args.get("opportunities_geometry")
+    join_on = args.get("join_on")
+    path = Path(opp)
+    if not (path.suffix and path.exists()):
+        if geometry is not None or join_on is not None:
+            raise InputError(path, "the opportunities file does not exist",
+                             "give a file of opportunities for --join-on / "
+                             "--opportunities-geometry")
+        if opp not in zones.columns:
+            raise InputError(args["zones"], f"no column {opp!r} and no such file",
+                             f"choose --opportunities from "
+                             f"{[c for c in zones.columns if c != 'geometry'][:30]} or give "
+                             "a file of opportunities")
+        return None, opp
+    from . import _vector
+
+    geo: Any = geometry
+    if geo is None:
+        data = _vector.read_any(path)
+        if not hasattr(data, "geometry"):
+            geo = zones  # a table of counts: join its codes to the zones
+    dest = api.read_opportunities(path, geometry=geo, join_on=join_on,
+                                  column=None if column == "jobs" else column)
+    measure = dest.attrs.get("measure", "jobs")
+    col = column if column in dest.columns else measure
+    log_msg = (f"{path.name}: {len(dest)} located rows, {float(dest[col].sum()):,.0f} {col}"
+               + (f" (joined by {dest.attrs['join']})" if dest.attrs.get("join") else ""))
+    _log.info(log_msg)
+    return dest, col
+
+
+def run_access(args: dict[str, Any]) -> Any:
+    """The ``ruimtekit access`` command (``args``: its options by name)."""
+    mode = args["mode"]
+    cutoffs = split_numbers(args.get("cutoff"), "--cutoff") or [45.0]
+    decays = [accessibility.parse_decay(d) for d in split_decays(args.get("decay"))]
+    zones = places.read_places(args["zones"], args.get("id_column"), "zones")
+    dest, col = read_access_opportunities(args, zones)
+    net_arg = str(args["network"])
+    if net_arg == "crowfly":
+        net = api.TransportNetwork(crowfly=[mode])
+    else:
+        path = _road_path(net_arg)
+        if _is_skim(path):
+            net = api.TransportNetwork(skims={mode: impedance.read_skim(
+                path, zone_ids=zones["zone_id"].astype(str).to_numpy())})
+        else:
+            net = api.TransportNetwork(roads={mode: path})
+    if net.kind(mode) == "skim" and dest is not None:
+        raise InputError(net_arg, "a skim needs opportunities on the zones file",
+                         "give --opportunities as a zones column (or join the table to the "
+                         "zones with --join-on)")
+    spec = api.MeasureSpec(cutoffs=cutoffs, decays=[_decay_spec(d) for d in decays])
+    with distributed.session(args.get("scheduler")) as client:
+        ro = api.RoutingOptions(max_snap_m=args.get("max_snap_m", 500.0), scheduler=client)
+        res = api.Accessibility(net, zones, dest, mode, spec, col, ro)
+    return res

@@ -905,7 +905,9 @@ def read_opportunities(
         ``data/raw/cbs_wijk_centroids_2015.geojson`` or the zones themselves).
     join_on : str, optional
         ``table_column=geometry_column`` (or one name for both); default the zone code
-        columns found in each file (``wk_code`` ↔ ``code``, PC4 ↔ ``zone_id``).
+        columns found in each file (``wk_code`` ↔ ``code``; a geometry layer given as a
+        GeoDataFrame, such as the zones, joins on its ``zone_id``). Codes are normalised
+        as zone codes (PC4 ``1011``, ``WK036300``) on both sides.
     column : str, optional
         The opportunity column when it is not a jobs column
         (:func:`ruimtekit.layers.read_jobs` finds ``jobs``, ``banen``, ...).
@@ -924,12 +926,15 @@ def read_opportunities(
     path = Path(path)
     cols = {"jobs": column} if column else None
     if isinstance(geometry, gpd.GeoDataFrame):
+        left, _, right = (join_on or "").partition("=")
+        left, right = left.strip(), (right.strip() or left.strip())
+        if left:
+            cols = {**(cols or {}), "zone_id": left}
         tab = layers.read_jobs(path, columns=cols)
         if tab.attrs.get("geometry_kind") != "none":
             raise InputError(path, "the table already has locations but a geometry was "
                              "also given", "leave out the geometry (--opportunities-geometry)")
-        geo_col = join_on.split("=", 1)[1].strip() if join_on and "=" in join_on else (
-            join_on or "zone_id")
+        geo_col = right if right in geometry.columns else "zone_id"
         if geo_col not in geometry.columns:
             raise InputError(None, f"join column {geo_col!r} not in the geometry layer",
                              f"use one of {[c for c in geometry.columns][:20]}")
@@ -939,6 +944,14 @@ def read_opportunities(
         measure = tab.attrs["measure"]
         lost = tab.loc[~ok, "zone_id"].astype(str).tolist()
         lost_total = float(np.nansum(tab.loc[~ok, measure]))
+        if len(tab) and not ok.any():
+            raise InputError(path, f"none of the {len(tab)} codes of the table (e.g. "
+                             f"{lost[:3]}) is in {geo_col!r} of the geometry layer (e.g. "
+                             f"{lookup.index[:3].tolist()})",
+                             "join on matching columns (--join-on table_column="
+                             "geometry_column) or give --opportunities-geometry with these "
+                             "codes (e.g. data/raw/cbs_wijk_centroids_2015.geojson for "
+                             "wk_code)")
         if lost:
             share = lost_total / max(float(np.nansum(tab[measure])), 1e-9)
             log.warning("%s: %d code(s) (%.0f %s, %.1f%% of the total) have no location "

@@ -22,13 +22,14 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from . import _crs, _vector, layers
+from . import _columns, _crs, _vector, layers
 from ._errors import InputError
 
 log = logging.getLogger(__name__)
 
-ID_COLUMNS = ("id", "zone_id")
-"""Id columns looked for (in this order) when the user names none."""
+ID_COLUMNS = ("zone_id", "id")
+"""Id columns looked for (in this order) when the user names none; then the zone code
+columns of :data:`ruimtekit._columns.ZONE_ID_ALIASES`."""
 
 
 def _geometry_kind(gdf: gpd.GeoDataFrame, path: Any) -> str:
@@ -53,6 +54,10 @@ def _id_column(df: pd.DataFrame, id_column: str | None, path: Any, what: str) ->
     for c in ID_COLUMNS:
         if c in df.columns:
             return c
+    for aliases in _columns.ZONE_ID_ALIASES.values():
+        c = _columns.find_column(df.columns, aliases)
+        if c is not None:
+            return c
     raise InputError(path, f"the {what} have no id column (looked for {', '.join(ID_COLUMNS)})",
                      f"name the id column (--id-column / id_column=), one of: "
                      f"{[c for c in df.columns if c != 'geometry'][:20]}")
@@ -70,7 +75,7 @@ def as_places(
     data : GeoDataFrame, str or Path
         A layer in the working CRS, or a file (read with :func:`read_places`).
     id_column : str, optional
-        Id column; default ``id`` or ``zone_id`` (files: also the CBS/PC4 code columns
+        Id column; default ``zone_id`` or ``id``, else a zone code column (CBS/PC4 codes
         that :func:`ruimtekit.layers.read_zones` recognises).
     what : str
         Name used in messages (``origins``, ``destinations``).
@@ -128,11 +133,12 @@ def read_places(
     ----------
     path : str or Path
         Any vector file or CSV with x/y (RD metres) or lon/lat columns
-        (:func:`ruimtekit._vector.read_any`). Polygon files without an ``id``/``zone_id``
-        column are read as zones (:func:`ruimtekit.layers.read_zones`: CBS and PC4 codes,
-        canonical columns, ``pop_x``/``pop_y`` when the source has them).
+        (:func:`ruimtekit._vector.read_any`). Polygon files are read as zones
+        (:func:`ruimtekit.layers.read_zones`: CBS and PC4 codes, canonical columns,
+        ``pop_x``/``pop_y`` when the source has them).
     id_column : str, optional
-        Id column (default ``id`` or ``zone_id``).
+        Id column (default ``id``, ``zone_id``, else a zone code column such as ``code``,
+        ``pc4``, ``bu_code``).
     what : str
         Name used in messages.
     crs : str or int, optional
@@ -157,9 +163,9 @@ def read_places(
         raise InputError(path, f"{int(missing.sum())} of {len(data)} {what} have no geometry",
                          "drop them or give them a location")
     kind = _geometry_kind(data, path)
-    if kind == "polygons" and id_column is None and not any(c in data.columns
-                                                            for c in ID_COLUMNS):
-        zones = layers.read_zones(path, crs=crs)
+    if kind == "polygons":
+        zones = layers.read_zones(path, crs=crs,
+                                  columns=None if id_column is None else {"zone_id": id_column})
         zones.attrs["source"] = str(path)
         return as_places(zones, "zone_id", what)
     return as_places(data, id_column, what)
