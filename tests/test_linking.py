@@ -519,3 +519,39 @@ def test_signals_and_geometry_survive_every_osm_format(tmp_path):
             np.testing.assert_array_equal(g.edge_data[k], ref.edge_data[k])
         np.testing.assert_array_equal(g.node_data["signal"], ref.node_data["signal"])
         np.testing.assert_allclose(g.meta["vertex_xy"], ref.meta["vertex_xy"], atol=1e-6)
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_points_far_from_the_network_stay_unlinked(delft, enabled):
+    tc = profiles.TurnCosts(enabled=enabled)
+    lk = networks.link(delft, [120_000.0, 121_000.0, np.nan], [480_000.0, 480_000.0, 0.0],
+                       500.0, networks.LinkOptions(turns=tc))
+    assert lk.unlinked.all() and lk.src_ptr.tolist() == [0, 0, 0, 0]
+    assert np.all(lk.distance_m[:2] > 30_000) and np.isnan(lk.distance_m[2])
+    none = networks.link(delft, [], [], 500.0, networks.LinkOptions(turns=tc))
+    assert none.sink.size == 0 and none.src_ptr.tolist() == [0]
+
+
+def test_graphml_two_way_streets_split_in_both_directions(delft):
+    """osmnx stores each direction's polyline separately: the reverse edge with the reversed
+    polyline is still the twin, so a point mid-street can leave either way."""
+    from ruimtekit import _linking
+
+    tw = _linking.twins(delft)
+    src = delft.edge_sources()
+    pairs = set(zip(src.tolist(), delft.indices.tolist(), strict=True))
+    has_rev = np.array([(v, u) in pairs
+                        for u, v in zip(src.tolist(), delft.indices.tolist(), strict=True)])
+    assert (tw >= 0).sum() > 0.95 * has_rev.sum()
+    e = int(np.flatnonzero(tw >= 0)[0])
+    vxy, a, b = _linking.edge_polylines(delft)
+    mid = vxy[a[e]] + 0.5 * (vxy[a[e] + np.sign(b[e] - a[e])] - vxy[a[e]])
+    for enabled in (False, True):
+        lk = networks.link(delft, [mid[0]], [mid[1]], 50.0,
+                           networks.LinkOptions(turns=profiles.TurnCosts(enabled=enabled)))
+        n_src = lk.src_ptr[1] - lk.src_ptr[0]
+        # node-based: the split node and the own sink; edge-based: both directions + sink
+        assert n_src == (3 if enabled else 2)
+        if not enabled:
+            split = lk.src_nodes[0]
+            assert np.diff(lk.graph.indptr)[split] == 3  # both ways out, and the sink arc

@@ -69,20 +69,29 @@ def bearings(g: _graph.Graph) -> tuple[np.ndarray, np.ndarray]:
 
 
 def twins(g: _graph.Graph) -> np.ndarray:
-    """The opposite-direction edge along the same polyline (``-1`` when none)."""
+    """The opposite-direction edge along the same polyline (``-1`` when none).
+
+    The reverse edge ``v -> u`` is a twin when its polyline has the same vertices in
+    reverse order (compared at the second and the middle vertex; GraphML stores each
+    direction's geometry separately, OSM shares it).
+    """
     src = g.edge_sources().astype(np.int64)
     dst = g.indices.astype(np.int64)
-    _, a, b = edge_polylines(g)
+    vxy, a, b = edge_polylines(g)
     n = g.n_nodes
-    has_geom = g.edge_data is not None and "geom_a" in g.edge_data
     key = src * n + dst
     order = np.argsort(key)
     rkey = dst * n + src
-    pos = np.minimum(np.searchsorted(key[order], rkey), key.size - 1)
+    pos = np.minimum(np.searchsorted(key[order], rkey), max(key.size - 1, 0))
     cand = order[pos]
     ok = key[cand] == rkey
-    if has_geom:
-        ok &= (a[cand] == b) & (b[cand] == a)
+    nseg = np.abs(b - a)
+    ok &= nseg[cand] == nseg
+    step = np.sign(b - a).astype(np.int64)
+    for k in (np.minimum(1, nseg), nseg // 2):
+        mine = vxy[a + step * k]
+        theirs = vxy[b[cand] - step[cand] * k]
+        ok &= np.all(np.abs(mine - theirs) < 1e-6, axis=1)
     return np.where(ok, cand, -1)
 
 
@@ -443,7 +452,7 @@ def cost_graph(sg: SplitGraph, x: np.ndarray, y: np.ndarray, access_s: np.ndarra
         # every movement in-edge i -> out-edge j at node head[i]
         reps = out_cnt[sg.head]
         ii = np.repeat(np.arange(m), reps)
-        first = np.concatenate([[0], np.cumsum(reps)[:-1]]).astype(np.int64)
+        first = (np.cumsum(reps) - reps).astype(np.int64)
         kin = np.arange(ii.size) - np.repeat(first, reps)
         jj = out_order[out_start[sg.head[ii]] + kin]
         node = sg.head[ii]
@@ -458,7 +467,7 @@ def cost_graph(sg: SplitGraph, x: np.ndarray, y: np.ndarray, access_s: np.ndarra
         in_start = np.concatenate([[0], np.cumsum(in_cnt)]).astype(np.int64)
         r = in_cnt[sink_attach]
         s_of = np.repeat(np.arange(n_sink), r)
-        k2 = np.arange(s_of.size) - np.repeat(np.concatenate([[0], np.cumsum(r)[:-1]]), r)
+        k2 = np.arange(s_of.size) - np.repeat(np.cumsum(r) - r, r)
         si = in_order[in_start[sink_attach[s_of]] + k2]
         tails = np.concatenate([ii, si])
         heads = np.concatenate([jj, base + s_of])
