@@ -160,3 +160,161 @@ def test_csv_output_and_same_numbers(case, tmp_path):
     assert res.exit_code == 0, res.output
     got = pd.read_csv(out, dtype={"from_id": str, "to_id": str})
     np.testing.assert_allclose(_as_square(got, orig, dest), want, atol=1e-9)
+
+
+def test_omx_output_holds_the_same_matrix(case, tmp_path):
+    import openmatrix as omx
+
+    d, links, orig, dest, want = case
+    out = tmp_path / "m.omx"
+    res = CliRunner().invoke(app, [
+        "matrix", "--origins", str(d / "origins.gpkg"), "--destinations",
+        str(d / "destinations.gpkg"), "--network", str(d / "links.csv"), "--mode", "car",
+        "--max-time", str(MAX_TIME), "--chunk-pairs", "900", "-o", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    with omx.open_file(str(out)) as f:
+        got = np.array(f["travel_time"])
+        ids = [b.decode() for b in f.root._v_attrs["from_id"]]
+    assert ids == list(orig["id"])
+    np.testing.assert_allclose(got, want, atol=1e-9)
+
+
+def test_same_set_and_polygons_use_population_points(case):
+    """Destinations default to the origins; polygons are routed from pop_x/pop_y."""
+    d, links, orig, dest, want = case
+    net = rk.TransportNetwork(roads={"car": d / "links.csv"})
+    poly = orig.copy()
+    poly["pop_x"], poly["pop_y"] = orig.geometry.x, orig.geometry.y
+    poly["geometry"] = orig.geometry.buffer(400.0).translate(300.0, 0.0)  # centroid moved
+    opts = rk.RoutingOptions(max_time_min=MAX_TIME)
+    a = rk.TravelTimeMatrix(net, poly, mode="car", options=opts)
+    b = rk.TravelTimeMatrix(net, orig, orig, mode="car", options=opts)
+    pd.testing.assert_frame_equal(pd.DataFrame(a), pd.DataFrame(b))
+    want_same = _oracle(links, orig, orig, MAX_TIME)
+    np.testing.assert_allclose(_as_square(a, orig, orig), want_same, atol=1e-9)
+
+
+def test_crowfly_matrix_is_the_model(case):
+    from ruimtekit import impedance
+
+    _, _, orig, dest, _ = case
+    net = rk.TransportNetwork(crowfly=True)
+    ttm = rk.TravelTimeMatrix(net, orig, dest, mode="bike",
+                              options={"max_time_min": 10})
+    dx = orig.geometry.x.to_numpy()[:, None] - dest.geometry.x.to_numpy()[None, :]
+    dy = orig.geometry.y.to_numpy()[:, None] - dest.geometry.y.to_numpy()[None, :]
+    t = np.rint(impedance.crowfly_seconds(np.hypot(dx, dy), "bike")) / 60.0
+    t[t > 10] = np.nan
+    assert np.isnan(t).any() and np.isfinite(t).any()
+    np.testing.assert_allclose(_as_square(ttm, orig, dest), t)
+
+
+def test_isochrone_area_is_the_reached_cells(case):
+    """Grid cells whose centre the oracle reaches within T make up the isochrone."""
+    d, links, orig, dest, want = case
+    net = rk.TransportNetwork(roads={"car": d / "links.csv"})
+    on = np.flatnonzero(np.isfinite(want).any(axis=1))[:2]
+    off = np.flatnonzero(np.isnan(want).all(axis=1))[:1]
+    pt = orig.iloc[[*on, *off]]
+    iso = rk.isochrones(net, pt, cutoffs=[4, 8], mode="car",
+                        options={"cell_m": 60.0})
+    assert list(iso["cutoff"]) == [8.0, 4.0] * 3
+    last = iso[iso["zone_id"] == pt["id"].iloc[2]]
+    assert (last["area_km2"] == 0).all() and last.geometry.is_empty.all()
+    for i, pid in enumerate(pt["id"].iloc[:2]):
+        rows = iso[iso["zone_id"] == pid].set_index("cutoff")
+        # rebuild the grid and ask the oracle
+        g = rows.loc[8.0, "geometry"]
+        x0, y0 = pt.geometry.x.iloc[i], pt.geometry.y.iloc[i]
+        r = iso.attrs["cell_m"]
+        k = int(np.ceil((g.bounds[2] - g.bounds[0]) / r)) + 4
+        offs = np.arange(-k, k + 1) * r
+        gx, gy = np.meshgrid(offs, offs)
+        import geopandas as gpd
+
+        cells = gpd.GeoDataFrame({"id": np.arange(gx.size).astype(str)},
+                                 geometry=gpd.points_from_xy(x0 + gx.ravel(), y0 + gy.ravel()),
+                                 crs=RD)
+        t = _oracle(links, pt.iloc[[i]], cells, 8.0)[0]
+        for c in (4.0, 8.0):
+            n = int((t <= c).sum())
+            assert n > 0
+            assert rows.loc[c, "area_km2"] == pytest.approx(n * r * r / 1e6, rel=1e-6)
+        assert rows.loc[4.0, "geometry"].within(rows.loc[8.0, "geometry"].buffer(1e-6))
+
+
+def test_bad_matrix_inputs_are_clean_errors(case, tmp_path):
+    d, *_ = case
+    base = ["matrix", "--origins", str(d / "origins.gpkg"), "--network",
+            str(d / "links.csv")]
+    cases = [
+        (["--mode", "car", "--destinations", str(tmp_path / "missing.gpkg"),
+          "-o", str(tmp_path / "a.parquet")], "missing.gpkg"),
+        (["--mode", "car", "-o", str(tmp_path / "a.xlsx")], "unknown matrix format"),
+        (["--mode", "transit", "-o", str(tmp_path / "a.parquet")], "--gtfs"),
+        (["--mode", "car", "--id-column", "nope", "-o", str(tmp_path / "a.parquet")],
+         "nope"),
+        (["--mode", "car", "--percentiles", "50", "-o", str(tmp_path / "a.parquet")],
+         "transit"),
+    ]
+    for args, words in cases:
+        res = CliRunner().invoke(app, [*base, *args, "--quiet"])
+        assert res.exit_code == 2, (args, res.output)
+        assert words in res.output, (args, res.output)
+        assert "Traceback" not in res.output
+    assert not list(tmp_path.glob("a.*"))
+
+
+# ---------------------------------------------------------------------------------------
+# transit: the same numbers as transit.od_matrix, through the noun and the CLI
+# ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def gtfs_case(tmp_path_factory):
+    import geopandas as gpd
+
+    from transit_fixtures import STOPS, write_feed
+
+    d = tmp_path_factory.mktemp("gtfs")
+    folder = write_feed(d / "feed")
+
+    def pts(names, prefix, shift):
+        lat = [STOPS[n][0] + shift for n in names]
+        lon = [STOPS[n][1] for n in names]
+        g = gpd.GeoDataFrame({"id": [f"{prefix}{n}" for n in names]},
+                             geometry=gpd.points_from_xy(lon, lat), crs=4326).to_crs(RD)
+        return g
+
+    orig = pts(["A", "K", "H", "F"], "o", 0.0009)  # ~100 m north of the stops
+    dest = pts(["B", "C", "D", "E", "I", "J"], "d", -0.0009)
+    orig.to_file(d / "o.gpkg")
+    dest.to_file(d / "d.gpkg")
+    return d, folder, orig, dest
+
+
+def test_transit_matrix_equals_transit_od_matrix(gtfs_case, tmp_path):
+    from ruimtekit import transit
+
+    d, folder, orig, dest = gtfs_case
+    net = rk.TransportNetwork(transit=folder, date="2024-03-12")
+    ttm = rk.TravelTimeMatrix(net, orig, dest, mode="transit", window="07:00-07:40",
+                              percentiles=[50, 90], options={"max_time_min": 60})
+    params = transit.as_params(None, window=("07:00", "07:40"), percentiles=[50, 90],
+                               max_time_min=60)
+    o = orig.rename(columns={"id": "zone_id"})
+    de = dest.rename(columns={"id": "zone_id"})
+    want = transit.od_matrix(net.transit, o, de, params=params)
+    assert list(ttm.columns) == ["from_id", "to_id", "travel_time", "travel_time_p50",
+                                 "travel_time_p90"]
+    pd.testing.assert_frame_equal(pd.DataFrame(ttm), want, check_dtype=False)
+    assert ttm["travel_time"].notna().sum() >= 3
+    assert ttm["travel_time"].isna().any()
+    out = tmp_path / "t.parquet"
+    res = CliRunner().invoke(app, [
+        "matrix", "--origins", str(d / "o.gpkg"), "--destinations", str(d / "d.gpkg"),
+        "--gtfs", str(folder), "--date", "2024-03-12", "--window", "07:00-07:40",
+        "--percentiles", "50", "--percentiles", "90", "--max-time", "60",
+        "--mode", "transit", "-o", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    got = pd.read_parquet(out)
+    got[["from_id", "to_id"]] = got[["from_id", "to_id"]].astype(str)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, check_categorical=False)

@@ -568,9 +568,11 @@ def write_matrix(
         As :class:`TravelTimeMatrix` (``destinations`` ``None`` = the origins).
     path : str or Path
         ``.parquet``/``.pq`` (one row group per block of origins, ``from_id``/``to_id``
-        dictionary-encoded), ``.csv`` (long format) or ``.omx`` (OpenMatrix, one matrix
-        per percentile, needs ``openmatrix``; rows = origins, columns = destinations in
-        input order, the ids in the ``from_id``/``to_id`` mappings). Written atomically.
+        dictionary-encoded), ``.csv`` (long format) or ``.omx`` (OpenMatrix: one matrix
+        per column, rows = origins and columns = destinations in input order, NaN
+        unreachable; the ids as byte strings in the root attributes ``from_id`` and
+        ``to_id``, and as OMX mappings of the same names when they are integers).
+        Written atomically.
     mode : str
     params : TransitParams, optional
         Transit parameters (:func:`transit_params`).
@@ -611,7 +613,7 @@ def write_matrix(
             if suffix in (".parquet", ".pq"):
                 writer = pq.ParquetWriter(tmp, schema)
             elif suffix == ".omx":
-                omx_file = _open_omx(tmp, path, len(oid), len(did), names)
+                omx_file = _open_omx(tmp, path, oid, did, names)
             else:
                 writer = open(tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
                 writer.write(",".join(["from_id", "to_id", *names]) + "\n")
@@ -648,15 +650,29 @@ def write_matrix(
     return stats
 
 
-def _open_omx(tmp: Path, path: Path, n_o: int, n_d: int, names: list[str]) -> Any:
+def _is_int(text: str) -> bool:
+    return text.lstrip("-").isdigit() and len(text) < 19
+
+
+def _open_omx(tmp: Path, path: Path, oid: np.ndarray, did: np.ndarray, names: list[str]
+              ) -> Any:
     try:
         import openmatrix as omx
+        import tables
     except ImportError:
         raise InputError(path, "writing OMX needs the openmatrix package",
                          "pip install openmatrix, or write .parquet/.csv") from None
     f = omx.open_file(str(tmp), "w")
     for name in names:
-        f.create_matrix(name, shape=(n_o, n_d), atom=omx.tables.Float64Atom(dflt=np.nan))
+        f.create_matrix(name, shape=(len(oid), len(did)),
+                        atom=tables.Float64Atom(dflt=np.nan))
+    # ids: root attributes (any string); OMX mappings as well when the ids are integers
+    f.root._v_attrs["from_id"] = np.asarray(oid, dtype="S")
+    f.root._v_attrs["to_id"] = np.asarray(did, dtype="S")
+    if all(_is_int(i) for i in oid):
+        f.create_mapping("from_id", np.asarray(oid, dtype=np.int64))
+    if len(did) != len(oid) and all(_is_int(i) for i in did):
+        f.create_mapping("to_id", np.asarray(did, dtype=np.int64))
     return f
 
 
@@ -819,7 +835,9 @@ def isochrones(
     of direct and transit trips at the departure; crow-fly: the model); the isochrone of
     cutoff T is the union of the cells whose centre is reached within T minutes. The
     edges are therefore accurate to one cell; holes are areas (parks, water, cells away
-    from the network) that cannot be reached in time.
+    from the network) that cannot be reached in time. Points that cannot be routed
+    (farther than ``max_snap_m`` from the street network) get an empty polygon and a
+    warning.
 
     Parameters
     ----------
@@ -862,7 +880,21 @@ def isochrones(
     gx, gy = np.meshgrid(offs, offs)
     inside = np.hypot(gx, gy) <= radius + cell
     gx, gy = gx[inside], gy[inside]
+    routed = np.ones(len(pts), dtype=bool)
+    if network.kind(mode) == "network":  # points off the street network reach nothing
+        inputs = accessibility.od_search_inputs(network.roads[mode], pts, None, cuts[0],
+                                                ro.max_snap_m, ro.access_speed_kmh)
+        routed = np.diff(inputs.src_ptr) > 0
+        if not routed.all():
+            log.warning("%d of %d isochrone points are farther than %.0f m from the %s "
+                        "network; their isochrones are empty: %s", int((~routed).sum()),
+                        len(pts), ro.max_snap_m, mode, ", ".join(ids[~routed][:10]))
     for i in range(len(pts)):
+        if not routed[i]:
+            for c in cuts:
+                rows.append({"zone_id": ids[i], "cutoff": c, "area_km2": 0.0,
+                             "geometry": shapely.MultiPolygon()})
+            continue
         cx, cy = px[i] + gx, py[i] + gy
         grid = gpd.GeoDataFrame({"zone_id": np.arange(len(cx)).astype(str)},
                                 geometry=gpd.points_from_xy(cx, cy), crs=pts.crs)
