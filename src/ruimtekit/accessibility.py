@@ -893,13 +893,13 @@ def od_search_inputs(
         As :func:`network_access` (points are linked onto street edges, else snapped).
     """
     o = origins.copy()
-    o["_one"] = 1.0
+    o["points"] = 1.0
     d = None
     if destinations is not None:
         d = destinations.copy()
-        d["_one"] = 1.0
+        d["points"] = 1.0
     measures = [Decay("cumulative", cutoff=float(max_time_min))]
-    p = _prepare(graph, o, d, "_one", measures, graph.mode, max_snap_m, access_speed_kmh,
+    p = _prepare(graph, o, d, "points", measures, graph.mode, max_snap_m, access_speed_kmh,
                  float(max_time_min))
     return p.shared
 

@@ -23,6 +23,7 @@ working CRS (EPSG:28992 unless :func:`ruimtekit.use_crs` sets another).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -709,6 +710,11 @@ class Accessibility(gpd.GeoDataFrame):
     shadow the module :mod:`ruimtekit.accessibility`.
     """
 
+    @classmethod
+    def _geodataframe_constructor_with_fallback(cls, *args: Any, **kwargs: Any) -> Any:
+        # derived frames (column selections, merges) are plain GeoDataFrames/DataFrames
+        return gpd.GeoDataFrame._geodataframe_constructor_with_fallback(*args, **kwargs)
+
     def __init__(
         self,
         network: TransportNetwork,
@@ -817,6 +823,18 @@ def _reach_radius_m(network: TransportNetwork, mode: str, t_min: float) -> float
                      "locations between zones)", "use a street network or crow-fly mode")
 
 
+@contextlib.contextmanager
+def _quiet_grid() -> Iterator[None]:
+    """Grid cells off the network are expected: no per-cell snapping warnings."""
+    lg = logging.getLogger(accessibility.__name__)
+    level = lg.level
+    lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        lg.setLevel(level)
+
+
 def isochrones(
     network: TransportNetwork,
     points: Any,
@@ -898,9 +916,10 @@ def isochrones(
         cx, cy = px[i] + gx, py[i] + gy
         grid = gpd.GeoDataFrame({"zone_id": np.arange(len(cx)).astype(str)},
                                 geometry=gpd.points_from_xy(cx, cy), crs=pts.crs)
-        it = iter_matrix(network, pts.iloc[[i]], grid, mode, p, ro)
-        pcts = next(it)
-        t = np.concatenate([b[:, :, _main_pct(pcts)] for _, b in it])[0]
+        with _quiet_grid():
+            it = iter_matrix(network, pts.iloc[[i]], grid, mode, p, ro)
+            pcts = next(it)
+            t = np.concatenate([b[:, :, _main_pct(pcts)] for _, b in it])[0]
         for c in cuts:
             ok = np.isfinite(t) & (t <= c + 1e-9)
             boxes = shapely.box(cx[ok] - cell / 2, cy[ok] - cell / 2, cx[ok] + cell / 2,

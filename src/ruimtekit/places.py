@@ -158,14 +158,14 @@ def read_places(
     data.attrs["source"] = str(path)
     if len(data) == 0:
         raise InputError(path, f"the {what} file has no rows", f"give at least one {what[:-1]}")
-    missing = (data.geometry.isna() | data.geometry.is_empty).to_numpy()
-    if missing.any():
-        raise InputError(path, f"{int(missing.sum())} of {len(data)} {what} have no geometry",
-                         "drop them or give them a location")
     kind = _geometry_kind(data, path)
-    if kind == "polygons":
+    if kind == "polygons":  # zones without geometry are kept (NaN values), as read_zones
         zones = layers.read_zones(path, crs=crs,
                                   columns=None if id_column is None else {"zone_id": id_column})
         zones.attrs["source"] = str(path)
         return as_places(zones, "zone_id", what)
+    missing = (data.geometry.isna() | data.geometry.is_empty).to_numpy()
+    if missing.any():
+        raise InputError(path, f"{int(missing.sum())} of {len(data)} {what} have no geometry",
+                         "drop them or give them a location")
     return as_places(data, id_column, what)
