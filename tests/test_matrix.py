@@ -318,3 +318,62 @@ def test_transit_matrix_equals_transit_od_matrix(gtfs_case, tmp_path):
     got = pd.read_parquet(out)
     got[["from_id", "to_id"]] = got[["from_id", "to_id"]].astype(str)
     pd.testing.assert_frame_equal(got, want, check_dtype=False, check_categorical=False)
+
+
+def test_accessibility_noun_equals_the_engine_functions(case, gtfs_case):
+    from ruimtekit import accessibility, transit
+
+    d, links, orig, dest, want = case
+    net = rk.TransportNetwork(roads={"car": d / "links.csv"})
+    jobs = dest.assign(jobs=np.arange(len(dest), dtype=float) + 1)
+    spec = rk.MeasureSpec(cutoffs=[6, 12], decays=[{"kind": "exponential",
+                                                    "params": {"beta": 0.1}}])
+    acc = rk.Accessibility(net, orig, jobs, mode="car", measures=spec)
+    # oracle: the brute-force matrix aggregated by hand
+    off = np.isnan(want).all(axis=1)  # origins off the network: NaN, not 0
+    for c in (6, 12):
+        hand = (np.nan_to_num(want, nan=1e9) <= c) @ jobs["jobs"].to_numpy()
+        np.testing.assert_allclose(acc[f"jobs_{c}min_car"], np.where(off, np.nan, hand))
+    assert isinstance(acc, gpd_frame()) and acc.crs is not None
+    assert rk.accessibility is accessibility  # the noun does not shadow the module
+    g = net.roads["car"]
+    o = orig.rename(columns={"id": "zone_id"})
+    direct = accessibility.network_access(g, o, jobs, cutoffs=[6, 12],
+                                          decays=[accessibility.Decay("exponential",
+                                                                      beta=0.1)])
+    pd.testing.assert_frame_equal(pd.DataFrame(acc).drop(columns="geometry"),
+                                  pd.DataFrame(direct).drop(columns="geometry"))
+    # transit: the same as transit.zone_accessibility
+    gd, folder, go, gdst = gtfs_case
+    tnet = rk.TransportNetwork(transit=folder, date="2024-03-12")
+    gj = gdst.assign(jobs=100.0)
+    ta = rk.Accessibility(tnet, go, gj, mode="transit", measures={"cutoffs": [20, 40]})
+    tz = transit.zone_accessibility(tnet.transit, go.rename(columns={"id": "zone_id"}),
+                                    gj["jobs"].to_numpy(), cutoffs_min=[20, 40],
+                                    destinations=gj)
+    for c in tz.columns[1:]:
+        np.testing.assert_array_equal(ta[c].to_numpy(), tz[c].to_numpy())
+    assert ta["jobs_40min_transit"].max() > 0
+
+
+def gpd_frame():
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame
+
+
+def test_public_api_is_curated():
+    assert {"TransportNetwork", "TravelTimeMatrix", "Accessibility", "MeasureSpec",
+            "RoutingOptions", "isochrones", "read_places", "read_opportunities",
+            "write_matrix"} <= set(rk.__all__)
+    for name in rk.__all__:
+        assert getattr(rk, name) is not None
+    import inspect
+
+    for name in rk.__all__:
+        obj = getattr(rk, name)
+        if callable(obj) and not isinstance(obj, type) or name in (
+                "TransportNetwork", "TravelTimeMatrix", "Accessibility"):
+            fn = obj.__init__ if isinstance(obj, type) else obj
+            params = [p for p in inspect.signature(fn).parameters if p != "self"]
+            assert len(params) <= 8, (name, params)

@@ -141,7 +141,8 @@ def run_matrix(args: dict[str, Any]) -> dict[str, Any]:
     idc = args.get("id_column")
     orig = places.read_places(args["origins"], idc, "origins")
     dest = (None if args.get("destinations") is None
-            else places.read_places(args["destinations"], idc, "destinations"))
+            else places.read_places(args["destinations"],
+                                    args.get("destination_id_column") or idc, "destinations"))
     net = _network(args, mode, tp)
     opts = {"max_time_min": args.get("max_time"), "max_snap_m": args["max_snap_m"],
             "transit": tp}

@@ -349,7 +349,10 @@ def matrix_cmd(
         "transit modes: the street network of the access legs (like --walk-network).")]
         = None,
     id_column: Annotated[str | None, typer.Option(
-        help="Id column of origins and destinations (default id or zone_id).")] = None,
+        help="Id column of the origins (and of the destinations unless "
+             "--destination-id-column; default zone_id, id or a zone code column).")] = None,
+    destination_id_column: Annotated[str | None, typer.Option(
+        help="Id column of the destinations.")] = None,
     max_time: Annotated[float | None, typer.Option(
         help="Longest travel time in minutes (default 120); longer pairs are NaN.")] = None,
     max_snap_m: Annotated[float, typer.Option(help="Maximum distance to the street "
