@@ -377,3 +377,17 @@ def test_public_api_is_curated():
             fn = obj.__init__ if isinstance(obj, type) else obj
             params = [p for p in inspect.signature(fn).parameters if p != "self"]
             assert len(params) <= 8, (name, params)
+
+
+def test_accessibility_od_matrix_takes_other_destinations(case):
+    from ruimtekit import accessibility
+
+    d, links, orig, dest, want = case
+    g = rk.TransportNetwork(roads={"car": d / "links.csv"}).roads["car"]
+    od = accessibility.od_matrix(g, orig.rename(columns={"id": "zone_id"}), MAX_TIME,
+                                 destinations=dest.rename(columns={"id": "zone_id"}))
+    got = np.full(want.shape, np.nan)
+    oi = pd.Index(orig["id"]).get_indexer(od["origin"])
+    di = pd.Index(dest["id"]).get_indexer(od["destination"])
+    got[oi, di] = od["time_s"] / 60.0
+    np.testing.assert_allclose(got, want, atol=1e-9)  # reachable pairs only, the rest absent

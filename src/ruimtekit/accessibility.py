@@ -834,24 +834,32 @@ def od_matrix(
     max_snap_m: float = 500.0,
     access_speed_kmh: float | None = None,
     scheduler: Any = None,
+    destinations: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame:
-    """Zone-to-zone travel times over a network (long format, reachable pairs only).
+    """Zone-to-zone (or zone-to-destination) travel times over a network (long format,
+    reachable pairs only).
 
-    Intended for modest zone counts (the dense origin × zone block is held in memory as
-    int32: 4 bytes per pair). ``scheduler`` runs the origins in batches on Dask
-    (:mod:`ruimtekit.distributed`).
+    Intended for modest zone counts (the dense origin × destination block is held in
+    memory as int32: 4 bytes per pair); :class:`ruimtekit.api.TravelTimeMatrix` gives
+    every pair (unreachable NaN) in bounded memory. ``scheduler`` runs the origins in
+    batches on Dask (:mod:`ruimtekit.distributed`). ``destinations`` (points or polygons
+    with ``zone_id``) default to the zones.
 
     Returns
     -------
     DataFrame
-        ``origin``, ``destination`` (zone ids, str), ``time_s`` (int32 seconds, access
-        and egress legs included), for pairs within ``max_time_min``.
+        ``origin``, ``destination`` (ids, str), ``time_s`` (int32 seconds, access and
+        egress legs included), for pairs within ``max_time_min``.
     """
     mode = mode or graph.mode
     measures = [Decay("cumulative", cutoff=float(max_time_min))]
     zz = zones.copy()
     zz["_one"] = 1.0
-    p = _prepare(graph, zz, None, "_one", measures, mode, max_snap_m, access_speed_kmh,
+    dd = None
+    if destinations is not None:
+        dd = destinations.copy()
+        dd["_one"] = 1.0
+    p = _prepare(graph, zz, dd, "_one", measures, mode, max_snap_m, access_speed_kmh,
                  float(max_time_min))
     if scheduler is None:
         _, _, od, _ = search(p.shared, od=True)
@@ -860,7 +868,8 @@ def od_matrix(
 
         od = distributed.network_od(p.shared, scheduler, label=f"{mode} travel-time matrix")
     oi, dj = np.nonzero(od != _kernels.INF32)
-    df = pd.DataFrame({"origin": p.ids[oi], "destination": p.ids[dj],
+    did = p.ids if dd is None else _zone_ids(dd)
+    df = pd.DataFrame({"origin": p.ids[oi], "destination": did[dj],
                        "time_s": od[oi, dj].astype(np.int32)})
     df.attrs.update({"unsnapped": p.unsnapped, "mode": mode, "max_time_min": max_time_min})
     return df

@@ -635,7 +635,7 @@ def write_matrix(
                     batch = pa.table(
                         [pa.DictionaryArray.from_arrays(pa.array(fi), o_dict),
                          pa.DictionaryArray.from_arrays(pa.array(ti), d_dict),
-                         *[pa.array(c) for c in cols]], schema=schema)
+                         *[pa.array(c, from_pandas=True) for c in cols]], schema=schema)
                     writer.write_table(batch)
                 else:
                     pd.DataFrame({"from_id": oid[fi], "to_id": did[ti],
