@@ -133,3 +133,23 @@ def test_bad_opportunity_options_are_clean_errors(tmp_path, args, words):
     assert words in res.output
     assert "Traceback" not in res.output
     assert not out.exists()
+
+
+def test_list_options_parse_alike():
+    from ruimtekit import _commands
+
+    assert _commands.split_list(["15", "30"]) == _commands.split_list(["15,30"]) == ["15", "30"]
+    assert _commands.split_list(["car, bike", "walk"]) == ["car", "bike", "walk"]
+    assert _commands.split_numbers(["15,30", "45"], "--cutoff") == [15.0, 30.0, 45.0]
+    assert _commands.split_decays(["exponential:beta=0.05,logistic:beta=0.1,t0=30"]) == [
+        "exponential:beta=0.05", "logistic:beta=0.1,t0=30"]
+    assert _commands.split_decays(["logistic:beta=0.1,t0=30", "power:alpha=1"]) == [
+        "logistic:beta=0.1,t0=30", "power:alpha=1"]
+    assert _commands.split_list(None) == []
+
+
+def test_version_and_matrix_in_help():
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.output.strip()
+    res = runner.invoke(app, ["--help"])
+    assert "matrix" in res.output
