@@ -391,3 +391,37 @@ def test_accessibility_od_matrix_takes_other_destinations(case):
     di = pd.Index(dest["id"]).get_indexer(od["destination"])
     got[oi, di] = od["time_s"] / 60.0
     np.testing.assert_allclose(got, want, atol=1e-9)  # reachable pairs only, the rest absent
+
+
+def test_matrix_on_dask_equals_local(case, tmp_path):
+    from distributed import Client, LocalCluster
+
+    d, links, orig, dest, want = case
+    net = rk.TransportNetwork(roads={"car": d / "links.csv"})
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    try:
+        with Client(cluster) as client:
+            res = rk.write_matrix(net, orig, dest, tmp_path / "m.parquet", "car", None,
+                                  rk.RoutingOptions(max_time_min=MAX_TIME, chunk_pairs=900,
+                                                    scheduler=client))
+    finally:
+        cluster.close()
+    assert res["pairs"] == 40 * 60
+    got = pd.read_parquet(tmp_path / "m.parquet")
+    np.testing.assert_allclose(_as_square(got, orig, dest), want, atol=1e-9)
+
+
+def test_departures_outside_the_built_window_are_refused(gtfs_case):
+    from ruimtekit._errors import InputError
+
+    d, folder, orig, dest = gtfs_case
+    net = rk.TransportNetwork(transit=folder, date="2024-03-12", window="07:00-07:30")
+    with pytest.raises(InputError, match="outside"):
+        rk.TravelTimeMatrix(net, orig, dest, mode="transit", departure="08:00")
+    one = rk.TravelTimeMatrix(net, orig, dest, mode="transit", departure="07:00",
+                              options={"max_time_min": 60})
+    assert one["travel_time"].notna().any()
+    default = rk.TravelTimeMatrix(net, orig, dest, mode="transit",
+                                  options={"max_time_min": 60})  # the built window
+    assert default["travel_time"].notna().any()

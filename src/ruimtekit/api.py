@@ -179,7 +179,8 @@ class TransportNetwork:
         Service date ``YYYY-MM-DD`` of GTFS feeds.
     window : (str, str) or str, optional
         Departure window ``("07:00", "09:00")`` or ``"07:00-09:00"``: GTFS trips that
-        cannot serve it are dropped when building (default: keep the whole day).
+        cannot serve it are dropped when building (default: keep the whole day), and it
+        is the default window of transit questions; departures outside it are refused.
     transit_params : TransitParams, optional
         Settings used to build the transit network (transfer radius, walking speed) and
         the default routing parameters of transit questions.
@@ -203,7 +204,7 @@ class TransportNetwork:
         window: tuple[str, str] | str | None = None,
         transit_params: Any = None,
     ) -> None:
-        tp = _transit_module.as_params(transit_params)
+        tp = _transit_module.as_params(transit_params, window=_window(window))
         self.transit_params = tp
         self.roads: dict[str, _graph.Graph] = {}
         for mode, g in (roads or {}).items():
@@ -219,8 +220,10 @@ class TransportNetwork:
         self.crowfly: set[str] = (set(ROAD_MODES) if crowfly is True
                                   else set(crowfly or ()))
         self.transit = transit
+        self.window = _window(window)
+        """The departure window the GTFS trips were kept for (``None``: the whole day)."""
         if transit is not None and isinstance(transit, (str, Path, list, tuple)):
-            self.transit = self._build_transit(transit, date, _window(window), tp)
+            self.transit = self._build_transit(transit, date, self.window, tp)
 
     def _build_transit(self, path: Any, date: str | None, window: tuple[str, str] | None,
                        tp: Any) -> Any:
@@ -328,11 +331,22 @@ def transit_params(
         t0 = transit.parse_clock(departure)
         win = (departure, _clock(t0 + base.step_s))
     try:
-        return transit.as_params(base, window=win, percentiles=percentiles,
-                                 max_time_min=o.max_time_min)
+        p = transit.as_params(base, window=win, percentiles=percentiles,
+                              max_time_min=o.max_time_min)
     except ValueError as exc:
         raise InputError(None, f"invalid transit option: {str(exc).splitlines()[0]}",
                          "see ruimtekit.transit.TransitParams") from None
+    built = network.window
+    if built is not None:
+        a, b = (transit.parse_clock(t) for t in built)
+        qa, qb = (transit.parse_clock(t) for t in p.window)
+        if qa < a or qb > b:
+            raise InputError(None, f"departures {p.window_start}–{p.window_end} lie outside "
+                             f"the window {built[0]}–{built[1]} the transit network was "
+                             "built for (trips outside it were dropped)",
+                             "build the TransportNetwork with a window that covers every "
+                             "departure you ask, or without a window")
+    return p
 
 
 def _clock(s: int) -> str:
