@@ -27,7 +27,7 @@ _LAZY = {
     "Accessibility": "api", "IsochroneOptions": "api", "MeasureSpec": "api",
     "RoutingOptions": "api", "TransportNetwork": "api", "TravelTimeMatrix": "api",
     "isochrones": "api", "read_opportunities": "api", "write_matrix": "api",
-    "read_places": "places",
+    "read_places": "places", "as_places": "places",
 }
 """Public nouns, imported on first use (``import ruimtekit`` stays light for the CLI)."""
 
@@ -56,6 +56,7 @@ __all__ = [
     "TransportNetwork",
     "TravelTimeMatrix",
     "__version__",
+    "as_places",
     "isochrones",
     "read_opportunities",
     "read_places",

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+
 from . import accessibility, api, distributed, impedance, places, transit
 from ._errors import InputError
 
@@ -190,7 +192,7 @@ def read_access_opportunities(args: dict[str, Any], zones: Any) -> tuple[Any, st
     geo: Any = geometry
     if geo is None:
         data = _vector.read_any(path)
-        if not hasattr(data, "geometry"):
+        if not isinstance(data, gpd.GeoDataFrame):
             geo = zones  # a table of counts: join its codes to the zones
     dest = api.read_opportunities(path, geometry=geo, join_on=join_on,
                                   column=None if column == "jobs" else column)
