@@ -10,7 +10,7 @@ from typing import Any
 
 import geopandas as gpd
 
-from . import accessibility, api, distributed, impedance, places, transit
+from . import _crs, accessibility, api, distributed, impedance, places, transit
 from ._errors import InputError
 
 _log = logging.getLogger(__name__)
@@ -130,16 +130,29 @@ def run_matrix(args: dict[str, Any]) -> dict[str, Any]:
         raise InputError(out, f"unknown matrix format {out.suffix!r}",
                          f"use one of {', '.join(api.MATRIX_SUFFIXES)}")
     pcts = split_numbers(args.get("percentiles"), "--percentiles") or None
+    base = transit.TransitParams()
+    limits = {k: v for k, v in (("walk", args.get("max_walk")), ("bike", args.get("max_bike")))
+              if v is not None}
+    egress = args.get("egress")
     try:
         tp = transit.as_params(
             None, step_s=args.get("step"), max_rides=args.get("max_rides"),
             max_transfers=args.get("max_transfers"), walk_speed_kmh=args.get("walk_speed"),
             bike_speed_kmh=args.get("bike_speed"),
             transfer_radius_m=args.get("transfer_radius"),
-            board_slack_s=args.get("board_slack"), max_time_min=args.get("max_time"))
+            board_slack_s=args.get("board_slack"), max_time_min=args.get("max_time"),
+            egress_mode=egress, max_access_min={**base.max_access_min, **limits},
+            max_egress_min=({**base.max_egress_min, (egress or "walk"): args["max_egress"]}
+                            if args.get("max_egress") is not None else None))
     except ValueError as exc:
         raise InputError(None, f"invalid transit option: {str(exc).splitlines()[0]}",
                          "see `ruimtekit matrix --help`") from None
+    with _crs.use_crs(args.get("crs") or _crs.DEFAULT_CRS):
+        return _run_matrix(args, mode, out, pcts, tp)
+
+
+def _run_matrix(args: dict[str, Any], mode: str, out: Path, pcts: list[float] | None,
+                tp: transit.TransitParams) -> dict[str, Any]:
     idc = args.get("id_column")
     orig = places.read_places(args["origins"], idc, "origins")
     dest = (None if args.get("destinations") is None

@@ -387,8 +387,19 @@ def matrix_cmd(
         help="Walking transfers between stops up to this many metres (400).")] = None,
     board_slack: Annotated[int | None, typer.Option(
         help="Minimum wait in seconds before every boarding (0).")] = None,
+    max_walk: Annotated[float | None, typer.Option(
+        help="Longest walking access leg in minutes (15).")] = None,
+    max_bike: Annotated[float | None, typer.Option(
+        help="Longest cycling access leg in minutes (20).")] = None,
+    max_egress: Annotated[float | None, typer.Option(
+        help="Longest egress leg in minutes (15).")] = None,
+    egress: Annotated[str | None, typer.Option(
+        help="Egress mode walk (default) or bike.")] = None,
     bike_network: Annotated[Path | None, typer.Option(
         help="Street network file for cycling access legs (bike_transit).")] = None,
+    crs: Annotated[str | None, typer.Option(
+        help="Working CRS: EPSG:28992 (default), a projected metric CRS such as "
+             "EPSG:31982, or auto (UTM zone).")] = None,
     quiet: QuietOpt = False,
     scheduler: SchedulerOpt = None,
 ) -> None:
