@@ -425,3 +425,42 @@ def test_departures_outside_the_built_window_are_refused(gtfs_case):
     default = rk.TravelTimeMatrix(net, orig, dest, mode="transit",
                                   options={"max_time_min": 60})  # the built window
     assert default["travel_time"].notna().any()
+
+
+def test_delft_edge_linked_matrix_equals_dijkstra_on_the_linked_graph():
+    """Real OSM street graph (edge geometry: points linked onto edges, car turn costs on
+    an edge-based graph): 15 origins to 25 other destinations equal scipy Dijkstra on
+    the search graph of networks.link, from every source of an origin (access leg
+    included) to the destination's sink; the linking itself is checked against a brute
+    force in test_linking.py."""
+    from pathlib import Path
+
+    import geopandas as gpd
+
+    from ruimtekit import networks
+
+    raw = Path(__file__).resolve().parents[1] / "data" / "raw" / "osm"
+    net = rk.TransportNetwork(roads={"car": raw / "delft_drive.graphml"})
+    g = net.roads["car"]
+    assert networks.linkable(g)
+    rng = np.random.default_rng(5)
+    x = rng.uniform(83000, 86000, 40)
+    y = rng.uniform(445000, 448500, 40)
+    o = gpd.GeoDataFrame({"id": [f"o{i}" for i in range(15)]},
+                         geometry=gpd.points_from_xy(x[:15], y[:15]), crs=RD)
+    de = gpd.GeoDataFrame({"id": [f"d{i}" for i in range(25)]},
+                          geometry=gpd.points_from_xy(x[15:], y[15:]), crs=RD)
+    ttm = rk.TravelTimeMatrix(net, o, de, mode="car", options={"max_time_min": 8})
+    lk = networks.link(g, x, y, 500.0)  # origins then destinations, as the matrix links
+    dist = dijkstra(lk.graph.to_scipy(), directed=True, indices=lk.src_nodes)
+    t = np.full((15, 25), np.inf)
+    for i in range(15):
+        for s in range(lk.src_ptr[i], lk.src_ptr[i + 1]):
+            sinks = lk.sink[15:]
+            row = np.where(sinks >= 0, np.rint(lk.src_off_s[s]) + dist[s, np.maximum(sinks, 0)],
+                           np.inf)
+            t[i] = np.minimum(t[i], row)
+    t[t > 8 * 60] = np.inf
+    want = np.where(np.isfinite(t), t / 60.0, np.nan)
+    assert np.isfinite(want).sum() > 20 and np.isnan(want).sum() > 20
+    np.testing.assert_allclose(_as_square(ttm, o, de), want, atol=1e-9)
