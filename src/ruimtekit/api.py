@@ -984,7 +984,8 @@ def read_opportunities(
         number for point files without one) and the opportunity column (``jobs``, or
         ``establishments_proxy``, or ``column``). Codes without a location are dropped,
         counted in ``attrs["unmatched_codes"]`` / ``attrs["unmatched_total"]`` and
-        warned about.
+        warned about; rows without a value or an (empty) geometry are dropped with a
+        warning (``attrs["dropped_rows"]``).
     """
     from . import layers
 
@@ -1036,6 +1037,19 @@ def read_opportunities(
                              "zones) and --join-on table_column=geometry_column")
     if column and column != "jobs" and "jobs" in res.columns:
         res = res.rename(columns={"jobs": column})
+    col = column if column and column in res.columns else res.attrs.get("measure", "jobs")
+    # rows without a value (read_jobs warned: not counted) or without a location cannot
+    # be destinations: drop them, counted
+    no_value = res[col].isna().to_numpy() if col in res.columns else np.zeros(len(res), bool)
+    no_place = (res.geometry.isna() | res.geometry.is_empty).to_numpy()
+    drop = no_value | no_place
+    if drop.any():
+        lost = float(np.nansum(res.loc[no_place & ~no_value, col]))
+        log.warning("%s: %d row(s) left out of the opportunities: %d without a %s value, "
+                    "%d without a location (%.0f %s)", path.name, int(drop.sum()),
+                    int(no_value.sum()), col, int((no_place & ~no_value).sum()), lost, col)
+        res = res.loc[~drop].reset_index(drop=True)
+        res.attrs["dropped_rows"] = int(drop.sum())
     if "zone_id" not in res.columns:
         res["zone_id"] = np.arange(len(res)).astype(str)
     res.attrs["source"] = str(path)
