@@ -254,7 +254,7 @@ def test_unexpected_errors_are_one_line_and_verbose_shows_the_trace(tmp_path, mo
     def boom(*a, **k):
         raise RuntimeError("simulated\nbug")
 
-    monkeypatch.setattr("ruimtekit.accessibility.run_cli", boom)
+    monkeypatch.setattr("ruimtekit._commands.run_access", boom)
     args = ["access", "--zones", "z.gpkg", "--network", "crowfly", "--mode", "walk", "-o",
             str(tmp_path / "a.gpkg")]
     res = CliRunner().invoke(app, args)
@@ -267,7 +267,7 @@ def test_unexpected_errors_are_one_line_and_verbose_shows_the_trace(tmp_path, mo
     def oserr(*a, **k):
         raise PermissionError(13, "Permission denied", "/data/secret.gpkg")
 
-    monkeypatch.setattr("ruimtekit.accessibility.run_cli", oserr)
+    monkeypatch.setattr("ruimtekit._commands.run_access", oserr)
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 2 and "error: /data/secret.gpkg: Permission denied" in _out(res)
     assert not (tmp_path / "a.gpkg").exists()

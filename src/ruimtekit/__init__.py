@@ -2,6 +2,14 @@
 
 Data flow: sources → layers → networks → accessibility → analyses (borrowed size,
 candidates) → exports (GeoPackage, web maps, figures). All geometry is in EPSG:28992.
+
+The nouns of a notebook session (see docs/api.md)::
+
+    import ruimtekit as rk
+    net = rk.TransportNetwork(roads={"bike": "links.csv"})
+    ttm = rk.TravelTimeMatrix(net, origins, destinations, mode="bike")
+    acc = rk.Accessibility(net, origins, jobs, mode="bike", measures=rk.MeasureSpec(cutoffs=[30]))
+    iso = rk.isochrones(net, origins, cutoffs=[15, 30], mode="bike")
 """
 
 from __future__ import annotations
@@ -14,3 +22,46 @@ CRS = "EPSG:28992"
 from ._crs import set_crs as set_crs  # noqa: E402  (the working CRS setting)
 from ._crs import use_crs as use_crs  # noqa: E402
 from ._crs import working_crs as working_crs  # noqa: E402
+
+_LAZY = {
+    "Accessibility": "api", "IsochroneOptions": "api", "MeasureSpec": "api",
+    "RoutingOptions": "api", "TransportNetwork": "api", "TravelTimeMatrix": "api",
+    "isochrones": "api", "read_opportunities": "api", "write_matrix": "api",
+    "read_places": "places", "as_places": "places",
+}
+"""Public nouns, imported on first use (``import ruimtekit`` stays light for the CLI)."""
+
+
+def __getattr__(name: str) -> object:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'ruimtekit' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{mod}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+__all__ = [
+    "CRS",
+    "Accessibility",
+    "IsochroneOptions",
+    "MeasureSpec",
+    "RoutingOptions",
+    "TransportNetwork",
+    "TravelTimeMatrix",
+    "__version__",
+    "as_places",
+    "isochrones",
+    "read_opportunities",
+    "read_places",
+    "set_crs",
+    "use_crs",
+    "working_crs",
+    "write_matrix",
+]

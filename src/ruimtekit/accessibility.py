@@ -1052,24 +1052,32 @@ def od_matrix(
     max_snap_m: float = 500.0,
     access_speed_kmh: float | None = None,
     scheduler: Any = None,
+    destinations: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame:
-    """Zone-to-zone travel times over a network (long format, reachable pairs only).
+    """Zone-to-zone (or zone-to-destination) travel times over a network (long format,
+    reachable pairs only).
 
-    Intended for modest zone counts (the dense origin × zone block is held in memory as
-    int32: 4 bytes per pair). ``scheduler`` runs the origins in batches on Dask
-    (:mod:`ruimtekit.distributed`).
+    Intended for modest zone counts (the dense origin × destination block is held in
+    memory as int32: 4 bytes per pair); :class:`ruimtekit.api.TravelTimeMatrix` gives
+    every pair (unreachable NaN) in bounded memory. ``scheduler`` runs the origins in
+    batches on Dask (:mod:`ruimtekit.distributed`). ``destinations`` (points or polygons
+    with ``zone_id``) default to the zones.
 
     Returns
     -------
     DataFrame
-        ``origin``, ``destination`` (zone ids, str), ``time_s`` (int32 seconds, access
-        and egress legs included), for pairs within ``max_time_min``.
+        ``origin``, ``destination`` (ids, str), ``time_s`` (int32 seconds, access and
+        egress legs included), for pairs within ``max_time_min``.
     """
     mode = mode or graph.mode
     measures = [Decay("cumulative", cutoff=float(max_time_min))]
     zz = zones.copy()
     zz["_one"] = 1.0
-    p = _prepare(graph, zz, None, "_one", measures, mode, max_snap_m, access_speed_kmh,
+    dd = None
+    if destinations is not None:
+        dd = destinations.copy()
+        dd["_one"] = 1.0
+    p = _prepare(graph, zz, dd, "_one", measures, mode, max_snap_m, access_speed_kmh,
                  float(max_time_min))
     if scheduler is None:
         _, _, od, _ = search(p.shared, od=True)
@@ -1078,10 +1086,49 @@ def od_matrix(
 
         od = distributed.network_od(p.shared, scheduler, label=f"{mode} travel-time matrix")
     oi, dj = np.nonzero(od != _kernels.INF32)
-    df = pd.DataFrame({"origin": p.ids[oi], "destination": p.ids[dj],
+    did = p.ids if dd is None else _zone_ids(dd)
+    df = pd.DataFrame({"origin": p.ids[oi], "destination": did[dj],
                        "time_s": od[oi, dj].astype(np.int32)})
     df.attrs.update({"unsnapped": p.unsnapped, "mode": mode, "max_time_min": max_time_min})
     return df
+
+
+def od_search_inputs(
+    graph: _graph.Graph,
+    origins: gpd.GeoDataFrame,
+    destinations: gpd.GeoDataFrame | None = None,
+    max_time_min: float = 45,
+    max_snap_m: float = 500.0,
+    access_speed_kmh: float | None = None,
+) -> SearchInputs:
+    """Search inputs for a travel-time matrix from ``origins`` to ``destinations``.
+
+    Run them with ``search(inputs, rows, od=True)[2]`` per block of origin rows (int32
+    seconds, ``_kernels.INF32`` = unreachable within ``max_time_min`` or not on the
+    network); :class:`ruimtekit.api.TravelTimeMatrix` does this in bounded memory.
+
+    Parameters
+    ----------
+    graph : Graph
+    origins : GeoDataFrame
+        Points or polygons with ``zone_id`` (``pop_x``/``pop_y`` or the centroid is routed).
+    destinations : GeoDataFrame, optional
+        Points or polygons with ``zone_id``; default the origins.
+    max_time_min : float
+        Search horizon (minutes).
+    max_snap_m, access_speed_kmh
+        As :func:`network_access` (points are linked onto street edges, else snapped).
+    """
+    o = origins.copy()
+    o["points"] = 1.0
+    d = None
+    if destinations is not None:
+        d = destinations.copy()
+        d["points"] = 1.0
+    measures = [Decay("cumulative", cutoff=float(max_time_min))]
+    p = _prepare(graph, o, d, "points", measures, graph.mode, max_snap_m, access_speed_kmh,
+                 float(max_time_min))
+    return p.shared
 
 
 def write_od_matrix(df: pd.DataFrame, path: str | Path) -> Path:
@@ -1688,58 +1735,3 @@ def parse_decay(text: str) -> Decay:
 
 
 SKIM_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq", ".omx")
-
-
-def run_cli(
-    zones: str | Path,
-    network: str,
-    mode: str,
-    cutoffs: Sequence[float] = (45.0,),
-    decays: Sequence[str] = (),
-    opportunities: str = "jobs",
-    opportunity_column: str = "jobs",
-    max_snap_m: float = 500.0,
-    scheduler: Any = None,
-) -> gpd.GeoDataFrame:
-    """What ``ruimtekit access`` computes (reads inputs, dispatches on the impedance);
-    ``scheduler`` runs network and crow-fly searches on Dask (:mod:`ruimtekit.distributed`)."""
-    from . import layers
-
-    z = layers.read_zones(zones)
-    decs = [parse_decay(d) for d in decays]
-    dest = None
-    opp = opportunities
-    if Path(opportunities).suffix and Path(opportunities).exists():
-        from . import _crs, _vector
-
-        dest = _vector.read_any(opportunities)
-        if not isinstance(dest, gpd.GeoDataFrame):
-            raise InputError(opportunities, "the opportunities table has no locations (no "
-                             "geometry, x/y, lon/lat or WKT columns)",
-                             "give points or zones (GeoPackage, GeoJSON, or a CSV with x/y "
-                             "columns in RD metres), or add the counts as a column of the "
-                             "zones file and pass that column to --opportunities")
-        if dest.crs is not None and not _crs.is_working(dest.crs):
-            dest = dest.to_crs(_crs.working_crs())
-        opp = opportunity_column
-    elif opportunities not in z.columns:
-        raise InputError(zones, f"no column {opportunities!r} and no such file",
-                         f"choose --opportunities from {[c for c in z.columns if c != 'geometry']}"
-                         " or give a file of opportunities")
-    if network == "crowfly":
-        return crowfly_access(z, dest, opportunity=opp, cutoffs=cutoffs, decays=decs, mode=mode,
-                              scheduler=scheduler)
-    path = Path(network)
-    if not path.exists():
-        raise InputError(path, "the network file does not exist",
-                         "give a network file, a skim file or 'crowfly'")
-    if path.name.lower().endswith(SKIM_SUFFIXES):
-        if dest is not None:
-            raise InputError(path, "a skim needs opportunities on the zones file",
-                             "give --opportunities as a zones column")
-        return skim_access(path, z, opportunity=opp, cutoffs=cutoffs, decays=decs, mode=mode)
-    from . import networks
-
-    g = networks.load_network(path, mode)
-    return network_access(g, z, dest, opportunity=opp, cutoffs=cutoffs, decays=decs,
-                          mode=mode, max_snap_m=max_snap_m, scheduler=scheduler)

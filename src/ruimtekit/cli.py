@@ -180,36 +180,52 @@ def access_cmd(
     mode: Annotated[str, typer.Option("--mode", help="walk, bike, e_bike or car.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output GeoPackage (layer "
                                          "'access', EPSG:28992).")],
-    cutoff: Annotated[list[float] | None, typer.Option("--cutoff", help="Time budget in "
-                                                       "minutes (repeatable).")] = None,
-    decay: Annotated[list[str] | None, typer.Option("--decay", help="Gravity decay, e.g. "
-                                                    "exponential:beta=0.05 or "
-                                                    "logistic:beta=0.1,t0=30 (repeatable; t "
-                                                    "in minutes).")] = None,
-    opportunities: Annotated[str, typer.Option("--opportunities", help="Opportunity column "
-                                               "of the zones file, or a file of points/"
-                                               "zones carrying --opportunity-column.")] = "jobs",
-    opportunity_column: Annotated[str, typer.Option(help="Opportunity column when "
-                                                    "--opportunities is a file.")] = "jobs",
+    cutoff: Annotated[list[str] | None, typer.Option(
+        "--cutoff", "--cutoffs", help="Time budgets in minutes (repeatable or "
+        "comma-separated: --cutoff 15 --cutoff 30 = --cutoff 15,30; default 45).")] = None,
+    decay: Annotated[list[str] | None, typer.Option(
+        "--decay", help="Gravity decay, e.g. exponential:beta=0.05 or "
+        "logistic:beta=0.1,t0=30 (repeatable or comma-separated; t in minutes).")] = None,
+    opportunities: Annotated[str, typer.Option(
+        "--opportunities", help="Opportunity column of the zones file; or a file of points/"
+        "zones carrying --opportunity-column; or a table of counts per code (e.g. "
+        "data/raw/cbs_wijk_banen_2014.csv) joined by code to --opportunities-geometry or, "
+        "without it, to the zones.")] = "jobs",
+    opportunity_column: Annotated[str, typer.Option(
+        help="Opportunity column when --opportunities is a file (jobs columns such as "
+        "banen_werkplaats are found as jobs).")] = "jobs",
+    opportunities_geometry: Annotated[Path | None, typer.Option(
+        help="Points or polygons for the codes of an --opportunities table (e.g. "
+        "data/raw/cbs_wijk_centroids_2015.geojson).")] = None,
+    join_on: Annotated[str | None, typer.Option(
+        help="Join of the --opportunities table: table_column=geometry_column (e.g. "
+        "wk_code=code, pc4=zone_id); default the zone code columns found.")] = None,
+    id_column: Annotated[str | None, typer.Option(
+        help="Id column of the zones file (default: zone code columns, id or zone_id); "
+        "point files (addresses, PC6 centroids) are routed from the points.")] = None,
     max_snap_m: Annotated[float, typer.Option(help="Maximum snapping distance to the "
                                               "network (metres).")] = 500.0,
     quiet: QuietOpt = False,
     scheduler: SchedulerOpt = None,
 ) -> None:
-    """Opportunities reachable from every zone within each time budget (minutes), by one
-    mode: over a road network, with the crow-fly model or from a skim. Writes one row per
-    zone with columns {opportunity}_{cutoff}min_{mode} (and decays), snap_distance_m, to
-    OUTPUT (EPSG:28992); unsnapped zones are listed in the log."""
-    from . import _io, accessibility, distributed
+    """Opportunities reachable from every zone (polygons or points) within each time
+    budget (minutes), by one mode: over a road network, with the crow-fly model or from a
+    skim. Writes one row per zone with columns {opportunity}_{cutoff}min_{mode} (and
+    decays), snap_distance_m, to OUTPUT (EPSG:28992); unsnapped zones are listed in the
+    log.
+
+    Example (all gemeenten, the national jobs table joined to wijk centroids):
+    ruimtekit access --zones data/raw/cbs_gemeenten_2022.geojson --network crowfly
+    --mode car --opportunities data/raw/cbs_wijk_banen_2014.csv
+    --opportunities-geometry data/raw/cbs_wijk_centroids_2015.geojson
+    --join-on wk_code=code --cutoff 30,45 -o access.gpkg
+    """
+    args = dict(locals())
+    from . import _commands, _io
 
     _setup_logging(quiet)
     _io.check_output_file(output)
-    with distributed.session(scheduler) as client:
-        gdf = accessibility.run_cli(
-            zones=zones, network=network, mode=mode, cutoffs=cutoff or [45.0],
-            decays=decay or [], opportunities=opportunities,
-            opportunity_column=opportunity_column, max_snap_m=max_snap_m, scheduler=client,
-        )
+    gdf = _commands.run_access(args)
     with _io.atomic_path(output) as tmp:
         gdf.to_file(tmp, layer="access", driver="GPKG")
     if not quiet:
@@ -235,16 +251,18 @@ def transit_cmd(
     window: Annotated[str, typer.Option(help="Departure window HH:MM-HH:MM (GTFS).")] =
         "07:00-09:00",
     step: Annotated[int, typer.Option(help="Departure step in seconds (GTFS).")] = 60,
-    percentiles: Annotated[str, typer.Option(help="Travel-time percentiles over the "
-                                             "window, comma-separated (GTFS).")] = "50",
+    percentiles: Annotated[list[str] | None, typer.Option(
+        help="Travel-time percentiles over the window (GTFS; repeatable or "
+             "comma-separated; default 50).")] = None,
     max_rides: Annotated[int | None, typer.Option(
         help="Most vehicles per trip (default 6 = 5 transfers; R5 8).")] = None,
     max_transfers: Annotated[int | None, typer.Option(
         help="Maximum transfers (= max rides - 1).")] = None,
     max_time: Annotated[float | None, typer.Option(
         help="Longest trip in minutes (default 120); longer = unreachable.")] = None,
-    access: Annotated[str, typer.Option(help="Access modes: walk → *_transit, bike → "
-                                        "*_bike_transit (comma-separated).")] = "walk",
+    access: Annotated[list[str] | None, typer.Option(
+        help="Access modes: walk → *_transit, bike → *_bike_transit (repeatable or "
+             "comma-separated; default walk).")] = None,
     egress: Annotated[str | None, typer.Option(
         help="Egress mode walk (default) or bike (columns get _bike).")] = None,
     walk_speed: Annotated[float | None, typer.Option(
@@ -278,8 +296,9 @@ def transit_cmd(
     matrix: Annotated[Path | None, typer.Option(
         help="Also write the travel-time matrix (Parquet: from_id, to_id, travel_time "
              "in minutes, NaN unreachable) for the first access mode.")] = None,
-    cutoffs: Annotated[str, typer.Option(help="Time budgets in minutes, comma-separated.")]
-        = "30,45,60",
+    cutoffs: Annotated[list[str] | None, typer.Option(
+        "--cutoffs", "--cutoff", help="Time budgets in minutes (repeatable or "
+        "comma-separated; default 30,45,60).")] = None,
     opportunity: Annotated[str, typer.Option(help="Opportunity column of the zones file "
                                              "(e.g. jobs, establishments).")] = "jobs",
     quiet: QuietOpt = False,
@@ -296,7 +315,9 @@ def transit_cmd(
 
     _setup_logging(quiet)
     _io.check_output_file(output)
-    feeds = list(gtfs or [])
+    from . import _commands
+
+    feeds = [Path(p) for p in _commands.split_list(gtfs)]
     given = [(k, p) for k, p in (("gtfs", feeds if len(feeds) > 1 else
                                    (feeds[0] if feeds else None)),
                                   ("transit_graph", graph), ("ns_rail", ns_rail))
@@ -307,13 +328,12 @@ def transit_cmd(
     kind, path = given[0]
     try:
         w0, w1 = window.split("-")
-        pcts = [float(p) for p in percentiles.split(",")]
-        cuts = [float(c) for c in cutoffs.split(",")]
     except ValueError:
-        raise InputError(None, "cannot parse --window/--percentiles/--cutoffs",
-                         "use e.g. --window 07:00-09:00 --percentiles 5,50,95 "
-                         "--cutoffs 30,45") from None
-    modes = [m.strip() for m in access.split(",") if m.strip()]
+        raise InputError(None, f"cannot parse --window {window!r}",
+                         "use e.g. --window 07:00-09:00") from None
+    pcts = _commands.split_numbers(percentiles, "--percentiles") or [50.0]
+    cuts = _commands.split_numbers(cutoffs, "--cutoffs") or [30.0, 45.0, 60.0]
+    modes = _commands.split_list(access) or ["walk"]
     base = transit.TransitParams()
     limits = {"walk": max_walk, "bike": max_bike}
     try:
@@ -381,6 +401,99 @@ def transit_cmd(
                + (f" and {matrix}" if matrix is not None else ""))
 
 
+# --- matrix --------------------------------------------------------------------------
+@app.command("matrix")
+@friendly_errors
+def matrix_cmd(
+    origins: Annotated[Path, typer.Option("--origins", help="Origins: points or polygons "
+                                          "(any vector file, or CSV with x/y in RD metres) "
+                                          "with an id column (id, zone_id or --id-column).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Matrix file: .parquet "
+                                         "(default), .csv or .omx; from_id, to_id, "
+                                         "travel_time in minutes, NaN unreachable.")],
+    mode: Annotated[str, typer.Option("--mode", help="walk, bike, e_bike, car, transit "
+                                      "(walk access) or bike_transit.")],
+    destinations: Annotated[Path | None, typer.Option(
+        "--destinations", help="Destinations: points or polygons with an id (default: the "
+        "origins).")] = None,
+    network: Annotated[str | None, typer.Option(
+        "--network", help="Street network file (OSM .pbf, GraphML, link table), a skim "
+        "(.csv/.parquet/.omx: origin, destination, time in minutes) or 'crowfly'. For "
+        "transit modes: the street network of the access legs (like --walk-network).")]
+        = None,
+    id_column: Annotated[str | None, typer.Option(
+        help="Id column of the origins (and of the destinations unless "
+             "--destination-id-column; default zone_id, id or a zone code column).")] = None,
+    destination_id_column: Annotated[str | None, typer.Option(
+        help="Id column of the destinations.")] = None,
+    max_time: Annotated[float | None, typer.Option(
+        help="Longest travel time in minutes (default 120); longer pairs are NaN.")] = None,
+    max_snap_m: Annotated[float, typer.Option(help="Maximum distance to the street "
+                                              "network (metres).")] = 500.0,
+    chunk_pairs: Annotated[int | None, typer.Option(
+        help="Origin-destination pairs per written block (memory bound; default "
+             "2,000,000).")] = None,
+    gtfs: Annotated[list[Path] | None, typer.Option(
+        "--gtfs", help="GTFS .zip or folder (transit modes); repeatable or comma-separated.")]
+        = None,
+    graph: Annotated[Path | None, typer.Option("--graph", help="Stop-level transit graph "
+                                               "(.gml, igraph).")] = None,
+    ns_rail: Annotated[Path | None, typer.Option("--ns-rail", help="Folder with NS "
+                                                 "network.json and tariff CSV.")] = None,
+    date: Annotated[str | None, typer.Option(help="Service date YYYY-MM-DD (GTFS).")] = None,
+    window: Annotated[str, typer.Option(help="Departure window HH:MM-HH:MM (GTFS).")] =
+        "07:00-09:00",
+    departure: Annotated[str | None, typer.Option(
+        help="One departure time HH:MM instead of --window (GTFS).")] = None,
+    step: Annotated[int | None, typer.Option(help="Departure step in seconds (GTFS).")] = None,
+    percentiles: Annotated[list[str] | None, typer.Option(
+        help="Travel-time percentiles over the window (GTFS; repeatable or "
+             "comma-separated; default 50).")] = None,
+    max_rides: Annotated[int | None, typer.Option(
+        help="Most vehicles per trip (default 6 = 5 transfers).")] = None,
+    max_transfers: Annotated[int | None, typer.Option(
+        help="Maximum transfers (= max rides - 1).")] = None,
+    walk_speed: Annotated[float | None, typer.Option(
+        help="Walking speed km/h (default 4.8).")] = None,
+    bike_speed: Annotated[float | None, typer.Option(help="Cycling speed km/h (15).")] = None,
+    transfer_radius: Annotated[float | None, typer.Option(
+        help="Walking transfers between stops up to this many metres (400).")] = None,
+    board_slack: Annotated[int | None, typer.Option(
+        help="Minimum wait in seconds before every boarding (0).")] = None,
+    max_walk: Annotated[float | None, typer.Option(
+        help="Longest walking access leg in minutes (15).")] = None,
+    max_bike: Annotated[float | None, typer.Option(
+        help="Longest cycling access leg in minutes (20).")] = None,
+    max_egress: Annotated[float | None, typer.Option(
+        help="Longest egress leg in minutes (15).")] = None,
+    egress: Annotated[str | None, typer.Option(
+        help="Egress mode walk (default) or bike.")] = None,
+    bike_network: Annotated[Path | None, typer.Option(
+        help="Street network file for cycling access legs (bike_transit).")] = None,
+    crs: Annotated[str | None, typer.Option(
+        help="Working CRS: EPSG:28992 (default), a projected metric CRS such as "
+             "EPSG:31982, or auto (UTM zone).")] = None,
+    quiet: QuietOpt = False,
+    scheduler: SchedulerOpt = None,
+) -> None:
+    """Travel-time matrix between origins and destinations (points or polygons), by one
+    mode. Writes every pair (from_id, to_id, travel_time in minutes; one
+    travel_time_p{p} column per percentile for transit; NaN = unreachable within
+    --max-time) block by block of origins, so large matrices run in bounded memory.
+
+    Example: ruimtekit matrix --origins homes.gpkg --destinations schools.gpkg
+    --network links.csv --mode bike --max-time 30 -o bike.parquet
+    """
+    args = dict(locals())
+    from . import _commands
+
+    _setup_logging(quiet)
+    res = _commands.run_matrix(args)
+    if not quiet:
+        typer.echo(f"wrote {res['path']} ({res['origins']} × {res['destinations']} pairs, "
+                   f"{res['reachable']:,} reachable)")
+
+
 # --- borrowed-size -------------------------------------------------------------------
 @app.command("borrowed-size")
 @friendly_errors
@@ -434,14 +547,15 @@ def borrowed_size_cmd(
     --wijk-centroids data/raw/cbs_wijk_centroids_2015.geojson
     --flows data/raw/cbs_commute_wijk_2014.parquet -o out/borrowed_size.gpkg
     """
-    from . import _io, borrowed_size, layers
+    from . import _commands, _io, borrowed_size, layers
 
     _setup_logging(quiet)
     _io.check_output_file(out)
     cfg = borrowed_size.make_config(
         zones=zones.stem, indicators_file=indicators, jobs_file=jobs_file,
         wijk_centroids=wijk_centroids, observed_flows=flows, population_points=population_points,
-        mass_columns=mass or ["population", "jobs"], modes=mode or ["car"], cutoff_min=cutoff,
+        mass_columns=_commands.split_list(mass) or ["population", "jobs"],
+        modes=_commands.split_list(mode) or ["car"], cutoff_min=cutoff,
         catchment_cutoffs_min=[cutoff], outcome=outcome, threshold_sd=threshold_sd,
     )
     res = borrowed_size.analyse(layers.read_zones(zones), cfg)
@@ -503,7 +617,7 @@ def candidates_cmd(
     """
     import datetime as dt
 
-    from . import _io, candidates, layers, synthetic
+    from . import _commands, _io, candidates, layers, synthetic
 
     _setup_logging(quiet)
     _io.check_output_file(out)
@@ -522,12 +636,14 @@ def candidates_cmd(
         vac = synthetic.vacancy_sample(z, seed=seed, as_of=ref)
     else:
         vac = layers.read_vacancy(vacancy)
-    acc = [f for p in (accessibility or []) for f in candidates.read_accessibility_gpkg(p)]
+    acc = [f for p in _commands.split_list(accessibility)
+           for f in candidates.read_accessibility_gpkg(Path(p))]
     st = None
     if stations is not None:
         st = (layers.read_ns_stations(stations) if stations.suffix.lower() == ".json"
               else layers.read_stations(stations))
-    cons = {p.stem: candidates.read_constraint(p) for p in (constraint or [])}
+    cons = {Path(p).stem: candidates.read_constraint(Path(p))
+            for p in _commands.split_list(constraint)}
     result = candidates.analyse(vac, z, acc, st, cons, config=cfg,
                                 weights=weight_overrides, as_of=ref)
     paths = candidates.write_outputs(result, out)
@@ -698,9 +814,9 @@ def fetch(
     buffer_km: Annotated[float, typer.Option(
         "--buffer-km", help="Catchment buffer around the region in km (default 50: the "
                             "45-minute car reach).")] = 50.0,
-    sources_: Annotated[str, typer.Option(
-        "--sources", help="Comma-separated subset of cbs,statline,bag,osm,gtfs,ns.")]
-        = "cbs,statline,bag,osm,gtfs,ns",
+    sources_: Annotated[list[str] | None, typer.Option(
+        "--sources", help="Subset of cbs,statline,bag,osm,gtfs,ns (repeatable or "
+        "comma-separated; default all).")] = None,
     year: Annotated[int, typer.Option(
         "--year", help="Year of the CBS wijk/buurt boundaries and Kerncijfers table.")] = 2023,
     out: Annotated[Path | None, typer.Option(
@@ -724,6 +840,9 @@ def fetch(
     from . import fetch as fetch_mod
 
     _setup_logging(quiet)
+    from . import _commands
+
+    sources_ = ",".join(_commands.split_list(sources_)) or "cbs,statline,bag,osm,gtfs,ns"
     res = fetch_mod.fetch_region(region, buffer_km=buffer_km, sources_=sources_, year=year,
                                  out=out, offline=offline, quiet=quiet, refresh=refresh,
                                  osm_method=osm_method)

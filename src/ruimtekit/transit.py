@@ -1815,23 +1815,19 @@ def od_matrix(
         than one is asked; NaN = unreachable within ``max_time_min``.
     """
     p = as_params(params)
-    r = _routing(network, zones, destinations, access_mode, p, access_network,
-                 egress_network, block_size)
     oid = (zones["zone_id"].astype(str).to_numpy() if "zone_id" in zones
            else np.arange(len(zones)).astype(str))
     ref = zones if destinations is None else destinations
     did = (ref["zone_id"].astype(str).to_numpy() if "zone_id" in ref
            else np.arange(len(ref)).astype(str))
-    nd = r.n_dest
-    out = np.full((len(zones), nd, len(r.percentiles)), np.nan)
-    for blk, t in r.blocks():
-        if t.ndim == 2:
-            t = t[:, :, None]
-        dt = r.direct.block(blk)
-        t = np.minimum(t, dt[:, :, None])
-        t[t > 60.0 * p.max_time_min] = np.inf
-        out[blk] = np.where(np.isfinite(t), t / 60.0, np.nan)
-    pcts = r.percentiles
+    nd = len(ref)
+    it = iter_od_blocks(network, zones, destinations, access_mode=access_mode, params=p,
+                        access_network=access_network, egress_network=egress_network,
+                        block_size=block_size)
+    pcts = next(it)
+    out = np.full((len(zones), nd, len(pcts)), np.nan)
+    for blk, t in it:
+        out[blk] = t
     main = pcts.index(50.0) if 50.0 in pcts else 0
     df = pd.DataFrame({"from_id": np.repeat(oid, nd), "to_id": np.tile(did, len(zones)),
                        "travel_time": out[:, :, main].ravel()})
@@ -1841,6 +1837,33 @@ def od_matrix(
     df.attrs.update({"access_mode": access_mode, "params": p.model_dump(),
                      "unit": "minutes"})
     return df
+
+
+def iter_od_blocks(
+    network: Any, zones: Any, destinations: Any = None, *, access_mode: str = "walk",
+    params: TransitParams | dict[str, Any] | None = None,
+    access_network: _graph.Graph | None = None, egress_network: _graph.Graph | None = None,
+    block_size: int = 256,
+) -> Iterator[Any]:
+    """The travel times of :func:`od_matrix` block by block (bounded memory).
+
+    Yields first the list of percentiles (the last axis of every block: the asked ones
+    for timetables, ``[50.0]`` for frequency and rail networks), then ``(rows, minutes)``
+    per block of origins: ``minutes`` is float64 (len(rows), n_destinations,
+    n_percentiles), ``min(direct, access + transit + egress)`` in minutes, NaN =
+    unreachable within ``params.max_time_min``. Parameters as :func:`od_matrix`.
+    """
+    p = as_params(params)
+    r = _routing(network, zones, destinations, access_mode, p, access_network,
+                 egress_network, block_size)
+    yield list(r.percentiles)
+    for blk, t in r.blocks():
+        if t.ndim == 2:
+            t = t[:, :, None]
+        dt = r.direct.block(blk)
+        t = np.minimum(t, dt[:, :, None])
+        t[t > 60.0 * p.max_time_min] = np.inf
+        yield blk, np.where(np.isfinite(t), t / 60.0, np.nan)
 
 
 def iter_stop_matrix_blocks(
