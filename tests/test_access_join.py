@@ -62,7 +62,7 @@ def test_national_30min_equals_direct_sum(national):
         want = jobs["banen_werkplaats"].to_numpy()[t <= 1800].sum()
         got = national.set_index("zone_id").loc[code, "jobs_30min_car"]
         assert got == pytest.approx(want)
-        assert got > 500_000
+        assert got > 300_000  # fitted (urban) car curve: ~10 km in 30 min
 
 
 def test_table_without_geometry_joins_to_the_zones(tmp_path):

@@ -63,6 +63,7 @@ def corpus(tmp_path_factory) -> Path:
                                           "z1,z3,12\n")
     # opportunity tables
     (d / "jobs_table.csv").write_text("zone_id;jobs\nz1;1,5\nz2;3\n", encoding="cp1252")
+    (d / "jobs_table_other.csv").write_text("zone_id;jobs\nq1;1,5\nq2;3\n", encoding="cp1252")
     pts = gpd.GeoDataFrame({"jobs": [1.0, 2.0]}, geometry=gpd.points_from_xy(
         [119300, 120100], [486300, 486300]), crs=28992)
     pts.to_file(d / "jobs_points.gpkg")
@@ -164,13 +165,17 @@ CASES = [
     ("access-skim-empty", [*A, "--network", "{d}/skim_empty.csv"], 2, "empty"),
     ("access-skim-header-only", [*A, "--network", "{d}/skim_header.csv"], 2, "no rows"),
     ("access-skim-corrupt-parquet", [*A, "--network", "{d}/skim_bad.parquet"], 2,
-     "cannot be read"),
+     "cannot read"),
     ("access-skim-nan", [*A, "--network", "{d}/skim_nan.csv"], 2, "missing or not numbers"),
     ("access-skim-truncated-cutoff", [*A, "--network", "{d}/skim_truncated.csv",
                                       "--cutoff", "60"], 2, "beyond the longest travel time"),
     ("access-skim-dutch-excel", [*A, "--network", "{d}/skim_nl.csv", "--cutoff", "15"], 0, ""),
+    # a table of counts (cp1252, ';', decimal commas) joins to the zones by code (#16)
     ("access-opportunities-table", [*A, "--network", "crowfly", "--opportunities",
-                                    "{d}/jobs_table.csv"], 2, "no locations"),
+                                    "{d}/jobs_table.csv"], 0, ""),
+    ("access-opportunities-table-unmatched", [*A, "--network", "crowfly", "--opportunities",
+                                              "{d}/jobs_table_other.csv"], 2,
+     "none of the 2 codes"),
     ("access-opportunity-points", [*A, "--network", "crowfly", "--opportunities",
                                    "{d}/jobs_points.gpkg"], 0, ""),
     ("access-huge-opportunities", ["access", "--zones", "{d}/zones_huge.gpkg", "--network",
@@ -179,7 +184,7 @@ CASES = [
     ("access-cutoff-beyond-day", [*A, "--network", "crowfly", "--cutoff", "2700"], 2,
      "beyond the maximum travel time"),
     ("access-cutoff-negative", [*A, "--network", "crowfly", "--cutoff", "-5"], 2,
-     "not a positive"),
+     "must be positive"),
     ("access-out-is-folder", ["access", "--zones", "{d}/zones.gpkg", "--network", "crowfly",
                               "--mode", "walk", "-o", "{d}"], 2, "is a folder"),
     ("access-out-below-file", ["access", "--zones", "{d}/zones.gpkg", "--network", "crowfly",
@@ -204,7 +209,7 @@ CASES = [
     ("transit-bad-date", ["transit", "--zones", "{d}/zones.gpkg", "--date", "2024-13-45",
                           "--gtfs", "{d}/feed_ok.zip", "-o", "{o}/t.gpkg"], 2, "date"),
     ("transit-bad-percentiles", [*T, "--gtfs", "{d}/feed_ok.zip", "--percentiles", "abc"], 2,
-     "cannot parse"),
+     "not a number"),
     ("transit-two-networks", [*T, "--gtfs", "{d}/feed_ok.zip", "--graph", "{d}/x.gml"], 2,
      "exactly one"),
     ("borrowed-negative-mass", ["borrowed-size", "{d}/zones_negative.gpkg", "--mass",

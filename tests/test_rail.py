@@ -9,6 +9,7 @@ import pytest
 
 from ruimtekit import rail
 from ruimtekit._errors import InputError
+from transit_fixtures import CONSTANT_LEGS
 
 RAW = Path("data/raw")
 
@@ -86,7 +87,8 @@ def test_zone_times_match_brute_force(net):
     z = z[z["pc4"].isin([1011, 1012, 1017, 3511, 3512, 3011, 9711, 6211, 2511, 7511])]
     z = z.reset_index(drop=True)
     z["zone_id"] = z["pc4"].astype(str)
-    t = rail.zone_times(z, net, access_mode="bike", k_nearest=5)
+    t = rail.zone_times(z, net, access_mode="bike", k_nearest=5,
+                        params=CONSTANT_LEGS)  # the hand-written legs below
     c = z.geometry.centroid
     zx, zy = c.x.to_numpy(), c.y.to_numpy()
     d = np.hypot(zx[:, None] - net.x[None, :], zy[:, None] - net.y[None, :])

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ruimtekit import gtfs, transit
 from ruimtekit._errors import InputError
-from transit_fixtures import HAND_FILES, random_feed_files, write_feed
+from transit_fixtures import CONSTANT_LEGS, HAND_FILES, random_feed_files, write_feed
 
 DATE = "2024-03-12"  # Tuesday
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
@@ -362,7 +362,8 @@ def test_graph_zone_measures_match_brute_force(ams_graph, buurten, mode):
     g = ams_graph
     opp = buurten["establishments_proxy"].to_numpy()
     df = transit.zone_accessibility(g, buurten, opp, opportunity="establishments_proxy",
-                                    access_mode=mode, cutoffs_min=(20, 30, 45), block_size=17)
+                                    access_mode=mode, cutoffs_min=(20, 30, 45), block_size=17,
+                                    params=CONSTANT_LEGS)  # the oracle's hand-written legs
     zx, zy = transit.zone_points(buurten)
     stops = g.meta["stop_nodes"]
     node_t = transit.graph_stop_times(g)

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 import ruimtekit
 from ruimtekit import _crs, graph, impedance, transit
 from ruimtekit._errors import InputError
+from transit_fixtures import CONSTANT_LEGS
 
 RAW = Path("data/raw")
 POA = RAW / "poa"
@@ -21,8 +22,19 @@ POA = RAW / "poa"
 # ------------------------------------------------------------------------ parameters
 def test_params_defaults_are_documented_constants():
     p = transit.TransitParams()
-    assert p.walk_speed_kmh == transit.WALK_SPEED_KMH == 4.8
-    assert p.bike_speed_kmh == 15.0 and p.bike_park_min == 1.0 and p.leg_detour == 1.25
+    # crow-fly legs: the fitted models of impedance (one definition with crow-fly access)
+    assert p.walk_speed_kmh is None and p.bike_speed_kmh is None and p.leg_detour is None
+    assert p.leg_model("walk") == impedance.model_for("walk")
+    assert p.leg_model("bike") == impedance.model_for("bike")
+    assert p.leg_model("bike").fixed_min == 1.0  # parking the bike
+    # street networks and transfers: the documented constants
+    assert p.speed_kmh("walk") == transit.WALK_SPEED_KMH == 4.8
+    assert p.speed_kmh("bike") == transit.BIKE_SPEED_KMH == 15.0
+    # a set speed replaces the curve (R5 style), keeping the fitted detour unless set
+    q = transit.TransitParams(walk_speed_kmh=3.6)
+    assert q.leg_model("walk").speed_curve == [(0.0, 3.6)] and q.speed_kmh("walk") == 3.6
+    assert q.leg_model("walk").detour_factor == impedance.model_for("walk").detour_factor
+    assert transit.TransitParams(leg_detour=1.0).leg_model("bike").detour_factor == 1.0
     assert p.max_access_min == {"walk": 15.0, "bike": 20.0}
     assert p.max_egress_min == {"walk": 15.0, "bike": 20.0} and p.egress_mode == "walk"
     assert p.max_rides == 6 and p.transfers == 5 and p.max_time_min == 120.0
@@ -35,9 +47,14 @@ def test_params_conversions_and_validation():
     p = transit.as_params(None, max_transfers=2, window=("14:00", "14:01"),
                           percentiles=(5, 95), k_nearest=None)
     assert p.max_rides == 3 and p.window == ("14:00", "14:01") and p.percentiles == [5, 95]
-    # legacy radius: 1,000 m walking = 1,250 m at 4.8 km/h = 937.5 s
-    assert p.with_radius("walk", 1000.0).max_access_min["walk"] == pytest.approx(15.625)
-    assert p.with_radius("bike", 4000.0).max_access_min["bike"] == pytest.approx(21.0)
+    # legacy radius: the leg time of the radius under the fitted crow-fly models
+    assert p.with_radius("walk", 1000.0).max_access_min["walk"] == pytest.approx(
+        float(impedance.crowfly_seconds(1000.0, "walk")) / 60.0)  # the fitted walk model
+    assert p.with_radius("bike", 4000.0).max_access_min["bike"] == pytest.approx(
+        float(impedance.crowfly_seconds(4000.0, "bike")) / 60.0)  # incl. 1 min parking
+    # the same with constant speeds (R5 style): 4,000 m × 1.25 at 15 km/h + 1 min = 21 min
+    r5 = transit.TransitParams(bike_speed_kmh=15.0, leg_detour=1.25)
+    assert r5.with_radius("bike", 4000.0).max_access_min["bike"] == pytest.approx(21.0)
     assert transit.TransitParams(max_direct_min=30).direct_s() == 1800.0
     for bad in ({"percentiles": [101]}, {"max_access_min": {"walk": -1}},
                 {"walk_speed_kmh": 0}, {"max_rides": 0}, {"egress_mode": "car"},
@@ -49,7 +66,8 @@ def test_params_conversions_and_validation():
                                 board_slack_s=60)
     q = cfg.params("walk")
     assert q.max_rides == 3 and q.board_slack_s == 60 and q.walk_speed_kmh == 3.6
-    assert q.max_access_min["walk"] == pytest.approx(1000 * 1.25 / 1000 * 60 / 3.6)
+    d = impedance.model_for("walk").detour_factor  # fitted detour, the speed set to 3.6
+    assert q.max_access_min["walk"] == pytest.approx(1000 * d / 1000 * 60 / 3.6)
     assert isinstance(q, transit.TransitParams) and not isinstance(q, transit.TransitConfig)
 
 
@@ -85,6 +103,9 @@ def line():
     return g, zones
 
 
+HAND = CONSTANT_LEGS  # constant-speed legs for the hand-computed cases
+
+
 def _hand_minutes() -> dict[tuple[str, str], float]:
     """Times worked out by hand (s): bike 60 + 1.25 d / (15/3.6); walk 1.25 d / (4.8/3.6)."""
     bike_300 = 60 + 375 / (15 / 3.6)  # 150 s
@@ -102,18 +123,18 @@ def _hand_minutes() -> dict[tuple[str, str], float]:
 
 def test_od_matrix_is_min_of_direct_and_transit_by_hand(line):
     g, zones = line
-    m = transit.od_matrix(g, zones, access_mode="bike")
+    m = transit.od_matrix(g, zones, access_mode="bike", params=HAND)
     assert list(m.columns) == ["from_id", "to_id", "travel_time"] and len(m) == 9
     t = m.set_index(["from_id", "to_id"])["travel_time"]
     for key, s in _hand_minutes().items():
         assert t[key] == pytest.approx(s / 60.0), key
     assert t[("z1", "z1")] == 0.0
     # bike egress (20 min, 2 km = 660 s): z1 → B → A → z2 = 150 + 600 + 660 s
-    mb = transit.od_matrix(g, zones, access_mode="bike", params={"egress_mode": "bike"})
+    mb = transit.od_matrix(g, zones, access_mode="bike", params={**HAND, "egress_mode": "bike"})
     assert mb.set_index(["from_id", "to_id"])["travel_time"][("z1", "z2")] == \
         pytest.approx(1410 / 60.0)
     # a 30-min cap on the direct trip leaves z1 → z2 unreachable (NaN), z0 → z2 by bike
-    mc = transit.od_matrix(g, zones, access_mode="bike", params={"max_direct_min": 30})
+    mc = transit.od_matrix(g, zones, access_mode="bike", params={**HAND, "max_direct_min": 30})
     tc = mc.set_index(["from_id", "to_id"])["travel_time"]
     assert np.isnan(tc[("z1", "z2")]) and tc[("z0", "z2")] == pytest.approx(667 / 60.0)
 
@@ -121,14 +142,14 @@ def test_od_matrix_is_min_of_direct_and_transit_by_hand(line):
 def test_zone_measures_use_min_direct_transit(line):
     g, zones = line
     df = transit.zone_accessibility(g, zones, zones["jobs"].to_numpy(), access_mode="bike",
-                                    cutoffs_min=(12, 30, 45))
+                                    cutoffs_min=(12, 30, 45), params=HAND)
     # z1 within 30 min: itself (10) and z0 (17.2 min by train); z2 (41 min) only at 45;
     # z2 reaches z1 by cycling to A (11 min), the train and a walk (25.7 min)
     assert df["jobs_30min_bike_transit"].tolist() == [111.0, 11.0, 111.0]
     assert df["jobs_12min_bike_transit"].tolist() == [101.0, 10.0, 101.0]
     assert df["jobs_45min_bike_transit"].tolist() == [111.0, 111.0, 111.0]
     eg = transit.zone_accessibility(g, zones, zones["jobs"].to_numpy(), access_mode="bike",
-                                    cutoffs_min=(30,), params={"egress_mode": "bike"})
+                                    cutoffs_min=(30,), params={**HAND, "egress_mode": "bike"})
     assert "jobs_30min_bike_transit_bike" in eg
     assert eg["jobs_30min_bike_transit_bike"].tolist()[1] == 111.0
 
@@ -138,7 +159,7 @@ def test_point_destinations(line):
     dest = gpd.GeoDataFrame({"zone_id": ["d"], "jobs": [5.0]},
                             geometry=gpd.points_from_xy([110_000.0], [450_000.0]), crs=28992)
     df = transit.zone_accessibility(g, zones, dest["jobs"].to_numpy(), destinations=dest,
-                                    access_mode="bike", cutoffs_min=(18,))
+                                    access_mode="bike", cutoffs_min=(18,), params=HAND)
     # z0: bike 150 s + ride 600 s + walk 0 m at B = 750 s; z1: 300 m by bike = 150 s
     assert df["jobs_18min_bike_transit"].tolist() == [5.0, 5.0, 0.0]
     with pytest.raises(InputError, match="opportunity values"):

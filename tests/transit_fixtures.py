@@ -128,3 +128,10 @@ def random_feed_files(seed: int, n_stops: int = 8, n_routes: int = 4,
         "calendar.txt": "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,"
                         "start_date,end_date\nWK,1,1,1,1,1,0,0,20240101,20241231\n",
     }
+
+
+CONSTANT_LEGS = {"walk_speed_kmh": 4.8, "bike_speed_kmh": 15.0, "leg_detour": 1.25,
+                 "bike_park_min": 1.0}
+"""Constant-speed crow-fly legs (walk 4.8 km/h, bike 15 km/h, detour 1.25, 1 min to park a
+bike) for oracle tests whose leg times are written out by hand; the defaults are the
+fitted crow-fly curves of ``impedance.DEFAULT_MODELS``."""

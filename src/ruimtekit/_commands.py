@@ -3,6 +3,7 @@ and the list parsing every command shares (repeatable options and comma lists)."
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import geopandas as gpd
 
 from . import _crs, accessibility, api, distributed, impedance, places, transit
-from ._errors import InputError
+from ._errors import InputError, describe_validation
 
 _log = logging.getLogger(__name__)
 
@@ -107,12 +108,16 @@ def _is_skim(path: Path) -> bool:
     import pandas as pd
     import pyarrow.parquet as pq
 
+
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError(path, "the table is empty (0 bytes)",
+                         "give a CSV/Parquet skim (origin, destination, minutes) or link table")
     try:
         if name.endswith((".parquet", ".pq")):
             cols = pq.read_schema(path).names
         else:
             cols = list(pd.read_csv(path, nrows=0, sep=None, engine="python").columns)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, csv.Error) as exc:
         raise InputError(path, f"cannot read the table header ({exc})",
                          "give a CSV/Parquet skim or link table") from None
     low = {str(c).strip().lower() for c in cols}
@@ -145,7 +150,7 @@ def run_matrix(args: dict[str, Any]) -> dict[str, Any]:
             max_egress_min=({**base.max_egress_min, (egress or "walk"): args["max_egress"]}
                             if args.get("max_egress") is not None else None))
     except ValueError as exc:
-        raise InputError(None, f"invalid transit option: {str(exc).splitlines()[0]}",
+        raise InputError(None, f"invalid transit option: {describe_validation(exc)}",
                          "see `ruimtekit matrix --help`") from None
     with _crs.use_crs(args.get("crs") or _crs.DEFAULT_CRS):
         return _run_matrix(args, mode, out, pcts, tp)

@@ -73,3 +73,16 @@ class NetworkError(RuimtekitError):
         if self.fix is None and self.path is None:
             return (type(self), (self.problem,))
         return (type(self), (self.path, self.problem, self.fix))
+
+
+def describe_validation(exc: Exception) -> str:
+    """One line naming each refused field and why, for a pydantic ``ValidationError``
+    (``max_rides: Input should be greater than or equal to 1``); other errors as text."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}"
+                             for e in errors())
+        except (TypeError, KeyError):  # pragma: no cover - not a pydantic error
+            pass
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

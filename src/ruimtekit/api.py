@@ -49,7 +49,7 @@ from . import (
     transit,
 )
 from . import graph as _graph
-from ._errors import InputError
+from ._errors import InputError, describe_validation
 from .transit import TransitParams
 
 log = logging.getLogger(__name__)
@@ -211,8 +211,8 @@ class TransportNetwork:
             if isinstance(g, _graph.Graph):
                 self.roads[mode] = g
             else:
-                speed = ({"walk": tp.walk_speed_kmh, "bike": tp.bike_speed_kmh}.get(mode)
-                         if transit is not None and transit_params is not None else None)
+                speed = (tp.speed_kmh(mode) if mode in ("walk", "bike")
+                         and transit is not None and transit_params is not None else None)
                 self.roads[mode] = _load_road(Path(g), mode, speed)
         self.skims: dict[str, pd.DataFrame] = {
             m: s if isinstance(s, pd.DataFrame) else impedance.read_skim(s)
@@ -234,13 +234,13 @@ class TransportNetwork:
         opts = None
         if kind == "gtfs":
             opts = {"transfer_radius_m": 0.0 if walk is not None else tp.transfer_radius_m,
-                    "walk_speed_kmh": tp.walk_speed_kmh, "walk_detour": tp.transfer_detour,
+                    "walk_speed_kmh": tp.speed_kmh("walk"), "walk_detour": tp.transfer_detour,
                     "change_slack_s": tp.change_slack_s}
         net = t.build_transit_network(kind, path, date=date, window=window,
                                       max_time_min=tp.max_time_min, options=opts)
         if walk is not None and isinstance(net, t.TransitNetwork):
             net = t.street_transfers(net, walk, max_distance_m=tp.transfer_radius_m,
-                                     walk_speed_kmh=tp.walk_speed_kmh)
+                                     walk_speed_kmh=tp.speed_kmh("walk"))
         return net
 
     def kind(self, mode: str) -> str:
@@ -334,7 +334,7 @@ def transit_params(
         p = transit.as_params(base, window=win, percentiles=percentiles,
                               max_time_min=o.max_time_min)
     except ValueError as exc:
-        raise InputError(None, f"invalid transit option: {str(exc).splitlines()[0]}",
+        raise InputError(None, f"invalid transit option: {describe_validation(exc)}",
                          "see ruimtekit.transit.TransitParams") from None
     built = network.window
     if built is not None:

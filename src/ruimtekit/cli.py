@@ -19,7 +19,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from ._errors import RuimtekitError
+from ._errors import RuimtekitError, describe_validation
 
 app = typer.Typer(
     name="ruimtekit",
@@ -80,8 +80,7 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
             raise typer.Exit(code=2) from None
         except ValidationError as exc:  # an option value a settings model refuses
-            lines = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}"
-                              for e in exc.errors())
+            lines = describe_validation(exc)
             err_console.print(f"error: invalid option value(s): {lines}\n  fix: correct the "
                               f"option(s) (see `ruimtekit "
                               f"{func.__name__.removesuffix('_cmd').replace('_', '-')} --help`)",
@@ -348,7 +347,7 @@ def transit_cmd(
             max_egress_min=({**base.max_egress_min, (egress or "walk"): max_egress}
                             if max_egress is not None else None))
     except ValueError as exc:  # pydantic validation
-        raise InputError(None, f"invalid transit option: {exc}".splitlines()[0],
+        raise InputError(None, f"invalid transit option: {describe_validation(exc)}",
                          "see `ruimtekit transit --help` for the allowed values") from None
     with _crs.use_crs(crs or _crs.DEFAULT_CRS):
         if points:
@@ -361,15 +360,15 @@ def transit_cmd(
             raise InputError(zones, f"no column {opportunity!r}",
                              f"choose --opportunity from {', '.join(map(str, z.columns))}")
         walk_g = (networks.load_network(walk_network, "walk",
-                                        profile={"speed_kmh": params.walk_speed_kmh})
+                                        profile={"speed_kmh": params.speed_kmh("walk")})
                   if walk_network is not None else None)
         bike_g = (networks.load_network(bike_network, "bike",
-                                        profile={"speed_kmh": params.bike_speed_kmh})
+                                        profile={"speed_kmh": params.speed_kmh("bike")})
                   if bike_network is not None else None)
         opts = None
         if kind == "gtfs":
             opts = {"transfer_radius_m": 0.0 if walk_g is not None else
-                    params.transfer_radius_m, "walk_speed_kmh": params.walk_speed_kmh,
+                    params.transfer_radius_m, "walk_speed_kmh": params.speed_kmh("walk"),
                     "walk_detour": params.transfer_detour,
                     "change_slack_s": params.change_slack_s}
         net = transit.build_transit_network(
@@ -377,7 +376,7 @@ def transit_cmd(
             max_time_min=params.max_time_min, options=opts)
         if walk_g is not None and isinstance(net, transit.TransitNetwork):
             net = transit.street_transfers(net, walk_g, max_distance_m=params.transfer_radius_m,
-                                           walk_speed_kmh=params.walk_speed_kmh,
+                                           walk_speed_kmh=params.speed_kmh("walk"),
                                            max_snap_m=params.max_snap_m)
         street = {"walk": walk_g, "bike": bike_g}
         egress_g = street[params.egress_mode]

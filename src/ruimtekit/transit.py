@@ -61,10 +61,6 @@ ROUTE_TYPE_NAMES = {0: "tram", 1: "metro", 2: "rail", 3: "bus", 4: "ferry"}
 
 WALK_SPEED_KMH = 4.8
 BIKE_SPEED_KMH = 15.0
-#: straight-line → street detour factor of crow-fly access/egress/direct legs
-LEG_DETOUR = 1.25
-#: minutes to park (and fetch) a bike, added to bike legs
-BIKE_PARK_MIN = 1.0
 TRANSFER_RADIUS_M = 400.0
 TRANSFER_DETOUR = 1.0
 CHANGE_SLACK_S = 60
@@ -96,15 +92,20 @@ class TransitParams(Section):
 
     Attributes
     ----------
-    walk_speed_kmh : float
-        Walking speed of access, egress, direct walks and transfers (km/h; 4.8; R5 3.6).
-    bike_speed_kmh : float
-        Cycling speed (km/h; 15; R5 12).
-    leg_detour : float
-        Straight line → street factor of crow-fly legs (1.25); street-network legs
-        (``access_network``) follow the network instead.
-    bike_park_min : float
-        Minutes to park a bike, added to bike legs (1).
+    walk_speed_kmh : float, optional
+        Walking speed of access, egress, direct walks and transfers (km/h). Default
+        ``None``: crow-fly legs use the fitted walk model of
+        :data:`ruimtekit.impedance.DEFAULT_MODELS` (the same as crow-fly walk
+        accessibility, so a direct walk never differs from it); walks over a street network
+        and transfers use :data:`WALK_SPEED_KMH` (4.8). R5 uses 3.6.
+    bike_speed_kmh : float, optional
+        Cycling speed (km/h). Default ``None``: the fitted bike model for crow-fly legs,
+        :data:`BIKE_SPEED_KMH` (15) on a street network. R5 uses 12.
+    leg_detour : float, optional
+        Straight line → street factor of crow-fly legs when a speed is set (default: the
+        fitted model's detour); street-network legs (``access_network``) follow the network.
+    bike_park_min : float, optional
+        Minutes to park a bike, added to bike legs (default: the fitted bike model's 1).
     max_access_min : dict of {'walk', 'bike'} to float
         Longest access leg per mode (minutes; walk 15, bike 20; R5 walk/bike 20).
     egress_mode : {'walk', 'bike'}
@@ -144,10 +145,10 @@ class TransitParams(Section):
         leg is walked/cycled at the mode's speed.
     """
 
-    walk_speed_kmh: float = Field(WALK_SPEED_KMH, gt=0)
-    bike_speed_kmh: float = Field(BIKE_SPEED_KMH, gt=0)
-    leg_detour: float = Field(LEG_DETOUR, ge=1.0)
-    bike_park_min: float = Field(BIKE_PARK_MIN, ge=0)
+    walk_speed_kmh: float | None = Field(None, gt=0)
+    bike_speed_kmh: float | None = Field(None, gt=0)
+    leg_detour: float | None = Field(None, ge=1.0)
+    bike_park_min: float | None = Field(None, ge=0)
     max_access_min: dict[LegMode, float] = Field(default_factory=lambda: dict(ACCESS_MAX_MIN))
     egress_mode: LegMode = "walk"
     max_egress_min: dict[LegMode, float] = Field(default_factory=lambda: dict(EGRESS_MAX_MIN))
@@ -197,18 +198,25 @@ class TransitParams(Section):
         """The crow-fly leg model (:class:`ruimtekit.impedance.CrowflyModel`) of ``mode``."""
         from . import impedance
 
-        if mode == "walk":
-            return impedance.CrowflyModel(mode="walk", detour_factor=self.leg_detour,
-                                          speed_curve=[(0.0, self.walk_speed_kmh)])
-        if mode == "bike":
-            return impedance.CrowflyModel(mode="bike", detour_factor=self.leg_detour,
-                                          speed_curve=[(0.0, self.bike_speed_kmh)],
-                                          fixed_min=self.bike_park_min)
-        raise InputError(None, f"unknown leg mode {mode!r}", "use walk or bike")
+        if mode not in ("walk", "bike"):
+            raise InputError(None, f"unknown leg mode {mode!r}", "use walk or bike")
+        fitted = impedance.model_for(mode)
+        speed = self.walk_speed_kmh if mode == "walk" else self.bike_speed_kmh
+        update: dict[str, Any] = {}
+        if speed is not None:
+            update["speed_curve"] = [(0.0, float(speed))]
+        if self.leg_detour is not None:
+            update["detour_factor"] = float(self.leg_detour)
+        if mode == "bike" and self.bike_park_min is not None:
+            update["fixed_min"] = float(self.bike_park_min)
+        return fitted.model_copy(update=update) if update else fitted
 
     def speed_kmh(self, mode: str) -> float:
-        """Speed of ``mode`` (km/h)."""
-        return self.walk_speed_kmh if mode == "walk" else self.bike_speed_kmh
+        """Speed of ``mode`` on a street network and for transfers (km/h): the set speed,
+        else :data:`WALK_SPEED_KMH` / :data:`BIKE_SPEED_KMH`."""
+        if mode == "walk":
+            return WALK_SPEED_KMH if self.walk_speed_kmh is None else self.walk_speed_kmh
+        return BIKE_SPEED_KMH if self.bike_speed_kmh is None else self.bike_speed_kmh
 
     def access_s(self, mode: str) -> float:
         """Longest access leg of ``mode`` (s)."""
@@ -244,6 +252,9 @@ def as_params(params: TransitParams | dict[str, Any] | None = None,
     (``None`` values ignored; ``max_transfers`` sets ``max_rides``; ``window`` a pair)."""
     p = params if isinstance(params, TransitParams) else TransitParams(**(params or {}))
     if changes.get("max_transfers") is not None:
+        if int(changes["max_transfers"]) < 0:
+            raise InputError(None, f"max_transfers {changes['max_transfers']} is negative",
+                             "give 0 or more transfers (rides = transfers + 1)")
         changes["max_rides"] = int(changes["max_transfers"]) + 1
     changes.pop("max_transfers", None)
     win = changes.pop("window", None)
@@ -1924,7 +1935,7 @@ def pipeline_step(ctx: Any) -> None:
                                     else detect_kind(ctx.resolve(path)))
                 if eff_kind in ("gtfs", "transit_graph"):  # transfers from the block
                     opts.setdefault("transfer_radius_m", cfg.transfer_radius_m)
-                    opts.setdefault("walk_speed_kmh", cfg.walk_speed_kmh)
+                    opts.setdefault("walk_speed_kmh", cfg.speed_kmh("walk"))
                     opts.setdefault("walk_detour", cfg.transfer_detour)
                 if eff_kind == "gtfs":
                     opts.setdefault("change_slack_s", cfg.change_slack_s)
@@ -1938,7 +1949,7 @@ def pipeline_step(ctx: Any) -> None:
                     net = street_transfers(
                         net, _street_network(ctx, cfg, cfg.transfer_network),
                         max_distance_m=cfg.transfer_radius_m,
-                        walk_speed_kmh=cfg.walk_speed_kmh, max_snap_m=cfg.max_snap_m)
+                        walk_speed_kmh=cfg.speed_kmh("walk"), max_snap_m=cfg.max_snap_m)
                 ctx.networks[cfg.network] = net
                 if isinstance(net, TransitNetwork) and net.meta.get("feeds"):
                     from . import gtfs
