@@ -389,7 +389,11 @@ def map_cmd(
         "index.html, figures/ (PNG, SVG); default: <maps_dir>/<study>/.")] = None,
     offline: Annotated[bool, typer.Option(
         "--offline/--online", help="Offline: Leaflet served from <out>/lib/ (works without "
-        "internet, base tiles optional). Online: Leaflet from a CDN, PDOK base map shown.")] = True,
+        "internet). Online: Leaflet from a CDN.")] = True,
+    basemap: Annotated[str | None, typer.Option(
+        "--basemap", help="pdok (BRT-Achtergrondkaart), osm or none (no tiles). Default: the "
+        "study's maps.basemap (pdok); without internet the maps fall back to no background "
+        "and say so.")] = None,
     figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Also write static figures.")] = True,
     quiet: QuietOpt = False,
 ) -> None:
@@ -404,16 +408,19 @@ def map_cmd(
 
     _setup_logging(quiet)
     config = None
-    if gpkg is None or out is None:
+    stations = None
+    if gpkg is None or out is None or study is not None:
         from . import study as _study
 
         s, root = _study.load_study(study)
         config = s.maps
+        stations = maps.study_station_layers(s, root)
         base_out = (root / s.output_dir) if not Path(s.output_dir).is_absolute() else Path(s.output_dir)
         base_maps = (root / s.maps_dir) if not Path(s.maps_dir).is_absolute() else Path(s.maps_dir)
         gpkg = gpkg or base_out / s.name / f"{s.name}.gpkg"
         out = out or base_maps / s.name
-    index = maps.rebuild(gpkg, out, offline=offline, config=config, figures=figures)
+    index = maps.rebuild(gpkg, out, offline=offline, config=config, figures=figures, basemap=basemap,
+                         layers=stations)
     if not quiet:
         typer.echo(f"maps: {index}")
 

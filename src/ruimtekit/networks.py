@@ -1189,7 +1189,7 @@ def pipeline_step(ctx: Any) -> None:
                      "nodes": g.n_nodes, "edges": g.n_edges, "dropped_nodes": g.dropped_nodes,
                      "length_km": round(km, 3), "source": str(spec.path)})
         if g.mode == "car":
-            ctx.note("Car travel times use OSM maxspeed or Dutch road-class default speeds"
+            ctx.note(f"network {name}: car travel times use OSM maxspeed or Dutch road-class default speeds"
                      + (f" with assumed {spec.period} congestion factors" if spec.period else "")
                      + " (assumptions, not measured speeds).")
     if rows:

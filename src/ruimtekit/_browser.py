@@ -1,0 +1,211 @@
+"""Headless Chromium over the DevTools protocol (``--remote-debugging-pipe``), no dependencies.
+
+Used by the browser tests (clicking through the web maps) and by ``make screenshots``
+(PNG screenshots of every demo map for the docs). Chromium reads protocol messages
+(JSON, NUL-terminated) on file descriptor 3 and writes replies and events on descriptor 4;
+:class:`Chromium` starts it with those pipes, opens one page and offers
+:meth:`Chromium.goto`, :meth:`Chromium.eval`, :meth:`Chromium.click` and
+:meth:`Chromium.screenshot`.
+
+No internet is used: every host except ``127.0.0.1``/``localhost`` resolves to "not found"
+(``--host-resolver-rules``), so base-map tiles fail at once, as they do on an offline
+machine, and the maps' offline fallback is what the pages show.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Chromium", "BrowserError", "find_chromium"]
+
+WINDOW = (1280, 860)
+"""Default viewport (CSS pixels)."""
+
+TIMEOUT_S = 60.0
+"""Longest wait for one protocol reply or page load (seconds)."""
+
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-extensions", "--mute-audio", "--hide-scrollbars",
+         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost")
+
+
+class BrowserError(RuntimeError):
+    """Chromium failed, closed the pipe or a page script threw."""
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium executable (``chromium``, ``chromium-browser``, ``google-chrome``) or None."""
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        exe = shutil.which(name)
+        if exe:
+            return exe
+    return "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
+
+
+class Chromium:
+    """One headless Chromium with one page, driven through the DevTools pipe.
+
+    Parameters
+    ----------
+    exe : str, optional
+        Chromium executable (default: :func:`find_chromium`).
+    size : tuple of int
+        Viewport width and height in CSS pixels.
+
+    Use as a context manager; the browser and its temporary profile are removed on exit.
+    """
+
+    def __init__(self, exe: str | None = None, size: tuple[int, int] = WINDOW) -> None:
+        exe = exe or find_chromium()
+        if not exe:
+            raise BrowserError("no Chromium executable found (install Debian's `chromium`)")
+        self._profile = tempfile.TemporaryDirectory(prefix="rk-chromium-")
+        to_child_r, self._to_child = os.pipe()
+        self._from_child, from_child_w = os.pipe()
+
+        def wire() -> None:  # in the child: the protocol pipes become fds 3 and 4
+            a, b = os.dup(to_child_r), os.dup(from_child_w)  # never clobber one with the other
+            os.dup2(a, 3)  # dup2 makes 3 and 4 inheritable; every other fd is close-on-exec
+            os.dup2(b, 4)
+
+        self.proc = subprocess.Popen(
+            [exe, *FLAGS, "--remote-debugging-pipe", f"--user-data-dir={self._profile.name}",
+             f"--window-size={size[0]},{size[1]}", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=wire, close_fds=False,
+        )
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._buf = b""
+        self._id = 0
+        self.events: list[dict[str, Any]] = []
+        self.session: str | None = None
+        try:
+            target = self.send("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
+            self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True},
+                                     session=False)["sessionId"]
+            self.send("Page.enable")
+            self.send("Runtime.enable")
+            self.send("Emulation.setDeviceMetricsOverride",
+                      {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": False})
+        except Exception:
+            self.close()
+            raise
+
+    # -------------------------------------------------------------- protocol
+    def _read(self, deadline: float) -> dict[str, Any]:
+        while b"\0" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BrowserError("Chromium did not answer in time")
+            ready, _, _ = select.select([self._from_child], [], [], left)
+            if ready:
+                chunk = os.read(self._from_child, 1 << 20)
+                if not chunk:
+                    raise BrowserError(f"Chromium closed the DevTools pipe (exit code {self.proc.poll()})")
+                self._buf += chunk
+        msg, self._buf = self._buf.split(b"\0", 1)
+        return json.loads(msg)
+
+    def send(self, method: str, params: dict[str, Any] | None = None, *, session: bool = True,
+             timeout: float = TIMEOUT_S) -> dict[str, Any]:
+        """Send one protocol command and return its ``result`` (events are kept in ``events``)."""
+        self._id += 1
+        msg: dict[str, Any] = {"id": self._id, "method": method, "params": params or {}}
+        if session and self.session:
+            msg["sessionId"] = self.session
+        os.write(self._to_child, json.dumps(msg).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self._read(deadline)
+            if reply.get("id") == self._id:
+                if "error" in reply:
+                    raise BrowserError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+            self.events.append(reply)
+
+    def wait_event(self, method: str, timeout: float = TIMEOUT_S) -> dict[str, Any]:
+        """Wait for (and consume) the next protocol event named ``method``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, ev in enumerate(self.events):
+                if ev.get("method") == method:
+                    return self.events.pop(i)
+            self.events.append(self._read(deadline))
+
+    # ----------------------------------------------------------------- pages
+    def goto(self, url: str, settle_ms: int = 300) -> None:
+        """Open ``url`` and wait for its load event (plus ``settle_ms`` for timers)."""
+        self.events = [e for e in self.events if e.get("method") != "Page.loadEventFired"]
+        self.send("Page.navigate", {"url": url})
+        self.wait_event("Page.loadEventFired")
+        if settle_ms:
+            self.eval(f"new Promise(function(r){{setTimeout(r, {int(settle_ms)});}})")
+
+    def eval(self, expression: str) -> Any:
+        """Evaluate JavaScript in the page (promises are awaited) and return the value."""
+        r = self.send("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
+                                           "returnByValue": True})
+        if "exceptionDetails" in r:
+            d = r["exceptionDetails"]
+            text = (d.get("exception") or {}).get("description") or d.get("text")
+            raise BrowserError(f"page script failed: {text}")
+        return (r.get("result") or {}).get("value")
+
+    def click(self, selector: str) -> None:
+        """Click the centre of the first element matching the CSS ``selector`` with the mouse."""
+        box = self.eval(
+            f"(function(){{var e=document.querySelector({json.dumps(selector)});if(!e)return null;"
+            "e.scrollIntoView({block:'center'});var r=e.getBoundingClientRect();"
+            "return [r.left+r.width/2, r.top+r.height/2, r.width, r.height];})()")
+        if not box:
+            raise BrowserError(f"no element matches {selector!r}")
+        if box[2] <= 0 or box[3] <= 0:
+            raise BrowserError(f"element {selector!r} is not visible")
+        for kind in ("mousePressed", "mouseReleased"):
+            self.send("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1],
+                                                   "button": "left", "clickCount": 1})
+
+    def screenshot(self, path: str | Path | None = None) -> bytes:
+        """PNG of the viewport (written to ``path`` when given)."""
+        png = base64.b64decode(self.send("Page.captureScreenshot", {"format": "png"})["data"])
+        if path is not None:
+            Path(path).write_bytes(png)
+        return png
+
+    # ------------------------------------------------------------- lifetime
+    def close(self) -> None:
+        """Stop Chromium and remove its profile."""
+        if self.proc.poll() is None:
+            try:
+                if self.session is not None:
+                    self.send("Browser.close", session=False, timeout=5)
+            except (BrowserError, OSError):
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        for fd in (self._to_child, self._from_child):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._profile.cleanup()
+
+    def __enter__(self) -> Chromium:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
