@@ -166,12 +166,13 @@ class Chromium:
         """Click the centre of the first element matching the CSS ``selector`` with the mouse."""
         box = self.eval(
             f"(function(){{var e=document.querySelector({json.dumps(selector)});if(!e)return null;"
-            "e.scrollIntoView({block:'center'});var r=e.getBoundingClientRect();"
+            "var r=e.getBoundingClientRect();"
             "return [r.left+r.width/2, r.top+r.height/2, r.width, r.height];})()")
         if not box:
             raise BrowserError(f"no element matches {selector!r}")
         if box[2] <= 0 or box[3] <= 0:
             raise BrowserError(f"element {selector!r} is not visible")
+        self.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": box[0], "y": box[1]})
         for kind in ("mousePressed", "mouseReleased"):
             self.send("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1],
                                                    "button": "left", "clickCount": 1})
@@ -209,3 +210,73 @@ class Chromium:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# ------------------------------------------------------------------ web-map probes
+MAP_STATE_JS = r"""(function(){
+  function vis(e){ return !!e && e.style.display !== 'none' && e.offsetParent !== null; }
+  var ms = {}; document.querySelectorAll('path.rk-m').forEach(function(p){
+    p.classList.forEach(function(c){ var m = /^rk-m-(\d+)$/.exec(c); if (m) ms[m[1]] = (ms[m[1]] || 0) + 1; }); });
+  var radios = Array.prototype.map.call(document.querySelectorAll('.rk-measures label'), function(l){
+    return {label: l.textContent.trim(), checked: l.querySelector('input').checked}; });
+  var legend = Array.prototype.filter.call(document.querySelectorAll('.rk-leg'), vis).map(function(e){
+    var h = e.querySelector('h4'); return h ? h.textContent : e.textContent.trim(); });
+  var notes = Array.prototype.filter.call(document.querySelectorAll('.rk-note'), function(e){
+    return e.style.display !== 'none'; }).map(function(e){ return e.title; });
+  var st = document.getElementById('rk-status');
+  var title = document.getElementById('rk-title');
+  var tr = title ? title.getBoundingClientRect() : null, covered = [];
+  document.querySelectorAll('.leaflet-control').forEach(function(c){
+    var r = c.getBoundingClientRect();
+    if (tr && r.width && r.height && r.left < tr.right && r.right > tr.left && r.top < tr.bottom && r.bottom > tr.top)
+      covered.push(c.className); });
+  return {measures: ms, radios: radios, legend: legend, notes: notes,
+          status: st && st.style.display !== 'none' ? st.textContent : '',
+          title: title ? title.textContent : null, titleCoveredBy: covered,
+          candidates: document.querySelectorAll('path.rk-cand').length,
+          stations: document.querySelectorAll('.rk-station').length,
+          listRows: document.querySelectorAll('#rk-list tbody tr').length,
+          popup: (document.querySelector('.leaflet-popup-content') || {}).textContent || null};
+})()"""
+"""JavaScript returning the visible state of a ruimtekit web map (measures drawn, radio
+buttons, visible legend titles and notes, base-map status, whether a control covers the
+title, candidate/station/list counts, the open popup's text)."""
+
+
+def map_state(browser: Chromium) -> dict[str, Any]:
+    """The state of the open web map (:data:`MAP_STATE_JS`)."""
+    return browser.eval(MAP_STATE_JS)
+
+
+def script_errors(browser: Chromium) -> list[str]:
+    """Uncaught JavaScript exceptions reported since the last call (clears them)."""
+    errs = [e["params"]["exceptionDetails"] for e in browser.events
+            if e.get("method") == "Runtime.exceptionThrown"]
+    browser.events = [e for e in browser.events if e.get("method") != "Runtime.exceptionThrown"]
+    return [((d.get("exception") or {}).get("description") or d.get("text", "")) for d in errs]
+
+
+def switch_measures(browser: Chromium) -> list[dict[str, Any]]:
+    """Click every measure radio button in turn (with the mouse) and check the map.
+
+    Returns one record per click (``index``, ``label``, ``measures``, ``legend``); raises
+    :class:`BrowserError` naming the measure when not exactly that one measure layer is
+    drawn, its radio button is not the only one checked or the legend does not show it.
+    """
+    n = len(map_state(browser)["radios"])
+    out = []
+    for i in [*range(1, n), 0] if n > 1 else []:
+        browser.click(f".rk-measures label:nth-of-type({i + 1}) input")
+        st = map_state(browser)
+        label = st["radios"][i]["label"]
+        problems = []
+        if list(st["measures"]) != [str(i)]:
+            problems.append(f"measure layers drawn: {sorted(st['measures'])}, expected only [{i}]")
+        if [r["checked"] for r in st["radios"]] != [j == i for j in range(n)]:
+            problems.append(f"radio buttons checked: {[r['checked'] for r in st['radios']]}")
+        if not st["legend"] or st["legend"][0].split(" [")[0] != label.split(" [")[0]:
+            problems.append(f"legend shows {st['legend'][:1]}, expected {label!r}")
+        if problems:
+            raise BrowserError(f"after clicking measure {i} ({label!r}): " + "; ".join(problems))
+        out.append({"index": i, "label": label, "measures": st["measures"], "legend": st["legend"]})
+    return out
