@@ -166,6 +166,10 @@ class Chromium:
         """Click the centre of the first element matching the CSS ``selector`` with the mouse."""
         box = self.eval(
             f"(function(){{var e=document.querySelector({json.dumps(selector)});if(!e)return null;"
+            # scroll only scrollable panels (a measure list), never the map container
+            "for(var p=e.parentElement;p;p=p.parentElement){var o=getComputedStyle(p).overflowY;"
+            "if((o==='auto'||o==='scroll')&&p.scrollHeight>p.clientHeight){var a=e.getBoundingClientRect(),"
+            "b=p.getBoundingClientRect();if(a.top<b.top||a.bottom>b.bottom)p.scrollTop+=a.top-b.top-b.height/2;}}"
             "var r=e.getBoundingClientRect();"
             "return [r.left+r.width/2, r.top+r.height/2, r.width, r.height];})()")
         if not box:
@@ -280,3 +284,68 @@ def switch_measures(browser: Chromium) -> list[dict[str, Any]]:
             raise BrowserError(f"after clicking measure {i} ({label!r}): " + "; ".join(problems))
         out.append({"index": i, "label": label, "measures": st["measures"], "legend": st["legend"]})
     return out
+
+
+SCREENSHOT_SIZE = (1100, 720)
+"""Viewport of the docs screenshots (CSS pixels)."""
+
+SCREENSHOT_COLORS = 96
+"""Palette size the screenshots are quantized to (keeps each PNG ≈ 100–250 kB)."""
+
+
+def screenshots(maps_dir: str | Path, out_dir: str | Path, exe: str | None = None) -> list[Path]:
+    """Screenshot every web map of a maps folder (``maps.json``) into ``out_dir``, checking each.
+
+    Every map is opened from disk (``file://``, offline: the base map falls back), every
+    measure is clicked once (:func:`switch_measures`, which raises when a click leaves
+    more or less than one measure layer or a wrong legend), then the first measure is
+    shown again and the page is captured and quantized to a small palette PNG.
+
+    Parameters
+    ----------
+    maps_dir : str or Path
+        ``maps/<study>`` with ``maps.json`` (written by ``ruimtekit run`` / ``ruimtekit map``).
+    out_dir : str or Path
+        Folder for ``<map>.png`` (created).
+    exe : str, optional
+        Chromium executable.
+
+    Returns
+    -------
+    list of Path
+        The PNG files, in manifest order.
+    """
+    import io
+
+    from PIL import Image
+
+    maps_dir, out_dir = Path(maps_dir).resolve(), Path(out_dir)
+    manifest = json.loads((maps_dir / "maps.json").read_text(encoding="utf-8"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with Chromium(exe, size=SCREENSHOT_SIZE) as c:
+        for entry in manifest:
+            page = maps_dir / entry["file"]
+            script_errors(c)
+            c.goto(page.as_uri(), settle_ms=1200)
+            clicks = switch_measures(c)
+            errors = script_errors(c)
+            if errors:
+                raise BrowserError(f"{page.name}: script errors {errors}")
+            if clicks:
+                c.eval("new Promise(function(r){setTimeout(r, 400);})")
+            png = c.screenshot()
+            img = Image.open(io.BytesIO(png)).convert("RGB").quantize(SCREENSHOT_COLORS, dither=Image.Dither.NONE)
+            target = out_dir / f"{page.stem}.png"
+            img.save(target, optimize=True)
+            written.append(target)
+            print(f"{target} ({target.stat().st_size / 1e3:.0f} kB; {len(clicks)} measure switches checked)")
+    return written
+
+
+if __name__ == "__main__":  # python -m ruimtekit._browser MAPS_DIR OUT_DIR  (make screenshots)
+    import sys
+
+    if len(sys.argv) != 3:
+        sys.exit("usage: python -m ruimtekit._browser MAPS_DIR OUT_DIR")
+    screenshots(sys.argv[1], sys.argv[2])

@@ -323,8 +323,8 @@ html,body{height:100%;margin:0}
 .rk-header{position:absolute;top:0;left:0;right:0;height:44px;z-index:1001;background:#1f3b5a;color:#fff;
  display:flex;align-items:center;gap:14px;padding:0 12px;font:13px/1.3 system-ui,sans-serif;
  box-shadow:0 1px 4px rgba(0,0,0,.35);overflow:hidden;white-space:nowrap}
-.rk-header h1{font-size:16px;margin:0;font-weight:600;overflow:hidden;text-overflow:ellipsis}
-.rk-header .rk-study{color:#cfd9e6;overflow:hidden;text-overflow:ellipsis;flex:1 1 auto}
+.rk-header h1{font-size:16px;margin:0;font-weight:600;flex:none}
+.rk-header .rk-study{color:#cfd9e6;overflow:hidden;text-overflow:ellipsis;flex:1 1 auto;min-width:0}
 .rk-header a{color:#fff}
 .rk-header .rk-status{display:none;background:#fff3cd;color:#6b4a00;padding:2px 8px;border-radius:3px;
  font-size:12px;flex:none}
@@ -340,7 +340,7 @@ html,body{height:100%;margin:0}
 .rk-legend .rk-line{width:16px;height:0;border-top:2px solid;flex:none}
 .rk-legend .rk-ring{width:12px;height:12px;border-radius:50%;border:1.5px dashed;flex:none}
 .rk-legend .rk-meta{color:#666;font-size:11px;margin-top:3px}
-.rk-measures{font:13px/1.4 system-ui,sans-serif;max-width:300px}
+.rk-measures{font:13px/1.4 system-ui,sans-serif;max-width:300px;max-height:45vh;overflow-y:auto}
 .rk-measures .rk-h{font-weight:600;margin-bottom:2px}
 .rk-measures label{display:block;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;cursor:pointer}
 .rk-notes{background:rgba(255,255,255,.95);border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);
@@ -1140,6 +1140,8 @@ def points_map(
                               simplify_m=simplify_m, precision=precision)
     name_col = _first(cols, _NAME_COLUMNS)
     id_col = _first(cols, _ID_COLUMNS)
+    if ranked is not None and id_col == "object_id":
+        name_col = None  # a candidate is named by its object id, not by its nearest station
     if ranked is not None:
         codes, class_labels, class_colors, order_col = ranked
         colors = {str(i): c for i, c in enumerate(class_colors)}
