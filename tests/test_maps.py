@@ -343,3 +343,33 @@ def test_cli_map_rebuilds_from_outputs(tmp_path):
     assert (out / "candidates.html").is_file()
     res = CliRunner().invoke(app, ["map", "--gpkg", str(tmp_path / "missing.gpkg"), "--out", str(out), "-q"])
     assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_cli_log_is_concise(tmp_path):
+    """`ruimtekit map`: no pyogrio record counts, warnings as one line without file names or
+    source lines, no temporary folder names; --verbose adds module details."""
+    import warnings
+
+    from typer.testing import CliRunner
+
+    from ruimtekit import cli, export
+    from ruimtekit.cli import app
+
+    z = amsterdam_zones().iloc[:40]
+    folder = tmp_path / "processed" / "demo"
+    export.write_geopackage({"accessibility": z}, folder / "demo.gpkg")
+    out = tmp_path / "maps" / "demo"
+    res = CliRunner().invoke(app, ["map", "--gpkg", str(folder / "demo.gpkg"), "--out", str(out), "--no-figures"])
+    assert res.exit_code == 0, res.output
+    text = res.output
+    assert "pyogrio" not in text and "Created" not in text
+    assert ".demo." not in text and "tmp" not in text.replace(str(tmp_path), "")
+    assert "WARNING ruimtekit.pipeline: done" not in text
+    assert f"maps: {out / 'index.html'}" in text
+    line = cli._formatwarning(UserWarning("zone 5028 has no geometry"), UserWarning, "/x/layers.py", 1704,
+                              "    fine = layers.read_zones(resolve(cfg.population_points))")
+    assert line == "UserWarning: zone 5028 has no geometry"
+    with warnings.catch_warnings():
+        res = CliRunner().invoke(app, ["map", "--gpkg", str(folder / "demo.gpkg"), "--out", str(out),
+                                       "--no-figures", "--verbose"])
+    assert res.exit_code == 0 and "ruimtekit.maps: map accessibility.html" in res.output

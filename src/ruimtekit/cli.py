@@ -37,10 +37,53 @@ SchedulerOpt = Annotated[str | None, typer.Option(
     "address of a running scheduler (tcp://host:8786). Default: this process only.")]
 
 
-def _setup_logging(quiet: bool) -> None:
-    level = logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
-    logging.getLogger("numba").setLevel(logging.WARNING)
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Details: every module's "
+                                          "INFO and DEBUG messages, with logger names.")]
+
+_PROGRESS_LOGGERS = ("ruimtekit.pipeline", "ruimtekit.cli")
+"""Loggers whose INFO messages (one line per step, the result) show without --verbose."""
+
+
+class _LogFormat(logging.Formatter):
+    """``message`` for INFO, ``WARNING: message`` otherwise; with logger names when verbose."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__()
+        self.verbose = verbose
+
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        if record.exc_info and self.verbose:
+            msg += "\n" + self.formatException(record.exc_info)
+        name = f"{record.name}: " if self.verbose else ""
+        return f"{name}{msg}" if record.levelno == logging.INFO else f"{record.levelname}: {name}{msg}"
+
+
+class _Concise(logging.Filter):
+    """Without --verbose: WARNING and above from everyone, INFO only from progress loggers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name in _PROGRESS_LOGGERS
+
+
+def _formatwarning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                   line: str | None = None) -> str:
+    """A warning as one line: ``DataWarning: text`` (no file name, no source-code echo)."""
+    return f"{category.__name__}: {message}"
+
+
+def _setup_logging(quiet: bool, verbose: bool = False) -> None:
+    import warnings
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(_LogFormat(verbose))
+    if not verbose:
+        handler.addFilter(_Concise())
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    for noisy in ("numba", "pyogrio", "fiona", "matplotlib", "PIL", "urllib3", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    warnings.formatwarning = _formatwarning  # type: ignore[assignment]
     logging.captureWarnings(True)  # data warnings as one-line log messages, not source dumps
 
 
@@ -84,6 +127,7 @@ def run(
     ] = None,
     quiet: QuietOpt = False,
     scheduler: SchedulerOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Run every analysis step of a study.
 
@@ -96,7 +140,7 @@ def run(
     """
     from . import pipeline
 
-    _setup_logging(quiet)
+    _setup_logging(quiet, verbose)
     pipeline.run(study, quiet=quiet, scheduler=scheduler)
 
 
@@ -396,6 +440,7 @@ def map_cmd(
         "and say so.")] = None,
     figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Also write static figures.")] = True,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Rebuild web maps and figures from a study's processed outputs (no recomputation).
 
@@ -406,7 +451,7 @@ def map_cmd(
     """
     from . import maps
 
-    _setup_logging(quiet)
+    _setup_logging(quiet, verbose)
     config = None
     stations = None
     if gpkg is None or out is None or study is not None:

@@ -442,7 +442,7 @@ def write_geopackage(
                     layer_options={"FID": "id", "DESCRIPTION": "QGIS layer styles (QML) written by ruimtekit"},
                 )
         _write_schema(tmp, data_columns)
-    log.info("wrote %s (%d layers)", path, len(prepared))
+    log.info("wrote %s (%d layers)", Path(path).name, len(prepared))  # the folder may be a temporary one
     return path
 
 

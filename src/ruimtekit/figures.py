@@ -588,7 +588,8 @@ def measures_panel_figure(
         vals = gdf[col].to_numpy(dtype=float, na_value=np.nan)
         cls = _styles.classify(vals, classification, k, ramp=_styles.default_ramp(col))
         colors = np.array(list(cls.colors) + [_styles.NODATA_COLOR], dtype=object)[cls.bin_index(vals)]
-        geoms.plot(ax=ax, color=list(colors), edgecolor="white", linewidth=0.1)
+        # no zone borders at panel scale: they would only add noise (and bytes)
+        geoms.plot(ax=ax, color=list(colors), edgecolor="face", linewidth=0.0)
         ax.set_aspect("equal")
         ax.set_axis_off()
         ax.set_title(info.title, fontsize=7.5)
