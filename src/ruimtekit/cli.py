@@ -336,7 +336,7 @@ def borrowed_size_cmd(
 def candidates_cmd(
     zones: Annotated[Path, typer.Option(
         "--zones", help="Zones (CBS buurten/wijken or any polygons with a density column, "
-        "e.g. address_density in addresses/km²).")],
+        "e.g. address_density in addresses/km²); FILE.gpkg:LAYER picks a layer.")],
     out: Annotated[Path, typer.Option(
         "--out", "-o", help="Output GeoPackage (EPSG:28992): candidates, "
         "candidates_excluded, densification_zones, candidates_summary_wijk/_gemeente; the "
@@ -350,7 +350,8 @@ def candidates_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic sample.")] = 0,
     accessibility: Annotated[list[Path] | None, typer.Option(
         "--accessibility", "-a", help="Accessibility GeoPackage(s): layers with zone_id and "
-        "measures such as jobs_45min_transit, jobs_45min_bike (repeatable).")] = None,
+        "measures such as jobs_45min_transit, jobs_45min_bike, one row per zone (repeatable); "
+        "FILE.gpkg:LAYER picks one layer.")] = None,
     stations: Annotated[Path | None, typer.Option(
         "--stations", help="Stations with a station type (vector/CSV file, or a t-rain "
         "network.json with the type derived from service links).")] = None,
@@ -394,7 +395,10 @@ def candidates_cmd(
     cfg = candidates.CandidatesConfig(
         vacancy=None if vacancy is None else str(vacancy), synthetic=synthetic_, seed=seed,
         as_of=ref, m2_per_dwelling=m2_per_dwelling, top_n=top_n)
-    z = layers.read_zones(zones)
+    from . import _layerpath
+
+    zpath, zlayer = _layerpath.split(zones)
+    z = layers.read_zones(zpath, layer=zlayer)
     if vacancy is None:
         vac = synthetic.vacancy_sample(z, seed=seed, as_of=ref)
     else:
@@ -427,7 +431,9 @@ def map_cmd(
     gpkg: Annotated[Path | None, typer.Option(
         "--gpkg", help="Study GeoPackage (EPSG:28992) with the result layers; default: "
         "<output_dir>/<study>/<study>.gpkg. CSV tables and provenance.json (notes, sources) "
-        "beside it are read too.")] = None,
+        "beside it are read too. FILE.gpkg:LAYER maps one layer.")] = None,
+    layer: Annotated[list[str] | None, typer.Option(
+        "--layer", help="Map only this result layer (repeatable; default: every layer).")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Maps folder to (re)write: one HTML map per result layer, "
         "index.html, figures/ (PNG, SVG); default: <maps_dir>/<study>/.")] = None,
@@ -454,6 +460,11 @@ def map_cmd(
     _setup_logging(quiet, verbose)
     config = None
     stations = None
+    if gpkg is not None:
+        from . import _layerpath
+
+        gpkg, one = _layerpath.split(gpkg)
+        layer = [*(layer or []), *([one] if one else [])] or None
     if gpkg is None or out is None or study is not None:
         from . import study as _study
 
@@ -465,7 +476,7 @@ def map_cmd(
         gpkg = gpkg or base_out / s.name / f"{s.name}.gpkg"
         out = out or base_maps / s.name
     index = maps.rebuild(gpkg, out, offline=offline, config=config, figures=figures, basemap=basemap,
-                         layers=stations)
+                         layers=stations, only=layer)
     if not quiet:
         typer.echo(f"maps: {index}")
 

@@ -1564,13 +1564,15 @@ def pipeline_step(ctx: Any, folder: str | Path | None = None) -> None:
     )
 
 
-def read_outputs(gpkg: str | Path) -> dict[str, Any]:
+def read_outputs(gpkg: str | Path, only: Sequence[str] | None = None) -> dict[str, Any]:
     """Read a study's processed outputs back (no recomputation) for :func:`rebuild`.
 
     Parameters
     ----------
     gpkg : str or Path
         ``<output_dir>/<study>/<study>.gpkg`` written by :func:`ruimtekit.export.write_geopackage`.
+    only : sequence of str, optional
+        Read only these layers (an unknown name is an error naming the file's layers).
 
     Returns
     -------
@@ -1596,8 +1598,13 @@ def read_outputs(gpkg: str | Path) -> dict[str, Any]:
     except Exception as exc:
         raise InputError(gpkg, f"not a readable GeoPackage ({exc})", "pass the .gpkg written by ruimtekit") from None
     results: dict[str, Any] = {}
+    if only:
+        unknown = [n for n in only if n not in {str(r[0]) for r in listed}]
+        if unknown:
+            raise InputError(gpkg, f"layer(s) {', '.join(map(repr, unknown))} not in the GeoPackage",
+                             "use one of " + ", ".join(str(r[0]) for r in listed if r[0] != "layer_styles"))
     for name, gtype in listed:
-        if name == "layer_styles":
+        if name == "layer_styles" or (only and name not in only):
             continue
         if gtype is None:
             results[name] = pyogrio.read_dataframe(gpkg, layer=name, read_geometry=False)
@@ -1648,7 +1655,7 @@ def study_station_layers(study: Any, root: str | Path) -> dict[str, Any]:
 
 def rebuild(gpkg: str | Path, out_dir: str | Path, *, offline: bool = True, title: str | None = None,
             config: Any = None, figures: bool = True, basemap: str | None = None,
-            layers: Mapping[str, Any] | None = None) -> Path:
+            layers: Mapping[str, Any] | None = None, only: Sequence[str] | None = None) -> Path:
     """Rebuild maps, figures and the index from a study GeoPackage (+ CSVs, provenance).
 
     Parameters
@@ -1670,13 +1677,15 @@ def rebuild(gpkg: str | Path, out_dir: str | Path, *, offline: bool = True, titl
     layers : mapping, optional
         Input layers; station layers among them are drawn on every map
         (:func:`study_station_layers`).
+    only : sequence of str, optional
+        Map only these result layers.
 
     Returns
     -------
     Path
         ``out_dir/index.html``.
     """
-    rec = read_outputs(gpkg)
+    rec = read_outputs(gpkg, only)
     return build_study_maps(
         rec["results"], out_dir, title=title or rec["title"], notes=rec["notes"],
         attributions=rec["attributions"], offline=offline, config=config, tables=rec["tables"],
