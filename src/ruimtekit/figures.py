@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -581,7 +582,7 @@ def measures_panel_figure(
     ncol = 1 if n == 1 else 2 if n <= 4 else 3
     nrow = math.ceil(n / ncol)
     plt = _plt()
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 3.9 * nrow), squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.0 * ncol, 3.5 * nrow), squeeze=False)
     geoms = _display(gdf)
     for ax, col in zip(axes.ravel(), cols, strict=False):
         info = _styles.measure_info(col)
@@ -592,7 +593,7 @@ def measures_panel_figure(
         geoms.plot(ax=ax, color=list(colors), edgecolor="face", linewidth=0.0)
         ax.set_aspect("equal")
         ax.set_axis_off()
-        ax.set_title(info.title, fontsize=7.5)
+        ax.set_title(textwrap.fill(info.title, 40), fontsize=7.5)
         handles = [Patch(facecolor=c, edgecolor="#999999", label=lab) for c, lab in
                    zip(cls.colors, cls.labels, strict=True)]
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=5.5,
@@ -603,7 +604,9 @@ def measures_panel_figure(
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     _scale_bar(axes.ravel()[0])
-    _source_line(fig, source, notes, axes.ravel()[(nrow - 1) * ncol], below=None)
+    # under the whole panel (below the bottom row's legends); the saved figure grows to hold it
+    text = "\n".join(textwrap.wrap(source, 150) + [ln for n in notes for ln in textwrap.wrap(n, 150)])
+    fig.text(0.01, -0.005, text, fontsize=6.5, color="#444444", ha="left", va="top")
     return _save(fig, path)
 
 
