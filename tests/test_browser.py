@@ -182,7 +182,7 @@ def test_popup_opens_on_click_and_escapes(site):
     for kind in ("mousePressed", "mouseReleased"):
         c.send("Input.dispatchMouseEvent", {"type": kind, "x": pt[0], "y": pt[1], "button": "left", "clickCount": 1})
     popup = _browser.map_state(c)["popup"]
-    assert popup and "jobs within 45 min (car)" in popup
+    assert popup and "jobs within 45 min (car)" in popup and "inhabitants" in popup  # info column too
     # the zone named <script>… shows as text in its popup and did not run
     c.eval("""(function(){var m = rkMaps[Object.keys(rkMaps)[0]].map; var hit = null;
       m.eachLayer(function(l){ if (!hit && l.feature && String(l.feature.properties.n).indexOf('<') >= 0 && l._path) hit = l; });

@@ -940,15 +940,19 @@ def choropleth_map(
     names = gdf[name_col].tolist() if name_col else [""] * len(gdf)
     ids = gdf[id_col].tolist() if id_col else [""] * len(gdf)
     values = [gdf[c].tolist() for c in cols]
+    extra = _info_columns(gdf, cols)
+    extra_vals = [gdf[c].tolist() for c in extra]
     props = [
         {"n": "" if names[i] is None else str(names[i]), "i": "" if ids[i] is None else str(ids[i]),
-         "v": [_num(v[i]) for v in values], "c": [int(ix[i]) for ix in idx]}
+         "v": [_num(v[i]) for v in values] + [_flag(v[i]) for v in extra_vals],
+         "c": [int(ix[i]) for ix in idx]}
         for i in range(len(gdf))
     ]
     data = _features(geoms, props)
     n = len(data["features"])
     data_var = f"rk_zones_{m.get_name()}"
     meta = [{"label": inf.label, "unit": inf.unit} for inf in infos]
+    meta += [{"label": "inhabitants" if c == "population" else c.replace("_", " "), "unit": ""} for c in extra]
     s.add(m, f"window.{data_var} = {_js(data)};\nwindow.{data_var}_meta = {_js(meta)};\n", "rk_data")
     for j, (col, inf, cl) in enumerate(zip(cols, infos, classes, strict=True)):
         # control=False: the measure switch (radio buttons) owns these groups, not L.control.layers
@@ -985,6 +989,27 @@ def choropleth_map(
             f", {classes[0].k} classes")
     return MapResult(path, title, "choropleth", n, [inf.title for inf in infos], size, desc, n + ov_expected,
                      {"measures": cols, "classes": classes})
+
+
+INFO_COLUMN_RE = re.compile(r"^(population|no_|is_|has_)|connector|snap_distance_m")
+"""Non-measure columns also shown in choropleth tooltips and popups (flags such as
+``no_stop_transit`` or a network-connector flag, inhabitants, snap distances)."""
+
+
+def _info_columns(gdf: Any, measures: Sequence[str], limit: int = 6) -> list[str]:
+    """Boolean flags and :data:`INFO_COLUMN_RE` columns that are not mapped measures."""
+    geom = gdf.geometry.name
+    out = [c for c in gdf.columns if c not in measures and c != geom
+           and (pd.api.types.is_bool_dtype(gdf[c]) or INFO_COLUMN_RE.search(str(c)))]
+    return out[:limit]
+
+
+def _flag(x: Any) -> Any:
+    if isinstance(x, bool | np.bool_):
+        return "yes" if x else "no"
+    if isinstance(x, int | float | np.integer | np.floating):
+        return _num(x)
+    return None if x is None else str(x)
 
 
 RANK_CLASSES = (10, 25, 50, 100, 250, 500, 1000)
