@@ -40,7 +40,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 COMMAND_LANGS = {"bash", "sh", "shell", "console"}
-SKIP_RE = re.compile(r"<!--\s*docs-test:\s*skip\b\s*(?P<reason>.*?)\s*-->")
+SKIP_RE = re.compile(r"<!--\s*docs-test:\s*skip\b\s*\(?(?P<reason>.*?)\)?\s*-->")
 DEMO_RE = re.compile(r"^(make demo|ruimtekit run( studies/demo\.ya?ml)?( -q| --quiet)*)\s*(#.*)?$")
 NEEDS_DEMO_RE = re.compile(r"data/processed/demo|maps/demo|^ruimtekit map(\s|$)|^make (demo|screenshots)", re.M)
 TIMEOUT_S = 900
