@@ -161,3 +161,37 @@ def test_chart_notes_below_the_data(tmp_path, monkeypatch):
                        "borrowed_population": rng.integers(50_000, 5_000_000, 30).astype(float)})
     figures.borrowed_size_figure(df, tmp_path / "bs", notes=["NOTE " + "long statement " * 30] * 4)
     assert seen["overlap"] == [False] and seen["below_label"] == [True]
+
+
+def test_panel_colours_equal_geopandas(tmp_path, monkeypatch):
+    """The panel reuses the first map's paths; every map's colours equal a geopandas plot
+    of that measure (oracle), also with a two-part multipolygon."""
+    import shapely
+
+    from ruimtekit import _styles
+
+    z = amsterdam_zones().iloc[:80].copy()
+    z.loc[z.index[5], "geometry"] = shapely.MultiPolygon(
+        [z.geometry.iloc[5].geoms[0] if z.geometry.iloc[5].geom_type == "MultiPolygon" else z.geometry.iloc[5],
+         z.geometry.iloc[40].buffer(-20)])
+    seen = {}
+    real_save = figures._save
+
+    def spy(fig, path, dpi=figures.DPI):
+        seen["fc"] = [ax.collections[0].get_facecolors().copy() for ax in fig.axes if ax.collections]
+        return real_save(fig, path, dpi)
+
+    monkeypatch.setattr(figures, "_save", spy)
+    cols = ["jobs_45min_car", "jobs_45min_bike", "jobs_exp0.05_car"]
+    figures.measures_panel_figure(z, tmp_path / "p", columns=cols)
+    plt = figures._plt()
+    geoms = figures._display(z)
+    for got, col in zip(seen["fc"], cols, strict=True):
+        vals = z[col].to_numpy(dtype=float)
+        cls = _styles.classify(vals, "quantiles", 5, ramp=_styles.default_ramp(col))
+        colors = np.array(list(cls.colors) + [_styles.NODATA_COLOR], dtype=object)[cls.bin_index(vals)]
+        fig, ax = plt.subplots()
+        geoms.plot(ax=ax, color=list(colors))
+        ref = ax.collections[0].get_facecolors()
+        plt.close(fig)
+        assert len(got) == len(ref) == len(z) and np.allclose(got, ref), col

@@ -583,14 +583,27 @@ def measures_panel_figure(
     nrow = math.ceil(n / ncol)
     plt = _plt()
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.0 * ncol, 3.5 * nrow), squeeze=False)
+    from matplotlib.collections import PathCollection
+
     geoms = _display(gdf)
+    keep = np.asarray(~(geoms.isna() | geoms.is_empty))  # geopandas draws only these, in order
+    paths = None
     for ax, col in zip(axes.ravel(), cols, strict=False):
         info = _styles.measure_info(col)
         vals = gdf[col].to_numpy(dtype=float, na_value=np.nan)
         cls = _styles.classify(vals, classification, k, ramp=_styles.default_ramp(col))
         colors = np.array(list(cls.colors) + [_styles.NODATA_COLOR], dtype=object)[cls.bin_index(vals)]
-        # no zone borders at panel scale: they would only add noise (and bytes)
-        geoms.plot(ax=ax, color=list(colors), edgecolor="face", linewidth=0.0)
+        # no zone borders at panel scale: they would only add noise (and bytes). The polygons
+        # are converted to matplotlib paths once (geopandas, first map) and reused after.
+        # geopandas draws one (compound) path per non-empty geometry, in order
+        part_colors = colors[keep]
+        if paths is None or len(paths) != len(part_colors):
+            geoms.plot(ax=ax, color=list(colors), edgecolor="face", linewidth=0.0)
+            paths = ax.collections[-1].get_paths()
+        else:
+            ax.add_collection(PathCollection(paths, facecolors=list(part_colors), edgecolors="face",
+                                             linewidths=0.0), autolim=True)
+            ax.autoscale_view()
         ax.set_aspect("equal")
         ax.set_axis_off()
         ax.set_title(textwrap.fill(info.title, 40), fontsize=7.5)
