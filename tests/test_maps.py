@@ -235,6 +235,10 @@ def test_label_columns_from_input_zones():
     assert np.allclose(out["population"], expect["population"], equal_nan=True)
     # no zone layer covers the ids: unchanged
     assert export.add_label_columns(result, {"other": z.iloc[:5]}) is result
+    # points in zones (repeated zone ids): the zone name, not the zone's population
+    pts = candidates(z, 6).assign(zone_id=z["zone_id"].iloc[[0, 0, 1, 1, 2, 2]].to_numpy())
+    got = export.add_label_columns(pts, {"buurten": z})
+    assert "population" not in got and got["zone_name"].tolist() == z["zone_name"].iloc[[0, 0, 1, 1, 2, 2]].tolist()
 
 
 def test_national_pc4_map_is_small(tmp_path):

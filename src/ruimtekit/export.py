@@ -504,10 +504,14 @@ def add_label_columns(result: Any, zone_layers: Mapping[str, Any]) -> Any:
     -------
     GeoDataFrame or DataFrame
         ``result`` with the label columns inserted after ``zone_id`` (a copy), or ``result``.
+        Layers with repeated ``zone_id`` values (points in zones, e.g. candidates) get only
+        ``zone_name``: a zone's population is not a property of each point.
     """
     if not isinstance(result, pd.DataFrame) or "zone_id" not in result.columns:
         return result
     missing = [c for c in LABEL_COLUMNS if c not in result.columns]
+    if not result["zone_id"].is_unique:  # points in zones (candidates): the zone's name only
+        missing = [c for c in missing if c == "zone_name"]
     if not missing:
         return result
     ids = result["zone_id"].astype(str)

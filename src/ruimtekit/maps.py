@@ -1165,8 +1165,10 @@ def points_map(
                               simplify_m=simplify_m, precision=precision)
     name_col = _first(cols, _NAME_COLUMNS)
     id_col = _first(cols, _ID_COLUMNS)
-    if ranked is not None and id_col == "object_id":
-        name_col = None  # a candidate is named by its object id, not by its nearest station
+    if ranked is not None and "object_id" in cols:
+        # a candidate: its object id, named by its zone (buurt), never by its nearest station
+        id_col = "object_id"
+        name_col = "zone_name" if "zone_name" in cols else None
     if ranked is not None:
         codes, class_labels, class_colors, order_col = ranked
         colors = {str(i): c for i, c in enumerate(class_colors)}
