@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean-outputs
+.PHONY: demo test lint bench screenshots clean-outputs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	-$(BIN)/pip install --quiet '.[bench]'
 	$(BIN)/python benchmarks/run_all.py
+
+## make screenshots: build the demo maps into maps/_screenshots (running the demo first when it has no outputs), click
+## through every measure of every map in headless Chromium and save docs/img/maps/<map>.png
+screenshots: $(STAMP)
+	test -f data/processed/demo/demo.gpkg || $(BIN)/ruimtekit run
+	$(BIN)/ruimtekit map --no-figures -q --out maps/_screenshots
+	$(BIN)/python -m ruimtekit._browser maps/_screenshots docs/img/maps
 
 clean-outputs:
 	rm -rf data/processed/* maps/*

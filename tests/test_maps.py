@@ -159,8 +159,21 @@ def test_offline_has_no_cdn(built):
     assert (lib / "leaflet" / "leaflet.js").stat().st_size > 100_000
     assert (lib / "leaflet" / "LICENSE").is_file()
     assert (lib / "leaflet.markercluster" / "MIT-LICENCE.txt").is_file()
-    # tiles stay optional: the default base layer is the blank one
-    assert re.search(r'"no background \(offline\)"', html)
+    # PDOK is the default base map; tiles that fail switch to "no background" (and say so)
+    assert maps.PDOK_BRT_URL in html and "tileerror" in html and "unavailable (offline?)" in html
+
+
+def test_basemap_none_is_explicit_offline(tmp_path):
+    z = amsterdam_zones().iloc[:30]
+    r = maps.choropleth_map(z, tmp_path / "m.html", title="t", attributions=ATTR, basemap="none")
+    html = r.path.read_text(encoding="utf-8")
+    assert "tileerror" not in html  # nothing to fall back from
+    # the blank base layer is the one added to the map
+    blank = re.search(r'var (feature_group_\w+) = L\.featureGroup\(\s*\{\s*\}\s*\);\s*'
+                      r'\s*\1\.addTo', html)
+    assert blank, "the 'no background' layer is not on the map"
+    with pytest.raises(InputError, match="unknown base map"):
+        maps.choropleth_map(z, tmp_path / "x.html", basemap="google")
 
 
 def test_online_mode_uses_pinned_cdn(tmp_path):
@@ -172,7 +185,7 @@ def test_online_mode_uses_pinned_cdn(tmp_path):
 
 def test_marker_cluster_when_many(tmp_path):
     z = amsterdam_zones()
-    pts = candidates(z, n=300)
+    pts = candidates(z, n=300).drop(columns=["rank", "score"])
     r = maps.points_map(pts, tmp_path / "c.html", title="many", offline=True)
     html = r.path.read_text(encoding="utf-8")
     assert "L.markerClusterGroup" in html and "leaflet.markercluster.js" in html
@@ -180,6 +193,52 @@ def test_marker_cluster_when_many(tmp_path):
     small = maps.points_map(candidates(z, 5), tmp_path / "s.html", title="few", offline=True)
     assert "L.markerClusterGroup" not in small.path.read_text(encoding="utf-8")
     assert small.expected_paths == 5
+    # ranked candidates are never clustered: clusters would hide the best ones
+    ranked = maps.points_map(candidates(z, n=300), tmp_path / "r.html", title="ranked", offline=True)
+    assert "L.markerClusterGroup" not in ranked.path.read_text(encoding="utf-8")
+
+
+def test_rank_classes_by_hand():
+    z = amsterdam_zones()
+    pts = candidates(z, n=60)
+    codes, labels, colors, col = maps._rank_classes(pts)
+    assert col == "rank"
+    assert labels == ["rank 1–10", "rank 11–25", "rank 26–50", "rank 51+"]
+    # ranks 1..60: 10, 15, 25 and 10 points per class
+    assert np.bincount(codes).tolist() == [10, 15, 25, 10]
+    assert len(set(colors)) == 4
+    # without rank: score quintiles, best (highest score) first
+    codes, labels, _, col = maps._rank_classes(pts.drop(columns=["rank"]))
+    assert col == "score" and codes[0] == 0 and codes[-1] == 4 and np.bincount(codes).tolist() == [12] * 5
+
+
+def test_notes_follow_the_measure_mode():
+    fr = maps._Frame(None, None, mode_groups={"car": ["g_car"], "bike": ["g_bike"]}, station_groups=["g_st"])
+    assert maps._note_groups("accessibility nl_pc4 (car): crow-fly impedance model", fr) == ["g_car"]
+    assert maps._note_groups("accessibility nl_pc4: 1 zone(s) have no value", fr) is None
+    # the NS intercity/sprinter derivation does not concern a car/bike map
+    ns = "ns_stations: station_type derived from service links (NS open data has no station type)"
+    assert maps._note_groups(ns, fr) == []
+    # a map without measures (candidates): station notes follow the station markers
+    assert maps._note_groups(ns, maps._Frame(None, None, station_groups=["g_st"])) == ["g_st"]
+
+
+def test_label_columns_from_input_zones():
+    from ruimtekit import export
+
+    z = amsterdam_zones()
+    result = z[["zone_id", "jobs_45min_car", "geometry"]].iloc[::-1]
+    out = export.add_label_columns(result, {"other": z.iloc[:5], "buurten": z})
+    assert list(out.columns[:3]) == ["zone_id", "zone_name", "population"]
+    expect = z.set_index("zone_id").loc[result["zone_id"], ["zone_name", "population"]]
+    assert out["zone_name"].tolist() == expect["zone_name"].tolist()
+    assert np.allclose(out["population"], expect["population"], equal_nan=True)
+    # no zone layer covers the ids: unchanged
+    assert export.add_label_columns(result, {"other": z.iloc[:5]}) is result
+    # points in zones (repeated zone ids): the zone name, not the zone's population
+    pts = candidates(z, 6).assign(zone_id=z["zone_id"].iloc[[0, 0, 1, 1, 2, 2]].to_numpy())
+    got = export.add_label_columns(pts, {"buurten": z})
+    assert "population" not in got and got["zone_name"].tolist() == z["zone_name"].iloc[[0, 0, 1, 1, 2, 2]].tolist()
 
 
 def test_national_pc4_map_is_small(tmp_path):
@@ -288,3 +347,33 @@ def test_cli_map_rebuilds_from_outputs(tmp_path):
     assert (out / "candidates.html").is_file()
     res = CliRunner().invoke(app, ["map", "--gpkg", str(tmp_path / "missing.gpkg"), "--out", str(out), "-q"])
     assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_cli_log_is_concise(tmp_path):
+    """`ruimtekit map`: no pyogrio record counts, warnings as one line without file names or
+    source lines, no temporary folder names; --verbose adds module details."""
+    import warnings
+
+    from typer.testing import CliRunner
+
+    from ruimtekit import cli, export
+    from ruimtekit.cli import app
+
+    z = amsterdam_zones().iloc[:40]
+    folder = tmp_path / "processed" / "demo"
+    export.write_geopackage({"accessibility": z}, folder / "demo.gpkg")
+    out = tmp_path / "maps" / "demo"
+    res = CliRunner().invoke(app, ["map", "--gpkg", str(folder / "demo.gpkg"), "--out", str(out), "--no-figures"])
+    assert res.exit_code == 0, res.output
+    text = res.output
+    assert "pyogrio" not in text and "Created" not in text
+    assert ".demo." not in text and "tmp" not in text.replace(str(tmp_path), "")
+    assert "WARNING ruimtekit.pipeline: done" not in text
+    assert f"maps: {out / 'index.html'}" in text
+    line = cli._formatwarning(UserWarning("zone 5028 has no geometry"), UserWarning, "/x/layers.py", 1704,
+                              "    fine = layers.read_zones(resolve(cfg.population_points))")
+    assert line == "UserWarning: zone 5028 has no geometry"
+    with warnings.catch_warnings():
+        res = CliRunner().invoke(app, ["map", "--gpkg", str(folder / "demo.gpkg"), "--out", str(out),
+                                       "--no-figures", "--verbose"])
+    assert res.exit_code == 0 and "ruimtekit.maps: map accessibility.html" in res.output

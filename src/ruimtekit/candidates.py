@@ -1300,27 +1300,64 @@ def read_constraint(path: str | Path) -> gpd.GeoDataFrame:
     return gdf.to_crs(CRS)
 
 
-def read_accessibility_gpkg(path: str | Path) -> list[pd.DataFrame]:
-    """Read every layer of a GeoPackage that has ``zone_id`` and measure columns."""
+def read_accessibility_gpkg(path: str | Path, layer: str | None = None) -> list[pd.DataFrame]:
+    """Read the zone accessibility layers of a GeoPackage (``zone_id`` plus measure columns).
+
+    Parameters
+    ----------
+    path : str or Path
+        GeoPackage; ``file.gpkg:layer`` picks one layer (see :mod:`ruimtekit._layerpath`).
+    layer : str, optional
+        The layer to read (overrides a ``:layer`` suffix). Without a layer every layer with
+        ``zone_id`` and measure columns and one row per zone is read; layers with repeated
+        ``zone_id`` values (point results such as ``candidates``) are skipped and logged.
+
+    Raises
+    ------
+    InputError
+        Naming the file and layer: unreadable file, unknown layer, a chosen layer without
+        measures or with repeated zone ids, or no usable layer.
+    """
     import pyogrio
 
-    p = Path(path)
+    from . import _layerpath
+
+    p, suffix_layer = _layerpath.split(path)
+    layer = layer or suffix_layer
     try:
         names = [str(r[0]) for r in pyogrio.list_layers(p)]
     except Exception as exc:
         raise InputError(p, f"cannot read the accessibility GeoPackage ({exc})",
                          "pass the .gpkg written by `ruimtekit access` or `ruimtekit run`"
                          ) from None
+    if layer is not None and layer not in names:
+        raise InputError(p, f"layer {layer!r} is not in the GeoPackage",
+                         f"use one of {', '.join(names)} (as {p.name}:LAYER)")
     frames = []
-    for n in names:
+    skipped = []
+    for n in [layer] if layer is not None else names:
         info = pyogrio.read_info(p, layer=n)
         cols = [str(c) for c in info["fields"]]
-        if "zone_id" in cols and any(_MEASURE_RE.match(c) for c in cols):
-            frames.append(pyogrio.read_dataframe(p, layer=n, read_geometry=False))
+        if not ("zone_id" in cols and any(_MEASURE_RE.match(c) for c in cols)):
+            if layer is not None:
+                raise InputError(p, f"layer {n!r} has no zone_id and accessibility measure columns "
+                                 "(e.g. jobs_45min_bike)", "pick an accessibility layer (access_…)")
+            continue
+        df = pyogrio.read_dataframe(p, layer=n, read_geometry=False)
+        dup = int(df["zone_id"].duplicated().sum())
+        if dup:
+            if layer is not None:
+                raise InputError(p, f"layer {n!r} has {dup:,} repeated zone_id values (not one row "
+                                 "per zone)", "pick a zone accessibility layer (access_…)")
+            skipped.append(f"{n} ({dup:,} repeated zone ids)")
+            continue
+        frames.append(df)
+    if skipped:
+        log.info("%s: skipped layers that are not one row per zone: %s", p.name, "; ".join(skipped))
     if not frames:
         raise InputError(p, "no layer with zone_id and accessibility measure columns "
-                         "(e.g. jobs_45min_bike)",
-                         "pass the accessibility output GeoPackage")
+                         "(e.g. jobs_45min_bike) and one row per zone",
+                         f"pass the accessibility output GeoPackage or pick a layer as {p.name}:LAYER")
     return frames
 
 

@@ -45,10 +45,53 @@ SchedulerOpt = Annotated[str | None, typer.Option(
     "address of a running scheduler (tcp://host:8786). Default: this process only.")]
 
 
-def _setup_logging(quiet: bool) -> None:
-    level = logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
-    logging.getLogger("numba").setLevel(logging.WARNING)
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Details: every module's "
+                                          "INFO and DEBUG messages, with logger names.")]
+
+_PROGRESS_LOGGERS = ("ruimtekit.pipeline", "ruimtekit.cli")
+"""Loggers whose INFO messages (one line per step, the result) show without --verbose."""
+
+
+class _LogFormat(logging.Formatter):
+    """``message`` for INFO, ``WARNING: message`` otherwise; with logger names when verbose."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__()
+        self.verbose = verbose
+
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        if record.exc_info and self.verbose:
+            msg += "\n" + self.formatException(record.exc_info)
+        name = f"{record.name}: " if self.verbose else ""
+        return f"{name}{msg}" if record.levelno == logging.INFO else f"{record.levelname}: {name}{msg}"
+
+
+class _Concise(logging.Filter):
+    """Without --verbose: WARNING and above from everyone, INFO only from progress loggers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name in _PROGRESS_LOGGERS
+
+
+def _formatwarning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                   line: str | None = None) -> str:
+    """A warning as one line: ``DataWarning: text`` (no file name, no source-code echo)."""
+    return f"{category.__name__}: {message}"
+
+
+def _setup_logging(quiet: bool, verbose: bool = False) -> None:
+    import warnings
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(_LogFormat(verbose))
+    if not verbose:
+        handler.addFilter(_Concise())
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    for noisy in ("numba", "pyogrio", "fiona", "matplotlib", "PIL", "urllib3", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    warnings.formatwarning = _formatwarning  # type: ignore[assignment]
     logging.captureWarnings(True)  # data warnings as one-line log messages, not source dumps
 
 
@@ -150,6 +193,7 @@ def run(
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Write into an existing non-empty folder that ruimtekit did not "
         "make (same-named files are replaced; nothing else is removed).")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Run every analysis step of a study.
 
@@ -162,7 +206,7 @@ def run(
     """
     from . import pipeline
 
-    _setup_logging(quiet)
+    _setup_logging(quiet, verbose)
     pipeline.run(study, quiet=quiet, scheduler=scheduler, overwrite=overwrite)
 
 
@@ -571,7 +615,7 @@ def borrowed_size_cmd(
 def candidates_cmd(
     zones: Annotated[Path, typer.Option(
         "--zones", help="Zones (CBS buurten/wijken or any polygons with a density column, "
-        "e.g. address_density in addresses/km²).")],
+        "e.g. address_density in addresses/km²); FILE.gpkg:LAYER picks a layer.")],
     out: Annotated[Path, typer.Option(
         "--out", "-o", help="Output GeoPackage (EPSG:28992): candidates, "
         "candidates_excluded, densification_zones, candidates_summary_wijk/_gemeente; the "
@@ -585,7 +629,8 @@ def candidates_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic sample.")] = 0,
     accessibility: Annotated[list[Path] | None, typer.Option(
         "--accessibility", "-a", help="Accessibility GeoPackage(s): layers with zone_id and "
-        "measures such as jobs_45min_transit, jobs_45min_bike (repeatable).")] = None,
+        "measures such as jobs_45min_transit, jobs_45min_bike, one row per zone (repeatable); "
+        "FILE.gpkg:LAYER picks one layer.")] = None,
     stations: Annotated[Path | None, typer.Option(
         "--stations", help="Stations with a station type (vector/CSV file, or a t-rain "
         "network.json with the type derived from service links).")] = None,
@@ -630,7 +675,10 @@ def candidates_cmd(
     cfg = candidates.CandidatesConfig(
         vacancy=None if vacancy is None else str(vacancy), synthetic=synthetic_, seed=seed,
         as_of=ref, m2_per_dwelling=m2_per_dwelling, top_n=top_n)
-    z = layers.read_zones(zones)
+    from . import _layerpath
+
+    zpath, zlayer = _layerpath.split(zones)
+    z = layers.read_zones(zpath, layer=zlayer)
     if vacancy is None:
         vac = synthetic.vacancy_sample(z, seed=seed, as_of=ref)
     else:
@@ -665,18 +713,25 @@ def map_cmd(
     gpkg: Annotated[Path | None, typer.Option(
         "--gpkg", help="Study GeoPackage (EPSG:28992) with the result layers; default: "
         "<output_dir>/<study>/<study>.gpkg. CSV tables and provenance.json (notes, sources) "
-        "beside it are read too.")] = None,
+        "beside it are read too. FILE.gpkg:LAYER maps one layer.")] = None,
+    layer: Annotated[list[str] | None, typer.Option(
+        "--layer", help="Map only this result layer (repeatable; default: every layer).")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Maps folder to (re)write: one HTML map per result layer, "
         "index.html, figures/ (PNG, SVG); default: <maps_dir>/<study>/.")] = None,
     offline: Annotated[bool, typer.Option(
         "--offline/--online", help="Offline: Leaflet served from <out>/lib/ (works without "
-        "internet, base tiles optional). Online: Leaflet from a CDN, PDOK base map shown.")] = True,
+        "internet). Online: Leaflet from a CDN.")] = True,
+    basemap: Annotated[str | None, typer.Option(
+        "--basemap", help="pdok (BRT-Achtergrondkaart), osm or none (no tiles). Default: the "
+        "study's maps.basemap (pdok); without internet the maps fall back to no background "
+        "and say so.")] = None,
     figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Also write static figures.")] = True,
     quiet: QuietOpt = False,
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Write into an existing non-empty folder that ruimtekit did not "
         "make (same-named files are replaced; nothing else is removed).")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Rebuild web maps and figures from a study's processed outputs (no recomputation).
 
@@ -687,22 +742,29 @@ def map_cmd(
     """
     from . import _io, maps
 
-    _setup_logging(quiet)
+    _setup_logging(quiet, verbose)
     if out is not None:
         _io.check_output_dir(out, overwrite, "maps")
     config = None
-    if gpkg is None or out is None:
+    stations = None
+    if gpkg is not None:
+        from . import _layerpath
+
+        gpkg, one = _layerpath.split(gpkg)
+        layer = [*(layer or []), *([one] if one else [])] or None
+    if gpkg is None or out is None or study is not None:
         from . import study as _study
 
         s, root = _study.load_study(study)
         config = s.maps
+        stations = maps.study_station_layers(s, root)
         base_out = (root / s.output_dir) if not Path(s.output_dir).is_absolute() else Path(s.output_dir)
         base_maps = (root / s.maps_dir) if not Path(s.maps_dir).is_absolute() else Path(s.maps_dir)
         gpkg = gpkg or base_out / s.name / f"{s.name}.gpkg"
         out = out or base_maps / s.name
     _io.check_output_dir(out, overwrite, "maps")
     index = maps.rebuild(gpkg, out, offline=offline, config=config, figures=figures,
-                         overwrite=overwrite)
+                         overwrite=overwrite, basemap=basemap, layers=stations, only=layer)
     if not quiet:
         typer.echo(f"maps: {index}")
 

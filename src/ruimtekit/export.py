@@ -38,6 +38,7 @@ from ._errors import InputError
 log = logging.getLogger("ruimtekit.export")
 
 __all__ = [
+    "add_label_columns",
     "COLUMN_DESCRIPTIONS",
     "column_description",
     "layer_style_rows",
@@ -444,7 +445,7 @@ def write_geopackage(
                     layer_options={"FID": "id", "DESCRIPTION": "QGIS layer styles (QML) written by ruimtekit"},
                 )
         _write_schema(tmp, data_columns)
-    log.info("wrote %s (%d layers)", path, len(prepared))
+    log.info("wrote %s (%d layers)", Path(path).name, len(prepared))  # the folder may be a temporary one
     return path
 
 
@@ -484,8 +485,62 @@ def output_dir(ctx: Any) -> Path:
     return ctx.resolve(base) / study.name
 
 
+LABEL_COLUMNS = ("zone_name", "population")
+"""Columns copied from the input zone layer into zone result layers (QGIS labels, popups)."""
+
+
+def add_label_columns(result: Any, zone_layers: Mapping[str, Any]) -> Any:
+    """A zone result layer with ``zone_name`` and ``population`` from its input zone layer.
+
+    The zone layer is the one whose ``zone_id`` values cover every id of ``result``
+    (the first such layer in order); columns already present are kept. Returned
+    unchanged when no zone layer matches.
+
+    Parameters
+    ----------
+    result : GeoDataFrame or DataFrame
+        Result layer with ``zone_id``.
+    zone_layers : mapping of str to DataFrame
+        Input zone layers (``zone_id`` plus :data:`LABEL_COLUMNS`).
+
+    Returns
+    -------
+    GeoDataFrame or DataFrame
+        ``result`` with the label columns inserted after ``zone_id`` (a copy), or ``result``.
+        Layers with repeated ``zone_id`` values (points in zones, e.g. candidates) get only
+        ``zone_name``: a zone's population is not a property of each point.
+    """
+    if not isinstance(result, pd.DataFrame) or "zone_id" not in result.columns:
+        return result
+    missing = [c for c in LABEL_COLUMNS if c not in result.columns]
+    if not result["zone_id"].is_unique:  # points in zones (candidates): the zone's name only
+        missing = [c for c in missing if c == "zone_name"]
+    if not missing:
+        return result
+    ids = result["zone_id"].astype(str)
+    for zones in zone_layers.values():
+        if not isinstance(zones, pd.DataFrame) or "zone_id" not in zones.columns:
+            continue
+        cols = [c for c in missing if c in zones.columns]
+        if not cols:
+            continue
+        z = zones.drop_duplicates("zone_id").set_index(zones.drop_duplicates("zone_id")["zone_id"].astype(str))
+        if not ids.isin(z.index).all():
+            continue
+        out = result.copy()
+        pos = list(out.columns).index("zone_id") + 1
+        for c in reversed(cols):
+            out.insert(pos, c, z[c].reindex(ids).to_numpy())
+        out.attrs = dict(result.attrs)
+        return out
+    return result
+
+
 def pipeline_step(ctx: Any, folder: str | Path | None = None) -> None:
     """Write ``<output_dir>/<study>/<study>.gpkg`` (all ``ctx.results``) and CSV tables.
+
+    Zone result layers first get ``zone_name`` and ``population`` from their input zone
+    layer (:func:`add_label_columns`; also in ``ctx.results``, so the maps show them).
 
     ``folder`` overrides the output folder (the pipeline passes a temporary folder that
     replaces ``<output_dir>/<study>/`` only when the whole run succeeded).
@@ -496,6 +551,10 @@ def pipeline_step(ctx: Any, folder: str | Path | None = None) -> None:
     """
     folder = Path(folder) if folder is not None else output_dir(ctx)
     cfg = getattr(ctx.study, "maps", None)
+    zone_layers = {n: df for n, df in (ctx.layers or {}).items()
+                   if isinstance(df, pd.DataFrame) and "zone_id" in df.columns and "zone_name" in df.columns}
+    for name in list(ctx.results):
+        ctx.results[name] = add_label_columns(ctx.results[name], zone_layers)
     notes = " ".join(ctx.notes)
     descriptions = {}
     for name, df in ctx.results.items():

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ __all__ = [
     "accessibility_figure",
     "borrowed_size_figure",
     "candidates_figure",
+    "measures_panel_figure",
     "nice_scale_length",
     "study_figures",
 ]
@@ -46,6 +48,8 @@ def _plt() -> Any:
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.fonttype"] = "none"  # SVG text stays text: searchable, editable, small
 
     return plt
 
@@ -107,53 +111,93 @@ def _north_arrow(ax: Any) -> None:
             fontweight="bold", zorder=20)
 
 
-def _source_line(fig: Any, source: str, notes: Sequence[str], ax: Any = None) -> None:
-    """Source line (and notes) under the map axes, or at the bottom of a chart figure."""
+def _source_line(fig: Any, source: str, notes: Sequence[str], ax: Any = None, below: Any = None) -> None:
+    """Source line and notes under the axes (under the artist ``below``, e.g. the x-axis
+    label of a chart), outside the data area; the saved figure grows to hold them."""
     import textwrap
 
     text = "\n".join(textwrap.wrap(source, 110) + [ln for n in notes for ln in textwrap.wrap(n, 110)])
-    if ax is not None:
+    if below is not None:
+        # x in axes fractions, y relative to the artist's bounding box: never over the data
+        ax.annotate(text, xy=(0.0, 0.0), xycoords=("axes fraction", below), xytext=(0, -6),
+                    textcoords="offset points", fontsize=6.5, color="#444444", ha="left", va="top")
+    elif ax is not None:
         ax.annotate(text, xy=(0.0, -0.01), xycoords="axes fraction", fontsize=6.5, color="#444444",
                     ha="left", va="top")
     else:
         fig.text(0.01, 0.005, text, fontsize=6.5, color="#444444", ha="left", va="bottom")
 
 
-def _save(fig: Any, path: str | Path, dpi: int = 200) -> list[Path]:
+RASTERIZE_MIN_PATHS = 300
+"""Collections with more paths or points than this are embedded as an image in the SVG
+(lines, text, legend and scale bar stay vector), keeping every SVG small."""
+
+MAX_FIGURE_BYTES = 2_000_000
+"""Largest figure file written without a warning (PNG at :data:`DPI`, SVG)."""
+
+DPI = 200
+"""Print resolution of PNG figures and of the rasterized layers in SVG figures."""
+
+
+def _rasterize_dense(fig: Any) -> None:
+    for ax in fig.axes:
+        for coll in ax.collections:
+            n = len(coll.get_paths()) if hasattr(coll, "get_paths") else 0
+            n = max(n, len(getattr(coll, "get_offsets", lambda: [])()))
+            if n > RASTERIZE_MIN_PATHS:
+                coll.set_rasterized(True)
+
+
+def _save(fig: Any, path: str | Path, dpi: int = DPI) -> list[Path]:
     plt = _plt()
     base = Path(path)
     if base.suffix.lower() in (".png", ".svg"):
         base = base.with_suffix("")
     out = []
     try:
+        _rasterize_dense(fig)
         for fmt in FORMATS:
             target = base.with_name(base.name + "." + fmt)
             with _io.atomic_path(target) as tmp:
                 fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
             out.append(target)
+            size = target.stat().st_size
+            if size > MAX_FIGURE_BYTES:
+                log.warning("figure %s is %.1f MB (more than %.0f MB)", target.name, size / 1e6,
+                            MAX_FIGURE_BYTES / 1e6)
     finally:
         plt.close(fig)
     return out
 
 
-def _display(gdf: Any, tolerance: float | None = None) -> Any:
-    """Geometries in EPSG:28992, simplified for drawing (about 1/1500 of the extent)."""
+def _display(gdf: Any, tolerance: float | None = None,
+             view: tuple[float, float, float, float] | None = None) -> Any:
+    """Geometries in EPSG:28992, simplified for drawing (about 1/1500 of the extent) and,
+    with ``view`` (xmin, ymin, xmax, ymax in RD metres), clipped to it so that nothing is
+    drawn (or written to an SVG) outside the frame."""
     import shapely
 
     g = gdf.geometry
     if g.crs is not None and g.crs.to_epsg() != 28992:
         g = g.to_crs(28992)
     geoms = np.asarray(g.values, dtype=object)
+    if view is not None:
+        geoms = shapely.clip_by_rect(geoms, *view)
     if tolerance is None:
-        x0, y0, x1, y1 = shapely.total_bounds(geoms)
+        x0, y0, x1, y1 = view if view is not None else shapely.total_bounds(geoms)
         tolerance = max(x1 - x0, y1 - y0) / 1500.0 if np.isfinite(x0) else 0.0
     if tolerance > 0:
         poly = np.isin(shapely.get_type_id(geoms), (3, 6))
         if poly.any():
+            simple = None
             try:
-                geoms[poly] = shapely.coverage_simplify(geoms[poly], tolerance)
-            except Exception:
-                geoms[poly] = shapely.simplify(geoms[poly], tolerance, preserve_topology=True)
+                simple = shapely.coverage_simplify(geoms[poly], tolerance)
+            except Exception:  # not a coverage (overlapping catchments)
+                simple = None
+            n0 = shapely.get_num_coordinates(geoms[poly]).sum()
+            if simple is None or shapely.get_num_coordinates(simple).sum() > 0.9 * n0:
+                simple = shapely.simplify(geoms[poly], tolerance, preserve_topology=True)
+            geoms[poly] = simple
     import geopandas as gpd
 
     return gpd.GeoSeries(geoms, crs=28992, index=gdf.index)
@@ -353,8 +397,7 @@ def borrowed_size_figure(
             if ok[i]:
                 ax.annotate(names[i], (x[i], y[i]), xytext=(3, 3), textcoords="offset points", fontsize=7)
     ax.set_title(title, fontsize=11)
-    fig.subplots_adjust(bottom=0.16)
-    _source_line(fig, source, notes)
+    _source_line(fig, source, notes, ax, below=ax.xaxis.label)
     return _save(fig, path)
 
 
@@ -423,18 +466,28 @@ def candidates_figure(
     if zones is not None and len(zones):
         z = clip(zones)
         if len(z):
-            _display(z).plot(ax=ax, color="#eeeeee", edgecolor="#bbbbbb", linewidth=0.2, zorder=1)
+            _display(z, view=view).plot(ax=ax, color="#eeeeee", edgecolor="#bbbbbb", linewidth=0.2, zorder=1)
     if outlines is not None and len(outlines):
         o = clip(outlines)
         if len(o):
-            _display(o).boundary.plot(ax=ax, color="#d7301f", linewidth=0.8, zorder=2)
+            _display(o, view=view).boundary.plot(ax=ax, color="#d7301f", linewidth=0.8, zorder=2)
             handles.append(Line2D([], [], color="#d7301f", lw=1, label="catchment"))
     if stations is not None and len(stations):
         st = clip(stations)
         if len(st):
             st.plot(ax=ax, marker="s", markersize=8, color="#222222", zorder=3)
             handles.append(Line2D([], [], marker="s", ls="", color="#222222", markersize=4, label="station"))
-    if category:
+    from .maps import _rank_classes
+
+    ranked = _rank_classes(cand)
+    if ranked is not None:
+        codes, labels, rank_colors, by = ranked
+        c = [rank_colors[i] for i in codes]
+        for lab, col in zip(labels, rank_colors, strict=True):
+            handles.append(Line2D([], [], marker="o", ls="", markerfacecolor=col, markeredgecolor="#1a1a1a",
+                                  markersize=6, label=lab))
+        category = by
+    elif category:
         colors = _styles.category_colors(cand[category].dropna().astype(str))
         c = [colors.get(str(v), "#888888") for v in cand[category]]
         for name, col in colors.items():
@@ -449,7 +502,12 @@ def candidates_figure(
         if np.isfinite(sc).any() and np.nanmax(sc) > np.nanmin(sc):
             size = 15 + 60 * (sc - np.nanmin(sc)) / (np.nanmax(sc) - np.nanmin(sc))
             size = np.where(np.isfinite(size), size, 15)
-    ax.scatter(xs, ys, s=size, c=c, edgecolor="white", linewidth=0.6, zorder=4)
+    order = np.arange(len(cand))
+    if "rank" in cols:  # the best drawn last (on top)
+        order = np.argsort(-cand["rank"].to_numpy(dtype=float, na_value=np.inf), kind="stable")
+    size_arr = np.broadcast_to(np.asarray(size, dtype=float), (len(cand),))
+    ax.scatter(xs[order], ys[order], s=size_arr[order], c=[c[i] for i in order], edgecolor="#1a1a1a",
+               linewidth=0.4, zorder=4)
     if "rank" in cols:
         r = cand["rank"].to_numpy(dtype=float, na_value=np.nan)
         for i in np.argsort(np.where(np.isfinite(r), r, np.inf))[:top]:
@@ -466,6 +524,102 @@ def candidates_figure(
     _scale_bar(ax)
     _north_arrow(ax)
     _source_line(fig, source, notes, ax)
+    return _save(fig, path)
+
+
+PANEL_MAX = 9
+"""Most measures in one small-multiples panel (the main measures first: 45-minute ones)."""
+
+
+def _panel_columns(cols: Sequence[str], limit: int = PANEL_MAX) -> list[str]:
+    """Measures for a panel: the main measure, then 45-minute, other cutoffs and decays."""
+    main = _styles.main_measure(list(cols))
+    rest = [c for c in cols if c != main]
+    rest.sort(key=lambda c: (0 if "_45min_" in c else 1 if re.search(r"_\d+min_", c) else 2))
+    return ([main] if main else []) + rest[: limit - (1 if main else 0)]
+
+
+def measures_panel_figure(
+    gdf: Any,
+    path: str | Path,
+    *,
+    columns: Sequence[str] | None = None,
+    title: str = "",
+    classification: str = "quantiles",
+    k: int = 5,
+    source: str = DEFAULT_SOURCE,
+    notes: Sequence[str] = (),
+) -> list[Path]:
+    """Small multiples: one choropleth per measure of a zone layer, each with its own classes.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Zone result layer (EPSG:28992).
+    path : str or Path
+        Output path without suffix (``.png`` and ``.svg``).
+    columns : sequence of str, optional
+        Measures (default: up to :data:`PANEL_MAX` of the layer's measures, main first).
+    title : str
+        Panel title.
+    classification, k
+        Classes per measure (see :func:`ruimtekit._styles.classify`).
+    source, notes
+        Source line and notes (under the panel).
+
+    Returns
+    -------
+    list of Path
+        The PNG and SVG files.
+    """
+    from matplotlib.patches import Patch
+
+    _check(gdf, "zone layer")
+    cols = list(columns) if columns else _panel_columns(_styles.measure_columns(gdf))
+    if not cols:
+        raise InputError(None, "the zone layer has no measure columns", "pass columns=[...]")
+    n = len(cols)
+    ncol = 1 if n == 1 else 2 if n <= 4 else 3
+    nrow = math.ceil(n / ncol)
+    plt = _plt()
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.0 * ncol, 3.5 * nrow), squeeze=False)
+    from matplotlib.collections import PathCollection
+
+    geoms = _display(gdf)
+    keep = np.asarray(~(geoms.isna() | geoms.is_empty))  # geopandas draws only these, in order
+    paths = None
+    for ax, col in zip(axes.ravel(), cols, strict=False):
+        info = _styles.measure_info(col)
+        vals = gdf[col].to_numpy(dtype=float, na_value=np.nan)
+        cls = _styles.classify(vals, classification, k, ramp=_styles.default_ramp(col))
+        colors = np.array(list(cls.colors) + [_styles.NODATA_COLOR], dtype=object)[cls.bin_index(vals)]
+        # no zone borders at panel scale: they would only add noise (and bytes). The polygons
+        # are converted to matplotlib paths once (geopandas, first map) and reused after.
+        # geopandas draws one (compound) path per non-empty geometry, in order
+        part_colors = colors[keep]
+        if paths is None or len(paths) != len(part_colors):
+            geoms.plot(ax=ax, color=list(colors), edgecolor="face", linewidth=0.0)
+            paths = ax.collections[-1].get_paths()
+        else:
+            ax.add_collection(PathCollection(paths, facecolors=list(part_colors), edgecolors="face",
+                                             linewidths=0.0), autolim=True)
+            ax.autoscale_view()
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+        ax.set_title(textwrap.fill(info.title, 40), fontsize=7.5)
+        handles = [Patch(facecolor=c, edgecolor="#999999", label=lab) for c, lab in
+                   zip(cls.colors, cls.labels, strict=True)]
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=5.5,
+                  frameon=False, ncol=2, handlelength=1.0, columnspacing=0.8)
+    for ax in axes.ravel()[n:]:
+        ax.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    _scale_bar(axes.ravel()[0])
+    # under the whole panel (below the bottom row's legends); the saved figure grows to hold it
+    text = "\n".join(textwrap.wrap(source, 150) + [ln for n in notes for ln in textwrap.wrap(n, 150)])
+    fig.text(0.01, -0.005, text, fontsize=6.5, color="#444444", ha="left", va="top")
     return _save(fig, path)
 
 
@@ -487,7 +641,9 @@ def study_figures(
 ) -> list[Path]:
     """All standard figures of a study's results (written into ``out_dir``).
 
-    One accessibility map per zone result layer (its main measure), a borrowed-size chart
+    One accessibility map per zone result layer (its main measure) plus, for layers with
+    several measures, a small-multiples panel of up to :data:`PANEL_MAX` measures
+    (:func:`measures_panel_figure`), a borrowed-size chart
     for layers with a borrowed-size ratio or mass columns, and a candidate map per point
     result layer. Layers that do not fit a figure are skipped (logged).
 
@@ -514,9 +670,13 @@ def study_figures(
         if name in stations or not isinstance(df, gpd.GeoDataFrame):
             continue
         if maps._is_polygon_layer(df) and _styles.measure_columns(df):
+            layer_notes = maps.notes_for_layer(name, notes, list(results))
             written += accessibility_figure(df, out_dir / f"{name}_map", source=source,
-                                            notes=maps.notes_for_layer(name, notes, list(results)),
-                                            classification=classification, k=k)
+                                            notes=layer_notes, classification=classification, k=k)
+            if len(_styles.measure_columns(df)) > 1:
+                written += measures_panel_figure(df, out_dir / f"{name}_panel", title=maps._title_for(name),
+                                                 source=source, notes=layer_notes,
+                                                 classification=classification, k=k)
         elif maps._is_point_layer(df) and {"score", "rank", "reason"} & set(df.columns):
             written += candidates_figure(df, out_dir / f"{name}_map", zones=zones_bg, stations=station_gdf,
                                          outlines=outlines[0] if outlines else None, source=source,

@@ -1638,6 +1638,12 @@ class LayerSpec(_config.Section):
     bbox : (xmin, ymin, xmax, ymax), optional
         Keep only features whose representative point lies in this box (EPSG:28992,
         metres), e.g. the PC4 areas of one city.
+    area : str or list of str, optional
+        Keep only features whose representative point lies in this area, resolved offline
+        from the bundled tables by :func:`ruimtekit.regions.select_region`: a gemeente
+        (``"gemeente Utrecht"``, ``"GM0344"``), province (``"provincie Utrecht"``, ``"PV26"``),
+        COROP region (``"Groot-Amsterdam"``, ``"CR23"``) or PC4 (``2611``); a list selects
+        the union (e.g. a PC4 list ``[2611, 2612, 2613]``). Combined with ``bbox``, both apply.
     """
 
     path: Path
@@ -1655,6 +1661,7 @@ class LayerSpec(_config.Section):
                           "other"] | None = None
     ns_network: Path | None = None
     bbox: tuple[float, float, float, float] | None = None
+    area: str | int | list[str | int] | None = None
 
     @model_validator(mode="after")
     def _check_kind_fields(self) -> LayerSpec:
@@ -1720,6 +1727,8 @@ def load(spec: LayerSpec, root: str | Path) -> gpd.GeoDataFrame:
             path, ns_stations=res(spec.ns_network) if spec.ns_network is not None else None)
     if spec.bbox is not None:
         gdf = clip_bbox(gdf, spec.bbox, path)
+    if spec.area is not None:
+        gdf = clip_area(gdf, spec.area, path)
     gdf.attrs["kind"] = spec.kind if spec.kind in ("zones", "jobs", "vacancy") else "stations"
     gdf.attrs["description"] = spec.description
     gdf.attrs["synthetic"] = bool(spec.synthetic or gdf.attrs.get("synthetic", False))
@@ -1747,6 +1756,55 @@ def clip_bbox(gdf: gpd.GeoDataFrame, bbox: Sequence[float], path: str | Path = "
     out = gdf.loc[keep.to_numpy()].copy()
     out.attrs = dict(gdf.attrs)
     out.attrs["bbox"] = [xmin, ymin, xmax, ymax]
+    return out
+
+
+def clip_area(gdf: gpd.GeoDataFrame, area: str | int | Sequence[str | int],
+              path: str | Path = "") -> gpd.GeoDataFrame:
+    """Keep the features whose representative point lies in a named area (or their union).
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Layer in EPSG:28992.
+    area : str, int or sequence of them
+        Gemeente, province, COROP or PC4 names/codes (see :class:`LayerSpec`), resolved by
+        :func:`ruimtekit.regions.select_region` from the bundled tables.
+    path : str or Path
+        The layer's file (for messages).
+
+    Raises
+    ------
+    InputError
+        An unknown name (with suggestions) or no feature inside the area.
+    """
+    import shapely
+
+    from . import regions
+
+    items = [area] if isinstance(area, str | int) else list(area)
+    if not items:
+        raise InputError(path, "area: is an empty list", "name at least one gemeente, province, COROP or PC4")
+    polys, names = [], []
+    for item in items:
+        try:
+            r = regions.select_region(str(item), 0.0)
+        except InputError as exc:
+            raise InputError(path, f"area {item!r}: {exc.problem}", exc.fix) from None
+        polys.append(r.polygon)
+        names.append(r.name if r.kind in r.name or r.kind == "pc4" else f"{r.kind} {r.name}")
+    shape = shapely.union_all(polys)
+    has = ~(gdf.geometry.is_empty | gdf.geometry.isna())
+    pts = gdf.geometry.where(has).representative_point()
+    keep = has.to_numpy() & shapely.contains_xy(shape, pts.x.to_numpy(), pts.y.to_numpy())
+    if not keep.any():
+        raise InputError(path, f"no feature lies inside the area {', '.join(names)}",
+                         "check the area names (and that the layer covers them)")
+    out = gdf.loc[keep].copy()
+    out.attrs = dict(gdf.attrs)
+    out.attrs["area"] = names
+    log.info("%s: kept %d of %d features inside %s", Path(str(path)).name, int(keep.sum()), len(gdf),
+             ", ".join(names))
     return out
 
 

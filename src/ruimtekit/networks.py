@@ -1676,7 +1676,7 @@ def pipeline_step(ctx: Any) -> None:
         if g.mode == "car":
             prof = graph_profile(g)
             turns = prof.turns if prof is not None and linkable(g) else None
-            ctx.note("Car travel times use OSM maxspeed or Dutch road-class default speeds"
+            ctx.note(f"network {name}: car travel times use OSM maxspeed or Dutch road-class default speeds"
                      + (f" with assumed {spec.period} congestion factors" if spec.period else "")
                      + (f", plus turn costs (left {turns.left_s:g} s, right {turns.right_s:g} s, "
                         f"U-turn {turns.u_turn_s:g} s) and {turns.signal_delay_s:g} s per "

@@ -133,16 +133,19 @@ def run_study(
             progress.update(task, description=f"step: {name}")
             with ctx.timed(name):
                 func(ctx)
+            log.info("step %s: %.1f s", name, ctx.timings[name])
             progress.advance(task)
 
         progress.update(task, description="writing GeoPackage and tables")
         with ctx.timed("export"):
             gpkg = _write_outputs(ctx, tmp_out)
+        log.info("step export (GeoPackage, tables): %.1f s", ctx.timings["export"])
         progress.advance(task)
         if study.maps.enabled:
             progress.update(task, description="writing maps and figures")
             with ctx.timed("maps"):
                 _write_maps(ctx, tmp_maps)
+            log.info("step maps (web maps, figures): %.1f s", ctx.timings["maps"])
         progress.advance(task)
         _io.write_json(
             tmp_out / "provenance.json",
@@ -153,8 +156,7 @@ def run_study(
         "provenance": out_dir / "provenance.json",
         "maps": maps_dir / "index.html",
     }
-    if not quiet:
-        log.warning("done: %s, %s", outputs["gpkg"], outputs["maps"])
+    log.info("done: %s, %s", outputs["gpkg"], outputs["maps"])
     return outputs
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
@@ -45,8 +45,10 @@ class MapsConfig(Section):
     enabled : bool
         Build web maps and figures.
     offline : bool
-        Inline the Leaflet/folium JavaScript and CSS so maps work without internet;
-        base tiles are then optional.
+        Serve Leaflet from ``<maps>/lib/`` so maps work without internet.
+    basemap : str
+        ``pdok`` (BRT-Achtergrondkaart, default), ``osm`` or ``none`` (no tiles: the explicit
+        offline choice). Without internet a map falls back to no background and says so.
     classification : str
         ``quantiles``, ``fisher_jenks`` (natural breaks) or ``equal_interval``.
     k : int
@@ -59,6 +61,7 @@ class MapsConfig(Section):
 
     enabled: bool = True
     offline: bool = True
+    basemap: Literal["pdok", "osm", "none"] = "pdok"
     classification: str = "quantiles"
     k: int = Field(5, ge=2, le=12)
     simplify_m: float = Field(25.0, ge=0)
