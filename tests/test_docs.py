@@ -11,8 +11,8 @@ Blocks are fenced code blocks:
 
 Other untyped blocks (diagrams, example output) are not commands and are left alone.
 
-The full demo runs at most once per session (a module-scoped fixture, only when a block
-needs it): ``make demo``, ``ruimtekit run`` and ``ruimtekit run studies/demo.yaml`` reuse that
+The full demo runs at most once per session (the session fixtures of ``conftest.py``, only
+when a block needs it; the pipeline's end-to-end test reuses the run): ``make demo``, ``ruimtekit run`` and ``ruimtekit run studies/demo.yaml`` reuse that
 run instead of repeating it, and commands reading ``data/processed/demo`` or ``maps/demo`` find
 its outputs.
 
@@ -27,9 +27,7 @@ a failure shows the block, its exit code and the end of its output.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -37,14 +35,14 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ensure_demo, run_in
+
 ROOT = Path(__file__).resolve().parents[1]
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 COMMAND_LANGS = {"bash", "sh", "shell", "console"}
 SKIP_RE = re.compile(r"<!--\s*docs-test:\s*skip\b\s*\(?(?P<reason>.*?)\)?\s*-->")
 DEMO_RE = re.compile(r"^(make demo|ruimtekit run( studies/demo\.ya?ml)?( -q| --quiet)*)\s*(#.*)?$")
 NEEDS_DEMO_RE = re.compile(r"data/processed/demo|maps/demo|^ruimtekit map(\s|$)|^make (demo|screenshots)", re.M)
-TIMEOUT_S = 900
-"""Longest run of one block (seconds)."""
 
 
 @dataclass
@@ -109,44 +107,14 @@ def _kind(b: Block) -> str | None:
 BLOCKS = [b for b in _blocks() if _kind(b)]
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
-    """A scratch copy of the repository layout; outputs never land in the checkout."""
-    ws = tmp_path_factory.mktemp("docs")
-    (ws / "data").mkdir()
-    (ws / "data" / "raw").symlink_to(ROOT / "data" / "raw")
-    (ws / "data" / "processed").mkdir()
-    (ws / "maps").mkdir()
-    shutil.copytree(ROOT / "studies", ws / "studies")
-    for name in ("benchmarks", "docs", "README.md", "pyproject.toml", "src", "tests"):
-        (ws / name).symlink_to(ROOT / name)
-    bindir = ws / ".bin"
-    bindir.mkdir()
-    shim = bindir / "ruimtekit"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -c "from ruimtekit.cli import main; main()" "$@"\n')
-    shim.chmod(0o755)
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-           "PATH": f"{bindir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "MPLBACKEND": "Agg"}
-    return {"dir": ws, "env": env, "demo": None}
-
-
 def _run(cmd: list[str], ws: dict, what: str) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(cmd, cwd=ws["dir"], env=ws["env"], capture_output=True, text=True,
-                              timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"{what} did not finish within {TIMEOUT_S} s")
+    return run_in(ws, cmd, what)
 
 
 def _demo(ws: dict) -> None:
-    """Run the demo once per session (reused by every block that needs its outputs)."""
-    if ws["demo"] is None:
-        r = _run(["ruimtekit", "run", "-q"], ws, "the demo run (ruimtekit run)")
-        ws["demo"] = r
-    r = ws["demo"]
-    if r.returncode != 0:
-        pytest.fail(f"the demo run needed by this block failed (exit {r.returncode}):\n{(r.stdout + r.stderr)[-3000:]}")
+    """Run the demo once per session (reused by every block that needs its outputs and by
+    the pipeline's end-to-end test; see ``conftest.py``)."""
+    ensure_demo(ws)
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyogrio
 import pytest
 
-from ruimtekit import _io, pipeline, study
+from ruimtekit import _io, pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,10 +77,10 @@ def test_failed_run_leaves_previous_outputs_intact(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_demo_study_end_to_end(tmp_path):
-    s, root = study.load_study()
-    s = s.model_copy(update={"output_dir": tmp_path / "processed", "maps_dir": tmp_path / "maps"})
-    out = pipeline.run_study(s, root, study_file=study.demo_study_path(), quiet=True)
+def test_demo_study_end_to_end(demo_run):
+    """The bundled demo (``ruimtekit run``, once per session: see conftest.py) writes every
+    result layer, maps labelled synthetic and provenance naming the proxy and synthetic data."""
+    out = demo_run
     layers = {name for name, _ in pyogrio.list_layers(out["gpkg"])}
     assert {"access_nl_pc4", "access_delft_car", "borrowed_size", "candidates"} <= layers
     html = out["maps"].read_text(encoding="utf-8")
