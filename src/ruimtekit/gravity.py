@@ -115,21 +115,29 @@ def _balance(K: np.ndarray, rows: np.ndarray, cols: np.ndarray, A: np.ndarray, B
     return A, B
 
 
-def _partial_out(x: np.ndarray, mu: np.ndarray, tol: float = 1e-12) -> np.ndarray:
-    """x minus its μ-weighted projection on origin + destination effects."""
-    r = np.zeros(x.shape[0])
-    c = np.zeros(x.shape[1])
+def _partial_out(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """x minus its μ-weighted projection on origin + destination effects.
+
+    The weighted least-squares problem min Σ μ_ij (x_ij − r_i − c_j)² is solved exactly:
+    eliminating r (r_i = (Σ_j μ_ij (x_ij − c_j)) / Σ_j μ_ij) leaves the symmetric system
+    (diag(μ_·j) − μᵀ diag(1/μ_i·) μ) c = μᵀ x-row-residual, one equation per destination,
+    solved by least squares (its null space, a constant shift between r and c, does not
+    change the residual). Rows/columns without weight keep effect 0.
+    """
     rs = mu.sum(axis=1)
     cs = mu.sum(axis=0)
-    for _ in range(10_000):
-        r_new = np.divide((mu * (x - c[None, :])).sum(axis=1), rs, out=np.zeros_like(rs),
-                          where=rs > 0)
-        c_new = np.divide((mu * (x - r_new[:, None])).sum(axis=0), cs, out=np.zeros_like(cs),
-                          where=cs > 0)
-        done = max(np.abs(r_new - r).max(initial=0), np.abs(c_new - c).max(initial=0)) < tol
-        r, c = r_new, c_new
-        if done:
-            break
+    r = np.zeros(x.shape[0])
+    c = np.zeros(x.shape[1])
+    okr, okc = rs > 0, cs > 0
+    if okr.any() and okc.any():
+        m = mu[np.ix_(okr, okc)]
+        xv = np.where(m > 0, x[np.ix_(okr, okc)], 0.0)
+        a = (m * xv).sum(axis=1) / rs[okr]
+        lhs = np.diag(cs[okc]) - (m / rs[okr][:, None]).T @ m
+        rhs = (m * xv).sum(axis=0) - m.T @ a
+        cc = np.linalg.lstsq(lhs, rhs, rcond=None)[0]
+        c[okc] = cc
+        r[okr] = a - (m @ cc) / rs[okr]
     return x - r[:, None] - c[None, :]
 
 
