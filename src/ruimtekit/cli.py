@@ -48,6 +48,28 @@ SchedulerOpt = Annotated[str | None, typer.Option(
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Details: every module's "
                                           "INFO and DEBUG messages, with logger names.")]
 
+# transit routing options shared by `transit` and `matrix` (defaults: transit.TransitParams)
+MaxRidesOpt = Annotated[int | None, typer.Option(
+    help="Most vehicles per trip (default 6 = 5 transfers; R5 8).")]
+MaxTransfersOpt = Annotated[int | None, typer.Option(help="Maximum transfers (= max rides - 1).")]
+EgressOpt = Annotated[str | None, typer.Option(
+    help="Egress mode walk (default) or bike (columns get _bike).")]
+WalkSpeedOpt = Annotated[float | None, typer.Option(
+    help="Walking speed km/h (default: the fitted crow-fly walk model for straight-line legs, "
+         "4.8 on a street network; R5 3.6).")]
+BikeSpeedOpt = Annotated[float | None, typer.Option(
+    help="Cycling speed km/h (default: the fitted crow-fly bike model, 15 on a street network; "
+         "R5 12).")]
+MaxWalkOpt = Annotated[float | None, typer.Option(
+    help="Longest walking access leg in minutes (15).")]
+MaxBikeOpt = Annotated[float | None, typer.Option(
+    help="Longest cycling access leg in minutes (20).")]
+MaxEgressOpt = Annotated[float | None, typer.Option(help="Longest egress leg in minutes (15).")]
+TransferRadiusOpt = Annotated[float | None, typer.Option(
+    help="Walking transfers between stops up to this many metres (400; R5 1000).")]
+BoardSlackOpt = Annotated[int | None, typer.Option(
+    help="Minimum wait in seconds before every boarding (0; R5 60).")]
+
 _PROGRESS_LOGGERS = ("ruimtekit.pipeline", "ruimtekit.cli")
 """Loggers whose INFO messages (one line per step, the result) show without --verbose."""
 
@@ -297,31 +319,21 @@ def transit_cmd(
     percentiles: Annotated[list[str] | None, typer.Option(
         help="Travel-time percentiles over the window (GTFS; repeatable or "
              "comma-separated; default 50).")] = None,
-    max_rides: Annotated[int | None, typer.Option(
-        help="Most vehicles per trip (default 6 = 5 transfers; R5 8).")] = None,
-    max_transfers: Annotated[int | None, typer.Option(
-        help="Maximum transfers (= max rides - 1).")] = None,
+    max_rides: MaxRidesOpt = None,
+    max_transfers: MaxTransfersOpt = None,
     max_time: Annotated[float | None, typer.Option(
         help="Longest trip in minutes (default 120); longer = unreachable.")] = None,
     access: Annotated[list[str] | None, typer.Option(
         help="Access modes: walk → *_transit, bike → *_bike_transit (repeatable or "
              "comma-separated; default walk).")] = None,
-    egress: Annotated[str | None, typer.Option(
-        help="Egress mode walk (default) or bike (columns get _bike).")] = None,
-    walk_speed: Annotated[float | None, typer.Option(
-        help="Walking speed km/h (default 4.8; R5 3.6).")] = None,
-    bike_speed: Annotated[float | None, typer.Option(help="Cycling speed km/h (15).")] = None,
-    max_walk: Annotated[float | None, typer.Option(
-        help="Longest walking access leg in minutes (15).")] = None,
-    max_bike: Annotated[float | None, typer.Option(
-        help="Longest cycling access leg in minutes (20).")] = None,
-    max_egress: Annotated[float | None, typer.Option(
-        help="Longest egress leg in minutes (15).")] = None,
-    transfer_radius: Annotated[float | None, typer.Option(
-        help="Walking transfers between stops up to this many metres (400; R5 1000).")]
-        = None,
-    board_slack: Annotated[int | None, typer.Option(
-        help="Minimum wait in seconds before every boarding (0; R5 60).")] = None,
+    egress: EgressOpt = None,
+    walk_speed: WalkSpeedOpt = None,
+    bike_speed: BikeSpeedOpt = None,
+    max_walk: MaxWalkOpt = None,
+    max_bike: MaxBikeOpt = None,
+    max_egress: MaxEgressOpt = None,
+    transfer_radius: TransferRadiusOpt = None,
+    board_slack: BoardSlackOpt = None,
     max_snap: Annotated[float | None, typer.Option(
         help="Farthest snap to the street networks in metres (500; R5 1600).")] = None,
     walk_network: Annotated[Path | None, typer.Option(
@@ -492,25 +504,16 @@ def matrix_cmd(
     percentiles: Annotated[list[str] | None, typer.Option(
         help="Travel-time percentiles over the window (GTFS; repeatable or "
              "comma-separated; default 50).")] = None,
-    max_rides: Annotated[int | None, typer.Option(
-        help="Most vehicles per trip (default 6 = 5 transfers).")] = None,
-    max_transfers: Annotated[int | None, typer.Option(
-        help="Maximum transfers (= max rides - 1).")] = None,
-    walk_speed: Annotated[float | None, typer.Option(
-        help="Walking speed km/h (default 4.8).")] = None,
-    bike_speed: Annotated[float | None, typer.Option(help="Cycling speed km/h (15).")] = None,
-    transfer_radius: Annotated[float | None, typer.Option(
-        help="Walking transfers between stops up to this many metres (400).")] = None,
-    board_slack: Annotated[int | None, typer.Option(
-        help="Minimum wait in seconds before every boarding (0).")] = None,
-    max_walk: Annotated[float | None, typer.Option(
-        help="Longest walking access leg in minutes (15).")] = None,
-    max_bike: Annotated[float | None, typer.Option(
-        help="Longest cycling access leg in minutes (20).")] = None,
-    max_egress: Annotated[float | None, typer.Option(
-        help="Longest egress leg in minutes (15).")] = None,
-    egress: Annotated[str | None, typer.Option(
-        help="Egress mode walk (default) or bike.")] = None,
+    max_rides: MaxRidesOpt = None,
+    max_transfers: MaxTransfersOpt = None,
+    walk_speed: WalkSpeedOpt = None,
+    bike_speed: BikeSpeedOpt = None,
+    transfer_radius: TransferRadiusOpt = None,
+    board_slack: BoardSlackOpt = None,
+    max_walk: MaxWalkOpt = None,
+    max_bike: MaxBikeOpt = None,
+    max_egress: MaxEgressOpt = None,
+    egress: EgressOpt = None,
     bike_network: Annotated[Path | None, typer.Option(
         help="Street network file for cycling access legs (bike_transit).")] = None,
     crs: Annotated[str | None, typer.Option(
