@@ -100,18 +100,22 @@ def use_crs(crs: str | int | None) -> Iterator[str]:
         _working.reset(token)
 
 
-def is_working(crs: object) -> bool:
-    """Whether ``crs`` (anything pyproj reads) equals the working CRS."""
-    if crs is None:
-        return False
-    cur = _working.get()
-    if cur == AUTO:
+def same_crs(a: object, b: object) -> bool:
+    """Whether two CRS (anything pyproj reads) are equal, ignoring axis order; ``None`` or
+    an unreadable CRS is never equal."""
+    if a is None or b is None:
         return False
     try:
-        return ProjCRS.from_user_input(crs).equals(ProjCRS.from_user_input(cur),
-                                                   ignore_axis_order=True)
-    except Exception:  # noqa: BLE001
+        return ProjCRS.from_user_input(a).equals(ProjCRS.from_user_input(b),
+                                                 ignore_axis_order=True)
+    except Exception:  # noqa: BLE001 - pyproj raises several types
         return False
+
+
+def is_working(crs: object) -> bool:
+    """Whether ``crs`` (anything pyproj reads) equals the working CRS."""
+    cur = _working.get()
+    return cur != AUTO and same_crs(crs, cur)
 
 
 def is_dutch() -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import _crs
 from ._errors import InputError
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,6 @@ def expected_area(crs: str | None) -> tuple[tuple[float, float], tuple[float, fl
     plus :data:`AREA_MARGIN_DEG`. ``auto`` (the UTM zone of the data) has no expectation:
     None.
     """
-    from . import _crs
-
     crs = _crs.working_crs() if crs is None else crs
     if str(crs).strip().lower() == _crs.AUTO:
         return None

@@ -27,7 +27,7 @@ import shapely
 from pyproj import CRS as ProjCRS
 
 from . import CRS as RD_CRS
-from . import _columns
+from . import _columns, _crs
 from ._errors import InputError
 
 log = logging.getLogger("ruimtekit.layers")
@@ -483,13 +483,7 @@ def _table_geometry(df: pd.DataFrame, path: Path, crs: str | int | None
 # CRS
 
 def _is_rd(crs: object) -> bool:
-    if crs is None:
-        return False
-    try:
-        return ProjCRS.from_user_input(crs).equals(ProjCRS.from_user_input(RD_CRS),
-                                                   ignore_axis_order=True)
-    except Exception:  # noqa: BLE001
-        return False
+    return _crs.same_crs(crs, RD_CRS)
 
 
 def _within(b: np.ndarray, r: tuple[float, float, float, float]) -> bool:
@@ -574,8 +568,6 @@ def _settle_crs(gs: gpd.GeoSeries | gpd.GeoDataFrame, path: Path, crs: str | int
 
 def _target_crs(src: gpd.GeoSeries | gpd.GeoDataFrame) -> str:
     """The working CRS (:mod:`ruimtekit._crs`), settling ``auto`` from the data's centre."""
-    from . import _crs
-
     cur = _crs.working_crs()
     if cur == _crs.AUTO:
         b = np.asarray(src.to_crs("EPSG:4326").total_bounds, dtype=float)

@@ -69,6 +69,12 @@ TransferRadiusOpt = Annotated[float | None, typer.Option(
     help="Walking transfers between stops up to this many metres (400; R5 1000).")]
 BoardSlackOpt = Annotated[int | None, typer.Option(
     help="Minimum wait in seconds before every boarding (0; R5 60).")]
+PercentilesOpt = Annotated[list[str] | None, typer.Option(
+    help="Travel-time percentiles over the window (GTFS; repeatable or comma-separated; "
+         "default 50).")]
+WorkingCrsOpt = Annotated[str | None, typer.Option(
+    help="Working CRS: EPSG:28992 (default), a projected metric CRS such as EPSG:31982, or "
+         "auto (UTM zone).")]
 
 _PROGRESS_LOGGERS = ("ruimtekit.pipeline", "ruimtekit.cli")
 """Loggers whose INFO messages (one line per step, the result) show without --verbose."""
@@ -316,9 +322,7 @@ def transit_cmd(
     window: Annotated[str, typer.Option(help="Departure window HH:MM-HH:MM (GTFS).")] =
         "07:00-09:00",
     step: Annotated[int, typer.Option(help="Departure step in seconds (GTFS).")] = 60,
-    percentiles: Annotated[list[str] | None, typer.Option(
-        help="Travel-time percentiles over the window (GTFS; repeatable or "
-             "comma-separated; default 50).")] = None,
+    percentiles: PercentilesOpt = None,
     max_rides: MaxRidesOpt = None,
     max_transfers: MaxTransfersOpt = None,
     max_time: Annotated[float | None, typer.Option(
@@ -341,9 +345,7 @@ def transit_cmd(
              "walks and (GTFS) transfers, instead of straight lines.")] = None,
     bike_network: Annotated[Path | None, typer.Option(
         help="Street network file for cycling access legs and direct bike trips.")] = None,
-    crs: Annotated[str | None, typer.Option(
-        help="Working CRS: EPSG:28992 (default), a projected metric CRS such as "
-             "EPSG:31982, or auto (UTM zone).")] = None,
+    crs: WorkingCrsOpt = None,
     points: Annotated[bool, typer.Option(
         "--points", help="The zones file holds points (e.g. hexagon centres) with "
                          "--id-column.")] = False,
@@ -501,9 +503,7 @@ def matrix_cmd(
     departure: Annotated[str | None, typer.Option(
         help="One departure time HH:MM instead of --window (GTFS).")] = None,
     step: Annotated[int | None, typer.Option(help="Departure step in seconds (GTFS).")] = None,
-    percentiles: Annotated[list[str] | None, typer.Option(
-        help="Travel-time percentiles over the window (GTFS; repeatable or "
-             "comma-separated; default 50).")] = None,
+    percentiles: PercentilesOpt = None,
     max_rides: MaxRidesOpt = None,
     max_transfers: MaxTransfersOpt = None,
     walk_speed: WalkSpeedOpt = None,
@@ -516,9 +516,7 @@ def matrix_cmd(
     egress: EgressOpt = None,
     bike_network: Annotated[Path | None, typer.Option(
         help="Street network file for cycling access legs (bike_transit).")] = None,
-    crs: Annotated[str | None, typer.Option(
-        help="Working CRS: EPSG:28992 (default), a projected metric CRS such as "
-             "EPSG:31982, or auto (UTM zone).")] = None,
+    crs: WorkingCrsOpt = None,
     quiet: QuietOpt = False,
     scheduler: SchedulerOpt = None,
 ) -> None:
