@@ -34,7 +34,7 @@ bench: $(STAMP)
 screenshots: $(STAMP)
 	test -f data/processed/demo/demo.gpkg || $(BIN)/ruimtekit run
 	$(BIN)/ruimtekit map --no-figures -q --out maps/_screenshots
-	$(BIN)/python -m ruimtekit._browser maps/_screenshots docs/img/maps
+	$(BIN)/python -m ruimtekit.report._browser maps/_screenshots docs/img/maps
 
 clean-outputs:
 	rm -rf data/processed/* maps/*

@@ -14,7 +14,9 @@ import numba
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
-from ruimtekit import _io, accessibility, graph
+from ruimtekit import _io
+from ruimtekit.analysis import accessibility
+from ruimtekit.network import graph
 
 RESULTS = Path(__file__).resolve().parent / "results"
 _LOAD_AT_START = os.getloadavg()  # when a benchmark script imports this module
@@ -45,7 +47,7 @@ def all_nodes_inputs(g: graph.Graph, opp: np.ndarray, cutoffs: list[float]):
 
 def warm_up(sh: accessibility.SearchInputs) -> None:
     """Compile (or load from numba's cache) both search kernels before timing."""
-    from ruimtekit import _kernels
+    from ruimtekit.engine import _kernels
 
     ptr, nodes, off = sh.origin_batch(np.arange(min(32, sh.n_origins)))
     for lanes in (False, True):

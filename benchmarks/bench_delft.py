@@ -16,7 +16,8 @@ import numpy as np
 from _common import all_nodes_inputs, dumps, save, warm_up
 from scipy.sparse.csgraph import dijkstra
 
-from ruimtekit import accessibility, graph
+from ruimtekit.analysis import accessibility
+from ruimtekit.network import graph
 
 DELFT = Path(__file__).resolve().parents[1] / "data" / "raw" / "osm" / "delft_drive.graphml"
 

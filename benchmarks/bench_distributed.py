@@ -34,7 +34,8 @@ import numpy as np
 from _common import dumps, machine, maxrss_mb, save
 from bench_roadlike import roadlike
 
-from ruimtekit import accessibility, distributed
+from ruimtekit.analysis import accessibility
+from ruimtekit.engine import batches as distributed
 
 
 def shared_nbytes(sh: accessibility.SearchInputs) -> int:

@@ -1,9 +1,9 @@
 """PPML decay on the real CBS home→work flows: agreement with statsmodels and speed.
 
 1. The 40 gemeenten with the most commuters (crow-fly car times between PC4-population
-   points, own-zone rule): ruimtekit.gravity.ppml vs statsmodels' Poisson GLM with full
+   points, own-zone rule): ruimtekit.analysis.gravity.ppml vs statsmodels' Poisson GLM with full
    origin and destination dummies (β, robust HC0 SE, time).
-2. All 345 gemeenten (118,680 pairs): ruimtekit.gravity.fit_decay time and β.
+2. All 345 gemeenten (118,680 pairs): ruimtekit.analysis.gravity.fit_decay time and β.
 
 Run: PYTHONPATH=src python benchmarks/bench_gravity.py  (writes results/bench_gravity.json)
 """
@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 import statsmodels.api as sm
 
-from ruimtekit import _io, gravity, layers
-from ruimtekit import borrowed_size as bs
+from ruimtekit import _io
+from ruimtekit.analysis import gravity
+from ruimtekit.io import layers
+from ruimtekit.analysis import borrowed_size as bs
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 OUT = Path(__file__).resolve().parent / "results" / "bench_gravity.json"

@@ -18,7 +18,8 @@ import time
 import numpy as np
 from _common import all_nodes_inputs, dumps, grid_graph, oracle_sums, save, timer, warm_up
 
-from ruimtekit import _kernels, accessibility
+from ruimtekit.engine import _kernels
+from ruimtekit.analysis import accessibility
 
 
 def main() -> dict:

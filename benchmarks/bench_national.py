@@ -3,8 +3,8 @@
 All 4,068 CBS PC4 zones (data/raw/cbs_pc4_2021.parquet, inhabitants 2021) × CBS employee
 jobs 2014 at 2,808 wijk centroids (data/raw/cbs_wijk_banen_2014.csv), car at 35 and 45 min,
 free flow and morning peak (``morning_peak`` speed factors), through zone connectors
-(:func:`ruimtekit.accessibility.connector_access`, defaults of
-:mod:`ruimtekit.connectors`), on the network of ``studies/demo.yaml`` (OSM NL main roads
+(:func:`ruimtekit.analysis.accessibility.connector_access`, defaults of
+:mod:`ruimtekit.network.connectors`), on the network of ``studies/demo.yaml`` (OSM NL main roads
 2021 + ferries, urban speeds from PC4 density).
 
 Reports:
@@ -30,7 +30,10 @@ import numpy as np
 import pandas as pd
 from _common import machine, maxrss_mb, save, warm_up
 
-from ruimtekit import accessibility, connectors, layers, networks, study
+from ruimtekit.analysis import accessibility
+from ruimtekit.network import connectors, networks
+from ruimtekit.io import layers
+from ruimtekit import study
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"

@@ -29,7 +29,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
-from ruimtekit import accessibility, gtfs, transit  # noqa: E402
+from ruimtekit.analysis import accessibility  # noqa: E402
+from ruimtekit.io import gtfs
+from ruimtekit.engine import transit
 
 ROOT = Path(__file__).resolve().parents[1]
 POA = ROOT / "data" / "raw" / "poa"

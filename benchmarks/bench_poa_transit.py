@@ -54,7 +54,9 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     import ruimtekit
-    from ruimtekit import layers, networks, transit
+    from ruimtekit.io import layers
+    from ruimtekit.network import networks
+    from ruimtekit.engine import transit
 
     timings: dict[str, float] = {}
     out: dict[str, object] = {"date": DATE, "crs": "EPSG:31982"}

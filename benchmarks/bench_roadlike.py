@@ -17,7 +17,8 @@ import tracemalloc
 import numpy as np
 from _common import dumps, maxrss_mb, save
 
-from ruimtekit import accessibility, graph
+from ruimtekit.analysis import accessibility
+from ruimtekit.network import graph
 
 
 def roadlike(side: int, seed: int = 0) -> graph.Graph:

@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 from _common import dumps, save
 
-from ruimtekit import accessibility, networks, profiles
-from ruimtekit import graph as G
+from ruimtekit.analysis import accessibility
+from ruimtekit.network import networks, profiles
+from ruimtekit.network import graph as G
 
 ROOT = Path(__file__).resolve().parents[1]
 DELFT = ROOT / "data" / "raw" / "osm" / "delft_drive.graphml"

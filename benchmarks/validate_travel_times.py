@@ -15,7 +15,7 @@ model has no time (e.g. unreachable). Add a model by adding an entry.
 
 * ``crowfly_v0``: the crow-fly defaults before calibration (engineering values, kept here
   for comparison);
-* ``crowfly``: the current defaults, :data:`ruimtekit.impedance.DEFAULT_MODELS` (fitted on
+* ``crowfly``: the current defaults, :data:`ruimtekit.engine.impedance.DEFAULT_MODELS` (fitted on
   this half with :func:`ruimtekit.calibrate.fit_crowfly`);
 * ``crowfly_cv``: two-fold cross-validation of that fit within this half (fit on one half of
   the zone pairs, predict the other), an estimate of the error on pairs not fitted on.
@@ -44,7 +44,8 @@ import numpy as np
 import pandas as pd
 from _common import save
 
-from ruimtekit import calibrate, impedance
+from ruimtekit import calibrate
+from ruimtekit.engine import impedance
 
 ROOT = Path(__file__).resolve().parents[1]
 OTP_DIR = ROOT.parent / "shared" / "data" / "otp_dhzw_calibration"
@@ -118,12 +119,15 @@ _NETWORK_CACHE: dict = {}
 def network_connectors(pairs: pd.DataFrame, mode: str) -> np.ndarray:
     """Car minutes over the demo's national network (``nl_car`` in studies/demo.yaml: OSM NL
     main roads 2021, urban speeds, ferries) through zone connectors at both ends
-    (:func:`ruimtekit.accessibility.connector_times`, defaults of
-    :mod:`ruimtekit.connectors`, connectors kept on the PC4 land parts). NaN for other
+    (:func:`ruimtekit.analysis.accessibility.connector_times`, defaults of
+    :mod:`ruimtekit.network.connectors`, connectors kept on the PC4 land parts). NaN for other
     modes."""
     if mode != "car":
         return np.full(len(pairs), np.nan)
-    from ruimtekit import accessibility, connectors, layers, networks, study
+    from ruimtekit.analysis import accessibility
+    from ruimtekit.network import connectors, networks
+    from ruimtekit.io import layers
+    from ruimtekit import study
 
     if "g" not in _NETWORK_CACHE:
         spec, root = study.load_study(ROOT / "studies" / "demo.yaml")
@@ -201,7 +205,9 @@ def markdown(table: pd.DataFrame, models: list[str]) -> str:
 
 def national(models: dict[str, impedance.CrowflyModel]) -> dict:
     """Demo national crow-fly car accessibility (PC4 × wijk jobs) per car model."""
-    from ruimtekit import accessibility, layers, study
+    from ruimtekit.analysis import accessibility
+    from ruimtekit.io import layers
+    from ruimtekit import study
 
     s, root = study.load_study(ROOT / "studies" / "demo.yaml")
     pc4 = layers.load(s.layers["pc4"], root)

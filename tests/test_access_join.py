@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from ruimtekit import impedance
+from ruimtekit.engine import impedance
 from ruimtekit.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]

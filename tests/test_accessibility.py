@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import Point, box
 
-from ruimtekit import accessibility as acc
-from ruimtekit import graph, impedance
+from ruimtekit.analysis import accessibility as acc
+from ruimtekit.network import graph
+from ruimtekit.engine import impedance
 from ruimtekit._context import RunContext
 from ruimtekit._errors import InputError
 

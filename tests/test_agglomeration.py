@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from ruimtekit import agglomeration as ag
+from ruimtekit.analysis import agglomeration as ag
 from ruimtekit._errors import InputError
 
 
@@ -110,7 +110,7 @@ def test_zone_effective_density_agrees_with_matrix_form():
 def test_elasticity_reports_residual_moran_with_points():
     import esda
 
-    from ruimtekit import spatial
+    from ruimtekit.analysis import spatial
 
     df = _synthetic_zones(n=120)
     rng = np.random.default_rng(2)

@@ -12,8 +12,9 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ruimtekit import accessibility, layers
-from ruimtekit import borrowed_size as bs
+from ruimtekit.analysis import accessibility
+from ruimtekit.io import layers
+from ruimtekit.analysis import borrowed_size as bs
 from ruimtekit._errors import InputError
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
@@ -199,7 +200,7 @@ def test_regression_recovers_known_coefficients():
     # with zone points the residual Moran's I comes along (esda on the same residuals)
     import esda
 
-    from ruimtekit import spatial
+    from ruimtekit.analysis import spatial
 
     rng = np.random.default_rng(9)
     df = df.assign(point_x=rng.uniform(0, 2e5, len(df)), point_y=rng.uniform(3e5, 6e5, len(df)))
@@ -388,7 +389,7 @@ def test_analyse_all_gemeenten_real_data(demo_result):
 def test_demo_rings_diagnostics_decay_inequality(demo_result, gemeenten):
     import esda
 
-    from ruimtekit import inequality, spatial
+    from ruimtekit.analysis import inequality, spatial
 
     out = demo_result.zones.set_index("zone_id")
     # the own-zone rule: a gemeente reaches itself in the car time over its internal
@@ -497,7 +498,7 @@ def test_cli_borrowed_size(tmp_path):
 
 @pytest.mark.filterwarnings("ignore:cbs_pc4_2021.parquet")
 def test_rail_zone_minutes_real_ns_network(gemeenten):
-    from ruimtekit import rail
+    from ruimtekit.engine import rail
 
     pick = gemeenten[gemeenten["zone_id"].isin(["GM0363", "GM0344", "GM0599"])].reset_index(
         drop=True)

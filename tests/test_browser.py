@@ -1,6 +1,6 @@
 """Real-browser test: headless Chromium (DevTools protocol over a pipe) clicks through the maps.
 
-One Chromium serves the whole module (:class:`ruimtekit._browser.Chromium`); the maps are
+One Chromium serves the whole module (:class:`ruimtekit.report._browser.Chromium`); the maps are
 built from real Amsterdam buurten (synthetic measures: car, bike, decay), candidates,
 stations and catchments, and served by a local HTTP server. Every other host resolves to
 "not found", as on an offline machine, so the PDOK base map fails and the fallback shows.
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from ruimtekit import _browser, maps
+from ruimtekit.report import _browser, maps
 from test_maps import ATTR, NOTES, PAYLOAD, amsterdam_zones, candidates, catchments, stations
 
 pytestmark = pytest.mark.browser

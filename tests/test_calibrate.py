@@ -13,7 +13,9 @@ from pyproj import Transformer
 from shapely.geometry import box
 from typer.testing import CliRunner
 
-from ruimtekit import accessibility, borrowed_size, calibrate, impedance
+from ruimtekit.analysis import accessibility, borrowed_size
+from ruimtekit import calibrate
+from ruimtekit.engine import impedance
 from ruimtekit._errors import InputError
 from ruimtekit.cli import app
 

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from scipy import stats
 
-from ruimtekit import candidates, synthetic
+from ruimtekit.analysis import candidates
+from ruimtekit.io import synthetic
 from ruimtekit._context import RunContext
 from ruimtekit._errors import InputError
 

@@ -8,8 +8,8 @@ import pytest
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
-from ruimtekit import catchments as ca
-from ruimtekit import graph
+from ruimtekit.analysis import catchments as ca
+from ruimtekit.network import graph
 from ruimtekit._errors import InputError
 
 

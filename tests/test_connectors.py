@@ -18,7 +18,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import Point, box
 
-from ruimtekit import accessibility, connectors, ferries, layers, networks
+from ruimtekit.analysis import accessibility
+from ruimtekit.network import connectors, ferries, networks
+from ruimtekit.io import layers
 from ruimtekit._errors import InputError
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
@@ -349,7 +351,7 @@ def test_urban_links_take_urban_speed_and_junction_delay(tmp_path):
 
 
 def test_borrowed_size_network_times_use_connectors(tmp_path):
-    from ruimtekit import borrowed_size
+    from ruimtekit.analysis import borrowed_size
 
     g = _line_graph(tmp_path)
     zones = gpd.GeoDataFrame({"zone_id": ["a", "b"]},

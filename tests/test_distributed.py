@@ -18,7 +18,7 @@ from scipy.sparse.csgraph import dijkstra
 distributed_mod = pytest.importorskip("distributed")
 import cloudpickle  # noqa: E402
 
-from ruimtekit import distributed  # noqa: E402
+from ruimtekit.engine import batches as distributed  # noqa: E402
 from ruimtekit._errors import RuimtekitError  # noqa: E402
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -122,7 +122,8 @@ def delft():
     destinations: the CBS 2021 PC4 areas around Delft with their population."""
     import geopandas as gpd
 
-    from ruimtekit import layers, networks
+    from ruimtekit.io import layers
+    from ruimtekit.network import networks
 
     g = networks.load_network(RAW / "osm" / "delft_drive.graphml", "car")
     pc4 = layers.clip_bbox(layers.read_zones(RAW / "cbs_pc4_2021.parquet"),
@@ -137,7 +138,7 @@ def delft():
 
 
 def _network_local(g, origins, pc4):
-    from ruimtekit import accessibility as acc
+    from ruimtekit.analysis import accessibility as acc
 
     return acc.network_access(g, origins, pc4, opportunity="population", cutoffs=(3, 6),
                               decays=[acc.Decay("exponential", beta=0.2)])
@@ -154,7 +155,7 @@ def test_network_access_on_dask_equals_local(client, delft, monkeypatch):
         return real_scatter(data, *a, **kw)
 
     monkeypatch.setattr(client, "scatter", counting_scatter)
-    from ruimtekit import accessibility as acc
+    from ruimtekit.analysis import accessibility as acc
 
     remote = acc.network_access(g, origins, pc4, opportunity="population", cutoffs=(3, 6),
                                 decays=[acc.Decay("exponential", beta=0.2)], scheduler=client)
@@ -175,7 +176,7 @@ def test_network_access_on_dask_equals_local(client, delft, monkeypatch):
 def test_batch_tasks_reference_the_scattered_network(client, delft):
     """Every batch task depends on one scattered key holding the graph (the graph is not
     embedded in the tasks), and that key is held by both workers."""
-    from ruimtekit import accessibility as acc
+    from ruimtekit.analysis import accessibility as acc
 
     g, origins, pc4 = delft
     p = acc._prepare(g, origins, pc4, "population", acc._measures((10,), ()), "car", 500.0,
@@ -212,8 +213,8 @@ def test_histogram_and_od_matrix_on_dask_equal_local(client, delft):
     local results (the matrix checked against scipy Dijkstra on the linked search graph)."""
     from scipy.sparse.csgraph import dijkstra
 
-    from ruimtekit import accessibility as acc
-    from ruimtekit import networks
+    from ruimtekit.analysis import accessibility as acc
+    from ruimtekit.network import networks
 
     g, origins, pc4 = delft
     local = acc.histogram(g, origins, pc4, opportunity="population", max_time_min=8)
@@ -243,7 +244,7 @@ def test_histogram_and_od_matrix_on_dask_equal_local(client, delft):
 
 
 def test_network_worker_killed_mid_run_gives_identical_result(client, delft):
-    from ruimtekit import accessibility as acc
+    from ruimtekit.analysis import accessibility as acc
 
     g, origins, pc4 = delft
     p = acc._prepare(g, origins, pc4, "population", acc._measures((5, 10), ()), "car", 500.0,
@@ -268,7 +269,7 @@ def test_network_worker_killed_mid_run_gives_identical_result(client, delft):
 
 
 def test_crowfly_access_on_dask_equals_local(client, delft):
-    from ruimtekit import accessibility as acc
+    from ruimtekit.analysis import accessibility as acc
 
     _, _, pc4 = delft
     kw = dict(opportunity="population", cutoffs=(5, 15), decays=[{"kind": "linear",
@@ -283,7 +284,8 @@ def test_crowfly_access_on_dask_equals_local(client, delft):
 
 @pytest.fixture(scope="module")
 def amsterdam():
-    from ruimtekit import layers, transit
+    from ruimtekit.io import layers
+    from ruimtekit.engine import transit
 
     g = transit.read_transit_graph_gml(RAW / "pt_amsterdam_2022.gml")
     z = layers.read_zones(RAW / "cbs_kwb2020_amsterdam_buurten.parquet")
@@ -293,8 +295,8 @@ def amsterdam():
 
 
 def test_transit_graph_on_dask_equals_local(client, amsterdam):
-    from ruimtekit import accessibility as acc
-    from ruimtekit import transit
+    from ruimtekit.analysis import accessibility as acc
+    from ruimtekit.engine import transit
 
     g, z = amsterdam
     opp = z["establishments_proxy"].to_numpy()
@@ -317,7 +319,8 @@ def test_transit_street_network_legs_on_dask_equal_local(client, amsterdam):
     Dask batches (which receive the direct-trip legs) equal the local run."""
     import geopandas as gpd
 
-    from ruimtekit import networks, transit
+    from ruimtekit.network import networks
+    from ruimtekit.engine import transit
 
     g, _ = amsterdam
     walk = networks.load_network(RAW / "osm" / "amsterdam_watergraafsmeer.osm.pbf", "walk")
@@ -339,7 +342,7 @@ def test_transit_street_network_legs_on_dask_equal_local(client, amsterdam):
 
 def test_transit_measures_small_batches_equal_local(client, amsterdam):
     """Batches smaller than the default (3 blocks each) still give the local numbers."""
-    from ruimtekit import transit
+    from ruimtekit.engine import transit
 
     g, z = amsterdam
     zx, zy = transit.zone_points(z)
@@ -365,7 +368,7 @@ def test_gtfs_raptor_on_dask_equals_local(client, tmp_path):
     tests/transit_fixtures.random_feed_files) with a grid of point zones."""
     import geopandas as gpd
 
-    from ruimtekit import transit
+    from ruimtekit.engine import transit
     from transit_fixtures import random_feed_files, write_feed
 
     folder = write_feed(tmp_path / "feed", random_feed_files(11, n_stops=20, n_routes=8,
@@ -400,8 +403,8 @@ def test_pipeline_steps_use_the_runs_client(client, delft, amsterdam, monkeypatc
     result layers as without it."""
     from types import SimpleNamespace
 
-    from ruimtekit import accessibility as acc
-    from ruimtekit import transit
+    from ruimtekit.analysis import accessibility as acc
+    from ruimtekit.engine import transit
     from ruimtekit._context import RunContext
 
     g, z = amsterdam
@@ -541,11 +544,11 @@ def test_distributed_run_logs_progress(client, caplog):
     import logging
 
     shared = _graph(n=200, seed=7)
-    with caplog.at_level(logging.INFO, logger="ruimtekit.distributed"):
+    with caplog.at_level(logging.INFO, logger="ruimtekit.engine.batches"):
         out = distributed.concat(distributed.map_batches(
             _batch_sum, shared, 200, scheduler=client, batch_size=50, label="test sums"))
     assert out.shape == (200,)
-    msgs = [r.getMessage() for r in caplog.records if r.name == "ruimtekit.distributed"]
+    msgs = [r.getMessage() for r in caplog.records if r.name == "ruimtekit.engine.batches"]
     assert any("test sums: 4/4 batches done (100%)" in m for m in msgs)
     assert any("4 batches of ≤50 origins on 2 Dask workers" in m for m in msgs)
 
@@ -587,7 +590,7 @@ def test_all_workers_killed_network_is_sent_again(client, caplog):
                 os.kill(pid, signal.SIGKILL)
             killed.extend(pids)
 
-    with caplog.at_level(logging.WARNING, logger="ruimtekit.distributed"):
+    with caplog.at_level(logging.WARNING, logger="ruimtekit.engine.batches"):
         out = distributed.concat(distributed.map_batches(
             _slow_batch, shared, n, client=client, batch_size=40, progress=progress))
     oracle = (np.isfinite(dijkstra(shared[0], limit=300.0)) * shared[1]).sum(axis=1)

@@ -13,7 +13,8 @@ import pyogrio
 import pytest
 import shapely
 
-from ruimtekit import _io, _styles, export
+from ruimtekit import _io
+from ruimtekit.report import _styles, export
 from ruimtekit._context import RunContext
 from ruimtekit._errors import InputError
 from test_maps import amsterdam_zones, candidates, catchments, stations

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from ruimtekit import _download, fetch, regions, sources
+from ruimtekit.io import _download, fetch, regions, sources
 from ruimtekit._errors import InputError
 
 REC = Path(__file__).resolve().parent / "fixtures" / "recorded"
@@ -283,7 +283,7 @@ def _renkum_region() -> regions.Region:
 
 
 def test_osm_geofabrik_md5_and_clip(server, tmp_path):
-    from ruimtekit import _osm
+    from ruimtekit.network import _osm
 
     region = _renkum_region()
     out = tmp_path / "w"
@@ -321,7 +321,7 @@ def test_osm_overpass_via_osmnx(server, tmp_path):
     """A small catchment fetches each mode's network from Overpass (osmnx POSTs its query
     to <base>/interpreter); the GraphML loads as a network inside the region; a second run
     uses the cache; offline works from the cache."""
-    from ruimtekit import networks
+    from ruimtekit.network import networks
 
     server.add("/overpass/interpreter", REC / "overpass_watergraafsmeer.json")
     region = regions.select_region(WATERGRAAFSMEER, buffer_km=0.0)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ruimtekit import figures
+from ruimtekit.report import figures
 from ruimtekit._errors import InputError
 from test_maps import amsterdam_zones, candidates, catchments, stations
 
@@ -168,7 +168,7 @@ def test_panel_colours_equal_geopandas(tmp_path, monkeypatch):
     of that measure (oracle), also with a two-part multipolygon."""
     import shapely
 
-    from ruimtekit import _styles
+    from ruimtekit.report import _styles
 
     z = amsterdam_zones().iloc[:80].copy()
     z.loc[z.index[5], "geometry"] = shapely.MultiPolygon(

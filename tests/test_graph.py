@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ruimtekit import graph
+from ruimtekit.network import graph
 from ruimtekit._errors import NetworkError
 
 

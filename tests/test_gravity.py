@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from ruimtekit import gravity
+from ruimtekit.analysis import gravity
 
 
 def test_ppml_equals_statsmodels_glm_with_dummies():

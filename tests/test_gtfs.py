@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ruimtekit import gtfs
+from ruimtekit.io import gtfs
 from ruimtekit._errors import InputError
 from transit_fixtures import HAND_FILES, write_feed, zip_feed
 

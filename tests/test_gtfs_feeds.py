@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ruimtekit import gtfs, transit
+from ruimtekit.io import gtfs
+from ruimtekit.engine import transit
 from ruimtekit._errors import InputError
 from test_transit import oracle_times
 from transit_fixtures import HAND_FILES, STOPS, random_feed_files, write_feed, zip_feed
@@ -191,7 +192,7 @@ def test_loud_warning_when_trips_drop_and_error_when_none(tmp_path, caplog):
                 if not (r.startswith(("T1,", "T2,")) and not r.endswith(",1"))]
     f = gtfs.read_gtfs(write_feed(tmp_path / "f", replace={
         "stop_times.txt": "\n".join(st_lines) + "\n"}))
-    with caplog.at_level(logging.INFO, logger="ruimtekit.gtfs"):
+    with caplog.at_level(logging.INFO, logger="ruimtekit.io.gtfs"):
         tt = gtfs.timetable(f, DATE)
     rep = tt.reports[0]
     assert rep.dropped["fewer than two stop times"] == 2 and rep.trips_kept == 10
@@ -330,7 +331,7 @@ def test_study_and_cli_merge_two_feeds(tmp_path):
         assert rep.loc["tram", "trips_kept"] == 1 and rep.loc["bus", "trips_read"] == 7
         assert "dropped_outside_the_time_window" in rep
     # a networks: entry with a list of feeds (the street-network step leaves it alone)
-    from ruimtekit import networks
+    from ruimtekit.network import networks
 
     spec = networks.NetworkSpec(path=[str(a), str(b)], kind="gtfs")
     cfg = transit.TransitConfig(name="two", zones="z", network="pt", date=DATE,
@@ -356,7 +357,7 @@ def test_study_and_cli_merge_two_feeds(tmp_path):
 def test_network_spec_accepts_a_list_of_feeds_only_for_gtfs():
     from pydantic import ValidationError
 
-    from ruimtekit import networks
+    from ruimtekit.network import networks
 
     spec = networks.NetworkSpec(path=["a.zip", "b.zip"], kind="gtfs")
     assert spec.path == ["a.zip", "b.zip"]

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ruimtekit import gtfs, transit
+from ruimtekit.io import gtfs
+from ruimtekit.engine import transit
 from ruimtekit._errors import InputError
 
 POA = Path(__file__).resolve().parents[1] / "data" / "raw" / "poa"
@@ -87,7 +88,7 @@ def test_no_trip_lost(net):
 
 
 def test_eptc_alone_and_report(feeds, caplog):
-    caplog.set_level("INFO", logger="ruimtekit.gtfs")
+    caplog.set_level("INFO", logger="ruimtekit.io.gtfs")
     n = transit.build_network(feeds[0], DATE)
     assert int(n.pat_trip_ptr[-1]) == 2374
     assert "feed poa_eptc on 2019-05-13: 2,374 of 2,374 trips run" in caplog.text

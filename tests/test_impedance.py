@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from ruimtekit import impedance
+from ruimtekit.engine import impedance
 from ruimtekit._errors import InputError
 
 

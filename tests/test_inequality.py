@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ruimtekit import inequality as ineq
+from ruimtekit.analysis import inequality as ineq
 from ruimtekit._errors import InputError
 
 

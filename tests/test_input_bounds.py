@@ -8,7 +8,8 @@ import zipfile
 
 import pytest
 
-from ruimtekit import _io, gtfs, study
+from ruimtekit import _io, study
+from ruimtekit.io import gtfs
 from ruimtekit._errors import InputError, StudyError
 from transit_fixtures import write_feed, zip_feed
 

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra
 
-from ruimtekit import _kernels, graph
+from ruimtekit.engine import _kernels
+from ruimtekit.network import graph
 
 
 def _oracle_times(n, u, v, w, src_ptr, src_nodes, src_off):

@@ -14,9 +14,10 @@ import shapely
 from pydantic import ValidationError
 from shapely.geometry import Point, Polygon, box
 
-from ruimtekit import _columns, _vector, layers
+from ruimtekit import _columns, _vector
+from ruimtekit.io import layers
 from ruimtekit._errors import InputError
-from ruimtekit.layers import DataWarning
+from ruimtekit.io.layers import DataWarning
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"

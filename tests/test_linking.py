@@ -19,9 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
-from ruimtekit import _kernels, networks, profiles
-from ruimtekit import accessibility as acc
-from ruimtekit import graph as G
+from ruimtekit.engine import _kernels
+from ruimtekit.network import networks, profiles
+from ruimtekit.analysis import accessibility as acc
+from ruimtekit.network import graph as G
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "raw" / "osm"
 DELFT = DATA / "delft_drive.graphml"
@@ -535,7 +536,7 @@ def test_points_far_from_the_network_stay_unlinked(delft, enabled):
 def test_graphml_two_way_streets_split_in_both_directions(delft):
     """osmnx stores each direction's polyline separately: the reverse edge with the reversed
     polyline is still the twin, so a point mid-street can leave either way."""
-    from ruimtekit import _linking
+    from ruimtekit.network import _linking
 
     tw = _linking.twins(delft)
     src = delft.edge_sources()

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from ruimtekit import _offline, _styles, maps
+from ruimtekit.report import _offline, _styles, maps
 from ruimtekit._errors import InputError
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
@@ -224,7 +224,7 @@ def test_notes_follow_the_measure_mode():
 
 
 def test_label_columns_from_input_zones():
-    from ruimtekit import export
+    from ruimtekit.report import export
 
     z = amsterdam_zones()
     result = z[["zone_id", "jobs_45min_car", "geometry"]].iloc[::-1]
@@ -326,7 +326,8 @@ def test_user_bins_and_labels(tmp_path):
 def test_cli_map_rebuilds_from_outputs(tmp_path):
     from typer.testing import CliRunner
 
-    from ruimtekit import _io, export
+    from ruimtekit import _io
+    from ruimtekit.report import export
     from ruimtekit.cli import app
 
     z = amsterdam_zones().iloc[:60]
@@ -356,7 +357,8 @@ def test_cli_log_is_concise(tmp_path):
 
     from typer.testing import CliRunner
 
-    from ruimtekit import cli, export
+    from ruimtekit import cli
+    from ruimtekit.report import export
     from ruimtekit.cli import app
 
     z = amsterdam_zones().iloc[:40]
@@ -376,4 +378,4 @@ def test_cli_log_is_concise(tmp_path):
     with warnings.catch_warnings():
         res = CliRunner().invoke(app, ["map", "--gpkg", str(folder / "demo.gpkg"), "--out", str(out),
                                        "--no-figures", "--verbose"])
-    assert res.exit_code == 0 and "ruimtekit.maps: map accessibility.html" in res.output
+    assert res.exit_code == 0 and "ruimtekit.report.maps: map accessibility.html" in res.output

@@ -195,7 +195,7 @@ def test_same_set_and_polygons_use_population_points(case):
 
 
 def test_crowfly_matrix_is_the_model(case):
-    from ruimtekit import impedance
+    from ruimtekit.engine import impedance
 
     _, _, orig, dest, _ = case
     net = rk.TransportNetwork(crowfly=True)
@@ -292,7 +292,7 @@ def gtfs_case(tmp_path_factory):
 
 
 def test_transit_matrix_equals_transit_od_matrix(gtfs_case, tmp_path):
-    from ruimtekit import transit
+    from ruimtekit.engine import transit
 
     d, folder, orig, dest = gtfs_case
     net = rk.TransportNetwork(transit=folder, date="2024-03-12")
@@ -321,7 +321,8 @@ def test_transit_matrix_equals_transit_od_matrix(gtfs_case, tmp_path):
 
 
 def test_accessibility_noun_equals_the_engine_functions(case, gtfs_case):
-    from ruimtekit import accessibility, transit
+    from ruimtekit.analysis import accessibility
+    from ruimtekit.engine import transit
 
     d, links, orig, dest, want = case
     net = rk.TransportNetwork(roads={"car": d / "links.csv"})
@@ -380,7 +381,7 @@ def test_public_api_is_curated():
 
 
 def test_accessibility_od_matrix_takes_other_destinations(case):
-    from ruimtekit import accessibility
+    from ruimtekit.analysis import accessibility
 
     d, links, orig, dest, want = case
     g = rk.TransportNetwork(roads={"car": d / "links.csv"}).roads["car"]
@@ -437,7 +438,7 @@ def test_delft_edge_linked_matrix_equals_dijkstra_on_the_linked_graph():
 
     import geopandas as gpd
 
-    from ruimtekit import networks
+    from ruimtekit.network import networks
 
     raw = Path(__file__).resolve().parents[1] / "data" / "raw" / "osm"
     net = rk.TransportNetwork(roads={"car": raw / "delft_drive.graphml"})

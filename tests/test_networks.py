@@ -1,4 +1,4 @@
-"""Tests for ruimtekit.networks, ruimtekit.profiles and ruimtekit._osm on the real fixtures
+"""Tests for ruimtekit.network.networks, ruimtekit.network.profiles and ruimtekit.network._osm on the real fixtures
 in data/raw/ (OSM PBF extracts, the osmnx Delft GraphML, the NWB link fragment and the
 unnoded Delft shapefile). Oracles: networkx/osmnx on the same files, hand-computed travel
 times, brute-force nearest neighbours, and format round trips (PBF = XML = Overpass JSON).
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from ruimtekit import _osm, networks, profiles
+from ruimtekit.network import _osm, networks, profiles
 from ruimtekit._errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,8 @@ import pytest
 from shapely.geometry import box
 from typer.testing import CliRunner
 
-from ruimtekit import _io, export
+from ruimtekit import _io
+from ruimtekit.report import export
 from ruimtekit._errors import InputError, OutputError
 from ruimtekit.cli import app
 

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from ruimtekit import _ownzone, accessibility, agglomeration, layers
-from ruimtekit import borrowed_size as bs
+from ruimtekit.analysis import _ownzone, accessibility, agglomeration
+from ruimtekit.io import layers
+from ruimtekit.analysis import borrowed_size as bs
 
 
 def _two_squares() -> gpd.GeoDataFrame:

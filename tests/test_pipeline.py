@@ -67,7 +67,7 @@ def test_failed_run_leaves_previous_outputs_intact(tmp_path, monkeypatch):
     def boom(ctx):
         raise RuntimeError("simulated failure in candidates")
 
-    monkeypatch.setattr("ruimtekit.candidates.pipeline_step", boom)
+    monkeypatch.setattr("ruimtekit.analysis.candidates.pipeline_step", boom)
     with pytest.raises(RuntimeError, match="simulated failure"):
         pipeline.run(_small(tmp_path), quiet=True)
     assert first["gpkg"].read_bytes() == before

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ruimtekit import rail
+from ruimtekit.engine import rail
 from ruimtekit._errors import InputError
 from transit_fixtures import CONSTANT_LEGS
 
@@ -133,7 +133,9 @@ def test_national_bike_rail_never_below_bike_alone():
     the train and walking on, or cycling all the way — never fewer jobs than by bike
     alone, in every PC4, for every cutoff and the decay measure; and the train adds jobs
     where a station is within reach."""
-    from ruimtekit import accessibility, layers, transit
+    from ruimtekit.analysis import accessibility
+    from ruimtekit.io import layers
+    from ruimtekit.engine import transit
 
     pc4 = layers.read_zones(RAW / "cbs_pc4_2021.parquet", level="pc4")
     jobs = layers.read_jobs(RAW / "cbs_wijk_banen_2014.csv",

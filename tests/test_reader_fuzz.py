@@ -13,7 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ruimtekit import _io, _vector, gtfs, impedance, study
+from ruimtekit import _io, _vector, study
+from ruimtekit.io import gtfs
+from ruimtekit.engine import impedance
 from ruimtekit._errors import InputError, RuimtekitError
 from transit_fixtures import HAND_FILES
 
@@ -149,7 +151,7 @@ def test_study_loader_damaged_yaml(tmp_path_factory, data):
 @given(value=st.sampled_from(["1.5e308", "inf", "-inf", "nan", "-3", "1e400", "0x10", "1,5"]),
        row=st.integers(0, 3))
 def test_opportunity_values_in_a_zones_table(tmp_path_factory, value, row):
-    from ruimtekit import accessibility
+    from ruimtekit.analysis import accessibility
 
     rows = ["zone_id;x;y;jobs"] + [f"z{i};{120000 + 500 * i};{487000};{100 + i}"
                                    for i in range(4)]

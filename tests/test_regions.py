@@ -10,7 +10,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from ruimtekit import regions
+from ruimtekit.io import regions
 from ruimtekit._errors import InputError
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"

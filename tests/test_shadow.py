@@ -10,8 +10,8 @@ import pytest
 import shapely
 import spreg
 
-from ruimtekit import borrowed_size as bs
-from ruimtekit import shadow, spatial
+from ruimtekit.analysis import borrowed_size as bs
+from ruimtekit.analysis import shadow, spatial
 
 
 def _squares() -> gpd.GeoDataFrame:

@@ -11,7 +11,7 @@ import shapely
 import statsmodels.api as sm
 from libpysal import weights as lw
 
-from ruimtekit import spatial
+from ruimtekit.analysis import spatial
 from ruimtekit._errors import InputError
 
 

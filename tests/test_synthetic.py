@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ruimtekit import candidates, synthetic
+from ruimtekit.analysis import candidates
+from ruimtekit.io import synthetic
 from ruimtekit._errors import InputError
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ruimtekit import _io, _vector, impedance, layers
+from ruimtekit import _io, _vector
+from ruimtekit.engine import impedance
+from ruimtekit.io import layers
 from ruimtekit._errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +113,7 @@ def test_dutch_jobs_table_by_code_is_read_not_missing(tmp_path):
 
 
 def test_cp1252_csv_beside_a_geopackage_is_read(tmp_path):
-    from ruimtekit import maps
+    from ruimtekit.report import maps
 
     (tmp_path / "notes.csv").write_bytes("naam;waarde\ncafé;1,5\n".encode("cp1252"))
     (tmp_path / "junk.csv").write_bytes(b"\x00\x00\x00")

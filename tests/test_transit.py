@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ruimtekit import gtfs, transit
+from ruimtekit.io import gtfs
+from ruimtekit.engine import transit
 from ruimtekit._errors import InputError
 from transit_fixtures import CONSTANT_LEGS, HAND_FILES, random_feed_files, write_feed
 
@@ -321,7 +322,7 @@ def test_hand_files_unchanged():
 # ------------------------------------------------------------------ zone-level measures
 @pytest.fixture(scope="module")
 def buurten():
-    from ruimtekit import layers
+    from ruimtekit.io import layers
 
     z = layers.read_zones("data/raw/cbs_kwb2020_amsterdam_buurten.parquet")
     z = z.iloc[::6].reset_index(drop=True).copy()  # a spread-out subset keeps it fast
@@ -384,7 +385,8 @@ def test_graph_zone_measures_match_brute_force(ams_graph, buurten, mode):
 def wgm_walk():
     """Real OSM walk network of Amsterdam-Watergraafsmeer (data/raw/osm) and 14 zone
     points: the two buurt centroids inside it and 12 SYNTHETIC points spread over it."""
-    from ruimtekit import layers, networks
+    from ruimtekit.io import layers
+    from ruimtekit.network import networks
 
     g = networks.load_network(RAW / "osm" / "amsterdam_watergraafsmeer.osm.pbf", "walk")
     z = layers.read_zones(RAW / "cbs_kwb2020_amsterdam_buurten.parquet")
@@ -402,7 +404,7 @@ def _oracle_legs(g, zx, zy, px, py, v, terminal, limit):
     engine: whole seconds per leg) + terminal time; inf beyond ``limit``."""
     from scipy.sparse.csgraph import dijkstra
 
-    from ruimtekit import networks
+    from ruimtekit.network import networks
 
     zs = networks.snap(g, zx, zy, max_distance_m=500.0)  # the engine's default limit
     ps = networks.snap(g, px, py, max_distance_m=500.0)
@@ -485,7 +487,7 @@ def test_network_legs_with_unsnappable_zones_mixed_in(wgm_walk, ams_graph):
 def test_network_egress_legs_use_the_reversed_network():
     """A one-way street 0 → 1 → 2: from zone (at 0) to point (at 2) it is 200 s; the
     egress leg point → zone has no way back."""
-    from ruimtekit import graph
+    from ruimtekit.network import graph
 
     g = graph.from_edges(np.array([0, 1]), np.array([1, 2]), np.array([100.0, 100.0]),
                          np.array([0.0, 100.0, 200.0]), np.zeros(3),

@@ -11,7 +11,9 @@ import pytest
 from pydantic import ValidationError
 
 import ruimtekit
-from ruimtekit import _crs, graph, impedance, transit
+from ruimtekit import _crs
+from ruimtekit.network import graph
+from ruimtekit.engine import impedance, transit
 from ruimtekit._errors import InputError
 from transit_fixtures import CONSTANT_LEGS
 
@@ -196,7 +198,7 @@ def test_porto_alegre_distances_in_local_crs(setting):
     distances within 0.1 % of the geodesic distance; in EPSG:28992 they would be ~2×."""
     import pandas as pd
 
-    from ruimtekit import layers
+    from ruimtekit.io import layers
 
     raw = pd.read_csv(POA / "poa_hexgrid.csv")
     rng = np.random.default_rng(3)
@@ -235,7 +237,7 @@ def test_porto_alegre_distances_in_local_crs(setting):
 def test_porto_alegre_walk_network_in_local_crs():
     """The OSM walk network projected to EPSG:31982: edge times equal the metric edge
     length at the walking speed (no 2.2× stretch), stops of the real feeds snap."""
-    from ruimtekit import networks
+    from ruimtekit.network import networks
 
     with ruimtekit.use_crs("EPSG:31982"):
         g = networks.load_network(POA / "poa_osm.pbf", "walk", profile={"speed_kmh": 3.6})
@@ -255,7 +257,7 @@ def test_cli_transit_options_reach_the_api(tmp_path):
     import pandas as pd
     from typer.testing import CliRunner
 
-    from ruimtekit import layers
+    from ruimtekit.io import layers
     from ruimtekit.cli import app
 
     raw = pd.read_csv(POA / "poa_hexgrid.csv").dropna()
@@ -303,7 +305,8 @@ def test_street_transfers_match_dijkstra():
     snap leg + scipy Dijkstra + snap leg for a sample of stops, and link the two feeds."""
     from scipy.sparse.csgraph import dijkstra
 
-    from ruimtekit import accessibility, networks
+    from ruimtekit.analysis import accessibility
+    from ruimtekit.network import networks
 
     with ruimtekit.use_crs("EPSG:31982"):
         g = networks.load_network(POA / "poa_osm.pbf", "walk", profile={"speed_kmh": 3.6})

@@ -9,7 +9,11 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from ruimtekit import _validate, accessibility, borrowed_size, graph, gtfs, layers, transit
+from ruimtekit import _validate
+from ruimtekit.analysis import accessibility, borrowed_size
+from ruimtekit.network import graph
+from ruimtekit.io import gtfs, layers
+from ruimtekit.engine import transit
 from ruimtekit._errors import InputError, NetworkError
 from transit_fixtures import HAND_FILES, STOPS, write_feed
 

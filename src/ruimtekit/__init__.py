@@ -1,7 +1,16 @@
 """ruimtekit: Dutch spatial-planning analysis.
 
-Data flow: sources → layers → networks → accessibility → analyses (borrowed size,
-candidates) → exports (GeoPackage, web maps, figures). All geometry is in EPSG:28992.
+The package tree is the data flow, and imports run one way along it
+(``tests/test_layering.py`` enforces it)::
+
+    ruimtekit.io        readers: CBS zones and tables, jobs, GTFS, layers, places
+    ruimtekit.network   graph, profiles, OSM/GraphML/link readers, linking, connectors
+    ruimtekit.engine    measures, road search + kernels, crow-fly, RAPTOR, rail, batches
+    ruimtekit.analysis  accessibility, catchments, borrowed size, candidates, statistics
+    ruimtekit.report    GeoPackage export, web maps, figures
+    api, study, pipeline, calibrate, cli, defaults   the nouns, workflows and CLI
+
+All geometry inside an analysis is in the working CRS (EPSG:28992 unless set otherwise).
 
 The nouns of a notebook session (see docs/api.md)::
 
@@ -19,15 +28,18 @@ __version__ = "0.1.0"
 CRS = "EPSG:28992"
 """The default working CRS: Amersfoort / RD New (metres)."""
 
-from ._crs import set_crs as set_crs  # noqa: E402  (the working CRS setting)
-from ._crs import use_crs as use_crs  # noqa: E402
-from ._crs import working_crs as working_crs  # noqa: E402
+from ruimtekit._crs import set_crs as set_crs  # noqa: E402  (the working CRS setting)
+from ruimtekit._crs import use_crs as use_crs  # noqa: E402
+from ruimtekit._crs import working_crs as working_crs  # noqa: E402
+from ruimtekit._compat import install as _install_old_paths  # noqa: E402
+
+_install_old_paths()  # ruimtekit.accessibility etc. (the 0.1 layout), deprecated
 
 _LAZY = {
     "Accessibility": "api", "IsochroneOptions": "api", "MeasureSpec": "api",
     "RoutingOptions": "api", "TransportNetwork": "api", "TravelTimeMatrix": "api",
     "isochrones": "api", "read_opportunities": "api", "write_matrix": "api",
-    "read_places": "places", "as_places": "places",
+    "read_places": "io.places", "as_places": "io.places",
 }
 """Public nouns, imported on first use (``import ruimtekit`` stays light for the CLI)."""
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._errors import InputError
+from ruimtekit._errors import InputError
 
 SENTINEL_MAX = -99990.0
 """Numeric values ≤ this are CBS missing-value sentinels (−99995 "secret", −99997

@@ -11,8 +11,11 @@ from typing import Any
 
 import geopandas as gpd
 
-from . import _crs, accessibility, api, distributed, impedance, places, transit
-from ._errors import InputError, describe_validation
+from ruimtekit import _crs, api
+from ruimtekit.analysis import accessibility
+from ruimtekit.engine import batches as distributed, impedance, transit
+from ruimtekit.io import places
+from ruimtekit._errors import InputError, describe_validation
 
 _log = logging.getLogger(__name__)
 
@@ -99,7 +102,7 @@ SKIM_COLUMNS = ("origin", "destination")
 
 def _is_skim(path: Path) -> bool:
     """OMX files, and CSV/Parquet tables with ``origin`` and ``destination`` columns, are
-    skims; other tables are link tables (:func:`ruimtekit.networks.load_network`)."""
+    skims; other tables are link tables (:func:`ruimtekit.network.networks.load_network`)."""
     name = path.name.lower()
     if name.endswith(".omx"):
         return True
@@ -205,7 +208,7 @@ def read_access_opportunities(args: dict[str, Any], zones: Any) -> tuple[Any, st
                              f"{[c for c in zones.columns if c != 'geometry'][:30]} or give "
                              "a file of opportunities")
         return None, opp
-    from . import _vector
+    from ruimtekit import _vector
 
     geo: Any = geometry
     if geo is None:

@@ -7,8 +7,8 @@ sets another projected metric CRS (Porto Alegre: EPSG:31982, SIRGAS 2000 / UTM 2
 
 The setting is a context variable: ``with use_crs("EPSG:31982"): ...`` (the pipeline
 wraps a run in the study's ``crs:``) or :func:`set_crs` for a whole session. Readers
-reproject to it (:mod:`ruimtekit._vector`, :mod:`ruimtekit.networks`,
-:mod:`ruimtekit.gtfs`), the analysis core checks that zones are in it, and GeoPackages
+reproject to it (:mod:`ruimtekit._vector`, :mod:`ruimtekit.network.networks`,
+:mod:`ruimtekit.io.gtfs`), the analysis core checks that zones are in it, and GeoPackages
 are written in it; web maps are always EPSG:4326.
 """
 
@@ -22,7 +22,7 @@ from contextvars import ContextVar
 import numpy as np
 from pyproj import CRS as ProjCRS
 
-from ._errors import InputError
+from ruimtekit._errors import InputError
 
 log = logging.getLogger(__name__)
 

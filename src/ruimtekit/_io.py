@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ._errors import OutputError
+from ruimtekit._errors import OutputError
 
 MANIFEST = ".ruimtekit-output.json"
 """Name of the manifest file ruimtekit writes into every output folder it creates."""
@@ -201,7 +201,7 @@ def _safe_rel(folder: Path, rel: str) -> Path | None:
 
 
 def _write_manifest(folder: Path, files: list[str], kind: str) -> None:
-    from . import __version__
+    from ruimtekit import __version__
 
     (folder / MANIFEST).write_text(json.dumps(
         {"written_by": "ruimtekit", "version": __version__, "kind": kind, "files": files},
@@ -418,7 +418,7 @@ def check_zip_member(zf: Any, member: str, path: str | Path) -> Any:
         exceeds :data:`MAX_ZIP_RATIO` (a ZIP bomb or a corrupt archive). ``zipfile`` never
         returns more than the declared size, so the check bounds memory.
     """
-    from ._errors import InputError
+    from ruimtekit._errors import InputError
 
     info = zf.getinfo(member)
     size, packed = int(info.file_size), max(int(info.compress_size), 1)
@@ -473,7 +473,7 @@ def open_zip_member(zf: Any, member: str, path: str | Path) -> Any:
 
 
 def _damaged(path: str | Path, member: str, exc: Exception) -> Exception:
-    from ._errors import InputError
+    from ruimtekit._errors import InputError
 
     return InputError(path, f"archive member {member} is damaged ({type(exc).__name__}: "
                       f"{str(exc)[:200]})", "download or pack the archive again")
@@ -516,7 +516,7 @@ class _CheckedMember:
 
 def check_table_size(path: str | Path) -> int:
     """File size in bytes; :class:`InputError` beyond :data:`MAX_TABLE_BYTES`."""
-    from ._errors import InputError
+    from ruimtekit._errors import InputError
 
     size = Path(path).stat().st_size
     if size > MAX_TABLE_BYTES:
@@ -551,7 +551,7 @@ def load_yaml(text: str, path: str | Path | None = None) -> Any:
     """
     import yaml
 
-    from ._errors import StudyError
+    from ruimtekit._errors import StudyError
 
     if len(text) > MAX_YAML_BYTES:
         raise StudyError(path, f"the file is {len(text):,} characters, above the limit of "
@@ -603,7 +603,7 @@ def _check_expanded(root: Any, path: str | Path | None) -> None:
     used), computed in time linear in the number of distinct nodes."""
     import yaml
 
-    from ._errors import StudyError
+    from ruimtekit._errors import StudyError
 
     memo: dict[int, int] = {}
     active: set[int] = set()

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import _crs
-from ._errors import InputError
+from ruimtekit import _crs
+from ruimtekit._errors import InputError
 
 log = logging.getLogger(__name__)
 

@@ -26,11 +26,11 @@ import pandas as pd
 import shapely
 from pyproj import CRS as ProjCRS
 
-from . import CRS as RD_CRS
-from . import _columns, _crs
-from ._errors import InputError
+from ruimtekit import CRS as RD_CRS
+from ruimtekit import _columns, _crs
+from ruimtekit._errors import InputError
 
-log = logging.getLogger("ruimtekit.layers")
+log = logging.getLogger("ruimtekit.io.layers")
 
 RD_RANGE = (-10_000.0, 280_000.0, 310_000.0, 640_000.0)
 """(xmin, ymin, xmax, ymax) of coordinates that are clearly RD New (EPSG:28992), metres."""
@@ -324,7 +324,7 @@ def read_table(path: str | Path, text_columns: tuple[str, ...] = (),
         :data:`ruimtekit._io.MAX_TABLE_BYTES`, binary or otherwise unreadable (names the
         file, the problem and the fix).
     """
-    from . import _io
+    from ruimtekit import _io
 
     path = Path(path)
     if not path.is_file():
@@ -365,7 +365,7 @@ def _read_csv(path: Path, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """CSV with a sniffed delimiter, UTF-8 (BOM) or cp1252, and decimal commas."""
     import gzip
 
-    from . import _io
+    from ruimtekit import _io
 
     try:
         _io.check_table_size(path)

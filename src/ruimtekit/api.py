@@ -15,9 +15,9 @@ crow-fly fallbacks) and ask it many questions::
     iso = rk.isochrones(net, homes.head(3), mode="bike", cutoffs=[10, 20])
 
 Every mode runs through one engine per kind of impedance: the road search
-(:mod:`ruimtekit.accessibility`, edge-linked points and turn costs), range-RAPTOR or the
-stop-to-stop models (:mod:`ruimtekit.transit`), the crow-fly model
-(:mod:`ruimtekit.impedance`) or an external skim. Times are minutes, coordinates the
+(:mod:`ruimtekit.analysis.accessibility`, edge-linked points and turn costs), range-RAPTOR or the
+stop-to-stop models (:mod:`ruimtekit.engine.transit`), the crow-fly model
+(:mod:`ruimtekit.engine.impedance`) or an external skim. Times are minutes, coordinates the
 working CRS (EPSG:28992 unless :func:`ruimtekit.use_crs` sets another).
 """
 
@@ -36,21 +36,14 @@ import pandas as pd
 import shapely
 from pydantic import ConfigDict, Field, field_validator
 
-from . import (
-    _config,
-    _crs,
-    _io,
-    _kernels,
-    accessibility,
-    distributed,
-    impedance,
-    networks,
-    places,
-    transit,
-)
-from . import graph as _graph
-from ._errors import InputError, describe_validation
-from .transit import TransitParams
+from ruimtekit import _config, _crs, _io
+from ruimtekit.engine import _kernels, batches as distributed, impedance, transit
+from ruimtekit.analysis import accessibility
+from ruimtekit.network import networks
+from ruimtekit.io import places
+from ruimtekit.network import graph as _graph
+from ruimtekit._errors import InputError, describe_validation
+from ruimtekit.engine.transit import TransitParams
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +82,7 @@ class MeasureSpec(_config.Section):
         Cumulative time budgets (minutes): opportunities reached within ``t <= T``.
     decays : list of DecayConfig
         Gravity decays (``{kind: exponential, params: {beta: 0.05}}``; t in minutes),
-        see :class:`ruimtekit.accessibility.Decay`.
+        see :class:`ruimtekit.analysis.accessibility.Decay`.
     """
 
     cutoffs: list[float] = Field(default_factory=lambda: [45.0])
@@ -103,7 +96,7 @@ class MeasureSpec(_config.Section):
         return v
 
     def decay_objects(self) -> list[accessibility.Decay]:
-        """The decays as :class:`ruimtekit.accessibility.Decay` objects."""
+        """The decays as :class:`ruimtekit.analysis.accessibility.Decay` objects."""
         return [accessibility.as_decay(d) for d in self.decays]
 
 
@@ -121,7 +114,7 @@ class RoutingOptions(_config.Section):
         Speed between a point and the street network (default the profile's).
     transit : TransitParams, optional
         Transit routing parameters (window, percentiles, leg limits, speeds, transfers);
-        default :class:`ruimtekit.transit.TransitParams` ``()``.
+        default :class:`ruimtekit.engine.transit.TransitParams` ``()``.
     chunk_pairs : int
         Origin–destination pairs per computed block (:data:`MATRIX_CHUNK_PAIRS`).
     scheduler : str or distributed.Client, optional
@@ -159,21 +152,21 @@ class TransportNetwork:
     ----------
     roads : mapping of str to Graph or path, optional
         Street network per mode (``walk``, ``bike``, ``e_bike``, ``car``): a
-        :class:`ruimtekit.graph.Graph` or a file read with
-        :func:`ruimtekit.networks.load_network` (OSM ``.pbf``, osmnx GraphML, link table).
+        :class:`ruimtekit.network.graph.Graph` or a file read with
+        :func:`ruimtekit.network.networks.load_network` (OSM ``.pbf``, osmnx GraphML, link table).
         A ``walk`` (``bike``) network also carries the access, egress and direct legs of
         ``transit`` (``bike_transit``).
     transit : network, path or list of paths, optional
-        A built transit network (:class:`ruimtekit.transit.TransitNetwork`, a stop-level
-        transit graph, :class:`ruimtekit.rail.RailNetwork`) or GTFS zip(s)/folder(s), a
+        A built transit network (:class:`ruimtekit.engine.transit.TransitNetwork`, a stop-level
+        transit graph, :class:`ruimtekit.engine.rail.RailNetwork`) or GTFS zip(s)/folder(s), a
         transit-graph GML or an NS rail folder
-        (:func:`ruimtekit.transit.build_transit_network`).
+        (:func:`ruimtekit.engine.transit.build_transit_network`).
     skims : mapping of str to DataFrame or path, optional
-        Zone-to-zone skims per mode (:func:`ruimtekit.impedance.read_skim`: ``origin``,
+        Zone-to-zone skims per mode (:func:`ruimtekit.engine.impedance.read_skim`: ``origin``,
         ``destination``, ``time`` in minutes).
     crowfly : bool or sequence of str
         Modes (or all road modes when ``True``) that fall back to the crow-fly model
-        (:func:`ruimtekit.impedance.crowfly_seconds`) when they have no street network or
+        (:func:`ruimtekit.engine.impedance.crowfly_seconds`) when they have no street network or
         skim.
     date : str, optional
         Service date ``YYYY-MM-DD`` of GTFS feeds.
@@ -288,7 +281,7 @@ _transit_module = transit  # the module; TransportNetwork's argument shadows the
 
 
 def _load_road(path: Path, mode: str, speed_kmh: float | None = None) -> _graph.Graph:
-    """A street network file for ``mode`` (:func:`ruimtekit.networks.load_network`);
+    """A street network file for ``mode`` (:func:`ruimtekit.network.networks.load_network`);
     link-table coordinates without a declared CRS are read in the working CRS (metres,
     like x/y columns of points). ``speed_kmh`` overrides the profile's speed (transit
     legs use the transit walking/cycling speeds)."""
@@ -335,7 +328,7 @@ def transit_params(
                               max_time_min=o.max_time_min)
     except ValueError as exc:
         raise InputError(None, f"invalid transit option: {describe_validation(exc)}",
-                         "see ruimtekit.transit.TransitParams") from None
+                         "see ruimtekit.engine.transit.TransitParams") from None
     built = network.window
     if built is not None:
         a, b = (transit.parse_clock(t) for t in built)
@@ -380,7 +373,7 @@ def iter_matrix(
     ----------
     network : TransportNetwork
     origins, destinations : GeoDataFrame
-        Places (:func:`ruimtekit.places.as_places`: points or polygons with ``zone_id``);
+        Places (:func:`ruimtekit.io.places.as_places`: points or polygons with ``zone_id``);
         destinations default to the origins.
     mode : str
         A mode of ``network`` (:meth:`TransportNetwork.kind`).
@@ -487,7 +480,7 @@ class TravelTimeMatrix(pd.DataFrame):
     network : TransportNetwork
     origins : GeoDataFrame or path
         Points or polygons with an id (``id`` or ``zone_id``; see
-        :func:`ruimtekit.places.as_places`). Polygons are routed from ``pop_x``/``pop_y``
+        :func:`ruimtekit.io.places.as_places`). Polygons are routed from ``pop_x``/``pop_y``
         when present, else the centroid.
     destinations : GeoDataFrame or path, optional
         Another set of points or polygons (default: the origins).
@@ -512,7 +505,7 @@ class TravelTimeMatrix(pd.DataFrame):
     ``travel_time_p{p}`` per percentile when several are asked. Every origin × destination
     pair is a row; unreachable pairs (beyond ``max_time_min``, not on the network) are
     NaN. Street-network times include the access and egress legs from the edge linking
-    (:func:`ruimtekit.networks.link`). ``attrs``: ``mode``, ``kind``, ``unit``.
+    (:func:`ruimtekit.network.networks.link`). ``attrs``: ``mode``, ``kind``, ``unit``.
     """
 
     _metadata: list[str] = []
@@ -700,7 +693,7 @@ class Accessibility(gpd.GeoDataFrame):
     ----------
     network : TransportNetwork
     origins : GeoDataFrame or path
-        Points or polygons with an id (:func:`ruimtekit.places.as_places`).
+        Points or polygons with an id (:func:`ruimtekit.io.places.as_places`).
     opportunities : GeoDataFrame, path or None
         Points or polygons carrying the ``opportunity`` column (e.g.
         :func:`read_opportunities` of a jobs table joined by code); ``None`` = the
@@ -718,10 +711,10 @@ class Accessibility(gpd.GeoDataFrame):
     -----
     One row per origin: ``zone_id`` (the origin id), ``{opportunity}_{cutoff}min_{mode}``
     and ``{opportunity}_{decay}_{mode}`` (transit: ``_transit`` / ``_bike_transit`` with
-    the percentile, see :func:`ruimtekit.transit.zone_accessibility`), geometry. Origins
+    the percentile, see :func:`ruimtekit.engine.transit.zone_accessibility`), geometry. Origins
     that cannot be routed get NaN and are listed in ``attrs["unsnapped"]``. This is a
     class (a GeoDataFrame) rather than a function ``accessibility`` so that it does not
-    shadow the module :mod:`ruimtekit.accessibility`.
+    shadow the module :mod:`ruimtekit.analysis.accessibility`.
     """
 
     @classmethod
@@ -875,7 +868,7 @@ def isochrones(
     ----------
     network : TransportNetwork
     points : GeoDataFrame or path
-        Origins (points or polygons with an id, :func:`ruimtekit.places.as_places`).
+        Origins (points or polygons with an id, :func:`ruimtekit.io.places.as_places`).
     cutoffs : sequence of float
         Minutes.
     mode : str
@@ -975,7 +968,7 @@ def read_opportunities(
         as zone codes (PC4 ``1011``, ``WK036300``) on both sides.
     column : str, optional
         The opportunity column when it is not a jobs column
-        (:func:`ruimtekit.layers.read_jobs` finds ``jobs``, ``banen``, ...).
+        (:func:`ruimtekit.io.layers.read_jobs` finds ``jobs``, ``banen``, ...).
 
     Returns
     -------
@@ -987,7 +980,7 @@ def read_opportunities(
         warned about; rows without a value or an (empty) geometry are dropped with a
         warning (``attrs["dropped_rows"]``).
     """
-    from . import layers
+    from ruimtekit.io import layers
 
     path = Path(path)
     cols = {"jobs": column} if column else None

@@ -2,14 +2,14 @@
 
 A reference OD table (from a router such as OpenTripPlanner or R5, a national model skim or
 survey times) gives door-to-door minutes between points. :func:`calibrate` reads it
-(:func:`read_reference`), fits an :class:`ruimtekit.impedance.CrowflyModel` for one mode
+(:func:`read_reference`), fits an :class:`ruimtekit.engine.impedance.CrowflyModel` for one mode
 (:func:`fit_crowfly`) and reports the error before and after by crow-fly distance band
 (:func:`error_table`). :func:`study_snippet` gives the fitted model as a study-file section.
 
 Model and fit
 -------------
 The crow-fly model is ``t(d) = fixed_min + L / v(L)`` with ``L = detour_factor * d``
-(:mod:`ruimtekit.impedance`). Only ``L / v(L)`` is seen in travel times, so the detour factor
+(:mod:`ruimtekit.engine.impedance`). Only ``L / v(L)`` is seen in travel times, so the detour factor
 cannot be told apart from the speeds from times alone:
 
 * with route lengths in the reference (``route_km``), the detour factor is the median of
@@ -54,10 +54,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from . import _config, _io
-from ._errors import InputError
-from ._vector import warn
-from .impedance import DEFAULT_MODELS, CrowflyModel, crowfly_seconds
+from ruimtekit import _config, _io
+from ruimtekit._errors import InputError
+from ruimtekit._vector import warn
+from ruimtekit.engine.impedance import DEFAULT_MODELS, CrowflyModel, crowfly_seconds
 
 log = logging.getLogger(__name__)
 
@@ -424,7 +424,7 @@ def _numeric(df: pd.DataFrame, col: str, path: Path, *, allow_empty: bool) -> np
 
 
 def _detect_crs(x: np.ndarray, y: np.ndarray, path: Path) -> int:
-    from ._vector import NL_LONLAT_RANGE, NL_RD_EXTENT
+    from ruimtekit._vector import NL_LONLAT_RANGE, NL_RD_EXTENT
 
     def inside(r: tuple[float, ...]) -> bool:
         return bool(np.all((x >= r[0]) & (x <= r[2]) & (y >= r[1]) & (y <= r[3])))
@@ -552,7 +552,8 @@ def read_reference(source: ReferenceSource) -> pd.DataFrame:
 
 def _join_zones(zones_path: Path, oid: np.ndarray, did: np.ndarray, path: Path
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    from . import accessibility, layers
+    from ruimtekit.analysis import accessibility
+    from ruimtekit.io import layers
 
     zones = layers.read_zones(zones_path)
     zx, zy = accessibility.zone_points(zones)
@@ -939,7 +940,7 @@ class NetworkFitOptions(_config.Section):
         Network name in the study's ``networks:``.
     land_layer : str, optional
         Zones layer of the study whose land parts keep connectors on their island
-        (:func:`ruimtekit.connectors.land_parts`); default: none.
+        (:func:`ruimtekit.network.connectors.land_parts`); default: none.
     connectors : dict
         Connector settings to start from (``ConnectorConfig`` fields; default its defaults).
     grids : dict of str to list of float
@@ -1003,7 +1004,10 @@ class NetworkFit:
 def _network_evaluator(opts: NetworkFitOptions, reference: pd.DataFrame):
     """A function ``params -> minutes per reference pair`` over the study network (graphs
     cached per speed factor and junction delay)."""
-    from . import accessibility, connectors, layers, networks, study
+    from ruimtekit.analysis import accessibility
+    from ruimtekit.network import connectors, networks
+    from ruimtekit.io import layers
+    from ruimtekit import study
 
     spec_all, root = study.load_study(opts.study)
     if opts.network not in spec_all.networks:
@@ -1068,7 +1072,7 @@ def fit_network(reference: pd.DataFrame, options: NetworkFitOptions) -> NetworkF
     study network to reference times by coordinate descent over value grids.
 
     Each trial builds the network with the trial's speeds and routes every reference pair
-    through zone connectors at both ends (:func:`ruimtekit.accessibility.connector_times`);
+    through zone connectors at both ends (:func:`ruimtekit.analysis.accessibility.connector_times`);
     the objective is the median |relative error| over the pairs (a pair without a network
     time counts as a 100 % error, so unreachable pairs are not "fitted away").
 
@@ -1089,7 +1093,7 @@ def fit_network(reference: pd.DataFrame, options: NetworkFitOptions) -> NetworkF
     InputError
         Unknown network or layer, a network that is not a street network.
     """
-    from . import connectors
+    from ruimtekit.network import connectors
 
     minutes, uses_delay = _network_evaluator(options, reference)
     ref = reference["minutes"].to_numpy(dtype=np.float64)
@@ -1098,7 +1102,7 @@ def fit_network(reference: pd.DataFrame, options: NetworkFitOptions) -> NetworkF
     before = {"speed_factor": 1.0, "junction_delay_s": 0.0,
               "connector_speed_kmh": float(start_cfg.speed_kmh)}
     if uses_delay:
-        from . import profiles
+        from ruimtekit.network import profiles
 
         prof = profiles.get_profile("car")
         before["junction_delay_s"] = float(getattr(prof, "urban_junction_delay_s", 0.0))

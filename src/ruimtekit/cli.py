@@ -19,7 +19,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from ._errors import RuimtekitError, describe_validation
+from ruimtekit._errors import RuimtekitError, describe_validation
 
 app = typer.Typer(
     name="ruimtekit",
@@ -189,7 +189,7 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _print_version(value: bool) -> None:
     if value:
-        from . import __version__
+        from ruimtekit import __version__
 
         typer.echo(f"ruimtekit {__version__}")
         raise typer.Exit()
@@ -232,7 +232,7 @@ def run(
     A failed run leaves earlier outputs intact. --scheduler overrides the study file's
     scheduler key (see docs/distributed.md).
     """
-    from . import pipeline
+    from ruimtekit import pipeline
 
     _setup_logging(quiet, verbose)
     pipeline.run(study, quiet=quiet, scheduler=scheduler, overwrite=overwrite)
@@ -292,7 +292,7 @@ def access_cmd(
     --join-on wk_code=code --cutoff 30,45 -o access.gpkg
     """
     args = dict(locals())
-    from . import _commands, _io
+    from ruimtekit import _commands, _io
 
     _setup_logging(quiet)
     _io.check_output_file(output)
@@ -367,12 +367,16 @@ def transit_cmd(
     travel time), a stop-level transit graph (waiting = half the headway) or the NS rail
     network. Writes one row per zone with columns {opportunity}_{cutoff}min_transit /
     _bike_transit to OUTPUT."""
-    from . import _crs, _io, accessibility, distributed, layers, networks, transit
-    from ._errors import InputError
+    from ruimtekit import _crs, _io
+    from ruimtekit.analysis import accessibility
+    from ruimtekit.engine import batches as distributed, transit
+    from ruimtekit.io import layers
+    from ruimtekit.network import networks
+    from ruimtekit._errors import InputError
 
     _setup_logging(quiet)
     _io.check_output_file(output)
-    from . import _commands
+    from ruimtekit import _commands
 
     feeds = [Path(p) for p in _commands.split_list(gtfs)]
     given = [(k, p) for k, p in (("gtfs", feeds if len(feeds) > 1 else
@@ -529,7 +533,7 @@ def matrix_cmd(
     --network links.csv --mode bike --max-time 30 -o bike.parquet
     """
     args = dict(locals())
-    from . import _commands
+    from ruimtekit import _commands
 
     _setup_logging(quiet)
     res = _commands.run_matrix(args)
@@ -591,7 +595,9 @@ def borrowed_size_cmd(
     --wijk-centroids data/raw/cbs_wijk_centroids_2015.geojson
     --flows data/raw/cbs_commute_wijk_2014.parquet -o out/borrowed_size.gpkg
     """
-    from . import _commands, _io, borrowed_size, layers
+    from ruimtekit import _commands, _io
+    from ruimtekit.analysis import borrowed_size
+    from ruimtekit.io import layers
 
     _setup_logging(quiet)
     _io.check_output_file(out)
@@ -662,7 +668,9 @@ def candidates_cmd(
     """
     import datetime as dt
 
-    from . import _commands, _io, candidates, layers, synthetic
+    from ruimtekit import _commands, _io
+    from ruimtekit.analysis import candidates
+    from ruimtekit.io import layers, synthetic
 
     _setup_logging(quiet)
     _io.check_output_file(out)
@@ -676,7 +684,7 @@ def candidates_cmd(
     cfg = candidates.CandidatesConfig(
         vacancy=None if vacancy is None else str(vacancy), synthetic=synthetic_, seed=seed,
         as_of=ref, m2_per_dwelling=m2_per_dwelling, top_n=top_n)
-    from . import _layerpath
+    from ruimtekit import _layerpath
 
     zpath, zlayer = _layerpath.split(zones)
     z = layers.read_zones(zpath, layer=zlayer)
@@ -741,7 +749,8 @@ def map_cmd(
     jobs within 45 min (car)), marker maps for candidates, stations and catchment outlines,
     and PNG/SVG figures. The folder is replaced only when everything was written.
     """
-    from . import _io, maps
+    from ruimtekit import _io
+    from ruimtekit.report import maps
 
     _setup_logging(quiet, verbose)
     if out is not None:
@@ -749,12 +758,12 @@ def map_cmd(
     config = None
     stations = None
     if gpkg is not None:
-        from . import _layerpath
+        from ruimtekit import _layerpath
 
         gpkg, one = _layerpath.split(gpkg)
         layer = [*(layer or []), *([one] if one else [])] or None
     if gpkg is None or out is None or study is not None:
-        from . import study as _study
+        from ruimtekit import study as _study
 
         s, root = _study.load_study(study)
         config = s.maps
@@ -827,7 +836,7 @@ def calibrate_cmd(
     by crow-fly distance band (km) and write the fitted model as a study-file section (YAML)
     to paste under an accessibility block. With --network (and --study), fit that street
     network's parameters instead (routes through zone connectors)."""
-    from . import calibrate
+    from ruimtekit import calibrate
 
     if network is not None:
         _setup_logging(quiet)
@@ -899,10 +908,10 @@ def fetch(
     checksums and a metadata record per file (source, URL, time UTC, licence), derives
     canonical layers (EPSG:28992) and writes <out>/study.yaml for `ruimtekit run`.
     """
-    from . import fetch as fetch_mod
+    from ruimtekit.io import fetch as fetch_mod
 
     _setup_logging(quiet)
-    from . import _commands
+    from ruimtekit import _commands
 
     sources_ = ",".join(_commands.split_list(sources_)) or "cbs,statline,bag,osm,gtfs,ns"
     res = fetch_mod.fetch_region(region, buffer_km=buffer_km, sources_=sources_, year=year,

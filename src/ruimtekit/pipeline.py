@@ -27,10 +27,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__, _crs, _io, distributed
-from . import study as _study
-from ._context import RunContext
-from ._errors import StudyError
+from ruimtekit import __version__, _crs, _io
+from ruimtekit.engine import batches as distributed
+from ruimtekit import study as _study
+from ruimtekit._context import RunContext
+from ruimtekit._errors import StudyError
 
 log = logging.getLogger("ruimtekit.pipeline")
 
@@ -65,7 +66,10 @@ def run(path: str | Path | None = None, *, quiet: bool = False,
 
 
 def _steps() -> list[tuple[str, Callable[[RunContext], None]]]:
-    from . import accessibility, borrowed_size, candidates, layers, networks, transit
+    from ruimtekit.analysis import accessibility, borrowed_size, candidates
+    from ruimtekit.io import layers
+    from ruimtekit.network import networks
+    from ruimtekit.engine import transit
 
     return [
         ("layers", layers.pipeline_step),
@@ -95,7 +99,7 @@ def run_study(
     scheduler : str or distributed.Client, optional
         Dask scheduler (``local:N``, an address or a client) overriding
         ``study.scheduler``; one client serves the whole run (``ctx.dask_client``). See
-        :mod:`ruimtekit.distributed`.
+        :mod:`ruimtekit.engine.batches`.
     overwrite : bool
         Allow writing into non-empty output folders that ruimtekit did not make; without
         it such folders are refused before any work (:class:`ruimtekit._errors.OutputError`).
@@ -161,14 +165,14 @@ def run_study(
 
 
 def _write_outputs(ctx: RunContext, folder: Path) -> Path:
-    from . import export
+    from ruimtekit.report import export
 
     export.pipeline_step(ctx, folder=folder)
     return folder / f"{ctx.study.name}.gpkg"
 
 
 def _write_maps(ctx: RunContext, folder: Path) -> None:
-    from . import maps
+    from ruimtekit.report import maps
 
     maps.pipeline_step(ctx, folder=folder)
 

@@ -22,9 +22,13 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from . import _io, accessibility, borrowed_size, candidates, layers, networks, transit
-from ._config import Section
-from ._errors import StudyError
+from ruimtekit import _io
+from ruimtekit.analysis import accessibility, borrowed_size, candidates
+from ruimtekit.io import layers
+from ruimtekit.network import networks
+from ruimtekit.engine import transit
+from ruimtekit._config import Section
+from ruimtekit._errors import StudyError
 
 # Module-level aliases: inside Study the fields `layers`, `networks`, ... shadow the modules.
 LayerSpec = layers.LayerSpec
@@ -83,13 +87,13 @@ class Study(Section):
     output_dir, maps_dir : Path
         Output folders (relative to ``root``).
     layers : dict
-        Input layers by name (:class:`ruimtekit.layers.LayerSpec`).
+        Input layers by name (:class:`ruimtekit.io.layers.LayerSpec`).
     networks : dict
-        Networks by name (:class:`ruimtekit.networks.NetworkSpec`).
+        Networks by name (:class:`ruimtekit.network.networks.NetworkSpec`).
     accessibility : list
-        Accessibility blocks (:class:`ruimtekit.accessibility.AccessibilityConfig`).
+        Accessibility blocks (:class:`ruimtekit.analysis.accessibility.AccessibilityConfig`).
     transit : list
-        Transit accessibility blocks (:class:`ruimtekit.transit.TransitConfig`).
+        Transit accessibility blocks (:class:`ruimtekit.engine.transit.TransitConfig`).
     borrowed_size : BorrowedSizeConfig or None
     candidates : CandidatesConfig or None
     maps : MapsConfig
@@ -128,8 +132,8 @@ class Study(Section):
     @field_validator("crs")
     @classmethod
     def _crs_ok(cls, v: str) -> str:
-        from . import _crs
-        from ._errors import InputError
+        from ruimtekit import _crs
+        from ruimtekit._errors import InputError
 
         try:
             return _crs.validate(v)

@@ -1,0 +1,645 @@
+"""Run origin batches on a Dask cluster when one machine is not enough.
+
+Accessibility, transit and catchment computations are independent per origin over a
+large read-only network with small results. This module splits the origins into batches,
+ships the shared inputs (the compact network arrays, destination weights) to every worker
+**once** with ``Client.scatter(..., broadcast=True)``, submits one task per batch and
+gathers the per-batch results back **in origin order**, so the outputs are identical to a
+single-process run. Lost workers are survived: Dask recomputes the batches that were on a
+killed worker (``retries``), and nothing is written before every batch is back.
+
+Scheduler strings
+-----------------
+``None``
+    Run locally in this process (no Dask).
+``"local:N"``
+    Start a :class:`distributed.LocalCluster` with N single-threaded worker processes
+    (numba kernels in each worker use ``cores // N`` threads).
+``"tcp://host:8786"`` (or any Dask address)
+    Connect to an existing scheduler (dask-jobqueue on an HPC, Dask on Kubernetes, ...).
+
+Wherever a scheduler string is accepted, an existing :class:`distributed.Client` is
+accepted too (the pipeline opens one :func:`session` per run and hands the client to
+every step).
+
+Engine entry points
+-------------------
+:func:`network_measures` (road/path networks, :mod:`ruimtekit.analysis.accessibility`),
+:func:`crowfly_measures` (crow-fly model) and :func:`transit_measures` (range-RAPTOR
+timetables, frequency graphs and NS rail, :mod:`ruimtekit.engine.transit`).
+
+What dominates memory per worker: one copy of the shared inputs (for a road graph
+≈ 12 bytes per edge + 24 bytes per node for the CSR arrays and coordinates) plus the
+kernel's per-thread buffers (≈ 17 bytes per node per thread) and one batch of results.
+See ``docs/distributed.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ruimtekit._errors import RuimtekitError
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 10.0
+"""Seconds to wait for a remote scheduler before giving up (:func:`client_for`)."""
+
+BATCHES_PER_WORKER = 8
+"""Default number of batches per worker (load balancing vs. per-task overhead)."""
+
+MIN_BATCH = 64
+"""Default minimum origins per batch."""
+
+_ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://\S+$|^[\w.\-]+:\d+$")
+
+
+class SchedulerError(RuimtekitError):
+    """The Dask scheduler cannot be reached or started, or the cluster failed a run."""
+
+
+def batches(n: int, batch_size: int) -> list[np.ndarray]:
+    """Split ``range(n)`` into consecutive index batches of at most ``batch_size``."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    return [np.arange(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
+
+
+def is_client(obj: Any) -> bool:
+    """True for a :class:`distributed.Client` (anything with ``submit`` and ``scatter``)."""
+    return hasattr(obj, "submit") and hasattr(obj, "scatter")
+
+
+def check_scheduler(scheduler: str) -> str:
+    """Validate a scheduler string (``local``, ``local:N`` or a Dask address).
+
+    Raises
+    ------
+    SchedulerError
+        For anything else, naming the accepted forms.
+    """
+    s = str(scheduler).strip()
+    if s == "local" or re.fullmatch(r"local:\d+", s):
+        if s != "local" and int(s.partition(":")[2]) < 1:
+            raise SchedulerError(
+                f"invalid scheduler {scheduler!r}.\n  fix: use local:N with N ≥ 1, e.g. local:2")
+        return s
+    if _ADDRESS.match(s):
+        return s
+    raise SchedulerError(
+        f"invalid scheduler {scheduler!r}.\n  fix: use local:N (start N local worker "
+        "processes) or the address of a running Dask scheduler, e.g. tcp://host:8786"
+    )
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError:  # pragma: no cover - depends on the install
+        raise SchedulerError(
+            "--scheduler needs Dask distributed, which is not installed.\n"
+            "  fix: pip install 'ruimtekit[dask]' (or 'dask[distributed]')"
+        ) from None
+    return distributed
+
+
+@contextmanager
+def client_for(
+    scheduler: str, *, timeout_s: float | None = None, numba_threads: int | None = None
+) -> Iterator[Any]:
+    """Yield a :class:`distributed.Client` for a scheduler string (see module docs).
+
+    Parameters
+    ----------
+    scheduler : str
+        ``local:N`` or a scheduler address.
+    timeout_s : float, optional
+        Seconds to wait for a remote scheduler (default :data:`CONNECT_TIMEOUT_S`).
+    numba_threads : int, optional
+        ``NUMBA_NUM_THREADS`` of ``local:N`` worker processes (default
+        ``max(1, cores // N)``, so the workers together use every core once).
+
+    Raises
+    ------
+    SchedulerError
+        When dask.distributed is not installed, ``local:N`` is malformed, or the scheduler
+        at the given address cannot be reached within ``timeout_s`` seconds.
+    """
+    dd = _import_distributed()
+    scheduler = check_scheduler(scheduler)
+    if scheduler.startswith("local"):
+        _, _, n = scheduler.partition(":")
+        n_workers = int(n) if n else 2
+        threads = numba_threads or max(1, (os.cpu_count() or 1) // n_workers)
+        cluster = dd.LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True,
+            dashboard_address=None, silence_logs=logging.ERROR,
+            env={"NUMBA_NUM_THREADS": str(threads)},
+        )
+        client = dd.Client(cluster)
+        log.info("started a local Dask cluster: %d worker processes × %d numba threads",
+                 n_workers, threads)
+        try:
+            yield client
+        finally:
+            client.close()
+            cluster.close()
+        return
+    timeout = CONNECT_TIMEOUT_S if timeout_s is None else timeout_s
+    try:
+        client = dd.Client(scheduler, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SchedulerError(
+            f"cannot reach the Dask scheduler at {scheduler!r} ({type(exc).__name__}: {exc}).\n"
+            "  fix: check the address (e.g. tcp://host:8786) and that the scheduler is running "
+            "and reachable from here, or use --scheduler local:N to start a local cluster"
+        ) from None
+    n = len(client.scheduler_info().get("workers", {}))
+    log.info("connected to the Dask scheduler at %s (%d workers)", scheduler, n)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@contextmanager
+def session(scheduler: Any = None) -> Iterator[Any]:
+    """One Dask client for a whole run, or ``None`` to run locally.
+
+    Parameters
+    ----------
+    scheduler : str, distributed.Client or None
+        ``None`` yields ``None`` (local run); a client is yielded as is (and not closed);
+        a string opens :func:`client_for` for the duration of the block.
+
+    Examples
+    --------
+    >>> with session(None) as client:
+    ...     client is None
+    True
+    """
+    if scheduler is None or is_client(scheduler):
+        yield scheduler
+        return
+    with client_for(scheduler) as client:
+        yield client
+
+
+def log_progress(label: str, every_s: float = 5.0) -> Callable[[int, int], None]:
+    """A ``progress(done, total)`` callback that logs ``label: done/total batches``
+    (INFO) at most every ``every_s`` seconds, and always for the last batch."""
+    last = [-math.inf]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == total or now - last[0] >= every_s:
+            last[0] = now
+            log.info("%s: %d/%d batches done (%.0f%%)", label, done, total,
+                     100.0 * done / max(total, 1))
+
+    return progress
+
+
+def default_batch_size(n_origins: int, n_workers: int, align: int = 1) -> int:
+    """Origins per batch: about :data:`BATCHES_PER_WORKER` batches per worker, at least
+    :data:`MIN_BATCH` origins, rounded up to a multiple of ``align``."""
+    size = max(MIN_BATCH, math.ceil(n_origins / (BATCHES_PER_WORKER * max(n_workers, 1))))
+    return int(math.ceil(size / align) * align)
+
+
+def map_batches(
+    func: Callable[..., Any],
+    shared: Any,
+    n_origins: int,
+    *,
+    scheduler: Any = None,
+    batch_size: int | None = None,
+    align: int = 1,
+    retries: int = 3,
+    progress: Callable[[int, int], None] | None = None,
+    client: Any = None,
+    label: str = "origin batches",
+) -> list[Any]:
+    """Apply ``func(shared, origin_idx)`` to batches of origins, locally or on Dask.
+
+    Parameters
+    ----------
+    func : callable
+        A picklable top-level function ``func(shared, idx) -> result`` computing the
+        results of the origins ``idx`` (int array). It must be deterministic.
+    shared : object
+        Read-only inputs every batch needs (graph arrays, destination weights). On Dask it
+        is scattered to every worker once and never re-pickled per task.
+    n_origins : int
+        Number of origins.
+    scheduler : str or distributed.Client, optional
+        ``None`` (local, in-process), ``"local:N"``, a scheduler address or a client.
+    batch_size : int, optional
+        Origins per batch (default :func:`default_batch_size`).
+    align : int
+        Batch sizes are multiples of this (so batches coincide with an engine's internal
+        blocks, which keeps results bit-identical to the local run).
+    retries : int
+        Times a batch is recomputed after it failed on a worker.
+    progress : callable, optional
+        Called as ``progress(done_batches, total_batches)``; distributed runs log
+        progress (:func:`log_progress`) when none is given.
+    client : distributed.Client, optional
+        An existing client to use instead of ``scheduler``.
+    label : str
+        Name of the computation in progress messages.
+
+    Returns
+    -------
+    list
+        One result per batch, in origin order.
+    """
+    if is_client(scheduler):
+        client, scheduler = scheduler, None
+    if scheduler is None and client is None:
+        size = batch_size or max(n_origins, 1)
+        parts = batches(n_origins, size)
+        out = []
+        for i, idx in enumerate(parts):
+            out.append(func(shared, idx))
+            if progress:
+                progress(i + 1, len(parts))
+        return out
+    progress = progress or log_progress(label)
+    if client is not None:
+        return _run_on_client(client, func, shared, n_origins, batch_size, align, retries,
+                              progress, label)
+    with client_for(scheduler) as c:
+        return _run_on_client(c, func, shared, n_origins, batch_size, align, retries,
+                              progress, label)
+
+
+def _task(func: Callable[..., Any], shared: Any, idx: np.ndarray) -> Any:
+    """Run one batch on a worker, honouring the worker's ``NUMBA_NUM_THREADS``.
+
+    numba reads ``NUMBA_NUM_THREADS`` when it is first imported, which in a spawned worker
+    may happen before the nanny applies the worker environment; the thread count is
+    therefore (re)applied to the executing thread here (``numba.set_num_threads`` is
+    per thread).
+    """
+    n = os.environ.get("NUMBA_NUM_THREADS")
+    if n and "numba" in sys.modules:
+        import numba
+
+        numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+    return func(shared, idx)
+
+
+def _run_on_client(client, func, shared, n_origins, batch_size, align, retries, progress,
+                   label) -> list[Any]:
+    """Scatter ``shared`` once, submit one task per batch, gather in origin order.
+
+    Batches on a lost worker are recomputed by Dask (``retries``). The scattered inputs
+    cannot be recomputed by Dask: when every worker holding them is lost (tasks are then
+    cancelled for "lost dependencies"), they are scattered again and the unfinished
+    batches resubmitted, at most ``retries`` times.
+    """
+    from concurrent.futures import CancelledError
+
+    dd = _import_distributed()
+    n_workers = max(len(client.scheduler_info().get("workers", {})), 1)
+    size = batch_size or default_batch_size(n_origins, n_workers, align)
+    size = int(math.ceil(size / align) * align)
+    parts = batches(n_origins, size)
+    if not parts:
+        return []
+    t0 = time.perf_counter()
+    run_id = uuid.uuid4().hex[:12]
+    name = getattr(func, "__name__", "batch")
+    results: list[Any] = [None] * len(parts)
+    pending = set(range(len(parts)))
+    resends = 0
+    while pending:
+        [shared_f] = client.scatter([shared], broadcast=True, hash=False)
+        futures = [
+            client.submit(_task, func, shared_f, parts[i], retries=retries, pure=False,
+                          key=f"ruimtekit-{name}-{run_id}-{resends}-{i}")
+            for i in sorted(pending)
+        ]
+        index = {f.key: int(str(f.key).rsplit("-", 1)[1]) for f in futures}
+        try:
+            for fut in dd.as_completed(futures):
+                i = index[fut.key]
+                results[i] = fut.result()
+                pending.discard(i)
+                progress(len(parts) - len(pending), len(parts))
+        except CancelledError as exc:
+            resends += 1
+            if resends > retries:
+                raise SchedulerError(
+                    f"{label}: the Dask workers holding the shared inputs were lost "
+                    f"{resends} times ({exc}).\n  fix: check the workers' logs (memory, "
+                    "preemption) and rerun; nothing was written") from None
+            log.warning("%s: the workers holding the network were lost; sending it again "
+                        "and resubmitting %d batches", label, len(pending))
+        except dd.KilledWorker as exc:
+            raise SchedulerError(
+                f"{label}: Dask workers died repeatedly while computing a batch ({exc}).\n"
+                "  fix: this is usually memory: give each worker more memory (see "
+                "docs/distributed.md, 'memory per worker') or use fewer threads per worker"
+            ) from None
+        except OSError as exc:
+            raise SchedulerError(
+                f"{label}: lost the connection to the Dask scheduler ({exc}).\n"
+                "  fix: check that the scheduler is still running and rerun; nothing was "
+                "written") from None
+        finally:
+            if pending:
+                client.cancel(futures)
+            del shared_f, futures
+    log.info("%s: %d batches of ≤%d origins on %d Dask workers in %.1f s", label,
+             len(parts), size, n_workers, time.perf_counter() - t0)
+    return results
+
+
+def concat(results: Sequence[Any]) -> Any:
+    """Concatenate per-batch results (arrays along axis 0, dicts of arrays key-wise)."""
+    if not results:
+        return results
+    first = results[0]
+    if isinstance(first, dict):
+        return {k: np.concatenate([r[k] for r in results]) for k in first}
+    if isinstance(first, tuple):
+        return tuple(np.concatenate([r[i] for r in results]) for i in range(len(first)))
+    return np.concatenate(results)
+
+
+# ======================================================================= road networks
+def network_batch(shared: Any, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Network accessibility of the origins ``idx`` (a Dask task).
+
+    Parameters
+    ----------
+    shared : accessibility.SearchInputs
+        Graph CSR, origin sources and destinations (scattered once).
+    idx : ndarray of int
+        Origin positions.
+
+    Returns
+    -------
+    out : float64 (len(idx), K)
+        Measures in ``shared.labels`` order (as :func:`accessibility.measures_batch`).
+    reached : int64 (len(idx),)
+        Nodes reached per origin.
+    """
+    from ruimtekit.analysis import accessibility
+
+    out, _, _, reached = accessibility.search(shared, idx)
+    return out, reached
+
+
+def network_histogram_batch(shared: Any, idx: np.ndarray) -> np.ndarray:
+    """Opportunities per 1-minute bin for the origins ``idx`` (a Dask task): float64
+    (len(idx), ceil(max_t / 60) + 1), as ``accessibility.histogram``."""
+    from ruimtekit.analysis import accessibility
+
+    return accessibility.search(shared, idx, histogram=True)[1]
+
+
+def network_od_batch(shared: Any, idx: np.ndarray) -> np.ndarray:
+    """Minimum travel times (int32 seconds, ``INF32`` = unreached) from the origins
+    ``idx`` to every destination (a Dask task): (len(idx), n_dst)."""
+    from ruimtekit.analysis import accessibility
+
+    return accessibility.search(shared, idx, od=True)[2]
+
+
+def _network_map(func: Callable[[Any, np.ndarray], Any], shared: Any, scheduler: Any,
+                 empty: Any, batch_size: int | None, progress: Callable[[int, int], None] | None,
+                 label: str) -> Any:
+    """``func`` over every origin of ``shared`` in batches, concatenated in origin order
+    (``empty`` when there are no origins)."""
+    res = map_batches(func, shared, shared.n_origins, scheduler=scheduler,
+                      batch_size=batch_size, progress=progress, label=label)
+    return concat(res) if res else empty
+
+
+def network_measures(
+    shared: Any, scheduler: Any, *, batch_size: int | None = None, label: str = "network",
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """All origins of :class:`accessibility.SearchInputs` on Dask.
+
+    Returns the same ``(out, reached)`` arrays as the single-process search (origin
+    order, bit-identical values).
+    """
+    empty = (np.zeros((0, shared.wtab.shape[0])), np.zeros(0, dtype=np.int64))
+    return _network_map(network_batch, shared, scheduler, empty, batch_size, progress, label)
+
+
+def network_histograms(
+    shared: Any, scheduler: Any, *, batch_size: int | None = None,
+    label: str = "network histogram", progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """:func:`network_histogram_batch` for all origins on Dask (origin order)."""
+    empty = np.zeros((0, (int(shared.max_t) + 59) // 60 + 1))
+    return _network_map(network_histogram_batch, shared, scheduler, empty, batch_size,
+                        progress, label)
+
+
+def network_od(
+    shared: Any, scheduler: Any, *, batch_size: int | None = None,
+    label: str = "network travel-time matrix",
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """:func:`network_od_batch` for all origins on Dask (origin order)."""
+    empty = np.zeros((0, int(shared.n_dst)), dtype=np.int32)
+    return _network_map(network_od_batch, shared, scheduler, empty, batch_size, progress,
+                        label)
+
+
+# ============================================================================ crow-fly
+@dataclass
+class CrowflyInputs:
+    """Read-only inputs of crow-fly batches (see :func:`ruimtekit.engine._kernels.crowfly_batch`;
+    coordinates EPSG:28992 metres, ``fixed_s`` seconds, ``max_t`` seconds)."""
+
+    ox: np.ndarray
+    oy: np.ndarray
+    own: np.ndarray
+    own_dist: np.ndarray
+    dx: np.ndarray
+    dy: np.ndarray
+    dw: np.ndarray
+    detour: float
+    curve_m: np.ndarray
+    curve_ms: np.ndarray
+    fixed_s: float
+    wtab: np.ndarray
+    max_t: int
+
+
+def crowfly_batch(shared: CrowflyInputs, idx: np.ndarray) -> np.ndarray:
+    """Crow-fly measures (float64, (len(idx), K)) of the origins ``idx`` (a Dask task)."""
+    from ruimtekit.engine import _kernels
+
+    idx = np.asarray(idx, dtype=np.int64)
+    out = np.zeros((idx.shape[0], shared.wtab.shape[0]))
+    hist = np.zeros((1, 1))
+    _kernels.crowfly_batch(
+        shared.ox[idx], shared.oy[idx], shared.own[idx], shared.own_dist[idx],
+        shared.dx, shared.dy, shared.dw, shared.detour, shared.curve_m, shared.curve_ms,
+        shared.fixed_s, shared.wtab, np.int64(shared.max_t), False, out, hist,
+    )
+    return out
+
+
+def crowfly_measures(shared: CrowflyInputs, scheduler: Any, *, batch_size: int | None = None,
+                     label: str = "crow-fly") -> np.ndarray:
+    """Crow-fly measures of every origin on Dask (origin order, bit-identical)."""
+    res = map_batches(crowfly_batch, shared, int(shared.ox.shape[0]), scheduler=scheduler,
+                      batch_size=batch_size, label=label)
+    return concat(res) if res else np.zeros((0, shared.wtab.shape[0]))
+
+
+# ============================================================================= transit
+@dataclass
+class TransitInputs:
+    """Read-only inputs of transit batches (scattered once to every worker).
+
+    Attributes
+    ----------
+    network : transit.TransitNetwork or None
+        Timetable routed with range-RAPTOR; ``None`` when ``node_times`` is given.
+    node_times : ndarray (n_nodes, n_nodes) or None
+        Node-to-node seconds of a frequency graph or the rail network.
+    access, egress : transit.Legs
+        Zone → node and node → destination legs (seconds).
+    direct : transit.DirectTrip
+        The direct trip by the access mode (straight line or street-network legs).
+    opportunities : ndarray (n_destinations,)
+    opportunity, mode_label : str
+        Column name parts.
+    percentiles : list of float
+    cutoffs_min : list of float
+    decays : list of accessibility.Decay
+    params : transit.TransitParams
+        Routing parameters (departures, rides, maximum time, board slack).
+    block_size : int
+        Origins per compiled block (batches are multiples of it).
+    """
+
+    network: Any
+    node_times: np.ndarray | None
+    access: Any
+    egress: Any
+    direct: Any
+    opportunities: np.ndarray
+    opportunity: str
+    mode_label: str
+    percentiles: list[float]
+    cutoffs_min: list[float]
+    decays: list[Any]
+    params: Any
+    block_size: int
+
+
+def _matrix_blocks(sh: TransitInputs, idx: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """:func:`transit.iter_stop_matrix_blocks` restricted to the origins ``idx``."""
+    from ruimtekit.engine import _raptor
+
+    m = np.ascontiguousarray(sh.node_times, dtype=np.float64)
+    cap = sh.params.max_time_min * 60.0
+    a, e = sh.access, sh.egress
+    for b0 in range(0, idx.shape[0], sh.block_size):
+        blk = idx[b0:b0 + sh.block_size]
+        t = _raptor.min_plus_legs(blk, a.ptr, a.stop, a.seconds.astype(np.float64), m,
+                                  e.ptr, e.stop, e.seconds.astype(np.float64), e.n_zones)
+        t[t > cap] = np.inf
+        yield blk, t
+
+
+def transit_batch(shared: TransitInputs, idx: np.ndarray) -> dict[str, np.ndarray]:
+    """Transit measures of the contiguous origins ``idx`` (a Dask task).
+
+    Returns
+    -------
+    dict of str to ndarray (len(idx),)
+        Measure columns as :func:`transit.zone_measures_from_blocks` names them.
+    """
+    from ruimtekit.engine import transit
+
+    idx = np.asarray(idx, dtype=np.int64)
+    o0 = int(idx[0])
+    p = shared.params
+    if shared.network is not None:
+        blocks = transit.iter_raptor_blocks(
+            shared.network, shared.access, shared.egress, departures=p.departures(),
+            percentiles=shared.percentiles, max_transfers=p.transfers,
+            max_time_min=p.max_time_min, origins=idx, block_size=shared.block_size,
+            board_slack_s=p.board_slack_s)
+    else:
+        blocks = _matrix_blocks(shared, idx)
+
+    def direct(local: np.ndarray) -> np.ndarray:
+        return shared.direct.block(local + o0)
+
+    df = transit.zone_measures_from_blocks(
+        ((blk - o0, t) for blk, t in blocks), idx.shape[0], shared.opportunities,
+        opportunity=shared.opportunity, mode_label=shared.mode_label,
+        percentiles=shared.percentiles, cutoffs_min=shared.cutoffs_min,
+        decays=shared.decays, direct=direct)
+    return {c: df[c].to_numpy() for c in df.columns}
+
+
+def transit_measures(
+    network_or_times: Any, access: Any, egress: Any, direct: Any,
+    opportunities: np.ndarray, *, scheduler: Any, opportunity: str, mode_label: str,
+    percentiles: Sequence[float], cutoffs_min: Sequence[float], decays: Sequence[Any] = (),
+    params: Any = None, block_size: int = 256, batch_size: int | None = None,
+) -> Any:
+    """Transit measures on Dask, identical to :func:`transit.zone_measures_from_blocks`
+    over the single-process blocks.
+
+    Parameters
+    ----------
+    network_or_times : transit.TransitNetwork or ndarray
+        A timetable (range-RAPTOR over the departure window of ``params``) or a
+        node-to-node time matrix in seconds (frequency graph, rail).
+    access, egress : transit.Legs
+    direct : transit.DirectTrip
+    opportunities : ndarray
+    scheduler : str or distributed.Client
+    params : transit.TransitParams, optional
+    Other parameters
+        As :func:`transit.zone_accessibility`.
+
+    Returns
+    -------
+    DataFrame
+        One row per zone (origin order), one column per measure.
+    """
+    import pandas as pd
+
+    from ruimtekit.engine import transit
+
+    is_tt = isinstance(network_or_times, transit.TransitNetwork)
+    shared = TransitInputs(
+        network=network_or_times if is_tt else None,
+        node_times=None if is_tt else np.asarray(network_or_times, dtype=np.float64),
+        access=access, egress=egress, direct=direct,
+        opportunities=np.asarray(opportunities, dtype=np.float64), opportunity=opportunity,
+        mode_label=mode_label, percentiles=list(percentiles), cutoffs_min=list(cutoffs_min),
+        decays=list(decays), params=transit.as_params(params), block_size=int(block_size),
+    )
+    n = int(access.n_zones)
+    res = map_batches(transit_batch, shared, n, scheduler=scheduler, batch_size=batch_size,
+                      align=shared.block_size, label=f"{mode_label} accessibility")
+    return pd.DataFrame(concat(res)) if res else pd.DataFrame()

@@ -1,0 +1,2113 @@
+"""Transit accessibility: range-RAPTOR over GTFS timetables and frequency-based graphs.
+
+Three kinds of transit network feed the same zone-level measures:
+
+``gtfs``
+    A GTFS timetable (:mod:`ruimtekit.io.gtfs`) routed with range-RAPTOR
+    (:func:`raptor_range`, kernels in :mod:`ruimtekit.engine._raptor`) over a departure window;
+    travel times are summarised per origin–destination as percentiles over the departure
+    minutes (like R5/r5py: the 50th percentile by default).
+``transit_graph``
+    A stop-level graph without a timetable (:func:`read_transit_graph_gml`, e.g. the
+    bundled Amsterdam GVB/NS graph): in-vehicle times on the edges, waiting = half the
+    headway per route type (:data:`DEFAULT_HEADWAYS_MIN`), route-aware so that every
+    boarding (including transfers) costs a wait. The result is a :class:`graph.Graph`.
+``ns_rail``
+    The national rail network of :mod:`ruimtekit.engine.rail`.
+
+Zones reach stops by access legs (walk or bike, straight-line leg models or a street
+network), and stops reach destinations by egress legs (walk, or bike); the travel time of
+a pair is the faster of that and the direct walk/bike trip, which may take the whole
+budget. Every routing setting is a field of :class:`TransitParams`. Measures come
+from :func:`ruimtekit.analysis.accessibility.aggregate_times`, computed per block of origins so that
+no zone × zone × departure cube is ever stored. Measure columns are named
+``{opportunity}_{cutoff}min_{mode}`` with mode ``transit`` (walk–transit–walk) or
+``bike_transit`` (bike–transit–walk, the Dutch default of cycling to the station).
+
+Default assumptions (all configurable, :class:`TransitParams`): walking transfers between
+stops within 400 m straight-line distance at 4.8 km/h with a detour factor of 1.0 (i.e.
+400 m ≈ 5 min; or over a street network, :func:`street_transfers`); a 60 s minimum change
+time when boarding at the stop where one alighted (overridden per stop by
+``transfers.txt`` ``transfer_type=2`` entries with ``from_stop_id == to_stop_id``); no
+board slack on other boardings (R5: 60 s); at most 5 transfers (6 rides); trips longer than
+120 min count as unreachable. Coordinates are in the working CRS (:mod:`ruimtekit._crs`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, field_validator
+
+from ruimtekit import _validate
+from ruimtekit.network import graph as _graph
+from ruimtekit._config import Section
+from ruimtekit._errors import InputError, NetworkError
+
+log = logging.getLogger(__name__)
+
+#: Default headways (minutes) per GTFS route_type for networks without a timetable;
+#: waiting time = half the headway. 0 tram, 1 metro, 2 rail, 3 bus, 4 ferry.
+DEFAULT_HEADWAYS_MIN: dict[int, float] = {0: 8.0, 1: 5.0, 2: 15.0, 3: 10.0, 4: 10.0}
+ROUTE_TYPE_NAMES = {0: "tram", 1: "metro", 2: "rail", 3: "bus", 4: "ferry"}
+
+WALK_SPEED_KMH = 4.8
+BIKE_SPEED_KMH = 15.0
+TRANSFER_RADIUS_M = 400.0
+TRANSFER_DETOUR = 1.0
+CHANGE_SLACK_S = 60
+BOARD_SLACK_S = 0
+#: farthest snap of a zone or stop to a street network (m)
+MAX_SNAP_M = 500.0
+MAX_TRANSFERS = 5
+MAX_TIME_MIN = 120.0
+#: longest access leg per mode (minutes, parking included): 15 min walking ≈ 960 m and
+#: 20 min cycling ≈ 3.8 km straight line (the Dutch bike-to-station range)
+ACCESS_MAX_MIN = {"walk": 15.0, "bike": 20.0}
+#: longest egress leg per mode (minutes)
+EGRESS_MAX_MIN = {"walk": 15.0, "bike": 20.0}
+#: legacy straight-line access radii (m); ``access_radius_m`` converts to a leg time
+ACCESS_RADIUS_M = {"walk": 1000.0, "bike": 4000.0}
+#: largest share of zones without an opportunity value that a study block accepts (they
+#: are counted as 0, logged and noted); above it the block is an error
+MISSING_OPPORTUNITY_SHARE = 0.01
+#: column mode labels per access mode
+MODE_LABEL = {"walk": "transit", "bike": "bike_transit"}
+LegMode = Literal["walk", "bike"]
+
+
+class TransitParams(Section):
+    """Routing parameters of transit trips, with every default defined here once.
+
+    The defaults are the project's Dutch ones; the R5 (Conveyal; r5r/r5py) defaults are
+    given for reference — set them to mimic R5.
+
+    Attributes
+    ----------
+    walk_speed_kmh : float, optional
+        Walking speed of access, egress, direct walks and transfers (km/h). Default
+        ``None``: crow-fly legs use the fitted walk model of
+        :data:`ruimtekit.engine.impedance.DEFAULT_MODELS` (the same as crow-fly walk
+        accessibility, so a direct walk never differs from it); walks over a street network
+        and transfers use :data:`WALK_SPEED_KMH` (4.8). R5 uses 3.6.
+    bike_speed_kmh : float, optional
+        Cycling speed (km/h). Default ``None``: the fitted bike model for crow-fly legs,
+        :data:`BIKE_SPEED_KMH` (15) on a street network. R5 uses 12.
+    leg_detour : float, optional
+        Straight line → street factor of crow-fly legs when a speed is set (default: the
+        fitted model's detour); street-network legs (``access_network``) follow the network.
+    bike_park_min : float, optional
+        Minutes to park a bike, added to bike legs (default: the fitted bike model's 1).
+    max_access_min : dict of {'walk', 'bike'} to float
+        Longest access leg per mode (minutes; walk 15, bike 20; R5 walk/bike 20).
+    egress_mode : {'walk', 'bike'}
+        Mode from the last stop to the destination (walk; ``bike`` = a bike at the
+        station, e.g. OV-fiets).
+    max_egress_min : dict of {'walk', 'bike'} to float
+        Longest egress leg per mode (minutes; walk 15, bike 20; R5 egress ≤ 2,000 m).
+    max_direct_min : float, optional
+        Longest direct trip by the access mode (no transit). Default: the whole budget
+        ``max_time_min`` — the result is min(direct, access + transit + egress).
+    max_time_min : float
+        Trips longer than this are unreachable (minutes; 120).
+    max_rides : int
+        Most vehicles boarded per trip (6 = 5 transfers; R5 8).
+    transfer_radius_m : float
+        Walking transfers between stops within this straight-line distance (m; 400;
+        R5 1,000 over the street network).
+    transfer_detour : float
+        Detour factor of walking transfers (1.0 = straight line).
+    change_slack_s : int
+        Minimum change time when boarding at the stop one alighted at (s; 60).
+    board_slack_s : int
+        Minimum wait before *every* boarding, the first one included (s; 0; R5 60).
+        At the stop one alighted at, the larger of the two slacks applies.
+    window_start, window_end : str
+        Departure window ``HH:MM`` (07:00–09:00; end exclusive; timetables only).
+    step_s : int
+        Departure step in the window (s; 60).
+    percentiles : list of float
+        Travel-time percentiles over the departures (nearest rank; [50]).
+    k_nearest : int, optional
+        Keep at most this many nearest stops per zone (default all within the limits;
+        the NS rail network uses 5).
+    max_snap_m : float
+        With street networks: zones and stops farther than this from the nearest network
+        node get no legs (m; 500; R5 links to the nearest edge within 1,600 m). The snap
+        leg is walked/cycled at the mode's speed.
+    """
+
+    walk_speed_kmh: float | None = Field(None, gt=0)
+    bike_speed_kmh: float | None = Field(None, gt=0)
+    leg_detour: float | None = Field(None, ge=1.0)
+    bike_park_min: float | None = Field(None, ge=0)
+    max_access_min: dict[LegMode, float] = Field(default_factory=lambda: dict(ACCESS_MAX_MIN))
+    egress_mode: LegMode = "walk"
+    max_egress_min: dict[LegMode, float] = Field(default_factory=lambda: dict(EGRESS_MAX_MIN))
+    max_direct_min: float | None = Field(None, ge=0)
+    max_time_min: float = Field(MAX_TIME_MIN, gt=0)
+    max_rides: int = Field(MAX_TRANSFERS + 1, ge=1, le=16)
+    transfer_radius_m: float = Field(TRANSFER_RADIUS_M, ge=0)
+    transfer_detour: float = Field(TRANSFER_DETOUR, ge=1.0)
+    change_slack_s: int = Field(CHANGE_SLACK_S, ge=0)
+    board_slack_s: int = Field(BOARD_SLACK_S, ge=0)
+    window_start: str = "07:00"
+    window_end: str = "09:00"
+    step_s: int = Field(60, gt=0)
+    percentiles: list[float] = Field(default_factory=lambda: [50.0])
+    k_nearest: int | None = Field(None, ge=1)
+    max_snap_m: float = Field(MAX_SNAP_M, gt=0)
+
+    @field_validator("percentiles")
+    @classmethod
+    def _pct_ok(cls, v: list[float]) -> list[float]:
+        if not v or any(p < 0 or p > 100 for p in v):
+            raise ValueError("give percentiles between 0 and 100, e.g. [5, 50, 95]")
+        return v
+
+    @field_validator("max_access_min", "max_egress_min")
+    @classmethod
+    def _limits_ok(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(t < 0 for t in v.values()):
+            raise ValueError("leg limits are minutes >= 0")
+        return v
+
+    @property
+    def transfers(self) -> int:
+        """Transfers allowed (``max_rides - 1``)."""
+        return self.max_rides - 1
+
+    @property
+    def window(self) -> tuple[str, str]:
+        """``(window_start, window_end)``."""
+        return self.window_start, self.window_end
+
+    def departures(self) -> np.ndarray:
+        """Departure seconds of the window (see :func:`departure_times`)."""
+        return departure_times(self.window_start, self.window_end, self.step_s)
+
+    def leg_model(self, mode: str) -> Any:
+        """The crow-fly leg model (:class:`ruimtekit.engine.impedance.CrowflyModel`) of ``mode``."""
+        from ruimtekit.engine import impedance
+
+        if mode not in ("walk", "bike"):
+            raise InputError(None, f"unknown leg mode {mode!r}", "use walk or bike")
+        fitted = impedance.model_for(mode)
+        speed = self.walk_speed_kmh if mode == "walk" else self.bike_speed_kmh
+        update: dict[str, Any] = {}
+        if speed is not None:
+            update["speed_curve"] = [(0.0, float(speed))]
+        if self.leg_detour is not None:
+            update["detour_factor"] = float(self.leg_detour)
+        if mode == "bike" and self.bike_park_min is not None:
+            update["fixed_min"] = float(self.bike_park_min)
+        return fitted.model_copy(update=update) if update else fitted
+
+    def speed_kmh(self, mode: str) -> float:
+        """Speed of ``mode`` on a street network and for transfers (km/h): the set speed,
+        else :data:`WALK_SPEED_KMH` / :data:`BIKE_SPEED_KMH`."""
+        if mode == "walk":
+            return WALK_SPEED_KMH if self.walk_speed_kmh is None else self.walk_speed_kmh
+        return BIKE_SPEED_KMH if self.bike_speed_kmh is None else self.bike_speed_kmh
+
+    def access_s(self, mode: str) -> float:
+        """Longest access leg of ``mode`` (s)."""
+        return 60.0 * self.max_access_min.get(mode, ACCESS_MAX_MIN[mode])
+
+    def egress_s(self) -> float:
+        """Longest egress leg (s)."""
+        m = self.egress_mode
+        return 60.0 * self.max_egress_min.get(m, EGRESS_MAX_MIN[m])
+
+    def direct_s(self) -> float:
+        """Longest direct trip (s): ``max_direct_min`` or the whole budget."""
+        return 60.0 * (self.max_time_min if self.max_direct_min is None
+                       else min(self.max_direct_min, self.max_time_min))
+
+    def with_radius(self, mode: str, radius_m: float) -> TransitParams:
+        """Copy whose ``mode`` access limit is the leg time of a straight-line radius."""
+        from ruimtekit.engine import impedance
+
+        t = float(impedance.crowfly_seconds(radius_m, self.leg_model(mode))) / 60.0
+        return self.model_copy(update={"max_access_min": {**self.max_access_min, mode: t}})
+
+    def updated(self, **changes: Any) -> TransitParams:
+        """Validated copy with ``changes`` (``None`` values are ignored)."""
+        data = self.model_dump()
+        data.update({k: v for k, v in changes.items() if v is not None})
+        return TransitParams(**data)
+
+
+def as_params(params: TransitParams | dict[str, Any] | None = None,
+              **changes: Any) -> TransitParams:
+    """A :class:`TransitParams` from an instance, a dict or nothing, with ``changes``
+    (``None`` values ignored; ``max_transfers`` sets ``max_rides``; ``window`` a pair)."""
+    p = params if isinstance(params, TransitParams) else TransitParams(**(params or {}))
+    if changes.get("max_transfers") is not None:
+        if int(changes["max_transfers"]) < 0:
+            raise InputError(None, f"max_transfers {changes['max_transfers']} is negative",
+                             "give 0 or more transfers (rides = transfers + 1)")
+        changes["max_rides"] = int(changes["max_transfers"]) + 1
+    changes.pop("max_transfers", None)
+    win = changes.pop("window", None)
+    if win is not None:
+        changes["window_start"], changes["window_end"] = str(win[0]), str(win[1])
+    if changes.get("percentiles") is not None:
+        changes["percentiles"] = [float(x) for x in changes["percentiles"]]
+    return p.updated(**changes) if any(v is not None for v in changes.values()) else p
+
+
+# ============================================================== timetable network (RAPTOR)
+@dataclass
+class TransitNetwork:
+    """A timetable prepared for RAPTOR: stop patterns with FIFO trips, footpaths.
+
+    Attributes
+    ----------
+    stop_ids, stop_names : ndarray of str
+    x, y : ndarray of float64
+        Stop coordinates, EPSG:28992 (m).
+    pat_stop_ptr, pat_stops : ndarray
+        CSR of the stop sequence of each pattern (stop indices).
+    pat_trip_ptr, pat_time_ptr : ndarray of int64
+        Trip count offsets and time-array offsets per pattern.
+    arr_t, dep_t : ndarray of int64
+        Arrival/departure seconds, pattern-major ``[time_ptr[p] + trip * len + pos]``,
+        trips sorted so that no trip overtakes another (FIFO per pattern).
+    stop_pat_ptr, stop_pat, stop_pat_pos : ndarray
+        For each stop, the patterns serving it and the position in each.
+    fp_ptr, fp_to, fp_s : ndarray
+        Footpath CSR (seconds) between different stops.
+    slack : ndarray of int64
+        Minimum change time per stop (s) after alighting there before boarding there.
+    date : date or None
+    meta : dict
+    pat_board, pat_alight : ndarray of bool, optional
+        Aligned with ``pat_stops``: whether passengers may board / alight at that position
+        (GTFS ``pickup_type`` / ``drop_off_type`` 1 forbids it; the flags are part of the
+        pattern key, so they hold for every trip of the pattern). None = everywhere.
+    trips : DataFrame, optional
+        One row per trip run in pattern order (row ``pat_trip_ptr[p] + k`` is trip ``k`` of
+        pattern ``p``): ``trip_id`` (the feed's id, ``<feed>:<id>`` with several feeds),
+        ``run`` (frequency run, −1 = scheduled), ``service_day`` (−1 = previous day's trip
+        running past midnight), ``route_id``, ``route_type``, ``feed``.
+    """
+
+    stop_ids: np.ndarray
+    stop_names: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    pat_stop_ptr: np.ndarray
+    pat_stops: np.ndarray
+    pat_trip_ptr: np.ndarray
+    pat_time_ptr: np.ndarray
+    arr_t: np.ndarray
+    dep_t: np.ndarray
+    stop_pat_ptr: np.ndarray
+    stop_pat: np.ndarray
+    stop_pat_pos: np.ndarray
+    fp_ptr: np.ndarray
+    fp_to: np.ndarray
+    fp_s: np.ndarray
+    slack: np.ndarray
+    date: _dt.date | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    pat_board: np.ndarray | None = None
+    pat_alight: np.ndarray | None = None
+    trips: pd.DataFrame | None = None
+
+    @property
+    def n_stops(self) -> int:
+        """Number of stops."""
+        return int(self.stop_ids.shape[0])
+
+    @property
+    def n_patterns(self) -> int:
+        """Number of FIFO stop patterns (RAPTOR routes)."""
+        return int(self.pat_stop_ptr.shape[0] - 1)
+
+    def __repr__(self) -> str:  # pragma: no cover - cosmetic
+        return (f"TransitNetwork({self.n_stops:,} stops, {self.n_patterns:,} patterns, "
+                f"{int(self.pat_trip_ptr[-1]):,} trips, {len(self.fp_to):,} footpaths)")
+
+
+def walking_seconds(dist_m: np.ndarray, speed_kmh: float = WALK_SPEED_KMH,
+                    detour: float = 1.0) -> np.ndarray:
+    """Walking time (s, rounded up) for straight-line distances (m)."""
+    return np.ceil(np.asarray(dist_m, dtype=np.float64) * detour / (speed_kmh / 3.6))
+
+
+def _footpaths(
+    x: np.ndarray, y: np.ndarray, stop_index: pd.Index, transfers: pd.DataFrame | None,
+    radius_m: float, speed_kmh: float, detour: float, change_slack_s: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from scipy.spatial import cKDTree
+
+    n = x.shape[0]
+    pairs = np.zeros((0, 2), dtype=np.int64)
+    if radius_m > 0 and n > 1:
+        tree = cKDTree(np.column_stack([x, y]))
+        pairs = tree.query_pairs(radius_m, output_type="ndarray").astype(np.int64)
+        pairs = np.concatenate([pairs, pairs[:, ::-1]])
+    d = np.hypot(x[pairs[:, 0]] - x[pairs[:, 1]], y[pairs[:, 0]] - y[pairs[:, 1]])
+    fp = pd.DataFrame({"u": pairs[:, 0], "v": pairs[:, 1],
+                       "s": walking_seconds(d, speed_kmh, detour)})
+    slack = np.full(n, int(change_slack_s), dtype=np.int64)
+    if transfers is not None and len(transfers):
+        u = stop_index.get_indexer(transfers["from_stop_id"])
+        v = stop_index.get_indexer(transfers["to_stop_id"])
+        ok = (u >= 0) & (v >= 0)
+        tt = transfers["transfer_type"].to_numpy()
+        mtt = transfers["min_transfer_time"].to_numpy(dtype=np.float64)
+        same = ok & (u == v)
+        typ2 = same & (tt == 2) & np.isfinite(mtt)
+        slack[u[typ2]] = mtt[typ2].astype(np.int64)
+        other = ok & (u != v)
+        dist = np.hypot(x[u[other]] - x[v[other]], y[u[other]] - y[v[other]])
+        secs = np.where((tt[other] == 2) & np.isfinite(mtt[other]), mtt[other],
+                        walking_seconds(dist, speed_kmh, detour))
+        listed = pd.DataFrame({"u": u[other], "v": v[other], "s": secs, "t": tt[other]})
+        key = fp["u"].to_numpy() * n + fp["v"].to_numpy()
+        lkey = listed["u"].to_numpy() * n + listed["v"].to_numpy()
+        fp = fp[~np.isin(key, lkey)]
+        fp = pd.concat([fp, listed[listed["t"] != 3][["u", "v", "s"]]], ignore_index=True)
+    fp = fp.sort_values(["u", "v"], kind="stable")
+    counts = np.bincount(fp["u"].to_numpy(dtype=np.int64), minlength=n)
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return ptr, fp["v"].to_numpy(dtype=np.int64), fp["s"].to_numpy(dtype=np.int64), slack
+
+
+def build_network(
+    source: Any,
+    date: str | _dt.date | None = None,
+    *,
+    transfer_radius_m: float = TRANSFER_RADIUS_M,
+    walk_speed_kmh: float = WALK_SPEED_KMH,
+    walk_detour: float = 1.0,
+    change_slack_s: int = CHANGE_SLACK_S,
+    time_range_s: tuple[float, float] | None = None,
+) -> TransitNetwork:
+    """Prepare one or several GTFS feeds for RAPTOR.
+
+    Parameters
+    ----------
+    source : gtfs.Feed, gtfs.Timetable, str, Path, or a sequence of feeds/paths
+        Feeds or GTFS paths (``date`` required), or a timetable for one date. Several
+        feeds are merged (:func:`ruimtekit.io.gtfs.timetable`): ids become ``<feed>:<id>``
+        and walking transfers connect stops of different feeds by distance like any
+        other stops.
+    date : str or date, optional
+        Service date ``YYYY-MM-DD`` (when ``source`` is feeds or paths).
+    transfer_radius_m : float
+        Walking transfers between stops within this straight-line distance (m; 400).
+    walk_speed_kmh, walk_detour : float
+        Walking speed (km/h; 4.8) and detour factor (1.0) for transfer times.
+    change_slack_s : int
+        Minimum change time (s; 60) before boarding at the stop one alighted at.
+    time_range_s : (float, float), optional
+        Keep only trips running within this interval (s after midnight), e.g. the
+        departure window extended by the maximum trip duration (counted per feed in the
+        report as ``outside the time window``).
+
+    Returns
+    -------
+    TransitNetwork
+        ``trips`` lists every trip run in pattern order; ``meta['feeds']`` holds the
+        per-feed reports (:class:`ruimtekit.io.gtfs.FeedReport`).
+    """
+    tt = _as_timetable(source, date)
+    st = tt.stop_times
+    if time_range_s is not None:
+        lo, hi = time_range_s
+        g = st.groupby("trip", sort=False)
+        keep = ((g["arrival_s"].transform("max") >= lo)
+                & (g["departure_s"].transform("min") <= hi)).to_numpy()
+        out = st.loc[~keep & (st["service_day"] == 0).to_numpy()]
+        gone = out.groupby("feed")["trip"].nunique()
+        for rep in tt.reports:
+            rep.dropped["outside the time window"] = int(gone.get(rep.name, 0))
+        st = st[keep]
+    stops = tt.stops.reset_index(drop=True)
+    stop_index = pd.Index(stops["stop_id"])
+    sidx = stop_index.get_indexer(st["stop_id"])
+    if (sidx < 0).any():
+        raise InputError(tt.source, "stop_times.txt uses stations (location_type=1) as stops",
+                         "refer to platforms/stops (location_type 0) in stop_times.txt")
+    st = st.assign(sidx=sidx).sort_values(["trip", "stop_sequence"], kind="stable")
+    trip_codes, trip_pos = np.unique(st["trip"].to_numpy(), return_inverse=True)
+    n_trip = trip_codes.shape[0]
+    if n_trip == 0:
+        raise NetworkError(f"{tt.source}: no trips run on {tt.date}"
+                           + (f" within {time_range_s[0] / 3600:.2f}–"
+                              f"{time_range_s[1] / 3600:.2f} h" if time_range_s else ""))
+    counts = np.bincount(trip_pos, minlength=n_trip)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    s_arr = st["sidx"].to_numpy(dtype=np.int64)
+    a_arr = st["arrival_s"].to_numpy(dtype=np.int64)
+    d_arr = st["departure_s"].to_numpy(dtype=np.int64)
+    n_st = len(st)
+    b_arr = (st["can_board"].to_numpy(dtype=bool) if "can_board" in st
+             else np.ones(n_st, dtype=bool))
+    al_arr = (st["can_alight"].to_numpy(dtype=bool) if "can_alight" in st
+              else np.ones(n_st, dtype=bool))
+    # pattern key = the stop sequence and where boarding / alighting is allowed
+    flags = (b_arr.astype(np.int64) << 33) | (al_arr.astype(np.int64) << 32)
+    keyed = s_arr | flags
+    keys = [keyed[starts[i]:starts[i + 1]].tobytes() for i in range(n_trip)]
+    key_codes, pat_of_trip = np.unique(np.array(keys, dtype=object), return_inverse=True)
+
+    pat_stops_l: list[np.ndarray] = []
+    board_l: list[np.ndarray] = []
+    alight_l: list[np.ndarray] = []
+    arr_l: list[np.ndarray] = []
+    dep_l: list[np.ndarray] = []
+    n_trips_l: list[int] = []
+    trip_order_l: list[np.ndarray] = []
+    order = np.argsort(pat_of_trip, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(pat_of_trip))])
+    for p in range(key_codes.shape[0]):
+        trips = order[bounds[p]:bounds[p + 1]]
+        L = int(counts[trips[0]])
+        if L < 2:  # gtfs.timetable already drops these
+            continue
+        idx = starts[trips][:, None] + np.arange(L)[None, :]
+        A = a_arr[idx]
+        D = d_arr[idx]
+        o = np.lexsort((A[:, -1], D[:, 0]))
+        A, D, trips = A[o], D[o], trips[o]
+        # split into FIFO groups (no trip overtakes another anywhere along the pattern)
+        groups: list[list[int]] = []
+        last: list[int] = []
+        for i in range(A.shape[0]):
+            for gi, j in enumerate(last):
+                if np.all(A[i] >= A[j]) and np.all(D[i] >= D[j]):
+                    groups[gi].append(i)
+                    last[gi] = i
+                    break
+            else:
+                groups.append([i])
+                last.append(i)
+        for grp in groups:
+            pat_stops_l.append(s_arr[starts[trips[0]]:starts[trips[0]] + L])
+            board_l.append(b_arr[starts[trips[0]]:starts[trips[0]] + L])
+            alight_l.append(al_arr[starts[trips[0]]:starts[trips[0]] + L])
+            arr_l.append(A[grp].ravel())
+            dep_l.append(D[grp].ravel())
+            n_trips_l.append(len(grp))
+            trip_order_l.append(trips[grp])
+    if not pat_stops_l:
+        raise NetworkError(f"{tt.source}: no trips with two or more stops run on {tt.date}")
+    lens = np.array([len(p) for p in pat_stops_l], dtype=np.int64)
+    pat_stop_ptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    pat_stops = np.concatenate(pat_stops_l).astype(np.int64)
+    ntr = np.array(n_trips_l, dtype=np.int64)
+    pat_trip_ptr = np.concatenate([[0], np.cumsum(ntr)]).astype(np.int64)
+    pat_time_ptr = np.concatenate([[0], np.cumsum(ntr * lens)]).astype(np.int64)
+    arr_t = np.concatenate(arr_l).astype(np.int64)
+    dep_t = np.concatenate(dep_l).astype(np.int64)
+    n_stops = len(stops)
+    pat_of_entry = np.repeat(np.arange(len(lens)), lens)
+    pos_of_entry = np.arange(pat_stops.shape[0]) - pat_stop_ptr[pat_of_entry]
+    o = np.lexsort((pos_of_entry, pat_of_entry, pat_stops))
+    stop_pat_ptr = np.concatenate(
+        [[0], np.cumsum(np.bincount(pat_stops, minlength=n_stops))]).astype(np.int64)
+    x = stops["x"].to_numpy(dtype=np.float64)
+    y = stops["y"].to_numpy(dtype=np.float64)
+    fp_ptr, fp_to, fp_s, slack = _footpaths(
+        x, y, stop_index, tt.transfers, transfer_radius_m, walk_speed_kmh, walk_detour,
+        change_slack_s)
+    first = st.iloc[starts[:-1]]
+    tcols = ["trip_id", "run", "service_day", "route_id", "route_type", "feed"]
+    trips_tab = first[tcols].iloc[np.concatenate(trip_order_l)].reset_index(drop=True)
+    for rep in tt.reports:
+        n_out = rep.dropped.get("outside the time window", 0)
+        if n_out:
+            log.info("feed %s: %d of its %d trips on %s run outside %.2f–%.2f h and are left "
+                     "out", rep.name, n_out, rep.trips_kept, tt.date,
+                     time_range_s[0] / 3600, time_range_s[1] / 3600)
+    net = TransitNetwork(
+        stop_ids=stops["stop_id"].to_numpy(dtype=object),
+        stop_names=stops["stop_name"].fillna("").to_numpy(dtype=object),
+        x=x, y=y, pat_stop_ptr=pat_stop_ptr, pat_stops=pat_stops, pat_trip_ptr=pat_trip_ptr,
+        pat_time_ptr=pat_time_ptr, arr_t=arr_t, dep_t=dep_t, stop_pat_ptr=stop_pat_ptr,
+        stop_pat=pat_of_entry[o].astype(np.int64), stop_pat_pos=pos_of_entry[o].astype(np.int64),
+        fp_ptr=fp_ptr, fp_to=fp_to, fp_s=fp_s, slack=slack, date=tt.date,
+        pat_board=np.concatenate(board_l), pat_alight=np.concatenate(alight_l),
+        trips=trips_tab,
+        meta={"source": tt.source, "date": str(tt.date), "timezone": tt.timezone,
+              "crs": tt.crs, "feeds": [r.as_dict() for r in tt.reports],
+              "transfer_radius_m": transfer_radius_m, "walk_speed_kmh": walk_speed_kmh,
+              "walk_detour": walk_detour, "change_slack_s": change_slack_s,
+              "no_pickup_stop_times": int((~b_arr).sum()),
+              "no_drop_off_stop_times": int((~al_arr).sum())},
+    )
+    log.info("transit network %s", net)
+    return net
+
+
+def _as_timetable(source: Any, date: str | _dt.date | None) -> Any:
+    """A :class:`gtfs.Timetable` from a timetable, a feed, a path or a sequence of them."""
+    from ruimtekit.io import gtfs
+
+    if isinstance(source, gtfs.Timetable):
+        return source
+    items = list(source) if isinstance(source, (list, tuple)) else [source]
+    if not items:
+        raise InputError(None, "no GTFS feed given", "pass one or more GTFS paths or feeds")
+    # read in the working CRS (ruimtekit._crs; 'auto' settles to the feed's UTM zone)
+    feeds = [gtfs.read_gtfs(s) if isinstance(s, (str, Path)) else s for s in items]
+    bad = [type(f).__name__ for f in feeds if not isinstance(f, gtfs.Feed)]
+    if bad:
+        raise InputError(None, f"cannot build a GTFS network from {bad[0]}",
+                         "pass GTFS paths, gtfs.Feed objects or a gtfs.Timetable")
+    if date is None:
+        raise InputError(feeds[0].path, "no service date given for the GTFS feed",
+                         "pass date='YYYY-MM-DD' (a weekday inside the feed's range)")
+    return gtfs.timetable(feeds, date)
+
+
+# ================================================================================ legs
+@dataclass
+class Legs:
+    """Access or egress legs in CSR form: for zone ``i`` the stops
+    ``stop[ptr[i]:ptr[i+1]]`` with times ``seconds[...]`` (int64 s).
+
+    For access legs the zones are origins (zone → stop); for egress legs they are
+    destinations (stop → zone).
+    """
+
+    ptr: np.ndarray
+    stop: np.ndarray
+    seconds: np.ndarray
+    distance_m: np.ndarray | None = None
+
+    @property
+    def n_zones(self) -> int:
+        """Number of zones."""
+        return int(self.ptr.shape[0] - 1)
+
+    @classmethod
+    def identity(cls, n: int) -> Legs:
+        """Every zone is a stop (zero-time legs; for stop-to-stop queries)."""
+        return cls(np.arange(n + 1, dtype=np.int64), np.arange(n, dtype=np.int64),
+                   np.zeros(n, dtype=np.int64))
+
+    @classmethod
+    def from_lists(cls, per_zone: Sequence[Sequence[tuple[int, float]]]) -> Legs:
+        """Legs from a list (per zone) of ``(stop index, seconds)`` pairs."""
+        counts = [len(z) for z in per_zone]
+        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        stop = np.array([s for z in per_zone for s, _ in z], dtype=np.int64)
+        secs = np.array([math.ceil(t) for z in per_zone for _, t in z], dtype=np.int64)
+        return cls(ptr, stop, secs)
+
+
+def _seconds_fn(mode: Any) -> Callable[[np.ndarray], np.ndarray]:
+    if callable(mode):
+        return mode
+    from ruimtekit.engine import impedance
+
+    return lambda d: impedance.crowfly_seconds(d, mode)
+
+
+def zone_legs(
+    zx: np.ndarray, zy: np.ndarray, sx: np.ndarray, sy: np.ndarray, *,
+    mode: Any = "walk",
+    max_distance_m: float | None = None, k_nearest: int | None = None,
+    max_time_s: float | None = None,
+) -> Legs:
+    """Legs between zone points and stops by straight-line distance.
+
+    Parameters
+    ----------
+    zx, zy : array of float
+        Zone points, EPSG:28992 (m).
+    sx, sy : array of float
+        Stop (or station) coordinates, EPSG:28992 (m).
+    mode : str, CrowflyModel or callable
+        ``walk``/``bike`` or a :class:`ruimtekit.engine.impedance.CrowflyModel` (times from
+        :func:`ruimtekit.engine.impedance.crowfly_seconds`, which applies detour factors, speeds
+        and terminal times) or a function distance (m) → seconds.
+    max_distance_m : float, optional
+        Only stops within this straight-line distance (default: per mode in
+        :data:`ACCESS_RADIUS_M`, or what ``max_time_s`` allows).
+    k_nearest : int, optional
+        At most this many nearest stops per zone.
+    max_time_s : float, optional
+        Only legs of at most this many seconds (terminal time included).
+
+    Returns
+    -------
+    Legs
+    """
+    from scipy.spatial import cKDTree
+
+    if max_distance_m is None and max_time_s is not None and not callable(mode):
+        max_distance_m = _leg_radius_m(mode, max_time_s)
+    if max_distance_m is None:
+        max_distance_m = ACCESS_RADIUS_M.get(mode if isinstance(mode, str) else "walk", 1000.0)
+    zx = np.asarray(zx, dtype=np.float64)
+    zy = np.asarray(zy, dtype=np.float64)
+    tree = cKDTree(np.column_stack([sx, sy]))
+    pts = np.column_stack([zx, zy])
+    if k_nearest:
+        k = min(int(k_nearest), len(sx))
+        d, j = tree.query(pts, k=k, distance_upper_bound=max_distance_m)
+        d = d.reshape(len(zx), k)
+        j = j.reshape(len(zx), k)
+        ok = np.isfinite(d)
+        counts = ok.sum(axis=1)
+        stop = j[ok].astype(np.int64)
+        dist = d[ok]
+    else:
+        lists = tree.query_ball_point(pts, max_distance_m)
+        counts = np.array([len(v) for v in lists], dtype=np.int64)
+        stop = (np.concatenate([np.asarray(v, dtype=np.int64) for v in lists])
+                if counts.sum() else np.zeros(0, np.int64))
+        zi = np.repeat(np.arange(len(zx)), counts)
+        dist = np.hypot(zx[zi] - np.asarray(sx)[stop], zy[zi] - np.asarray(sy)[stop])
+    secs = np.ceil(np.asarray(_seconds_fn(mode)(dist), dtype=np.float64)).astype(np.int64)
+    if max_time_s is not None:
+        keep = secs <= max_time_s
+        if not keep.all():
+            zi = np.repeat(np.arange(len(zx)), counts)
+            counts = np.bincount(zi[keep], minlength=len(zx))
+            stop, secs, dist = stop[keep], secs[keep], dist[keep]
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return Legs(ptr, stop, secs, dist)
+
+
+def _leg_radius_m(mode: Any, max_time_s: float) -> float:
+    """Straight-line distance (m) that a crow-fly leg of ``mode`` covers at most in
+    ``max_time_s`` (an upper bound: the fastest speed of the curve)."""
+    from ruimtekit.engine import impedance
+
+    m = impedance.model_for(mode)
+    budget = max(float(max_time_s) - 60.0 * m.fixed_min, 0.0)
+    v = max(s for _, s in m.speed_curve) / 3.6
+    return budget * v / m.detour_factor + 1e-6
+
+
+def network_legs(
+    graph: _graph.Graph, zx: np.ndarray, zy: np.ndarray, px: np.ndarray, py: np.ndarray, *,
+    mode: str = "walk", max_time_s: float, max_snap_m: float = MAX_SNAP_M,
+    access_speed_kmh: float | None = None, terminal_s: float | None = None,
+    reverse: bool = False, k_nearest: int | None = None, block_size: int = 1024,
+) -> Legs:
+    """Legs between zone points and points (stops, stations, other zones) over a street
+    network, instead of straight-line distances.
+
+    Zone points and target points are snapped to their nearest network node (the leg to
+    the node at ``access_speed_kmh``, default the mode's speed); a bounded search from
+    every zone (:mod:`ruimtekit.analysis.accessibility` engine) gives the time to every point
+    reached within ``max_time_s``. No zone × point matrix is kept beyond one block.
+
+    Parameters
+    ----------
+    graph : Graph
+        Street network of the mode (walk or bike profile; times in seconds).
+    zx, zy, px, py : array of float
+        Zone points and target points, EPSG:28992 (m).
+    mode : str
+        Mode of the leg (default speed of the snap legs, and ``terminal_s``).
+    max_time_s : float
+        Longest leg (seconds, terminal time included).
+    max_snap_m : float
+        Zones/points farther than this from the network get no legs (m; 500).
+    access_speed_kmh : float, optional
+        Speed of the snap legs (default :data:`ruimtekit.analysis.accessibility.ACCESS_SPEED_KMH`).
+    terminal_s : float, optional
+        Added to every leg (default the mode's ``fixed_min`` of the crow-fly model, e.g.
+        1 min to park a bike; 0 for walking).
+    reverse : bool
+        Legs from the points to the zones (egress): searched on the reversed network.
+    k_nearest : int, optional
+        Keep only the this many fastest legs per zone.
+
+    Returns
+    -------
+    Legs
+        ``seconds`` rounded up to whole seconds; ``distance_m`` is the straight-line
+        distance between zone point and target (for reference).
+    """
+    from ruimtekit.engine import _kernels, impedance
+    from ruimtekit.analysis import accessibility
+
+    zx = np.asarray(zx, dtype=np.float64)
+    zy = np.asarray(zy, dtype=np.float64)
+    px = np.asarray(px, dtype=np.float64)
+    py = np.asarray(py, dtype=np.float64)
+    g = graph.reverse() if reverse else graph
+    if terminal_s is None:
+        terminal_s = 60.0 * impedance.model_for(mode).fixed_min if mode in \
+            impedance.DEFAULT_MODELS else 0.0
+    v = accessibility._access_kmh(mode, access_speed_kmh) / 3.6
+    zs = accessibility.snap(g, zx, zy, max_snap_m)
+    ps = accessibility.snap(g, px, py, max_snap_m)
+    ok = zs.node >= 0
+    budget = float(max_time_s) - float(terminal_s)
+    per_zone: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0, np.int64),
+                                                      np.zeros(0, np.int64))] * len(zx)
+    if budget >= 0 and ok.any() and (ps.node >= 0).any():
+        # the search origins are the snapped zones only: origin position r is zone
+        # zone_of[r] (one source node each), so positions and zones never mix
+        zone_of = np.flatnonzero(ok)
+        src_ptr = np.arange(zone_of.size + 1, dtype=np.int64)
+        shared = accessibility.build_search_inputs(
+            g, src_ptr, zs.node[ok], zs.distance_m[ok] / v, ps.node, ps.distance_m / v,
+            np.ones(len(px)), [accessibility.Decay("cumulative", cutoff=budget / 60.0)],
+            budget / 60.0)
+        for b0 in range(0, zone_of.size, block_size):
+            idx = np.arange(b0, min(b0 + block_size, zone_of.size))
+            od = accessibility.search(shared, idx, od=True)[2]
+            for r, zi in enumerate(zone_of[idx]):
+                j = np.flatnonzero(od[r] != _kernels.INF32)
+                t = od[r, j].astype(np.int64) + int(math.ceil(terminal_s))
+                if k_nearest and j.size > k_nearest:
+                    keep = np.argsort(t, kind="stable")[:k_nearest]
+                    j, t = j[np.sort(keep)], t[np.sort(keep)]
+                per_zone[zi] = (j.astype(np.int64), t)
+    counts = np.array([len(j) for j, _ in per_zone], dtype=np.int64)
+    stop = (np.concatenate([j for j, _ in per_zone]) if counts.sum()
+            else np.zeros(0, np.int64))
+    secs = (np.concatenate([t for _, t in per_zone]) if counts.sum()
+            else np.zeros(0, np.int64))
+    zi = np.repeat(np.arange(len(zx)), counts)
+    dist = np.hypot(zx[zi] - px[stop], zy[zi] - py[stop])
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    n_off = int((~ok).sum())
+    if n_off:
+        log.warning("%d of %d zones are more than %.0f m from the %s network: no %s legs",
+                    n_off, len(zx), max_snap_m, mode, "egress" if reverse else "access")
+    return Legs(ptr, stop, secs, dist)
+
+
+def street_transfers(
+    net: TransitNetwork, graph: _graph.Graph, *, max_distance_m: float = 1000.0,
+    walk_speed_kmh: float = WALK_SPEED_KMH, max_snap_m: float = MAX_SNAP_M,
+) -> TransitNetwork:
+    """Walking transfers between stops over a street network, as R5 does.
+
+    Every stop is snapped to the walk network; a bounded search from each stop gives the
+    stops within ``max_distance_m`` of walking at ``walk_speed_kmh`` (R5: 1,000 m). These
+    footpaths are merged with those already on ``net`` (the shorter time wins): build
+    ``net`` with ``transfer_radius_m=0`` to keep only ``transfers.txt`` entries besides
+    the street transfers.
+
+    Parameters
+    ----------
+    net : TransitNetwork
+    graph : Graph
+        Walk network in the working CRS, weights in seconds at ``walk_speed_kmh``.
+    max_distance_m : float
+        Longest transfer walk (m).
+    walk_speed_kmh : float
+        Walking speed (km/h) of the snap legs and the distance → time limit.
+    max_snap_m : float
+        Stops farther from the network get only the footpaths already on ``net``.
+
+    Returns
+    -------
+    TransitNetwork
+        A copy with the merged footpaths (``meta['street_transfers']`` counts them).
+    """
+    import dataclasses
+
+    v = walk_speed_kmh / 3.6
+    legs = network_legs(graph, net.x, net.y, net.x, net.y, mode="walk",
+                        max_time_s=max_distance_m / v, max_snap_m=max_snap_m,
+                        access_speed_kmh=walk_speed_kmh, terminal_s=0.0)
+    u = np.repeat(np.arange(net.n_stops), np.diff(legs.ptr))
+    fp = pd.DataFrame({"u": np.concatenate([u, np.repeat(np.arange(net.n_stops),
+                                                          np.diff(net.fp_ptr))]),
+                       "v": np.concatenate([legs.stop, net.fp_to]),
+                       "s": np.concatenate([legs.seconds, net.fp_s])})
+    fp = fp[fp["u"] != fp["v"]]
+    fp = fp.sort_values(["u", "v", "s"], kind="stable").drop_duplicates(["u", "v"])
+    counts = np.bincount(fp["u"].to_numpy(dtype=np.int64), minlength=net.n_stops)
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    meta = {**net.meta, "street_transfers": int((u != legs.stop).sum()),
+            "street_transfer_max_m": max_distance_m}
+    log.info("street transfers: %d stop pairs within %.0f m walking (%d footpaths in all)",
+             meta["street_transfers"], max_distance_m, len(fp))
+    return dataclasses.replace(net, fp_ptr=ptr, fp_to=fp["v"].to_numpy(dtype=np.int64),
+                               fp_s=fp["s"].to_numpy(dtype=np.int64), meta=meta)
+
+
+def _legs_block(legs: Legs, blk: np.ndarray, n: int, same: bool = True) -> np.ndarray:
+    """Dense (len(blk), n) seconds of zone → zone legs (inf where none; 0 to itself when
+    origins and destinations are the same zones)."""
+    t = np.full((len(blk), n), np.inf)
+    for r, z in enumerate(blk):
+        a, b = legs.ptr[z], legs.ptr[z + 1]
+        t[r, legs.stop[a:b]] = legs.seconds[a:b]
+    if same:
+        t[np.arange(len(blk)), blk] = 0.0
+    return t
+
+
+@dataclass
+class DirectTrip:
+    """The direct trip by the access mode (no transit), origin zones → destinations.
+
+    Straight-line times by the crow-fly ``model`` rounded to whole seconds (as the road
+    engine's crow-fly measures), or ``legs`` over a street network; longer than
+    ``max_s`` = not an option. ``same``: destinations are the origin zones (own zone 0 s).
+    """
+
+    ox: np.ndarray
+    oy: np.ndarray
+    dx: np.ndarray
+    dy: np.ndarray
+    model: Any
+    max_s: float
+    same: bool = True
+    legs: Legs | None = None
+
+    def block(self, blk: np.ndarray) -> np.ndarray:
+        """Dense (len(blk), n_dest) seconds (inf = no direct option)."""
+        blk = np.asarray(blk, dtype=np.int64)
+        if self.legs is not None:
+            t = _legs_block(self.legs, blk, self.dx.shape[0], self.same)
+        else:
+            d = np.hypot(self.ox[blk, None] - self.dx[None, :],
+                         self.oy[blk, None] - self.dy[None, :])
+            t = np.rint(np.asarray(_seconds_fn(self.model)(d.ravel()),
+                                   dtype=np.float64)).reshape(d.shape)
+            if self.same:
+                t[np.arange(len(blk)), blk] = 0.0
+        t[t > self.max_s] = np.inf
+        return t
+
+
+def zone_points(zones: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Zone points (EPSG:28992 m): finite ``pop_x``/``pop_y`` where present, else the
+    geometry centroid (same rule as :func:`ruimtekit.analysis.accessibility.zone_points`).
+
+    Raises
+    ------
+    InputError
+        Zones not in EPSG:28992, or zones without geometry.
+    """
+    from ruimtekit.analysis import accessibility
+
+    x, y = accessibility.zone_points(zones)  # CRS check, centroid / pop_x,pop_y rule
+    geom = zones.geometry
+    empty = geom.isna() | geom.is_empty
+    if empty.any():
+        raise InputError(None, f"{int(empty.sum())} zone(s) have no geometry",
+                         "drop them or give them a geometry")
+    return x, y
+
+
+# ============================================================================ RAPTOR
+def parse_clock(value: str | float | int) -> int:
+    """``HH:MM`` or ``HH:MM:SS`` (hours may exceed 24) or seconds → seconds after midnight."""
+    if isinstance(value, (int, float)):
+        return int(value)
+    parts = str(value).strip().split(":")
+    try:
+        nums = [int(p) for p in parts]
+    except ValueError:
+        nums = []
+    if len(nums) not in (2, 3) or any(n < 0 for n in nums) or any(n > 59 for n in nums[1:]):
+        raise InputError(None, f"time {value!r} is not HH:MM or HH:MM:SS",
+                         "write clock times like 07:00 or 07:30:00")
+    return nums[0] * 3600 + nums[1] * 60 + (nums[2] if len(nums) == 3 else 0)
+
+
+def departure_times(start: str | int, end: str | int, step_s: int = 60) -> np.ndarray:
+    """Departure times (s) from ``start`` (inclusive) to ``end`` (exclusive), every
+    ``step_s`` seconds; 07:00–09:00 with 60 s gives 120 departures."""
+    a, b = parse_clock(start), parse_clock(end)
+    _validate.check_window(a, b, start, end)
+    if b <= a or step_s <= 0:
+        raise InputError(None, f"empty departure window {start}–{end} (step {step_s} s)",
+                         "give a window start before its end and a positive step")
+    return np.arange(a, b, int(step_s), dtype=np.int64)
+
+
+def percentile_ranks(percentiles: Sequence[float], n: int) -> np.ndarray:
+    """Nearest-rank positions (0-based) of ``percentiles`` in a sorted sample of ``n``:
+    ``ceil(p / 100 * n) - 1`` clipped to ``[0, n - 1]``."""
+    p = np.asarray(percentiles, dtype=np.float64)
+    if np.any((p < 0) | (p > 100)):
+        raise InputError(None, f"percentiles {list(p)} outside 0–100",
+                         "use percentiles between 0 and 100, e.g. [5, 50, 95]")
+    return np.clip(np.ceil(p / 100.0 * n).astype(np.int64) - 1, 0, n - 1)
+
+
+def _kernel_args(net: TransitNetwork, board_slack_s: int = BOARD_SLACK_S) -> tuple[Any, ...]:
+    ones = np.ones(net.pat_stops.shape[0], dtype=np.bool_)
+    board = ones if net.pat_board is None else np.asarray(net.pat_board, dtype=np.bool_)
+    alight = ones if net.pat_alight is None else np.asarray(net.pat_alight, dtype=np.bool_)
+    bs = np.int64(board_slack_s)
+    slack = np.maximum(net.slack, bs) if bs > 0 else net.slack
+    return (net.pat_stop_ptr, net.pat_stops, board, alight, net.pat_trip_ptr,
+            net.pat_time_ptr, net.arr_t, net.dep_t, net.stop_pat_ptr, net.stop_pat,
+            net.stop_pat_pos, net.fp_ptr, net.fp_to, net.fp_s, slack, bs)
+
+
+def _egress_args(egress: Legs | None, n_stops: int) -> tuple[np.ndarray, np.ndarray,
+                                                               np.ndarray, int]:
+    if egress is None:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z, n_stops
+    return egress.ptr, egress.stop, egress.seconds, egress.n_zones
+
+
+def iter_raptor_blocks(
+    net: TransitNetwork, access: Legs, egress: Legs | None = None, *,
+    departures: np.ndarray, percentiles: Sequence[float] = (50,),
+    max_transfers: int = MAX_TRANSFERS, max_time_min: float = MAX_TIME_MIN,
+    origins: np.ndarray | None = None, block_size: int = 256,
+    board_slack_s: int = BOARD_SLACK_S,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(origin_positions, times)`` blocks of range-RAPTOR percentiles.
+
+    ``times`` has shape (block, n_dest, n_percentiles): travel time in seconds
+    (float64; ``inf`` = unreachable within ``max_time_min``), including the wait at the
+    origin, access and egress. ``board_slack_s``: minimum wait before every boarding
+    (:class:`TransitParams`). See :func:`raptor_range`.
+    """
+    from ruimtekit.engine import _raptor
+
+    deps = np.sort(np.asarray(departures, dtype=np.int64))[::-1].copy()
+    if deps.size == 0:
+        raise InputError(None, "no departure times", "give a non-empty departure window")
+    ranks = percentile_ranks(percentiles, deps.size)
+    if origins is None:
+        origins = np.arange(access.n_zones, dtype=np.int64)
+    origins = np.asarray(origins, dtype=np.int64)
+    e_ptr, e_stop, e_s, n_dest = _egress_args(egress, net.n_stops)
+    args = _kernel_args(net, board_slack_s)
+    if int(max_transfers) < 0 or not 0 < float(max_time_min) <= 24 * 60:
+        raise InputError(None, f"max_transfers {max_transfers} / max_time_min {max_time_min} "
+                         "out of range", "give max_transfers >= 0 and a maximum travel time "
+                         "of 1-1440 minutes")
+    max_rides = int(max_transfers) + 1
+    max_time = np.int64(round(max_time_min * 60))
+    for b0 in range(0, origins.shape[0], block_size):
+        blk = origins[b0:b0 + block_size]
+        out = _raptor.range_raptor_block(
+            blk, access.ptr, access.stop, access.seconds, deps, max_rides, max_time,
+            *args, e_ptr, e_stop, e_s, n_dest, ranks)
+        t = out.astype(np.float64)
+        t[out >= _raptor.INF] = np.inf
+        yield blk, t
+
+
+def raptor_range(
+    net: TransitNetwork, access: Legs, egress: Legs | None = None, *,
+    window: tuple[str | int, str | int] = ("07:00", "09:00"), step_s: int = 60,
+    percentiles: Sequence[float] = (50,), max_transfers: int = MAX_TRANSFERS,
+    max_time_min: float = MAX_TIME_MIN, origins: np.ndarray | None = None,
+    block_size: int = 256, board_slack_s: int = BOARD_SLACK_S,
+) -> np.ndarray:
+    """Travel-time percentiles over a departure window with range-RAPTOR.
+
+    For each origin the departures ``window[0], window[0] + step, ... < window[1]`` are
+    routed from the latest to the earliest, reusing labels (rRAPTOR). The travel time
+    for a departure is arrival − departure, including any wait at the origin; per
+    destination the nearest-rank percentiles over the departures are returned.
+
+    Parameters
+    ----------
+    net : TransitNetwork
+    access : Legs
+        Access legs per origin zone (zone → stop, s). ``Legs.identity(net.n_stops)``
+        routes from stops.
+    egress : Legs, optional
+        Egress legs per destination zone (stop → zone, s); ``None`` gives times to stops.
+    window : (start, end)
+        Departure window, ``HH:MM`` (end exclusive).
+    step_s : int
+        Departure step in seconds (60).
+    percentiles : sequence of float
+        Percentiles over departures (50 = median; e.g. ``(5, 50, 95)`` like R5).
+    max_transfers : int
+        Maximum number of transfers (rides = transfers + 1; default 5).
+    max_time_min : float
+        Trips longer than this (minutes, 120) count as unreachable.
+    origins : array of int, optional
+        Origin zone positions (default all zones of ``access``).
+    block_size : int
+        Origins per compiled block.
+    board_slack_s : int
+        Minimum wait (s) before every boarding, the first included (R5: 60; default 0).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_origins, n_destinations, n_percentiles)
+        Seconds; ``inf`` = unreachable.
+    """
+    deps = departure_times(window[0], window[1], step_s)
+    parts = [t for _, t in iter_raptor_blocks(
+        net, access, egress, departures=deps, percentiles=percentiles,
+        max_transfers=max_transfers, max_time_min=max_time_min, origins=origins,
+        block_size=block_size, board_slack_s=board_slack_s)]
+    return np.concatenate(parts, axis=0)
+
+
+def raptor_departures(
+    net: TransitNetwork, access_stops: Sequence[int], access_s: Sequence[int],
+    departures: np.ndarray, *, egress: Legs | None = None,
+    max_transfers: int = MAX_TRANSFERS, max_time_min: float = MAX_TIME_MIN,
+    board_slack_s: int = BOARD_SLACK_S,
+) -> np.ndarray:
+    """Per-departure travel times (s) for one origin, shape (n_departures, n_dest), in the
+    order of ``departures`` (inf = unreachable). For inspection and tests."""
+    from ruimtekit.engine import _raptor
+
+    deps_in = np.asarray(departures, dtype=np.int64)
+    order = np.argsort(-deps_in, kind="stable")
+    e_ptr, e_stop, e_s, n_dest = _egress_args(egress, net.n_stops)
+    out = _raptor.range_raptor_times(
+        np.asarray(access_stops, dtype=np.int64), np.asarray(access_s, dtype=np.int64),
+        deps_in[order].copy(), int(max_transfers) + 1, np.int64(round(max_time_min * 60)),
+        *_kernel_args(net, board_slack_s), e_ptr, e_stop, e_s, n_dest)
+    res = np.empty(out.shape, dtype=np.float64)
+    res[order] = out
+    res[res >= _raptor.INF] = np.inf
+    return res
+
+
+# ============================================================ frequency-based graph (GML)
+def read_transit_graph_gml(
+    path: str | Path, *, headways_min: dict[int, float] | None = None,
+    transfer_radius_m: float = TRANSFER_RADIUS_M, walk_speed_kmh: float = WALK_SPEED_KMH,
+    walk_detour: float = 1.0, largest_component: bool = True,
+) -> _graph.Graph:
+    """Read a stop-level transit graph (igraph GML) into a route-aware :class:`graph.Graph`.
+
+    The GML (e.g. ``data/raw/pt_amsterdam_2022.gml``) has stop nodes (``nodeid``,
+    ``stopid``, ``stopname``, ``x`` = lon, ``y`` = lat in WGS84, ``routetype``) and edges
+    between consecutive stops (``traveltime`` in minutes, ``uniquerouteid``,
+    ``routetype``). The expansion:
+
+    * a *stop node* per GML node (where one walks and waits);
+    * a *route node* per (stop, route): ride edges ``traveltime`` × 60 s between route
+      nodes of the same route;
+    * boarding stop → route node costs half the headway of the route type
+      (:data:`DEFAULT_HEADWAYS_MIN`: metro 5, tram 8, bus 10, rail 15, ferry 10 min), so
+      every boarding, including each transfer, costs a wait; alighting costs 0;
+    * walking edges between stop nodes within ``transfer_radius_m`` (400 m straight line
+      at 4.8 km/h).
+
+    Parameters
+    ----------
+    path : str or Path
+    headways_min : dict of int to float, optional
+        Headway (minutes) per GTFS route_type, overriding the defaults.
+    transfer_radius_m, walk_speed_kmh, walk_detour : float
+        Walking transfers between stops.
+    largest_component : bool
+        Keep the largest strongly connected component (see :func:`graph.from_edges`).
+
+    Returns
+    -------
+    graph.Graph
+        ``mode='transit'``; ``node_ids`` are ``stop:<nodeid>`` and
+        ``route:<nodeid>|<routeid>``; ``meta`` holds ``stop_names``, ``stop_route_types``
+        and the headways. Weights are int32 seconds; x/y are EPSG:28992.
+    """
+    import igraph as ig
+    from pyproj import Transformer
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "transit graph file not found", "pass an existing .gml file")
+    try:
+        g = ig.Graph.Read_GML(str(path))
+    except Exception as exc:  # igraph raises generic errors for syntax problems
+        raise InputError(path, f"cannot be read as GML ({exc})",
+                         "pass a GML graph written by igraph/networkx") from None
+    for attr in ("x", "y", "routetype"):
+        if attr not in g.vs.attributes():
+            raise InputError(path, f"GML nodes lack the {attr!r} attribute",
+                             "nodes need x (lon), y (lat), routetype, stopname")
+    for attr in ("traveltime", "uniquerouteid"):
+        if attr not in g.es.attributes():
+            raise InputError(path, f"GML edges lack the {attr!r} attribute",
+                             "edges need traveltime (minutes) and uniquerouteid")
+    hw = dict(DEFAULT_HEADWAYS_MIN)
+    hw.update(headways_min or {})
+    n = g.vcount()
+    lon = np.asarray(g.vs["x"], dtype=np.float64)
+    lat = np.asarray(g.vs["y"], dtype=np.float64)
+    if not (np.all(np.abs(lon) <= 180) and np.all(np.abs(lat) <= 90)):
+        raise InputError(path, "node x/y are not WGS84 longitude/latitude",
+                         "write x = longitude and y = latitude in degrees")
+    from ruimtekit import _crs
+
+    crs = _crs.settle(float(lon.mean()), float(lat.mean())) if n else _crs.working_crs()
+    tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    sx, sy = (np.asarray(v, dtype=np.float64) for v in tr.transform(lon, lat))
+    names = g.vs["nodeid"] if "nodeid" in g.vs.attributes() else [str(i) for i in range(n)]
+    stop_names = (g.vs["stopname"] if "stopname" in g.vs.attributes() else names)
+    rtype_v = np.asarray(g.vs["routetype"], dtype=np.float64).astype(np.int64)
+    el = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+    ett = np.asarray(g.es["traveltime"], dtype=np.float64)
+    if np.any(~np.isfinite(ett)) or np.any(ett < 0):
+        raise InputError(path, "some edges have a missing or negative traveltime",
+                         "give every edge a traveltime in minutes >= 0")
+    eroute = np.asarray([str(r) for r in g.es["uniquerouteid"]], dtype=object)
+    ertype = (np.asarray(g.es["routetype"], dtype=np.float64).astype(np.int64)
+              if "routetype" in g.es.attributes() else rtype_v[el[:, 0]])
+    unknown = sorted(set(ertype.tolist()) - set(hw))
+    if unknown:
+        raise InputError(path, f"route types {unknown} have no headway",
+                         "pass headways_min={route_type: minutes} for them")
+    # route nodes: one per (stop, route)
+    rs = pd.DataFrame({"stop": np.concatenate([el[:, 0], el[:, 1]]),
+                       "route": np.concatenate([eroute, eroute]),
+                       "rtype": np.concatenate([ertype, ertype])}).drop_duplicates(
+        ["stop", "route"]).reset_index(drop=True)
+    rs["node"] = n + np.arange(len(rs))
+    key = pd.MultiIndex.from_frame(rs[["stop", "route"]])
+    tail = rs["node"].to_numpy()[key.get_indexer(pd.MultiIndex.from_arrays([el[:, 0], eroute]))]
+    head = rs["node"].to_numpy()[key.get_indexer(pd.MultiIndex.from_arrays([el[:, 1], eroute]))]
+    wait_s = rs["rtype"].map(lambda t: hw[int(t)] * 60.0 / 2.0).to_numpy()
+    # walking transfers between stop nodes
+    from scipy.spatial import cKDTree
+
+    pairs = cKDTree(np.column_stack([sx, sy])).query_pairs(transfer_radius_m,
+                                                           output_type="ndarray")
+    pairs = np.concatenate([pairs, pairs[:, ::-1]]).astype(np.int64)
+    wd = np.hypot(sx[pairs[:, 0]] - sx[pairs[:, 1]], sy[pairs[:, 0]] - sy[pairs[:, 1]])
+    u = np.concatenate([tail, rs["stop"].to_numpy(), rs["node"].to_numpy(), pairs[:, 0]])
+    v = np.concatenate([head, rs["node"].to_numpy(), rs["stop"].to_numpy(), pairs[:, 1]])
+    w = np.concatenate([ett * 60.0, wait_s, np.zeros(len(rs)),
+                        walking_seconds(wd, walk_speed_kmh, walk_detour)])
+    nx_ = np.concatenate([sx, sx[rs["stop"].to_numpy()]])
+    ny_ = np.concatenate([sy, sy[rs["stop"].to_numpy()]])
+    node_ids = np.array([f"stop:{s}" for s in names]
+                        + [f"route:{names[s]}|{r}" for s, r in zip(rs["stop"], rs["route"],
+                                                                    strict=True)], dtype=object)
+    gr = _graph.from_edges(
+        u, v, w, nx_, ny_, node_ids, mode="transit", largest_component=largest_component,
+        meta={"source": str(path), "kind": "transit_graph", "headways_min": hw,
+              "transfer_radius_m": transfer_radius_m, "walk_speed_kmh": walk_speed_kmh,
+              "n_gml_stops": n, "n_gml_edges": int(el.shape[0]),
+              "n_routes": int(len(set(eroute.tolist())))},
+    )
+    name_of = dict(zip([f"stop:{s}" for s in names], stop_names, strict=True))
+    rtype_of = dict(zip([f"stop:{s}" for s in names], rtype_v.tolist(), strict=True))
+    is_stop = np.array([str(i).startswith("stop:") for i in gr.node_ids])
+    gr.meta["stop_nodes"] = np.flatnonzero(is_stop)
+    gr.meta["stop_names"] = np.array([name_of[i] for i in gr.node_ids[is_stop]], dtype=object)
+    gr.meta["stop_route_types"] = np.array([rtype_of[i] for i in gr.node_ids[is_stop]])
+    log.info("transit graph %s: %d GML stops, %d GML edges, %d route nodes", path.name, n,
+             el.shape[0], len(rs))
+    return gr
+
+
+def graph_stop_times(gr: _graph.Graph, sources: np.ndarray | None = None,
+                     targets: np.ndarray | None = None) -> np.ndarray:
+    """Shortest travel times (s, float64, inf = unreachable) between stop nodes of a
+    transit :class:`graph.Graph` (default: all ``meta['stop_nodes']`` × all)."""
+    from scipy.sparse.csgraph import dijkstra
+
+    stops = gr.meta.get("stop_nodes")
+    if stops is None:
+        stops = np.arange(gr.n_nodes)
+    src = stops if sources is None else sources
+    tgt = stops if targets is None else targets
+    d = dijkstra(gr.to_scipy(), directed=True, indices=np.asarray(src))
+    return d[:, np.asarray(tgt)]
+
+
+# ============================================================================ measures
+def _aggregate(times_s: np.ndarray, opportunities: np.ndarray, cutoffs_min: Sequence[float],
+               decays: Sequence[Any]) -> dict[str, np.ndarray]:
+    from ruimtekit.analysis import accessibility
+
+    return accessibility.aggregate_times(times_s, opportunities, cutoffs_min=tuple(cutoffs_min),
+                                         decays=tuple(decays))
+
+
+def _direct_block(zx: np.ndarray, zy: np.ndarray, blk: np.ndarray, mode: Any,
+                  max_s: float) -> np.ndarray:
+    """Direct crow-fly times zone → zone (s, whole seconds; inf beyond ``max_s``)."""
+    return DirectTrip(zx, zy, zx, zy, mode, max_s).block(blk)
+
+
+def _name_columns(raw: dict[str, np.ndarray], opportunity: str, mode_label: str,
+                  pct: float, n_pct: int) -> dict[str, np.ndarray]:
+    suffix = "" if pct == 50 else f"_p{round(pct):g}"
+    return {f"{opportunity}_{k}_{mode_label}{suffix}": v for k, v in raw.items()}
+
+
+def zone_measures_from_blocks(
+    blocks: Iterator[tuple[np.ndarray, np.ndarray]], n_origins: int,
+    opportunities: np.ndarray, *, opportunity: str, mode_label: str,
+    percentiles: Sequence[float], cutoffs_min: Sequence[float], decays: Sequence[Any] = (),
+    direct: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Accumulate accessibility measures over blocks of origin × destination times.
+
+    Parameters
+    ----------
+    blocks : iterator of (origin positions, times)
+        ``times`` is (block, n_dest) or (block, n_dest, n_percentiles), seconds, inf =
+        unreachable.
+    n_origins : int
+    opportunities : array (n_dest,)
+    opportunity, mode_label : str
+        Column name parts (``jobs``, ``transit``).
+    percentiles : sequence of float
+        Percentile of each slice of the last axis; the 50th has no suffix, others get
+        ``_p{p}`` (e.g. ``jobs_45min_transit_p95``).
+    cutoffs_min, decays
+        Passed to :func:`ruimtekit.analysis.accessibility.aggregate_times`.
+    direct : callable, optional
+        ``direct(origin_positions) -> (block, n_dest)`` seconds of the non-transit direct
+        option (walking/cycling all the way); the minimum is taken (a percentile of
+        ``min(x, c)`` equals ``min(percentile(x), c)``).
+
+    Returns
+    -------
+    DataFrame with one row per origin and one column per measure.
+    """
+    opportunities = np.asarray(opportunities, dtype=np.float64)
+    cols: dict[str, np.ndarray] = {}
+    for blk, t in blocks:
+        if t.ndim == 2:
+            t = t[:, :, None]
+        dt = direct(blk) if direct is not None else None
+        for j, p in enumerate(percentiles):
+            tj = t[:, :, j]
+            if dt is not None:
+                tj = np.minimum(tj, dt)
+            named = _name_columns(_aggregate(tj, opportunities, cutoffs_min, decays),
+                                  opportunity, mode_label, p, len(percentiles))
+            for k, v in named.items():
+                if k not in cols:
+                    cols[k] = np.full(n_origins, np.nan)
+                cols[k][blk] = v
+    return pd.DataFrame(cols)
+
+
+# ==================================================================== config & pipeline
+class FeedEntry(Section):
+    """One GTFS feed of a multi-feed network (``feeds:`` list item).
+
+    Attributes
+    ----------
+    path : str
+        GTFS zip or folder (relative to the study root).
+    name : str, optional
+        Id prefix (default: the file name without ``.zip``).
+    """
+
+    path: str
+    name: str | None = None
+
+
+class TransitComparison(Section):
+    """Compare a transit measure with another mode's measure (``compare:`` of a block).
+
+    The ratio of population-weighted means ``Σ w·A_transit / Σ w·A_other`` over the
+    zones with both values is logged, noted on the maps and kept in the result's attrs.
+
+    Attributes
+    ----------
+    layer : str
+        Result layer holding the other measure (e.g. ``access_nl_pc4``), matched by
+        ``zone_id``.
+    column : str
+        Its column (e.g. ``jobs_45min_car``).
+    measure : str
+        The transit column (e.g. ``jobs_45min_bike_transit``).
+    weight : str
+        Zones column weighting the means (``population``; equal weights when absent).
+    reference : str, optional
+        A published figure to print beside the ratio.
+    """
+
+    layer: str
+    column: str
+    measure: str
+    weight: str = "population"
+    reference: str | None = None
+
+
+def compare_measures(result: pd.DataFrame, other: pd.DataFrame, cmp: TransitComparison,
+                     weights: np.ndarray | None = None) -> dict[str, Any]:
+    """Ratio of weighted means of ``result[cmp.measure]`` and ``other[cmp.column]``.
+
+    Returns
+    -------
+    dict with ``ratio``, ``mean_transit``, ``mean_other``, ``n_zones``, ``share_zones_
+    transit_ge_other`` (share of zones where transit reaches at least as much).
+    """
+    for frame, col, what in ((result, cmp.measure, "transit result"),
+                             (other, cmp.column, f"layer {cmp.layer!r}")):
+        if col not in frame.columns:
+            raise InputError(None, f"{what} has no column {col!r}",
+                             f"choose one of {[c for c in frame.columns if c != 'geometry']}")
+    o = other.set_index(other["zone_id"].astype(str))[cmp.column]
+    b = o.reindex(result["zone_id"].astype(str)).to_numpy(dtype=np.float64)
+    a = result[cmp.measure].to_numpy(dtype=np.float64)
+    w = np.ones(len(a)) if weights is None else np.nan_to_num(np.asarray(weights, float))
+    ok = np.isfinite(a) & np.isfinite(b)
+    ma = float(np.sum(w[ok] * a[ok]) / np.sum(w[ok]))
+    mb = float(np.sum(w[ok] * b[ok]) / np.sum(w[ok]))
+    return {"ratio": ma / mb if mb > 0 else float("nan"), "mean_transit": ma,
+            "mean_other": mb, "n_zones": int(ok.sum()),
+            "share_zones_transit_ge_other": float(np.mean(a[ok] >= b[ok]))}
+
+
+class TransitConfig(TransitParams):
+    """A transit accessibility block of the study file (``transit:`` list item).
+
+    Every routing parameter of :class:`TransitParams` (speeds, leg limits, rides, slacks,
+    window, percentiles) is a field of the block too, with the same defaults.
+
+    Attributes
+    ----------
+    name : str
+        Result layer ``transit_<name>``.
+    zones : str
+        Zones layer name (origins; also the destinations unless ``opportunities`` is a
+        point layer).
+    opportunities : str
+        Layer holding the opportunities (default: the zones layer). A layer sharing
+        ``zone_id`` with the zones is summed per zone; a point layer without shared ids
+        gives the destinations themselves (as the road accessibility blocks do).
+    opportunity_column : str
+        Column of opportunities (``jobs``, ``establishments_proxy``, ...).
+    network : str
+        Network name: built into ``ctx.networks[network]`` from the study's
+        ``networks:`` entry or from ``path`` below.
+    kind : {'gtfs', 'transit_graph', 'ns_rail'}, optional
+        Defaults to the kind of the study's network entry (or detection from the path).
+    path : str or list of str, optional
+        GTFS zip/folder, GML file, or NS rail folder (when the network is not defined in
+        the study's ``networks:`` section); a list of GTFS paths is merged into one
+        network (ids ``<file name>:<id>``).
+    feeds : list of {path, name}, optional
+        Several GTFS feeds with explicit names (the id prefixes), instead of ``path``.
+    date : str, optional
+        Service date ``YYYY-MM-DD`` (GTFS only).
+    transfer_network : str, optional
+        Walk network (a name under ``networks:``) for transfers between stops over the
+        streets, up to ``transfer_radius_m`` walked (:func:`street_transfers`, as R5);
+        default: straight lines within ``transfer_radius_m``.
+    max_transfers : int, optional
+        Shorthand for ``max_rides - 1``.
+    access_modes : list of {'walk', 'bike'}
+        ``walk`` → columns ``*_transit``; ``bike`` → ``*_bike_transit``.
+    access_radius_m : dict, optional
+        Legacy straight-line access radius per mode (m), converted to ``max_access_min``.
+    cutoffs : list of float
+        Cumulative time budgets (minutes; [30, 45, 60]).
+    decays : list of dict
+        ``accessibility.Decay`` parameters, e.g. ``{kind: exponential, beta: 0.05}``.
+    headways_min : dict, optional
+        Headway per GTFS route type for ``transit_graph`` (minutes).
+    access_networks : dict, optional
+        Street network (a name under ``networks:``) per access mode, e.g.
+        ``{walk: ams_walk, bike: ams_bike}``: access legs and the direct trip of that mode
+        follow the network instead of straight lines (:func:`network_legs`).
+    egress_network : str, optional
+        Network for the egress legs (default: ``access_networks`` of the egress mode when
+        given, else straight lines).
+    compare : TransitComparison, optional
+        Compare a measure with another mode (e.g. PT + bike vs car).
+    matrix : bool
+        Also export the travel-time matrix (:func:`od_matrix`) as
+        ``transit_<name>_<mode>_matrix.parquet`` beside the GeoPackage.
+    """
+
+    name: str
+    zones: str
+    opportunities: str | None = None
+    opportunity_column: str = "jobs"
+    network: str
+    kind: Literal["gtfs", "transit_graph", "ns_rail"] | None = None
+    path: str | list[str] | None = None
+    feeds: list[FeedEntry] = Field(default_factory=list)
+    date: str | None = None
+    transfer_network: str | None = None
+    max_transfers: int | None = Field(None, ge=0, le=15)
+    access_modes: list[Literal["walk", "bike"]] = Field(default_factory=lambda: ["walk"])
+    access_radius_m: dict[str, float] = Field(default_factory=dict)
+    cutoffs: list[float] = Field(default_factory=lambda: [30.0, 45.0, 60.0])
+    decays: list[dict[str, Any]] = Field(default_factory=list)
+    headways_min: dict[int, float] | None = None
+    access_networks: dict[Literal["walk", "bike"], str] = Field(default_factory=dict)
+    egress_network: str | None = None
+    matrix: bool = False
+    compare: TransitComparison | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9_]{1,48}", v):
+            raise ValueError("use letters, digits and '_' (it names the result layer)")
+        return v
+
+    def params(self, mode: str | None = None) -> TransitParams:
+        """The routing parameters of this block (for access ``mode``: its legacy radius)."""
+        p = TransitParams(**{k: getattr(self, k) for k in TransitParams.model_fields})
+        if self.max_transfers is not None:
+            p = p.updated(max_rides=self.max_transfers + 1)
+        if mode is not None and self.access_radius_m.get(mode):
+            p = p.with_radius(mode, self.access_radius_m[mode])
+        return p
+
+
+def detect_kind(path: str | Path) -> str:
+    """Transit network kind from a path: ``.gml`` → ``transit_graph``; a folder with
+    ``network.json`` → ``ns_rail``; a ``.zip`` or a folder with ``stops.txt`` → ``gtfs``."""
+    p = Path(path)
+    if p.suffix.lower() == ".gml":
+        return "transit_graph"
+    if p.is_dir() and (p / "network.json").is_file() or p.name == "network.json":
+        return "ns_rail"
+    if p.suffix.lower() == ".zip" or (p.is_dir() and (p / "stops.txt").is_file()):
+        return "gtfs"
+    raise InputError(p, "cannot tell which kind of transit network this is",
+                     "set kind: gtfs (zip/folder), transit_graph (.gml) or ns_rail (folder)")
+
+
+_BUILD_OPTIONS = {
+    "gtfs": {"transfer_radius_m", "walk_speed_kmh", "walk_detour", "change_slack_s"},
+    "transit_graph": {"headways_min", "transfer_radius_m", "walk_speed_kmh", "walk_detour"},
+    "ns_rail": {"tariff", "v_min_kmh", "v_max_kmh", "d_short_km", "d_long_km", "dwell_min",
+                "headway_intercity_min", "headway_sprinter_min", "transfer_penalty_min",
+                "skip_ratio", "fallback_detour"},
+}
+
+
+def build_transit_network(kind: str | None, path: Any, *, date: str | None = None,
+                          window: tuple[str, str] | None = None,
+                          max_time_min: float = MAX_TIME_MIN,
+                          options: dict[str, Any] | None = None) -> Any:
+    """Build a transit network of ``kind`` (``gtfs`` needs ``date``).
+
+    Parameters
+    ----------
+    kind : {'gtfs', 'transit_graph', 'ns_rail'} or None
+        ``None`` detects it from the path (:func:`detect_kind`).
+    path : str, Path, or a list of them / of :class:`ruimtekit.io.gtfs.Feed`
+        GTFS zip/folder, GML file, or NS rail folder; a list means several GTFS feeds
+        merged into one network (ids namespaced ``<feed>:<id>``).
+    date : str, optional
+        Service date (GTFS).
+    window : (str, str), optional
+        Departure window; GTFS trips outside window + ``max_time_min`` are dropped.
+    options : dict, optional
+        Builder settings: gtfs ``transfer_radius_m``, ``walk_speed_kmh``, ``walk_detour``,
+        ``change_slack_s``; transit_graph ``headways_min`` (route type → minutes) and the
+        walking settings; ns_rail ``tariff`` and the :class:`rail.RailModel` fields.
+
+    Returns
+    -------
+    TransitNetwork (gtfs), graph.Graph (transit_graph) or rail.RailNetwork (ns_rail).
+    """
+    from ruimtekit.io import gtfs
+
+    several = isinstance(path, (list, tuple))
+    if several and len(path) == 0:
+        raise InputError(None, "an empty list of GTFS feeds", "give one or more GTFS paths")
+    first = path[0] if several else path
+    p = first.path if isinstance(first, gtfs.Feed) else Path(first)
+    if several:
+        if kind not in (None, "gtfs"):
+            raise InputError(p, f"a list of paths makes a GTFS network, not {kind!r}",
+                             "give one path for transit_graph and ns_rail networks")
+        kind = "gtfs"
+    kind = kind or detect_kind(p)
+    opts = dict(options or {})
+    if kind not in _BUILD_OPTIONS:
+        raise InputError(p, f"unknown transit network kind {kind!r}",
+                         "use gtfs, transit_graph or ns_rail")
+    unknown = set(opts) - _BUILD_OPTIONS[kind]
+    if unknown:
+        raise InputError(p, f"unknown {kind} network option(s) {sorted(unknown)}",
+                         f"use {sorted(_BUILD_OPTIONS[kind])}")
+    if kind == "gtfs":
+        if not date:
+            raise InputError(p, "a GTFS network needs a service date",
+                             "set date: YYYY-MM-DD (a weekday inside the feed's range)")
+        tr = None
+        if window is not None:
+            a, b = parse_clock(window[0]), parse_clock(window[1])
+            _validate.check_window(a, b, window[0], window[1])
+            tr = (a, b + max_time_min * 60)
+        src = [f if isinstance(f, gtfs.Feed) else Path(f) for f in path] if several else p
+        return build_network(src, date, time_range_s=tr, **opts)
+    if kind == "transit_graph":
+        if "headways_min" in opts:
+            opts["headways_min"] = {int(k): float(v) for k, v in opts["headways_min"].items()}
+        return read_transit_graph_gml(p, **opts)
+    from ruimtekit.engine import rail
+
+    tariff = opts.pop("tariff", None)
+    return rail.build_rail_network(p, tariff, model=rail.RailModel(**opts))
+
+
+def _decays(specs: Sequence[dict[str, Any]]) -> list[Any]:
+    if not specs:
+        return []
+    from ruimtekit.analysis import accessibility
+
+    return [accessibility.as_decay(dict(s)) for s in specs]
+
+
+@dataclass
+class _Routing:
+    """Legs, direct trip and the block iterator of one routing set-up."""
+
+    acc: Legs
+    egr: Legs
+    direct: DirectTrip
+    blocks: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]
+    percentiles: list[float]
+    label: str
+    node_times: np.ndarray | None
+    n_dest: int
+
+
+def _points_of(gdf: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Points of a zone or point layer (``pop_x``/``pop_y`` or centroids)."""
+    return zone_points(gdf)
+
+
+def _routing(
+    network: Any, zones: Any, destinations: Any, access_mode: str, p: TransitParams,
+    access_network: _graph.Graph | None, egress_network: _graph.Graph | None,
+    block_size: int,
+) -> _Routing:
+    from ruimtekit.engine import rail
+
+    if access_mode not in MODE_LABEL:
+        raise InputError(None, f"unknown access mode {access_mode!r}", "use walk or bike")
+    zx, zy = zone_points(zones)
+    same = destinations is None
+    dx, dy = (zx, zy) if same else _points_of(destinations)
+    a_model, e_model = p.leg_model(access_mode), p.leg_model(p.egress_mode)
+    acc_s, egr_s = p.access_s(access_mode), p.egress_s()
+    a_term = 60.0 * a_model.fixed_min
+    e_term = 60.0 * e_model.fixed_min
+    direct_legs = None
+    if access_network is not None:
+        direct_legs = network_legs(access_network, zx, zy, dx, dy, mode=access_mode,
+                                   max_time_s=p.direct_s(), max_snap_m=p.max_snap_m,
+                                   access_speed_kmh=p.speed_kmh(access_mode), terminal_s=a_term)
+    direct = DirectTrip(zx, zy, dx, dy, a_model, p.direct_s(), same, direct_legs)
+
+    def legs(px: np.ndarray, py: np.ndarray, k: int | None) -> tuple[Legs, Legs]:
+        if access_network is not None:
+            a = network_legs(access_network, zx, zy, px, py, mode=access_mode,
+                             max_time_s=acc_s, k_nearest=k, max_snap_m=p.max_snap_m,
+                             access_speed_kmh=p.speed_kmh(access_mode), terminal_s=a_term)
+        else:
+            a = zone_legs(zx, zy, px, py, mode=a_model, max_time_s=acc_s, k_nearest=k)
+        if egress_network is not None:
+            e = network_legs(egress_network, dx, dy, px, py, mode=p.egress_mode,
+                             max_time_s=egr_s, reverse=True, k_nearest=k,
+                             max_snap_m=p.max_snap_m,
+                             access_speed_kmh=p.speed_kmh(p.egress_mode), terminal_s=e_term)
+        else:
+            e = zone_legs(dx, dy, px, py, mode=e_model, max_time_s=egr_s, k_nearest=k)
+        return a, e
+
+    label = MODE_LABEL[access_mode] + ("_bike" if p.egress_mode == "bike" else "")
+    if isinstance(network, TransitNetwork):
+        acc, egr = legs(network.x, network.y, p.k_nearest)
+
+        def blocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            return iter_raptor_blocks(
+                network, acc, egr, departures=p.departures(), percentiles=p.percentiles,
+                max_transfers=p.transfers, max_time_min=p.max_time_min,
+                block_size=block_size, board_slack_s=p.board_slack_s)
+
+        return _Routing(acc, egr, direct, blocks, list(p.percentiles), label, None, len(dx))
+    if isinstance(network, rail.RailNetwork):
+        node_x, node_y = network.x, network.y
+        node_times = network.station_seconds()
+        k = p.k_nearest or 5
+    elif isinstance(network, _graph.Graph):
+        stops = network.meta.get("stop_nodes", np.arange(network.n_nodes))
+        node_x, node_y = network.x[stops], network.y[stops]
+        node_times = graph_stop_times(network)
+        k = p.k_nearest
+    else:
+        raise InputError(None, f"cannot route on a {type(network).__name__}",
+                         "pass a TransitNetwork, transit graph or RailNetwork")
+    acc, egr = legs(node_x, node_y, k)
+
+    def mblocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        return iter_stop_matrix_blocks(node_times, acc, egr, block_size=block_size,
+                                       max_time_min=p.max_time_min)
+
+    return _Routing(acc, egr, direct, mblocks, [50.0], label, node_times, len(dx))
+
+
+def _check_opportunities(opp: np.ndarray, zones: Any, destinations: Any,
+                         opportunity: str) -> None:
+    ref = zones if destinations is None else destinations
+    if opp.shape[0] != len(ref):
+        raise InputError(None, f"{opp.shape[0]} opportunity values for {len(ref)} "
+                         f"{'zones' if destinations is None else 'destinations'}",
+                         "give one value per destination (per zone without destinations)")
+    if np.isnan(opp).any():
+        ids = (ref["zone_id"].to_numpy()[np.isnan(opp)][:5].tolist()
+               if "zone_id" in ref else np.flatnonzero(np.isnan(opp))[:5].tolist())
+        raise InputError(None, f"{int(np.isnan(opp).sum())} zones have no {opportunity} value "
+                         f"(e.g. {ids})",
+                         "fill or drop the zones without opportunities before routing")
+
+
+def zone_accessibility(
+    network: Any, zones: Any, opportunities: np.ndarray, *, opportunity: str = "jobs",
+    access_mode: str = "walk", cutoffs_min: Sequence[float] = (30, 45, 60),
+    decays: Sequence[Any] = (), params: TransitParams | dict[str, Any] | None = None,
+    destinations: Any = None, window: tuple[str, str] | None = None,
+    step_s: int | None = None, percentiles: Sequence[float] | None = None,
+    max_transfers: int | None = None, max_time_min: float | None = None,
+    access_radius_m: float | None = None, k_nearest: int | None = None,
+    block_size: int = 256, scheduler: Any = None,
+    access_network: _graph.Graph | None = None, egress_network: _graph.Graph | None = None,
+) -> pd.DataFrame:
+    """Zone-level transit accessibility measures for any transit network kind.
+
+    Travel time per origin–destination pair is ``min(direct, access + transit + egress)``:
+    the direct trip by the access mode (walking or cycling all the way) may take the whole
+    budget (``params.max_time_min``, or ``params.max_direct_min``), so transit never makes
+    a zone less accessible than the access mode alone; access and egress legs have their
+    own limits (:class:`TransitParams`).
+
+    Parameters
+    ----------
+    network : TransitNetwork, graph.Graph (transit graph) or rail.RailNetwork
+    zones : GeoDataFrame
+        Origin zones with ``zone_id`` (points: ``pop_x``/``pop_y`` or centroids), in the
+        working CRS (metres).
+    opportunities : array
+        Opportunities per zone, or per row of ``destinations`` (NaN not allowed).
+    opportunity : str
+        Column prefix (``jobs``, ``establishments_proxy``).
+    access_mode : {'walk', 'bike'}
+        Mode to the first stop and of the direct trip. Columns end in ``_transit`` (walk)
+        or ``_bike_transit`` (bike); ``_bike`` is appended when ``params.egress_mode`` is
+        bike.
+    cutoffs_min, decays
+        Measures (see :func:`ruimtekit.analysis.accessibility.aggregate_times`).
+    params : TransitParams or dict, optional
+        Routing parameters (speeds, leg limits, rides, slacks, window, percentiles).
+    destinations : GeoDataFrame, optional
+        Destination points (e.g. job locations) instead of the zones themselves.
+    window, step_s, percentiles, max_transfers, max_time_min, k_nearest : optional
+        Shorthands overriding the fields of ``params``.
+    access_radius_m : float, optional
+        Straight-line access radius (m), converted to the access leg time of that
+        distance (walk 1,000 m = 15.6 min; bike 4,000 m = 21 min).
+    block_size : int
+        Origins per compiled block.
+    scheduler : str or distributed.Client, optional
+        Route the origin blocks on Dask (``local:N``, a scheduler address or a client; see
+        :mod:`ruimtekit.engine.batches`); results are identical to the local run.
+    access_network, egress_network : Graph, optional
+        Street networks for the access legs and the direct trip (access mode) and for
+        the egress legs (egress mode), instead of straight lines (:func:`network_legs`).
+
+    Returns
+    -------
+    DataFrame with ``zone_id``, the measure columns and ``no_stop_{mode}``.
+    """
+    p = as_params(params, window=window, step_s=step_s, percentiles=percentiles,
+                  max_transfers=max_transfers, max_time_min=max_time_min,
+                  k_nearest=k_nearest)
+    if access_radius_m:
+        p = p.with_radius(access_mode, access_radius_m)
+    opp = np.asarray(opportunities, dtype=np.float64)
+    _check_opportunities(opp, zones, destinations, opportunity)
+    if access_mode not in MODE_LABEL:
+        raise InputError(None, f"unknown access mode {access_mode!r}", "use walk or bike")
+    if destinations is not None:
+        dg = destinations.geometry
+        lost = (dg.isna() | dg.is_empty).to_numpy()
+        if lost.any():
+            log.warning("%d destination(s) without a location are left out (%g %s)",
+                        int(lost.sum()), float(opp[lost].sum()), opportunity)
+            destinations, opp = destinations[~lost], opp[~lost]
+    unlocated = (zones.geometry.isna() | zones.geometry.is_empty).to_numpy()
+    if unlocated.any():
+        ids = (zones["zone_id"].to_numpy()[unlocated].tolist() if "zone_id" in zones
+               else np.flatnonzero(unlocated).tolist())
+        log.warning("%d zone(s) without geometry are left out of transit routing (measures "
+                    "NaN): %s", len(ids), ids[:10])
+        if destinations is None:
+            sub_dest, sub_opp = None, opp[~unlocated]
+        else:
+            sub_dest, sub_opp = destinations, opp
+        sub = zone_accessibility(
+            network, zones[~unlocated], sub_opp, opportunity=opportunity,
+            access_mode=access_mode, cutoffs_min=cutoffs_min, decays=decays, params=p,
+            destinations=sub_dest, block_size=block_size, scheduler=scheduler,
+            access_network=access_network, egress_network=egress_network)
+        full = pd.DataFrame(index=np.arange(len(zones)), columns=sub.columns, dtype=float)
+        full = full.astype({c: sub[c].dtype for c in sub.columns if sub[c].dtype != float})
+        full.loc[~unlocated, :] = sub.to_numpy()
+        full["zone_id"] = zones["zone_id"].to_numpy() if "zone_id" in zones else full.index
+        full.attrs["unlocated"] = ids
+        return full
+    r = _routing(network, zones, destinations, access_mode, p, access_network,
+                 egress_network, block_size)
+    n = len(zones)
+    if scheduler is not None:
+        from ruimtekit.engine import batches as distributed
+
+        df = distributed.transit_measures(
+            network if isinstance(network, TransitNetwork) else r.node_times, r.acc, r.egr,
+            r.direct, opp, scheduler=scheduler, opportunity=opportunity,
+            mode_label=r.label, percentiles=r.percentiles, cutoffs_min=cutoffs_min,
+            decays=decays, params=p, block_size=block_size)
+    else:
+        df = zone_measures_from_blocks(
+            r.blocks(), n, opp, opportunity=opportunity, mode_label=r.label,
+            percentiles=r.percentiles, cutoffs_min=cutoffs_min, decays=decays,
+            direct=r.direct.block)
+    df.insert(0, "zone_id", zones["zone_id"].to_numpy() if "zone_id" in zones else np.arange(n))
+    no_access = np.diff(r.acc.ptr) == 0
+    df[f"no_stop_{r.label}"] = no_access
+    if no_access.any():
+        log.warning("%d zones have no stop within the %s access limit (%.0f min); they reach "
+                    "only by the direct %s trip", int(no_access.sum()), access_mode,
+                    p.access_s(access_mode) / 60.0, access_mode)
+    df.attrs["params"] = p.model_dump()
+    return df
+
+
+def od_matrix(
+    network: Any, zones: Any, destinations: Any = None, *, access_mode: str = "walk",
+    params: TransitParams | dict[str, Any] | None = None,
+    access_network: _graph.Graph | None = None, egress_network: _graph.Graph | None = None,
+    block_size: int = 256,
+) -> pd.DataFrame:
+    """Transit travel-time matrix: zone-to-zone (or zone-to-point) percentiles.
+
+    The same trips as :func:`zone_accessibility`: ``min(direct, access + transit +
+    egress)`` per departure, summarised over the departure window as nearest-rank
+    percentiles (timetables; frequency and rail networks give one expected time).
+
+    Parameters
+    ----------
+    network : TransitNetwork, graph.Graph (transit graph) or rail.RailNetwork
+    zones : GeoDataFrame
+        Origins with ``zone_id``.
+    destinations : GeoDataFrame, optional
+        Destinations with ``zone_id`` (default: the zones).
+    access_mode : {'walk', 'bike'}
+    params : TransitParams or dict, optional
+    access_network, egress_network : Graph, optional
+        Street networks for the legs (:func:`network_legs`).
+    block_size : int
+
+    Returns
+    -------
+    DataFrame
+        Long format, every origin × destination pair: ``from_id``, ``to_id`` (str),
+        ``travel_time`` (minutes, float64; the 50th percentile, or the first one asked
+        when the 50th is not), one ``travel_time_p{p}`` column per percentile when more
+        than one is asked; NaN = unreachable within ``max_time_min``.
+    """
+    p = as_params(params)
+    oid = (zones["zone_id"].astype(str).to_numpy() if "zone_id" in zones
+           else np.arange(len(zones)).astype(str))
+    ref = zones if destinations is None else destinations
+    did = (ref["zone_id"].astype(str).to_numpy() if "zone_id" in ref
+           else np.arange(len(ref)).astype(str))
+    nd = len(ref)
+    it = iter_od_blocks(network, zones, destinations, access_mode=access_mode, params=p,
+                        access_network=access_network, egress_network=egress_network,
+                        block_size=block_size)
+    pcts = next(it)
+    out = np.full((len(zones), nd, len(pcts)), np.nan)
+    for blk, t in it:
+        out[blk] = t
+    main = pcts.index(50.0) if 50.0 in pcts else 0
+    df = pd.DataFrame({"from_id": np.repeat(oid, nd), "to_id": np.tile(did, len(zones)),
+                       "travel_time": out[:, :, main].ravel()})
+    if len(pcts) > 1:
+        for j, q in enumerate(pcts):
+            df[f"travel_time_p{round(q):g}"] = out[:, :, j].ravel()
+    df.attrs.update({"access_mode": access_mode, "params": p.model_dump(),
+                     "unit": "minutes"})
+    return df
+
+
+def iter_od_blocks(
+    network: Any, zones: Any, destinations: Any = None, *, access_mode: str = "walk",
+    params: TransitParams | dict[str, Any] | None = None,
+    access_network: _graph.Graph | None = None, egress_network: _graph.Graph | None = None,
+    block_size: int = 256,
+) -> Iterator[Any]:
+    """The travel times of :func:`od_matrix` block by block (bounded memory).
+
+    Yields first the list of percentiles (the last axis of every block: the asked ones
+    for timetables, ``[50.0]`` for frequency and rail networks), then ``(rows, minutes)``
+    per block of origins: ``minutes`` is float64 (len(rows), n_destinations,
+    n_percentiles), ``min(direct, access + transit + egress)`` in minutes, NaN =
+    unreachable within ``params.max_time_min``. Parameters as :func:`od_matrix`.
+    """
+    p = as_params(params)
+    r = _routing(network, zones, destinations, access_mode, p, access_network,
+                 egress_network, block_size)
+    yield list(r.percentiles)
+    for blk, t in r.blocks():
+        if t.ndim == 2:
+            t = t[:, :, None]
+        dt = r.direct.block(blk)
+        t = np.minimum(t, dt[:, :, None])
+        t[t > 60.0 * p.max_time_min] = np.inf
+        yield blk, np.where(np.isfinite(t), t / 60.0, np.nan)
+
+
+def iter_stop_matrix_blocks(
+    node_times: np.ndarray, access: Legs, egress: Legs, *, block_size: int = 512,
+    max_time_min: float = MAX_TIME_MIN,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(origins, times)`` blocks of zone-to-zone times (s) through a node-to-node
+    matrix: access + node time + egress, minimised (compiled min-plus)."""
+    from ruimtekit.engine import _raptor
+
+    m = np.ascontiguousarray(node_times, dtype=np.float64)
+    cap = max_time_min * 60.0
+    n = access.n_zones
+    for b0 in range(0, n, block_size):
+        blk = np.arange(b0, min(n, b0 + block_size), dtype=np.int64)
+        t = _raptor.min_plus_legs(blk, access.ptr, access.stop,
+                                  access.seconds.astype(np.float64), m, egress.ptr,
+                                  egress.stop, egress.seconds.astype(np.float64),
+                                  egress.n_zones)
+        t[t > cap] = np.inf
+        yield blk, t
+
+
+def pipeline_step(ctx: Any) -> None:
+    """Pipeline step: build the transit networks of the study's ``transit`` blocks and add
+    result layers ``transit_<name>`` (zones with measure columns) to ``ctx.results``.
+
+    Reads ``ctx.study.transit`` (list of :class:`TransitConfig`), ``ctx.layers[zones]``
+    and ``ctx.layers[opportunities]``; a network is taken from ``ctx.networks[network]``
+    when already built, else built from ``ctx.study.networks[network].path`` (or the
+    block's ``path``) and stored in ``ctx.networks``.
+    """
+    blocks = list(getattr(ctx.study, "transit", None) or [])
+    for cfg in blocks:
+        with ctx.timed(f"transit:{cfg.name}"):
+            net = ctx.networks.get(cfg.network)
+            kind = cfg.kind
+            if net is None or not _is_transit(net):
+                spec = (getattr(ctx.study, "networks", None) or {}).get(cfg.network)
+                path = cfg.path or (getattr(spec, "path", None) if spec is not None else None)
+                if cfg.feeds:
+                    from ruimtekit.io import gtfs
+
+                    path = [gtfs.read_gtfs(ctx.resolve(f.path), name=f.name)
+                            for f in cfg.feeds]
+                elif isinstance(path, list):
+                    path = [ctx.resolve(q) for q in path]
+                if path is None:
+                    raise InputError(None, f"transit block {cfg.name!r}: network "
+                                     f"{cfg.network!r} is not in networks: and has no path",
+                                     "define it under networks: (with kind) or give path:")
+                if kind is None and spec is not None and spec.kind in _BUILD_OPTIONS:
+                    kind = spec.kind
+                opts = dict(getattr(spec, "options", None) or {})
+                if cfg.headways_min:
+                    opts["headways_min"] = cfg.headways_min
+                eff_kind = kind or ("gtfs" if isinstance(path, list)
+                                    else detect_kind(ctx.resolve(path)))
+                if eff_kind in ("gtfs", "transit_graph"):  # transfers from the block
+                    opts.setdefault("transfer_radius_m", cfg.transfer_radius_m)
+                    opts.setdefault("walk_speed_kmh", cfg.speed_kmh("walk"))
+                    opts.setdefault("walk_detour", cfg.transfer_detour)
+                if eff_kind == "gtfs":
+                    opts.setdefault("change_slack_s", cfg.change_slack_s)
+                    if cfg.transfer_network:
+                        opts["transfer_radius_m"] = 0.0  # street transfers below
+                net = build_transit_network(
+                    kind, path if isinstance(path, list) else ctx.resolve(path), date=cfg.date,
+                    window=(cfg.window_start, cfg.window_end), max_time_min=cfg.max_time_min,
+                    options=opts)
+                if cfg.transfer_network and isinstance(net, TransitNetwork):
+                    net = street_transfers(
+                        net, _street_network(ctx, cfg, cfg.transfer_network),
+                        max_distance_m=cfg.transfer_radius_m,
+                        walk_speed_kmh=cfg.speed_kmh("walk"), max_snap_m=cfg.max_snap_m)
+                ctx.networks[cfg.network] = net
+                if isinstance(net, TransitNetwork) and net.meta.get("feeds"):
+                    from ruimtekit.io import gtfs
+
+                    ctx.tables[f"gtfs_feeds_{cfg.network}"] = gtfs.report_table(
+                        net.meta["feeds"])
+            kind = _kind_of(net)
+            if cfg.zones not in ctx.layers:
+                raise InputError(None, f"transit block {cfg.name!r}: zones layer "
+                                 f"{cfg.zones!r} is not defined", "add it under layers:")
+            zones = ctx.layers[cfg.zones]
+            opp, dest = _opportunities(ctx, cfg, zones)
+            decays = _decays(cfg.decays)
+            egress_name = cfg.egress_network or cfg.access_networks.get(cfg.egress_mode)
+            egress_net = _street_network(ctx, cfg, egress_name)
+            cols: dict[str, np.ndarray] = {}
+            for mode in cfg.access_modes:
+                acc_net = _street_network(ctx, cfg, cfg.access_networks.get(mode))
+                df = zone_accessibility(
+                    net, zones, opp, opportunity=cfg.opportunity_column, access_mode=mode,
+                    cutoffs_min=cfg.cutoffs, decays=decays, params=cfg.params(mode),
+                    destinations=dest, scheduler=getattr(ctx, "dask_client", None),
+                    access_network=acc_net, egress_network=egress_net)
+                for c in df.columns:
+                    if c != "zone_id":
+                        cols[c] = df[c].to_numpy()
+                if cfg.matrix:
+                    _export_matrix(ctx, f"transit_{cfg.name}_{mode}_matrix", od_matrix(
+                        net, zones, dest, access_mode=mode, params=cfg.params(mode),
+                        access_network=acc_net, egress_network=egress_net))
+            result = zones[["zone_id", "geometry"]].copy()
+            result = result.join(pd.DataFrame(cols, index=result.index))
+            result.attrs["transit"] = {"kind": kind, "network": cfg.network,
+                                       "access_modes": list(cfg.access_modes),
+                                       "access_networks": dict(cfg.access_networks),
+                                       "egress_network": egress_name}
+            ctx.results[f"transit_{cfg.name}"] = result
+            if cfg.compare is not None:
+                _compare_step(ctx, cfg, zones, result)
+            if cfg.opportunity_column.endswith("_proxy") or cfg.opportunity_column in (
+                    "establishments", "a_bedv"):
+                ctx.note(f"transit_{cfg.name}: opportunities are {cfg.opportunity_column}, a "
+                         "proxy (business establishments, not job counts)")
+            if kind != "gtfs":
+                ctx.note(f"transit_{cfg.name}: {kind} network without timetable; waiting "
+                         "is modelled as half the headway (expected times, not percentiles)")
+
+
+def _compare_step(ctx: Any, cfg: TransitConfig, zones: Any, result: Any) -> None:
+    cmp = cfg.compare
+    assert cmp is not None
+    other = ctx.results.get(cmp.layer)
+    if other is None:
+        raise InputError(None, f"transit block {cfg.name!r}: compare layer {cmp.layer!r} is "
+                         "not a result of this study",
+                         f"use one of {sorted(ctx.results)} (accessibility blocks run first)")
+    w = zones[cmp.weight].to_numpy(dtype=np.float64) if cmp.weight in zones else None
+    res = compare_measures(result, other, cmp, w)
+    result.attrs["compare"] = {**cmp.model_dump(), **res}
+    text = (f"transit_{cfg.name}: {cmp.measure} / {cmp.column} ({cmp.layer}) = "
+            f"{res['ratio']:.0%} ({'population' if w is not None else 'zone'}-weighted means "
+            f"{res['mean_transit']:,.0f} / {res['mean_other']:,.0f} over {res['n_zones']:,} "
+            f"zones)" + (f"; {cmp.reference}" if cmp.reference else ""))
+    log.info(text)
+    ctx.note(text)
+
+
+def _export_matrix(ctx: Any, name: str, df: pd.DataFrame) -> None:
+    """Write a travel-time matrix like the road matrices (Parquet beside the GeoPackage)."""
+    from ruimtekit.analysis import accessibility
+
+    if getattr(ctx, "work_dir", None) is not None:
+        accessibility.write_od_matrix(df, Path(ctx.work_dir) / f"{name}.parquet")
+    else:
+        ctx.tables[name] = df
+
+
+def _street_network(ctx: Any, cfg: TransitConfig, name: str | None) -> _graph.Graph | None:
+    """The street network ``name`` of the study (for access/egress legs), or None."""
+    if name is None:
+        return None
+    net = ctx.networks.get(name)
+    if not isinstance(net, _graph.Graph) or _is_transit(net):
+        have = sorted(k for k, v in ctx.networks.items()
+                      if isinstance(v, _graph.Graph) and not _is_transit(v))
+        raise InputError(None, f"transit block {cfg.name!r}: access/egress network {name!r} "
+                         "is not a street network of this study",
+                         f"use one of {have} (walk or bike networks under networks:)")
+    return net
+
+
+def _kind_of(net: Any) -> str:
+    from ruimtekit.engine import rail
+
+    if isinstance(net, TransitNetwork):
+        return "gtfs"
+    if isinstance(net, rail.RailNetwork):
+        return "ns_rail"
+    return "transit_graph"
+
+
+def _is_transit(net: Any) -> bool:
+    from ruimtekit.engine import rail
+
+    return isinstance(net, (TransitNetwork, rail.RailNetwork)) or (
+        isinstance(net, _graph.Graph) and net.mode == "transit")
+
+
+def _opportunities(ctx: Any, cfg: TransitConfig, zones: Any) -> tuple[np.ndarray, Any]:
+    """Opportunities per destination and the destinations (None = the zones)."""
+    name = cfg.opportunities or cfg.zones
+    if name not in ctx.layers:
+        raise InputError(None, f"transit block {cfg.name!r}: layer {name!r} is not defined",
+                         "add it under layers:")
+    lay = ctx.layers[name]
+    col = cfg.opportunity_column
+    if col not in lay.columns:
+        raise InputError(None, f"layer {name!r} has no column {col!r}",
+                         f"choose one of {', '.join(map(str, lay.columns))}")
+    if name == cfg.zones:
+        v = lay[col].to_numpy(dtype=np.float64)
+    else:
+        from ruimtekit.io import layers
+
+        zid = zones["zone_id"].astype(str)
+        matched = ("zone_id" in lay.columns
+                   and lay["zone_id"].astype(str).isin(set(zid)).mean() > 0.5)
+        has_geom = getattr(lay, "geometry", None) is not None and "geometry" in lay.columns
+        if matched:
+            s = lay.groupby(lay["zone_id"].astype(str))[col].sum()
+            v = zid.map(s).fillna(0.0).to_numpy(dtype=np.float64)
+        elif has_geom and lay.geometry.geom_type.isin(["Point"]).all():
+            ctx.note(f"transit_{cfg.name}: destinations are the {len(lay)} points of layer "
+                     f"{name!r} ({col}), reached from the {cfg.zones} zones")
+            w = lay[col].to_numpy(dtype=np.float64)
+            if np.isnan(w).any() or (w < 0).any():
+                raise InputError(None, f"layer {name!r} has missing or negative {col}",
+                                 "fill them (0 when there are none) or drop those rows")
+            return w, lay
+        elif has_geom:
+            agg = layers.aggregate_to_zones(lay, zones, col, how="spatial")
+            v = agg[col].to_numpy(dtype=np.float64)
+            ctx.note(f"transit_{cfg.name}: {col} of layer {name!r} assigned to {cfg.zones} "
+                     "zones by location (point in polygon)")
+        else:
+            raise InputError(None, f"opportunity layer {name!r} neither shares zone_ids "
+                             f"with {cfg.zones!r} nor has geometry",
+                             "give opportunities per zone_id of the zones layer or as points")
+    if np.isnan(v).any():
+        nan = np.isnan(v)
+        miss = zones["zone_id"].to_numpy()[nan]
+        if nan.mean() > MISSING_OPPORTUNITY_SHARE:
+            raise InputError(None, f"{int(nan.sum())} of {len(v)} zones have no {col} (e.g. "
+                             f"{list(miss[:5])})", "fill the missing values or drop those zones")
+        log.warning("transit %s: %d zone(s) have no %s value and count as origins without "
+                    "%s: %s", cfg.name, int(nan.sum()), col, col, ", ".join(map(str, miss[:10])))
+        ctx.note(f"transit_{cfg.name}: {int(nan.sum())} zone(s) without a {col} value count "
+                 f"as 0 {col} (origins only)")
+        v = np.where(nan, 0.0, v)
+    return v, None
