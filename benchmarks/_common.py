@@ -15,7 +15,8 @@ import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
 from ruimtekit import _io
-from ruimtekit.analysis import accessibility
+from ruimtekit.engine import search as _search
+from ruimtekit.engine.measures import Decay
 from ruimtekit.network import graph
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -39,13 +40,13 @@ def grid_graph(side: int = 317, lo: int = 50, hi: int = 150, seed: int = 0) -> g
 def all_nodes_inputs(g: graph.Graph, opp: np.ndarray, cutoffs: list[float]):
     """SearchInputs with every node an origin and a destination; cutoffs in weight units."""
     n = g.n_nodes
-    ms = [accessibility.Decay("cumulative", cutoff=c / 60.0) for c in cutoffs]
-    return accessibility.build_search_inputs(
+    ms = [Decay("cumulative", cutoff=c / 60.0) for c in cutoffs]
+    return _search.build_search_inputs(
         g, np.arange(n + 1), np.arange(n), np.zeros(n), np.arange(n), np.zeros(n), opp, ms,
         max(cutoffs) / 60.0)
 
 
-def warm_up(sh: accessibility.SearchInputs) -> None:
+def warm_up(sh: _search.SearchInputs) -> None:
     """Compile (or load from numba's cache) both search kernels before timing."""
     from ruimtekit.engine import _kernels
 

@@ -16,7 +16,7 @@ import numpy as np
 from _common import all_nodes_inputs, dumps, save, warm_up
 from scipy.sparse.csgraph import dijkstra
 
-from ruimtekit.analysis import accessibility
+from ruimtekit.engine import search as _search
 from ruimtekit.network import graph
 
 DELFT = Path(__file__).resolve().parents[1] / "data" / "raw" / "osm" / "delft_drive.graphml"
@@ -56,7 +56,7 @@ def main() -> dict:
         sh = all_nodes_inputs(g, jobs, [m * 60])
         info: dict = {}
         t0 = time.perf_counter()
-        out = accessibility.measures_batch(sh, np.arange(g.n_nodes), info=info)[:, 0]
+        out = _search.measures_batch(sh, np.arange(g.n_nodes), info=info)[:, 0]
         t1 = time.perf_counter()
         d = dijkstra(g.to_scipy(), directed=True, limit=m * 60 + 0.5)
         t2 = time.perf_counter()

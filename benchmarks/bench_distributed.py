@@ -6,11 +6,11 @@ junctions 100 m apart, local streets 30–50 km/h, arterials 70 km/h, motorways 
 ``--origins`` random nodes; destinations: every node; measures: cumulative jobs within
 ``--minutes`` and an exponential decay (beta 0.05/min) within the same horizon.
 
-Runs, all on the same :class:`accessibility.SearchInputs` and checked for identical output:
+Runs, all on the same :class:`_search.SearchInputs` and checked for identical output:
 
 * ``local_all_threads`` — in-process numba search with every numba thread;
 * ``local_1_thread`` — in-process with one numba thread (the per-core reference);
-* ``dask_1_worker`` / ``dask_2_workers`` — :func:`distributed.network_measures` on a
+* ``dask_1_worker`` / ``dask_2_workers`` — :func:`_search.network_measures` on a
   LocalCluster (worker processes, ``threads_per_worker=1``, ``NUMBA_NUM_THREADS=1`` in
   the workers), default batching; the cluster is started and its workers warmed up
   (numba cache loaded) before timing, the scatter of the network is inside the timing.
@@ -34,11 +34,12 @@ import numpy as np
 from _common import dumps, machine, maxrss_mb, save
 from bench_roadlike import roadlike
 
-from ruimtekit.analysis import accessibility
 from ruimtekit.engine import batches as distributed
+from ruimtekit.engine import search as _search
+from ruimtekit.engine.measures import Decay
 
 
-def shared_nbytes(sh: accessibility.SearchInputs) -> int:
+def shared_nbytes(sh: _search.SearchInputs) -> int:
     """Bytes of the arrays in a SearchInputs (what is scattered to every worker)."""
     return int(sum(v.nbytes for v in vars(sh).values() if isinstance(v, np.ndarray)))
 
@@ -71,10 +72,10 @@ def _warm_up(client) -> None:
     """Load the compiled kernels in every worker with a tiny search (tiny synthetic grid)."""
     g = roadlike(20, seed=1)
     n = g.n_nodes
-    sh = accessibility.build_search_inputs(
+    sh = _search.build_search_inputs(
         g, np.arange(n + 1), np.arange(n), np.zeros(n), np.arange(n), np.zeros(n),
-        np.ones(n), [accessibility.Decay("cumulative", cutoff=5)], 5)
-    distributed.map_batches(distributed.network_batch, sh, n, client=client, batch_size=4)
+        np.ones(n), [Decay("cumulative", cutoff=5)], 5)
+    distributed.map_batches(_search.network_batch, sh, n, client=client, batch_size=4)
 
 
 def run_cluster(sh, n_workers: int) -> dict:
@@ -103,7 +104,7 @@ def run_cluster(sh, n_workers: int) -> dict:
         cpu0 = client.run(_cpu_s)
         res["loadavg_before"] = round(os.getloadavg()[0], 2)
         t0 = time.perf_counter()
-        out, reached = distributed.network_measures(sh, client)
+        out, reached = _search.network_measures(sh, client)
         res["seconds"] = round(time.perf_counter() - t0, 2)
         cpu1 = client.run(_cpu_s)
         res["worker_cpu_s"] = sorted(round(cpu1[w] - cpu0[w], 2) for w in cpu1 if w in cpu0)
@@ -165,25 +166,25 @@ def main() -> dict:
     jobs = rng.poisson(5, g.n_nodes).astype(np.float64)
     origins = rng.choice(g.n_nodes, a.origins, replace=False)
     n = g.n_nodes
-    ms = [accessibility.Decay("cumulative", cutoff=a.minutes),
-          accessibility.Decay("exponential", beta=0.05)]
-    sh = accessibility.build_search_inputs(
+    ms = [Decay("cumulative", cutoff=a.minutes),
+          Decay("exponential", beta=0.05)]
+    sh = _search.build_search_inputs(
         g, np.arange(origins.size + 1), origins, np.zeros(origins.size), np.arange(n),
         np.zeros(n), jobs, ms, a.minutes)
     res["scattered_inputs_mb"] = round(shared_nbytes(sh) / 2**20, 1)
-    accessibility.measures_batch(sh, np.arange(4))  # compile / load the cache
+    _search.measures_batch(sh, np.arange(4))  # compile / load the cache
 
     runs: dict = {}
     threads = numba.get_num_threads()
     la, t0, c0 = round(os.getloadavg()[0], 2), time.perf_counter(), _cpu_s()
-    ref, _, _, reached = accessibility.search(sh)
+    ref, _, _, reached = _search.search(sh)
     w = time.perf_counter() - t0
     runs["local_all_threads"] = {"numba_threads": threads, "loadavg_before": la,
                                  "seconds": round(w, 2), "cpu_s": round(_cpu_s() - c0, 2)}
     runs["local_all_threads"]["cpu_s_per_wall_s"] = round(runs["local_all_threads"]["cpu_s"] / w, 2)
     numba.set_num_threads(1)
     la, t0, c0 = round(os.getloadavg()[0], 2), time.perf_counter(), _cpu_s()
-    out1, _, _, _ = accessibility.search(sh)
+    out1, _, _, _ = _search.search(sh)
     runs["local_1_thread"] = {"numba_threads": 1, "loadavg_before": la,
                               "seconds": round(time.perf_counter() - t0, 2),
                               "cpu_s": round(_cpu_s() - c0, 2)}

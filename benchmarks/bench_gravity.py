@@ -18,9 +18,9 @@ import numpy as np
 import statsmodels.api as sm
 
 from ruimtekit import _io
+from ruimtekit.analysis import borrowed_size as bs
 from ruimtekit.analysis import gravity
 from ruimtekit.io import layers
-from ruimtekit.analysis import borrowed_size as bs
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 OUT = Path(__file__).resolve().parent / "results" / "bench_gravity.json"

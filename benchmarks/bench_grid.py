@@ -19,7 +19,7 @@ import numpy as np
 from _common import all_nodes_inputs, dumps, grid_graph, oracle_sums, save, timer, warm_up
 
 from ruimtekit.engine import _kernels
-from ruimtekit.analysis import accessibility
+from ruimtekit.engine import search as _search
 
 
 def main() -> dict:
@@ -53,7 +53,7 @@ def main() -> dict:
         for _ in range(a.repeat):
             info: dict = {}
             t0, c0 = time.perf_counter(), time.process_time()
-            out = accessibility.measures_batch(sh, np.arange(g.n_nodes), info=info)[:, 0]
+            out = _search.measures_batch(sh, np.arange(g.n_nodes), info=info)[:, 0]
             times.append(time.perf_counter() - t0)
             cpus.append(time.process_time() - c0)
         r["ruimtekit_s"] = round(min(times), 3)
@@ -80,7 +80,7 @@ def main() -> dict:
     # every cutoff from ONE search at the largest cutoff
     sh = all_nodes_inputs(g, jobs, list(a.cutoffs))
     with timer(res, "ruimtekit_all_cutoffs_one_search_s"):
-        allc = accessibility.measures_batch(sh, np.arange(g.n_nodes))
+        allc = _search.measures_batch(sh, np.arange(g.n_nodes))
     for k, c in enumerate(a.cutoffs):
         ref = oracle_sums(g, jobs, sample, c)
         res["cutoffs"][str(int(c))]["one_search_mismatches"] = int((allc[sample, k] != ref).sum())

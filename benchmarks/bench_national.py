@@ -30,10 +30,11 @@ import numpy as np
 import pandas as pd
 from _common import machine, maxrss_mb, save, warm_up
 
-from ruimtekit.analysis import accessibility
-from ruimtekit.network import connectors, networks
-from ruimtekit.io import layers
 from ruimtekit import study
+from ruimtekit.analysis import accessibility
+from ruimtekit.engine.measures import measure_list
+from ruimtekit.io import layers, places
+from ruimtekit.network import connectors, networks
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"
@@ -79,12 +80,12 @@ def main() -> dict:
                                  "road_tables": g.meta.get("road_tables", {})}
     cfg = connectors.ConnectorConfig()
     # warm-up: compile/load both search kernels on the real inputs (not timed)
-    zx, zy = accessibility.zone_points(pc4)
+    zx, zy = places.zone_points(pc4)
     sh, _, _ = accessibility._connector_search(
         nets["nl_car"], (zx[:50], zy[:50]),
         (jobs.geometry.x.to_numpy(), jobs.geometry.y.to_numpy(), jobs["jobs"].to_numpy()),
         cfg.model_copy(update={"same_land": False}),
-        None, accessibility._measures([35, 45], []), 45.0)
+        None, measure_list([35, 45], []), 45.0)
     warm_up(sh)
     out = {}
     t_all = time.perf_counter()

@@ -26,12 +26,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ruimtekit.engine.measures import aggregate_times
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
-from ruimtekit.analysis import accessibility  # noqa: E402
-from ruimtekit.io import gtfs
 from ruimtekit.engine import transit
+from ruimtekit.io import gtfs
 
 ROOT = Path(__file__).resolve().parents[1]
 POA = ROOT / "data" / "raw" / "poa"
@@ -91,7 +92,7 @@ def main() -> None:
             direct[np.arange(len(blk)), blk] = 0.0
             tt = np.minimum(tt, direct)
             reach += int(np.isfinite(tt).sum())
-            m = accessibility.aggregate_times(tt, jobs, cutoffs_min=(30, 60))
+            m = aggregate_times(tt, jobs, cutoffs_min=(30, 60))
             for c in (30, 60):
                 acc[c][blk] = m[f"{c}min"]
     reps = {r["name"]: r for r in net.meta["feeds"]}

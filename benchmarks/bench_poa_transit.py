@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ruimtekit.analysis import transit_access
+
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw" / "poa"
 RESULTS = Path(__file__).resolve().parent / "results"
 DATE = "2019-05-13"
@@ -54,9 +56,9 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     import ruimtekit
+    from ruimtekit.engine import transit
     from ruimtekit.io import layers
     from ruimtekit.network import networks
-    from ruimtekit.engine import transit
 
     timings: dict[str, float] = {}
     out: dict[str, object] = {"date": DATE, "crs": "EPSG:31982"}
@@ -82,7 +84,7 @@ def main() -> None:
         example = transit.TransitParams(**R5_LIKE, max_rides=8, window_start="14:00",
                                         window_end="15:00", percentiles=[50.0])
         t = time.perf_counter()
-        df = transit.zone_accessibility(net, hexes, hexes["jobs"].to_numpy(),
+        df = transit_access.zone_accessibility(net, hexes, hexes["jobs"].to_numpy(),
                                         cutoffs_min=(30, 60), params=example,
                                         access_network=walk, egress_network=walk)
         timings["example_routing_s"] = time.perf_counter() - t
@@ -103,7 +105,7 @@ def main() -> None:
             r5 = transit.TransitParams(**R5_LIKE, max_rides=3, window_start="14:00",
                                        window_end="14:01", percentiles=[50.0])
             t = time.perf_counter()
-            m = transit.od_matrix(net, hexes, access_mode="walk", params=r5,
+            m = transit_access.od_matrix(net, hexes, access_mode="walk", params=r5,
                                   access_network=walk, egress_network=walk)
             timings["r5_setting_matrix_s"] = time.perf_counter() - t
             m.to_parquet(RESULTS / "poa_r5_setting_matrix.parquet", index=False)
@@ -111,7 +113,7 @@ def main() -> None:
             out["r5_setting_pairs"] = int(len(m))
             out["r5_setting_reachable_share"] = float(reach.mean())
             out["r5_setting_median_min"] = float(m.loc[reach, "travel_time"].median())
-            acc60 = transit.zone_accessibility(net, hexes, hexes["jobs"].to_numpy(),
+            acc60 = transit_access.zone_accessibility(net, hexes, hexes["jobs"].to_numpy(),
                                                cutoffs_min=(60,), params=r5,
                                                access_network=walk, egress_network=walk)
             acc60.to_csv(RESULTS / "poa_r5_setting_jobs60.csv", index=False)

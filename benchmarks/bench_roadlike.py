@@ -17,7 +17,8 @@ import tracemalloc
 import numpy as np
 from _common import dumps, maxrss_mb, save
 
-from ruimtekit.analysis import accessibility
+from ruimtekit.engine import search as _search
+from ruimtekit.engine.measures import Decay
 from ruimtekit.network import graph
 
 
@@ -64,17 +65,17 @@ def main() -> dict:
     jobs = rng.poisson(5, g.n_nodes).astype(np.float64)
     origins = rng.choice(g.n_nodes, a.origins, replace=False)
     n = g.n_nodes
-    ms = [accessibility.Decay("cumulative", cutoff=a.minutes),
-          accessibility.Decay("exponential", beta=0.05)]
-    sh = accessibility.build_search_inputs(
+    ms = [Decay("cumulative", cutoff=a.minutes),
+          Decay("exponential", beta=0.05)]
+    sh = _search.build_search_inputs(
         g, np.arange(origins.size + 1), origins, np.zeros(origins.size), np.arange(n),
         np.zeros(n), jobs, ms, a.minutes)
-    accessibility.measures_batch(sh, np.arange(4))  # compile
+    _search.measures_batch(sh, np.arange(4))  # compile
     rss0 = maxrss_mb()
     tracemalloc.start()
     t0 = time.perf_counter()
     info: dict = {}
-    out = accessibility.measures_batch(sh, np.arange(origins.size), info=info)
+    out = _search.measures_batch(sh, np.arange(origins.size), info=info)
     res["seconds"] = round(time.perf_counter() - t0, 2)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

@@ -89,8 +89,8 @@ def main() -> None:
     import numba
 
     numba.set_num_threads(args.threads)
-    from ruimtekit.io import gtfs
     from ruimtekit.engine import transit
+    from ruimtekit.io import gtfs
 
     side = int(round(np.sqrt(args.origins)))
     with tempfile.TemporaryDirectory() as tmp:

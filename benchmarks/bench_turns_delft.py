@@ -30,8 +30,10 @@ import pandas as pd
 from _common import dumps, save
 
 from ruimtekit.analysis import accessibility
-from ruimtekit.network import networks, profiles
+from ruimtekit.engine import search as _search
+from ruimtekit.engine.measures import Decay
 from ruimtekit.network import graph as G
+from ruimtekit.network import networks, profiles
 
 ROOT = Path(__file__).resolve().parents[1]
 DELFT = ROOT / "data" / "raw" / "osm" / "delft_drive.graphml"
@@ -131,14 +133,14 @@ def main() -> dict:
         t_link, c_link = time.perf_counter() - t0, time.process_time() - c0
         lk = networks.link(gg, xs[:20_000], ys[:20_000], 1000.0)
         k = 2000
-        ms = [accessibility.Decay("cumulative", cutoff=c) for c in (10.0, 20.0)]
+        ms = [Decay("cumulative", cutoff=c) for c in (10.0, 20.0)]
         dst = lk.sink
-        sh = accessibility.build_search_inputs(
+        sh = _search.build_search_inputs(
             lk.graph, lk.src_ptr[:k + 1], lk.src_nodes[:lk.src_ptr[k]],
             lk.src_off_s[:lk.src_ptr[k]], dst, np.zeros(dst.size), np.ones(dst.size), ms, 20.0)
-        accessibility.search(sh, np.arange(10))  # compile / load the kernel
+        _search.search(sh, np.arange(10))  # compile / load the kernel
         t0, c0 = time.perf_counter(), time.process_time()
-        out, _, _, reached = accessibility.search(sh)
+        out, _, _, reached = _search.search(sh)
         t_search, c_search = time.perf_counter() - t0, time.process_time() - c0
         timings[name] = {"link_100k_points_wall_s": round(t_link, 2),
                          "link_100k_points_cpu_s": round(c_link, 2),

@@ -124,10 +124,10 @@ def network_connectors(pairs: pd.DataFrame, mode: str) -> np.ndarray:
     modes."""
     if mode != "car":
         return np.full(len(pairs), np.nan)
-    from ruimtekit.analysis import accessibility
-    from ruimtekit.network import connectors, networks
-    from ruimtekit.io import layers
     from ruimtekit import study
+    from ruimtekit.analysis import accessibility
+    from ruimtekit.io import layers
+    from ruimtekit.network import connectors, networks
 
     if "g" not in _NETWORK_CACHE:
         spec, root = study.load_study(ROOT / "studies" / "demo.yaml")
@@ -205,9 +205,9 @@ def markdown(table: pd.DataFrame, models: list[str]) -> str:
 
 def national(models: dict[str, impedance.CrowflyModel]) -> dict:
     """Demo national crow-fly car accessibility (PC4 × wijk jobs) per car model."""
+    from ruimtekit import study
     from ruimtekit.analysis import accessibility
     from ruimtekit.io import layers
-    from ruimtekit import study
 
     s, root = study.load_study(ROOT / "studies" / "demo.yaml")
     pc4 = layers.load(s.layers["pc4"], root)

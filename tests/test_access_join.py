@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from ruimtekit.engine import impedance
 from ruimtekit.cli import app
+from ruimtekit.engine import impedance
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"

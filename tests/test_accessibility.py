@@ -15,11 +15,13 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import Point, box
 
-from ruimtekit.analysis import accessibility as acc
-from ruimtekit.network import graph
-from ruimtekit.engine import impedance
 from ruimtekit._context import RunContext
 from ruimtekit._errors import InputError
+from ruimtekit.analysis import accessibility as acc
+from ruimtekit.engine import impedance
+from ruimtekit.engine import search as _search
+from ruimtekit.engine.measures import Decay, aggregate_times, format_number
+from ruimtekit.network import graph
 
 ROOT = Path(__file__).resolve().parents[1]
 DELFT = ROOT / "data" / "raw" / "osm" / "delft_drive.graphml"
@@ -69,46 +71,46 @@ def oracle_access(g, zones, dest_xy, dest_w, cutoffs_min, v_ms, max_snap=500.0):
 # --------------------------------------------------------------------------- decays
 def test_decay_weights_match_formulas():
     t = np.array([0.0, 0.5, 1.0, 10.0, 29.9, 30.0, 45.0, 60.0, np.inf])
-    np.testing.assert_allclose(acc.Decay("exponential", beta=0.05).weight(t),
+    np.testing.assert_allclose(Decay("exponential", beta=0.05).weight(t),
                                np.where(np.isfinite(t), np.exp(-0.05 * t), 0))
-    p = acc.Decay("power", beta=1.5).weight(t)  # t floored at 1 minute
+    p = Decay("power", beta=1.5).weight(t)  # t floored at 1 minute
     np.testing.assert_allclose(p[:3], [1.0, 1.0, 1.0])
     np.testing.assert_allclose(p[3:8], t[3:8] ** -1.5)
-    assert acc.Decay("power", beta=2, t_min=2).weight(0.0) == pytest.approx(0.25)
-    np.testing.assert_allclose(acc.Decay("logistic", beta=0.2, t0=30).weight(t)[:-1],
+    assert Decay("power", beta=2, t_min=2).weight(0.0) == pytest.approx(0.25)
+    np.testing.assert_allclose(Decay("logistic", beta=0.2, t0=30).weight(t)[:-1],
                                1 / (1 + np.exp(0.2 * (t[:-1] - 30))))
-    np.testing.assert_allclose(acc.Decay("linear", cutoff=30).weight(t),
+    np.testing.assert_allclose(Decay("linear", cutoff=30).weight(t),
                                [1, 1 - 0.5 / 30, 1 - 1 / 30, 1 - 10 / 30, 1 - 29.9 / 30, 0, 0, 0, 0])
-    s = acc.Decay("step", bands=[[15, 1.0], [30, 0.5], [45, 0.2]])
+    s = Decay("step", bands=[[15, 1.0], [30, 0.5], [45, 0.2]])
     np.testing.assert_allclose(s.weight(t), [1, 1, 1, 1, 0.5, 0.5, 0.2, 0, 0])
-    assert acc.Decay("cumulative", cutoff=45).weight_seconds(2700) == 1
-    assert acc.Decay("cumulative", cutoff=45).weight_seconds(2701) == 0
+    assert Decay("cumulative", cutoff=45).weight_seconds(2700) == 1
+    assert Decay("cumulative", cutoff=45).weight_seconds(2701) == 0
 
 
 def test_decay_labels_and_errors():
-    assert acc.Decay("exponential", beta=0.05).label == "exp0.05"
-    assert acc.Decay("cumulative", cutoff=22.5).label == "22.5min"
-    assert acc.Decay("logistic", beta=0.1, t0=30).label == "logistic0.1_30"
-    assert acc.Decay("step", bands=[[15, 1], [30, 0.5]]).label == "step15x1-30x0.5"
+    assert Decay("exponential", beta=0.05).label == "exp0.05"
+    assert Decay("cumulative", cutoff=22.5).label == "22.5min"
+    assert Decay("logistic", beta=0.1, t0=30).label == "logistic0.1_30"
+    assert Decay("step", bands=[[15, 1], [30, 0.5]]).label == "step15x1-30x0.5"
     with pytest.raises(InputError, match="unknown decay"):
-        acc.Decay("gaussian", beta=1)
+        Decay("gaussian", beta=1)
     with pytest.raises(InputError, match="parameters"):
-        acc.Decay("exponential", cutoff=3)
+        Decay("exponential", cutoff=3)
     with pytest.raises(InputError, match="increasing"):
-        acc.Decay("step", bands=[[30, 1], [15, 0.5]])
+        Decay("step", bands=[[30, 1], [15, 0.5]])
     with pytest.raises(InputError, match="twice"):
-        acc.aggregate_times(np.zeros((1, 1)), np.ones(1), [45, 45])
+        aggregate_times(np.zeros((1, 1)), np.ones(1), [45, 45])
 
 
 def test_aggregate_times_hand_case():
     t = np.array([[0.0, 600.0, 2700.0, 2701.0, np.inf]])
     e = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
-    r = acc.aggregate_times(t, e, cutoffs_min=(10, 45), decays=[acc.Decay("linear", cutoff=60)])
+    r = aggregate_times(t, e, cutoffs_min=(10, 45), decays=[Decay("linear", cutoff=60)])
     assert r["10min"][0] == 3.0
     assert r["45min"][0] == 7.0
     expect = 1 + 2 * (1 - 10 / 60) + 4 * (1 - 45 / 60) + 8 * (1 - 2701 / 3600)
     assert r["lin60"][0] == pytest.approx(expect)
-    h = acc.aggregate_times(t, e, (10,), [acc.Decay("exponential", beta=0.1)], horizon_min=45)
+    h = aggregate_times(t, e, (10,), [Decay("exponential", beta=0.1)], horizon_min=45)
     assert h["exp0.1"][0] == pytest.approx(1 + 2 * math.exp(-1) + 4 * math.exp(-4.5))
 
 
@@ -129,10 +131,10 @@ def test_network_access_matches_oracle_with_ties_and_unsnapped():
     tie_min = float(finite[len(finite) // 2]) / 60.0
     cutoffs = [5, 10, tie_min]
     res = acc.network_access(g, zones, cutoffs=cutoffs, mode="walk", max_snap_m=300,
-                             decays=[acc.Decay("exponential", beta=0.1)], horizon_min=30)
+                             decays=[Decay("exponential", beta=0.1)], horizon_min=30)
     ref, t = oracle_access(g, zones, (xs, ys), jobs, cutoffs, v, max_snap=300)
     for c in cutoffs:
-        col = f"jobs_{acc._fmt(c)}min_walk"
+        col = f"jobs_{format_number(c)}min_walk"
         np.testing.assert_allclose(res[col].to_numpy(), ref[c], rtol=1e-12)
     tt = np.where(t <= 1800, t, np.inf)
     expo = np.where(np.isfinite(tt), np.exp(-0.1 * tt / 60), 0) @ jobs
@@ -165,7 +167,7 @@ def test_network_access_random_directed(seed, oneway):
     res = acc.network_access(g, zones, cutoffs=cutoffs, max_snap_m=5000)
     ref, _ = oracle_access(g, zones, (zx, zy), jobs, cutoffs, 15 / 3.6, max_snap=5000)
     for c in cutoffs:
-        np.testing.assert_allclose(res[f"jobs_{acc._fmt(c)}min_bike"], ref[c])
+        np.testing.assert_allclose(res[f"jobs_{format_number(c)}min_bike"], ref[c])
 
 
 def test_separate_destinations_pop_point_and_histogram():
@@ -247,18 +249,18 @@ def test_delft_every_node_matches_dijkstra():
     d = dijkstra(g.to_scipy(), directed=True)
     for cut_min in (2, 5, 10):
         max_t = cut_min * 60
-        sh = acc.build_search_inputs(g, np.arange(n + 1), np.arange(n), np.zeros(n),
+        sh = _search.build_search_inputs(g, np.arange(n + 1), np.arange(n), np.zeros(n),
                                      np.arange(n), np.zeros(n), jobs,
-                                     [acc.Decay("cumulative", cutoff=cut_min),
-                                      acc.Decay("exponential", beta=0.2)], cut_min)
+                                     [Decay("cumulative", cutoff=cut_min),
+                                      Decay("exponential", beta=0.2)], cut_min)
         assert np.array_equal(sh.dst_ptr, dptr)
-        out = acc.measures_batch(sh, np.arange(n))
+        out = _search.measures_batch(sh, np.arange(n))
         np.testing.assert_array_equal(out[:, 0], np.where(d <= max_t, jobs, 0).sum(1))
         expo = np.where(d <= max_t, np.exp(-0.2 * d / 60) * jobs, 0).sum(1)
         np.testing.assert_allclose(out[:, 1], expo, rtol=1e-12)
     # batches concatenate to the whole (distributed entry point)
-    whole = acc.measures_batch(sh, np.arange(n))
-    parts = [acc.measures_batch(sh, b) for b in np.array_split(np.arange(n)[::-1], 3)]
+    whole = _search.measures_batch(sh, np.arange(n))
+    parts = [_search.measures_batch(sh, b) for b in np.array_split(np.arange(n)[::-1], 3)]
     np.testing.assert_array_equal(np.concatenate(parts), whole[::-1])
 
 
@@ -269,13 +271,13 @@ def test_crowfly_access_matches_dense_numpy():
     xs, ys = 120_000 + rng.uniform(0, 40_000, k), 480_000 + rng.uniform(0, 40_000, k)
     jobs = rng.poisson(100, k).astype(float)
     zones = point_zones(xs, ys, jobs, size=400.0)
-    dec = [acc.Decay("exponential", beta=0.05), acc.Decay("power", beta=1.2)]
+    dec = [Decay("exponential", beta=0.05), Decay("power", beta=1.2)]
     res = acc.crowfly_access(zones, cutoffs=[15, 30], decays=dec, mode="car", horizon_min=60)
     D = np.hypot(xs[:, None] - xs[None, :], ys[:, None] - ys[None, :])
     np.fill_diagonal(D, acc.intrazonal_distance_m(zones))
     D = np.maximum(D, acc.intrazonal_distance_m(zones)[:, None])  # the own-zone rule
     t = np.rint(impedance.crowfly_seconds(D, "car"))
-    ref = acc.aggregate_times(t, jobs, [15, 30], dec, horizon_min=60)
+    ref = aggregate_times(t, jobs, [15, 30], dec, horizon_min=60)
     for lab, arr in ref.items():
         np.testing.assert_allclose(res[f"jobs_{lab}_car"].to_numpy(), arr, rtol=1e-12)
     assert acc.intrazonal_distance_m(zones)[0] == pytest.approx(2 / 3 * math.sqrt(800**2 / math.pi))
@@ -301,7 +303,7 @@ def test_two_step_fca_hand_case():
     t = np.array([[5.0, 40.0], [20.0, 25.0], [35.0, 10.0]]) * 60
     pop = np.array([100.0, 200.0, 300.0])
     sup = np.array([10.0, 20.0])
-    a, r = acc.two_step_fca_times(t, pop, sup, acc.Decay("cumulative", cutoff=30))
+    a, r = acc.two_step_fca_times(t, pop, sup, Decay("cumulative", cutoff=30))
     # R_a = 10 / (100 + 200) ; R_b = 20 / (200 + 300)
     np.testing.assert_allclose(r, [10 / 300, 20 / 500])
     np.testing.assert_allclose(a, [10 / 300, 10 / 300 + 20 / 500, 20 / 500])
@@ -318,7 +320,7 @@ def test_two_step_fca_network_matches_dense():
     fx, fy = 100_000 + rng.uniform(0, 800, 5), 450_000 + rng.uniform(0, 800, 5)
     fac = gpd.GeoDataFrame({"beds": [10.0, 5, 20, 8, 3]},
                            geometry=[Point(a, b) for a, b in zip(fx, fy, strict=True)], crs=28992)
-    dec = acc.Decay("linear", cutoff=12)
+    dec = Decay("linear", cutoff=12)
     res = acc.two_step_fca(g, zones, fac, supply="beds", decay=dec, max_snap_m=1000)
     _, t = oracle_access(g, zones, (fx, fy), np.ones(5), [12], 4.8 / 3.6, max_snap=1000)
     a, r = acc.two_step_fca_times(t, zones["population"].to_numpy(), fac["beds"].to_numpy(), dec)
@@ -363,7 +365,7 @@ def test_config_and_pipeline_step(tmp_path):
     res = ctx.results["access_demo"]
     assert {"jobs_5min_bike", "jobs_10min_bike", "jobs_exp0.1_bike", "jobs_5min_car",
             "jobs_exp0.1_car", "snap_distance_m"} <= set(res.columns)
-    direct = acc.network_access(g, zones, cutoffs=[5, 10], decays=[acc.Decay("exp", beta=0.1)],
+    direct = acc.network_access(g, zones, cutoffs=[5, 10], decays=[Decay("exp", beta=0.1)],
                                 max_snap_m=200)
     np.testing.assert_allclose(res["jobs_10min_bike"], direct["jobs_10min_bike"])
     assert (tmp_path / "access_demo_bike_matrix.parquet").exists()
@@ -409,9 +411,9 @@ def test_large_graph_is_searched_renumbered_with_same_results():
     """≥ LOCALITY_MIN_NODES nodes: the engine searches a Hilbert-renumbered copy."""
     side = 105  # 11,025 nodes
     g = grid_graph(side=side, seed=21, spacing=50.0)
-    assert g.n_nodes >= acc.LOCALITY_MIN_NODES
-    g2, new_of_old = acc.search_graph(g)
-    assert new_of_old is not None and acc.search_graph(g)[0] is g2  # cached
+    assert g.n_nodes >= _search.LOCALITY_MIN_NODES
+    g2, new_of_old = _search.search_graph(g)
+    assert new_of_old is not None and _search.search_graph(g)[0] is g2  # cached
     rng = np.random.default_rng(22)
     k = 15
     zx, zy = 100_000 + rng.uniform(0, 5000, k), 450_000 + rng.uniform(0, 5000, k)

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from ruimtekit.analysis import agglomeration as ag
 from ruimtekit._errors import InputError
+from ruimtekit.analysis import agglomeration as ag
 
 
 def test_doubling_effect_published_figures():

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ruimtekit.io import layers
 from ruimtekit._errors import InputError
+from ruimtekit.io import layers
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 

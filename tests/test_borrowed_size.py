@@ -12,10 +12,10 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ruimtekit.analysis import accessibility
-from ruimtekit.io import layers
-from ruimtekit.analysis import borrowed_size as bs
 from ruimtekit._errors import InputError
+from ruimtekit.analysis import borrowed_size as bs
+from ruimtekit.engine.measures import Decay, aggregate_times
+from ruimtekit.io import layers
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 
@@ -61,7 +61,7 @@ def test_three_towns_reachable_borrowed_exact():
 
 def test_three_towns_potential_matches_hand_formula():
     ids, m, t, _ = _line_towns()
-    dec = accessibility.Decay("exponential", beta=0.05)
+    dec = Decay("exponential", beta=0.05)
     r = bs.borrowed_size_metrics(ids, m, t, decay=dec, mode="car")
     a = 100_000 + 20_000 * np.exp(-1.5) + 50_000 * np.exp(-4.5)
     b = 20_000 + 100_000 * np.exp(-1.5) + 50_000 * np.exp(-3.0)
@@ -154,10 +154,10 @@ def test_reachable_matches_accessibility_aggregate_times():
     t = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) / 1000 / 60 * 60  # 60 km/h
     pop = rng.integers(1_000, 100_000, n).astype(float)
     r = bs.borrowed_size_metrics([str(i) for i in range(n)], pd.DataFrame({"population": pop}),
-                                 t, cutoff_min=30, decay=accessibility.Decay("exponential",
+                                 t, cutoff_min=30, decay=Decay("exponential",
                                                                              beta=0.1))
-    ref = accessibility.aggregate_times(t * 60.0, pop, cutoffs_min=(30,),
-                                        decays=[accessibility.Decay("exponential", beta=0.1)])
+    ref = aggregate_times(t * 60.0, pop, cutoffs_min=(30,),
+                                        decays=[Decay("exponential", beta=0.1)])
     np.testing.assert_allclose(r["population_30min_car"], ref["30min"])
     np.testing.assert_allclose(r["population_potential_exp0.1_car"], ref["exp0.1"])
 

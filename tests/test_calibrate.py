@@ -13,11 +13,11 @@ from pyproj import Transformer
 from shapely.geometry import box
 from typer.testing import CliRunner
 
-from ruimtekit.analysis import accessibility, borrowed_size
 from ruimtekit import calibrate
-from ruimtekit.engine import impedance
 from ruimtekit._errors import InputError
+from ruimtekit.analysis import accessibility, borrowed_size
 from ruimtekit.cli import app
+from ruimtekit.engine import impedance
 
 TRUE_CAR = impedance.CrowflyModel(
     mode="car", detour_factor=1.35,

@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from scipy import stats
 
-from ruimtekit.analysis import candidates
-from ruimtekit.io import synthetic
 from ruimtekit._context import RunContext
 from ruimtekit._errors import InputError
+from ruimtekit.analysis import candidates
+from ruimtekit.io import synthetic
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 X0, Y0 = 100_000.0, 480_000.0

@@ -8,9 +8,9 @@ import pytest
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
+from ruimtekit._errors import InputError
 from ruimtekit.analysis import catchments as ca
 from ruimtekit.network import graph
-from ruimtekit._errors import InputError
 
 
 def _grid_zones(k: int = 5, size: float = 1000.0) -> gpd.GeoDataFrame:

@@ -18,10 +18,10 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import Point, box
 
-from ruimtekit.analysis import accessibility
-from ruimtekit.network import connectors, ferries, networks
-from ruimtekit.io import layers
 from ruimtekit._errors import InputError
+from ruimtekit.analysis import accessibility
+from ruimtekit.io import layers, places
+from ruimtekit.network import connectors, ferries, networks
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 NL = RAW / "osm_nl"
@@ -180,7 +180,7 @@ def test_connector_access_matches_scipy_dijkstra(delft_cut):
     cfg = connectors.ConnectorConfig(k=3, speed_kmh=15.0, detour=1.3, direct_max_m=3_000.0)
     res = accessibility.connector_access(g, zones, jobs, "jobs", [10, 20], "car", cfg)
     # oracle: explicit graph with zone nodes, destination nodes and connector edges
-    zx, zy = accessibility.zone_points(zones)
+    zx, zy = places.zone_points(zones)
     jx, jy = jobs.geometry.x.to_numpy(), jobs.geometry.y.to_numpy()
     land = connectors.land_parts(zones)
     zc = connectors.connect(g, zx, zy, cfg, land)
@@ -292,7 +292,7 @@ def test_car_free_island_unreachable_by_car_but_not_by_bike(tmp_path):
 def test_land_parts_separate_islands():
     pc4 = layers.read_zones(RAW / "cbs_pc4_2021.parquet", level="pc4")
     lp = connectors.land_parts(pc4)
-    part = dict(zip(pc4["zone_id"], lp.part_of(*accessibility.zone_points(pc4), nearest=True),
+    part = dict(zip(pc4["zone_id"], lp.part_of(*places.zone_points(pc4), nearest=True),
                     strict=True))
     # Texel (1791), Terschelling (8881), Ameland (9161), Schiermonnikoog (9166) and
     # Vlieland (8899) are separate from the mainland (1011 Amsterdam, 3511 Utrecht)

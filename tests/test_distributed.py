@@ -15,11 +15,16 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from ruimtekit.analysis import transit_access
+from ruimtekit.engine import search as _search
+from ruimtekit.engine.measures import Decay, measure_list
+from ruimtekit.io import places
+
 distributed_mod = pytest.importorskip("distributed")
 import cloudpickle  # noqa: E402
 
-from ruimtekit.engine import batches as distributed  # noqa: E402
 from ruimtekit._errors import RuimtekitError  # noqa: E402
+from ruimtekit.engine import batches as distributed  # noqa: E402
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 pytestmark = pytest.mark.filterwarnings("ignore:.*empty geometry:UserWarning")
@@ -141,7 +146,7 @@ def _network_local(g, origins, pc4):
     from ruimtekit.analysis import accessibility as acc
 
     return acc.network_access(g, origins, pc4, opportunity="population", cutoffs=(3, 6),
-                              decays=[acc.Decay("exponential", beta=0.2)])
+                              decays=[Decay("exponential", beta=0.2)])
 
 
 def test_network_access_on_dask_equals_local(client, delft, monkeypatch):
@@ -158,7 +163,7 @@ def test_network_access_on_dask_equals_local(client, delft, monkeypatch):
     from ruimtekit.analysis import accessibility as acc
 
     remote = acc.network_access(g, origins, pc4, opportunity="population", cutoffs=(3, 6),
-                                decays=[acc.Decay("exponential", beta=0.2)], scheduler=client)
+                                decays=[Decay("exponential", beta=0.2)], scheduler=client)
     cols = ["population_3min_car", "population_6min_car", "population_exp0.2_car"]
     assert remote["zone_id"].tolist() == local["zone_id"].tolist()
     for c in cols:
@@ -179,7 +184,7 @@ def test_batch_tasks_reference_the_scattered_network(client, delft):
     from ruimtekit.analysis import accessibility as acc
 
     g, origins, pc4 = delft
-    p = acc._prepare(g, origins, pc4, "population", acc._measures((10,), ()), "car", 500.0,
+    p = acc._prepare(g, origins, pc4, "population", measure_list((10,), ()), "car", 500.0,
                      None, None)
     seen = {}
 
@@ -188,7 +193,7 @@ def test_batch_tasks_reference_the_scattered_network(client, delft):
             seen.update(client.run_on_scheduler(_batch_dependencies))
             seen["who_has"] = client.who_has()
 
-    distributed.map_batches(distributed.network_batch, p.shared, p.shared.n_origins,
+    distributed.map_batches(_search.network_batch, p.shared, p.shared.n_origins,
                             client=client, batch_size=60, progress=progress)
     deps = {k: v for k, v in seen.items() if k.startswith("ruimtekit-network_batch")}
     assert len(deps) >= 2
@@ -205,7 +210,7 @@ def _batch_dependencies(dask_scheduler):
 
 def _slow_network_batch(shared, idx):
     time.sleep(0.3)
-    return distributed.network_batch(shared, idx)
+    return _search.network_batch(shared, idx)
 
 
 def test_histogram_and_od_matrix_on_dask_equal_local(client, delft):
@@ -247,9 +252,9 @@ def test_network_worker_killed_mid_run_gives_identical_result(client, delft):
     from ruimtekit.analysis import accessibility as acc
 
     g, origins, pc4 = delft
-    p = acc._prepare(g, origins, pc4, "population", acc._measures((5, 10), ()), "car", 500.0,
+    p = acc._prepare(g, origins, pc4, "population", measure_list((5, 10), ()), "car", 500.0,
                      None, None)
-    local_out, _, _, local_reached = acc.search(p.shared)
+    local_out, _, _, local_reached = _search.search(p.shared)
     client.wait_for_workers(2, timeout=60)  # an earlier test may have killed one
     pids = client.run(os.getpid)
     killed = []
@@ -284,8 +289,8 @@ def test_crowfly_access_on_dask_equals_local(client, delft):
 
 @pytest.fixture(scope="module")
 def amsterdam():
-    from ruimtekit.io import layers
     from ruimtekit.engine import transit
+    from ruimtekit.io import layers
 
     g = transit.read_transit_graph_gml(RAW / "pt_amsterdam_2022.gml")
     z = layers.read_zones(RAW / "cbs_kwb2020_amsterdam_buurten.parquet")
@@ -295,15 +300,13 @@ def amsterdam():
 
 
 def test_transit_graph_on_dask_equals_local(client, amsterdam):
-    from ruimtekit.analysis import accessibility as acc
-    from ruimtekit.engine import transit
 
     g, z = amsterdam
     opp = z["establishments_proxy"].to_numpy()
     kw = dict(opportunity="establishments_proxy", access_mode="bike", cutoffs_min=(20, 30),
-              decays=[acc.Decay("exponential", beta=0.1)], block_size=16)
-    local = transit.zone_accessibility(g, z, opp, **kw)
-    remote = transit.zone_accessibility(g, z, opp, scheduler=client, **kw)
+              decays=[Decay("exponential", beta=0.1)], block_size=16)
+    local = transit_access.zone_accessibility(g, z, opp, **kw)
+    remote = transit_access.zone_accessibility(g, z, opp, scheduler=client, **kw)
     assert list(remote.columns) == list(local.columns)
     assert remote["zone_id"].tolist() == z["zone_id"].tolist()
     for c in local.columns:
@@ -320,7 +323,6 @@ def test_transit_street_network_legs_on_dask_equal_local(client, amsterdam):
     import geopandas as gpd
 
     from ruimtekit.network import networks
-    from ruimtekit.engine import transit
 
     g, _ = amsterdam
     walk = networks.load_network(RAW / "osm" / "amsterdam_watergraafsmeer.osm.pbf", "walk")
@@ -332,11 +334,11 @@ def test_transit_street_network_legs_on_dask_equal_local(client, amsterdam):
                                rng.uniform(walk.y.min(), walk.y.max(), n)), crs=28992)
     opp = np.arange(1.0, n + 1)
     kw = dict(cutoffs_min=(5, 15), block_size=8, access_network=walk, egress_network=walk)
-    local = transit.zone_accessibility(g, pts, opp, **kw)
-    remote = transit.zone_accessibility(g, pts, opp, scheduler=client, **kw)
+    local = transit_access.zone_accessibility(g, pts, opp, **kw)
+    remote = transit_access.zone_accessibility(g, pts, opp, scheduler=client, **kw)
     for c in local.columns:
         np.testing.assert_array_equal(remote[c].to_numpy(), local[c].to_numpy())
-    crow = transit.zone_accessibility(g, pts, opp, cutoffs_min=(5, 15), block_size=8)
+    crow = transit_access.zone_accessibility(g, pts, opp, cutoffs_min=(5, 15), block_size=8)
     assert (crow["jobs_5min_transit"] != local["jobs_5min_transit"]).any()
 
 
@@ -345,7 +347,7 @@ def test_transit_measures_small_batches_equal_local(client, amsterdam):
     from ruimtekit.engine import transit
 
     g, z = amsterdam
-    zx, zy = transit.zone_points(z)
+    zx, zy = places.zone_points(z)
     stops = g.meta["stop_nodes"]
     node_t = transit.graph_stop_times(g)
     acc_l = transit.zone_legs(zx, zy, g.x[stops], g.y[stops], mode="walk")
@@ -355,7 +357,7 @@ def test_transit_measures_small_batches_equal_local(client, amsterdam):
         transit.iter_stop_matrix_blocks(node_t, acc_l, egr_l, block_size=10), len(z), opp,
         opportunity="e", mode_label="transit", percentiles=[50.0], cutoffs_min=[30, 45],
         direct=lambda b: transit._direct_block(zx, zy, b, "walk", 3600.0))
-    remote = distributed.transit_measures(
+    remote = transit.transit_measures(
         node_t, acc_l, egr_l, transit.DirectTrip(zx, zy, zx, zy, "walk", 3600.0), opp,
         scheduler=client, opportunity="e", mode_label="transit", percentiles=[50.0],
         cutoffs_min=[30, 45], block_size=10, batch_size=30)
@@ -381,13 +383,13 @@ def test_gtfs_raptor_on_dask_equals_local(client, tmp_path):
                              geometry=gpd.points_from_xy(gx.ravel(), gy.ravel()), crs=28992)
     kw = dict(access_mode="walk", cutoffs_min=(15, 30, 45), window=("07:00", "07:30"),
               percentiles=(25, 50, 90), block_size=8)
-    local = transit.zone_accessibility(net, zones, zones["jobs"].to_numpy(), **kw)
+    local = transit_access.zone_accessibility(net, zones, zones["jobs"].to_numpy(), **kw)
     p = transit.TransitParams(window_start="07:00", window_end="07:30",
                               percentiles=[25, 50, 90])
-    legs = transit.zone_legs(*transit.zone_points(zones), net.x, net.y,
+    legs = transit.zone_legs(*places.zone_points(zones), net.x, net.y,
                              mode=p.leg_model("walk"), max_time_s=p.access_s("walk"))
-    zx, zy = transit.zone_points(zones)
-    remote = distributed.transit_measures(
+    zx, zy = places.zone_points(zones)
+    remote = transit.transit_measures(
         net, legs, legs, transit.DirectTrip(zx, zy, zx, zy, p.leg_model("walk"), p.direct_s()),
         zones["jobs"].to_numpy(), scheduler=client, opportunity="jobs", mode_label="transit",
         percentiles=[25, 50, 90], cutoffs_min=[15, 30, 45], params=p, block_size=8,
@@ -403,9 +405,8 @@ def test_pipeline_steps_use_the_runs_client(client, delft, amsterdam, monkeypatc
     result layers as without it."""
     from types import SimpleNamespace
 
-    from ruimtekit.analysis import accessibility as acc
-    from ruimtekit.engine import transit
     from ruimtekit._context import RunContext
+    from ruimtekit.analysis import accessibility as acc
 
     g, z = amsterdam
     dg, _, pc4 = delft
@@ -413,7 +414,7 @@ def test_pipeline_steps_use_the_runs_client(client, delft, amsterdam, monkeypatc
                                     modes=["car", "bike"],
                                     impedance={"car": "roads", "bike": "crowfly"},
                                     cutoffs=[10])
-    t_cfg = transit.TransitConfig(name="ams", zones="buurten", network="pt",
+    t_cfg = transit_access.TransitConfig(name="ams", zones="buurten", network="pt",
                                   opportunity_column="establishments_proxy", cutoffs=[30])
     calls = []
     real = distributed.map_batches
@@ -429,7 +430,7 @@ def test_pipeline_steps_use_the_runs_client(client, delft, amsterdam, monkeypatc
                          networks={"roads": dg, "pt": g}, dask_client=dask_client)
         monkeypatch.setattr(distributed, "map_batches", spy)
         acc.pipeline_step(ctx)
-        transit.pipeline_step(ctx)
+        transit_access.pipeline_step(ctx)
         results.append(ctx.results)
     assert calls == [client, client, client]  # road, crow-fly, transit — all on one client
     for name in ("access_d", "transit_ams"):

@@ -14,9 +14,9 @@ import pytest
 import shapely
 
 from ruimtekit import _io
-from ruimtekit.report import _styles, export
 from ruimtekit._context import RunContext
 from ruimtekit._errors import InputError
+from ruimtekit.report import _styles, export
 from test_maps import amsterdam_zones, candidates, catchments, stations
 
 

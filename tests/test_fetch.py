@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from ruimtekit.io import _download, fetch, regions, sources
 from ruimtekit._errors import InputError
+from ruimtekit.io import _download, fetch, regions, sources
 
 REC = Path(__file__).resolve().parent / "fixtures" / "recorded"
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"

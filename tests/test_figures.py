@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ruimtekit.report import figures
 from ruimtekit._errors import InputError
+from ruimtekit.report import figures
 from test_maps import amsterdam_zones, candidates, catchments, stations
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ruimtekit.network import graph
 from ruimtekit._errors import NetworkError
+from ruimtekit.network import graph
 
 
 def _line(n):

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ruimtekit.io import gtfs
 from ruimtekit._errors import InputError
+from ruimtekit.io import gtfs
 from transit_fixtures import HAND_FILES, write_feed, zip_feed
 
 

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ruimtekit.io import gtfs
-from ruimtekit.engine import transit
 from ruimtekit._errors import InputError
+from ruimtekit.analysis import transit_access
+from ruimtekit.engine import transit
+from ruimtekit.io import gtfs
 from test_transit import oracle_times
 from transit_fixtures import HAND_FILES, STOPS, random_feed_files, write_feed, zip_feed
 
@@ -311,20 +312,20 @@ def test_study_and_cli_merge_two_feeds(tmp_path):
     a, b = _two_feed_folders(tmp_path)
     zones = _zones(write_feed(tmp_path / "hand"))
     kw = {"cutoffs_min": (45,), "window": ("06:59", "07:01"), "access_radius_m": 200}
-    alone = transit.zone_accessibility(transit.build_network(a, DATE), zones,
+    alone = transit_access.zone_accessibility(transit.build_network(a, DATE), zones,
                                        zones["jobs"].to_numpy(), **kw)
-    both = transit.zone_accessibility(transit.build_network([a, b], DATE), zones,
+    both = transit_access.zone_accessibility(transit.build_network([a, b], DATE), zones,
                                       zones["jobs"].to_numpy(), **kw)
     assert alone.loc[0, "jobs_45min_transit"] == 1.0
     assert both.loc[0, "jobs_45min_transit"] == 11.0
     for extra in ({"feeds": [{"path": str(a), "name": "bus"}, {"path": str(b)}]},
                   {"path": [str(a), str(b)]}):
-        cfg = transit.TransitConfig(name="two", zones="z", network="pt", date=DATE,
+        cfg = transit_access.TransitConfig(name="two", zones="z", network="pt", date=DATE,
                                     window_start="06:59", window_end="07:01", cutoffs=[45],
                                     access_radius_m={"walk": 200}, **extra)
         ctx = RunContext(study=SimpleNamespace(transit=[cfg], networks={}), root=tmp_path,
                          layers={"z": zones})
-        transit.pipeline_step(ctx)
+        transit_access.pipeline_step(ctx)
         assert ctx.results["transit_two"]["jobs_45min_transit"].tolist()[0] == 11.0
         assert sorted(ctx.networks["pt"].trips["feed"].unique()) == ["bus", "tram"]
         rep = ctx.tables["gtfs_feeds_pt"].set_index("name")
@@ -334,14 +335,14 @@ def test_study_and_cli_merge_two_feeds(tmp_path):
     from ruimtekit.network import networks
 
     spec = networks.NetworkSpec(path=[str(a), str(b)], kind="gtfs")
-    cfg = transit.TransitConfig(name="two", zones="z", network="pt", date=DATE,
+    cfg = transit_access.TransitConfig(name="two", zones="z", network="pt", date=DATE,
                                 window_start="06:59", window_end="07:01", cutoffs=[45],
                                 access_radius_m={"walk": 200})
     ctx = RunContext(study=SimpleNamespace(transit=[cfg], networks={"pt": spec}),
                      root=tmp_path, layers={"z": zones})
     networks.pipeline_step(ctx)
     assert "pt" not in ctx.networks
-    transit.pipeline_step(ctx)
+    transit_access.pipeline_step(ctx)
     assert ctx.results["transit_two"]["jobs_45min_transit"].tolist()[0] == 11.0
     zpath = tmp_path / "zones.geojson"
     zones.assign(geometry=zones.buffer(20.0)).to_file(zpath, driver="GeoJSON")  # polygons

@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ruimtekit.io import gtfs
-from ruimtekit.engine import transit
 from ruimtekit._errors import InputError
+from ruimtekit.engine import transit
+from ruimtekit.io import gtfs
 
 POA = Path(__file__).resolve().parents[1] / "data" / "raw" / "poa"
 FEEDS = {"poa_eptc": POA / "poa_eptc.zip", "poa_trensurb": POA / "poa_trensurb.zip"}

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from ruimtekit.engine import impedance
 from ruimtekit._errors import InputError
+from ruimtekit.engine import impedance
 
 
 def test_crowfly_seconds_hand_values():

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from ruimtekit.analysis import inequality as ineq
 from ruimtekit._errors import InputError
+from ruimtekit.analysis import inequality as ineq
 
 
 def test_gini_hand_cases():

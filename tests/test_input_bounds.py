@@ -9,8 +9,8 @@ import zipfile
 import pytest
 
 from ruimtekit import _io, study
-from ruimtekit.io import gtfs
 from ruimtekit._errors import InputError, StudyError
+from ruimtekit.io import gtfs
 from transit_fixtures import write_feed, zip_feed
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(

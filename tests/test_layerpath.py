@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from ruimtekit import _layerpath
+from ruimtekit._errors import InputError
 from ruimtekit.analysis import candidates
 from ruimtekit.report import export
-from ruimtekit._errors import InputError
 from test_maps import amsterdam_zones
 from test_maps import candidates as candidate_points
 

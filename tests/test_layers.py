@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from shapely.geometry import Point, Polygon, box
 
 from ruimtekit import _columns, _vector
-from ruimtekit.io import layers
 from ruimtekit._errors import InputError
+from ruimtekit.io import layers
 from ruimtekit.io.layers import DataWarning
 
 ROOT = Path(__file__).resolve().parents[1]

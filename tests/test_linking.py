@@ -19,10 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
-from ruimtekit.engine import _kernels
-from ruimtekit.network import networks, profiles
 from ruimtekit.analysis import accessibility as acc
+from ruimtekit.engine import _kernels
+from ruimtekit.engine import search as _search
+from ruimtekit.engine.measures import Decay
 from ruimtekit.network import graph as G
+from ruimtekit.network import networks, profiles
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "raw" / "osm"
 DELFT = DATA / "delft_drive.graphml"
@@ -37,10 +39,10 @@ def engine_od(g, xs, ys, turns, v_kmh, max_m=1e6, **opts):
     lk = networks.link(g, xs, ys, max_m, networks.LinkOptions(
         access_speed_kmh=v_kmh, turns=turns, **opts))
     k = len(xs)
-    shared = acc.build_search_inputs(
+    shared = _search.build_search_inputs(
         lk.graph, lk.src_ptr, lk.src_nodes, lk.src_off_s, lk.sink, np.zeros(k), np.ones(k),
-        [acc.Decay("cumulative", cutoff=600.0)], 600.0)
-    _, _, od, _ = acc.search(shared, od=True)
+        [Decay("cumulative", cutoff=600.0)], 600.0)
+    _, _, od, _ = _search.search(shared, od=True)
     od = od.astype(float)
     od[od == _kernels.INF32] = np.inf
     return od, lk

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from ruimtekit.report import _offline, _styles, maps
 from ruimtekit._errors import InputError
+from ruimtekit.report import _content, _offline, _styles, maps
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 PAYLOAD = '<script>alert(1)</script><img src=x onerror="window.__rkXss=1">'
@@ -201,14 +201,14 @@ def test_marker_cluster_when_many(tmp_path):
 def test_rank_classes_by_hand():
     z = amsterdam_zones()
     pts = candidates(z, n=60)
-    codes, labels, colors, col = maps._rank_classes(pts)
+    codes, labels, colors, col = _content.rank_classes(pts)
     assert col == "rank"
     assert labels == ["rank 1–10", "rank 11–25", "rank 26–50", "rank 51+"]
     # ranks 1..60: 10, 15, 25 and 10 points per class
     assert np.bincount(codes).tolist() == [10, 15, 25, 10]
     assert len(set(colors)) == 4
     # without rank: score quintiles, best (highest score) first
-    codes, labels, _, col = maps._rank_classes(pts.drop(columns=["rank"]))
+    codes, labels, _, col = _content.rank_classes(pts.drop(columns=["rank"]))
     assert col == "score" and codes[0] == 0 and codes[-1] == 4 and np.bincount(codes).tolist() == [12] * 5
 
 
@@ -327,8 +327,8 @@ def test_cli_map_rebuilds_from_outputs(tmp_path):
     from typer.testing import CliRunner
 
     from ruimtekit import _io
-    from ruimtekit.report import export
     from ruimtekit.cli import app
+    from ruimtekit.report import export
 
     z = amsterdam_zones().iloc[:60]
     folder = tmp_path / "processed" / "demo"
@@ -358,8 +358,8 @@ def test_cli_log_is_concise(tmp_path):
     from typer.testing import CliRunner
 
     from ruimtekit import cli
-    from ruimtekit.report import export
     from ruimtekit.cli import app
+    from ruimtekit.report import export
 
     z = amsterdam_zones().iloc[:40]
     folder = tmp_path / "processed" / "demo"

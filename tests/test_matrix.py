@@ -16,7 +16,9 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from typer.testing import CliRunner
 
 import ruimtekit as rk
+from ruimtekit.analysis import transit_access
 from ruimtekit.cli import app
+from ruimtekit.engine.measures import Decay
 
 RD = "EPSG:28992"
 X0, Y0 = 84_000.0, 447_000.0  # Delft, RD metres
@@ -266,7 +268,7 @@ def test_bad_matrix_inputs_are_clean_errors(case, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------
-# transit: the same numbers as transit.od_matrix, through the noun and the CLI
+# transit: the same numbers as transit_access.od_matrix, through the noun and the CLI
 # ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def gtfs_case(tmp_path_factory):
@@ -302,7 +304,7 @@ def test_transit_matrix_equals_transit_od_matrix(gtfs_case, tmp_path):
                                max_time_min=60)
     o = orig.rename(columns={"id": "zone_id"})
     de = dest.rename(columns={"id": "zone_id"})
-    want = transit.od_matrix(net.transit, o, de, params=params)
+    want = transit_access.od_matrix(net.transit, o, de, params=params)
     assert list(ttm.columns) == ["from_id", "to_id", "travel_time", "travel_time_p50",
                                  "travel_time_p90"]
     pd.testing.assert_frame_equal(pd.DataFrame(ttm), want, check_dtype=False)
@@ -322,7 +324,6 @@ def test_transit_matrix_equals_transit_od_matrix(gtfs_case, tmp_path):
 
 def test_accessibility_noun_equals_the_engine_functions(case, gtfs_case):
     from ruimtekit.analysis import accessibility
-    from ruimtekit.engine import transit
 
     d, links, orig, dest, want = case
     net = rk.TransportNetwork(roads={"car": d / "links.csv"})
@@ -340,16 +341,16 @@ def test_accessibility_noun_equals_the_engine_functions(case, gtfs_case):
     g = net.roads["car"]
     o = orig.rename(columns={"id": "zone_id"})
     direct = accessibility.network_access(g, o, jobs, cutoffs=[6, 12],
-                                          decays=[accessibility.Decay("exponential",
+                                          decays=[Decay("exponential",
                                                                       beta=0.1)])
     pd.testing.assert_frame_equal(pd.DataFrame(acc).drop(columns="geometry"),
                                   pd.DataFrame(direct).drop(columns="geometry"))
-    # transit: the same as transit.zone_accessibility
+    # transit: the same as transit_access.zone_accessibility
     gd, folder, go, gdst = gtfs_case
     tnet = rk.TransportNetwork(transit=folder, date="2024-03-12")
     gj = gdst.assign(jobs=100.0)
     ta = rk.Accessibility(tnet, go, gj, mode="transit", measures={"cutoffs": [20, 40]})
-    tz = transit.zone_accessibility(tnet.transit, go.rename(columns={"id": "zone_id"}),
+    tz = transit_access.zone_accessibility(tnet.transit, go.rename(columns={"id": "zone_id"}),
                                     gj["jobs"].to_numpy(), cutoffs_min=[20, 40],
                                     destinations=gj)
     for c in tz.columns[1:]:

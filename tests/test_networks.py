@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from ruimtekit.network import _osm, networks, profiles
 from ruimtekit._errors import InputError
+from ruimtekit.network import _osm, networks, profiles
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"

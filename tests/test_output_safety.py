@@ -17,9 +17,9 @@ from shapely.geometry import box
 from typer.testing import CliRunner
 
 from ruimtekit import _io
-from ruimtekit.report import export
 from ruimtekit._errors import InputError, OutputError
 from ruimtekit.cli import app
+from ruimtekit.report import export
 
 
 def _gpkg(tmp_path):

@@ -12,8 +12,8 @@ import pytest
 import shapely
 
 from ruimtekit.analysis import _ownzone, accessibility, agglomeration
-from ruimtekit.io import layers
 from ruimtekit.analysis import borrowed_size as bs
+from ruimtekit.io import layers
 
 
 def _two_squares() -> gpd.GeoDataFrame:

@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ruimtekit.engine import rail
 from ruimtekit._errors import InputError
+from ruimtekit.analysis import transit_access
+from ruimtekit.engine import rail
+from ruimtekit.engine.measures import Decay
 from transit_fixtures import CONSTANT_LEGS
 
 RAW = Path("data/raw")
@@ -135,17 +137,16 @@ def test_national_bike_rail_never_below_bike_alone():
     where a station is within reach."""
     from ruimtekit.analysis import accessibility
     from ruimtekit.io import layers
-    from ruimtekit.engine import transit
 
     pc4 = layers.read_zones(RAW / "cbs_pc4_2021.parquet", level="pc4")
     jobs = layers.read_jobs(RAW / "cbs_wijk_banen_2014.csv",
                             geometry=RAW / "cbs_wijk_centroids_2015.geojson",
                             join_on="wk_code=code", columns={"jobs": "banen_werkplaats"})
-    decay = accessibility.Decay("exponential", beta=0.05)
+    decay = Decay("exponential", beta=0.05)
     bike = accessibility.crowfly_access(pc4, jobs, opportunity="jobs", cutoffs=(30, 45, 60),
                                         decays=[decay], mode="bike")
     net = rail.build_rail_network(RAW / "ns_rail")
-    br = transit.zone_accessibility(net, pc4, jobs["jobs"].to_numpy(), destinations=jobs,
+    br = transit_access.zone_accessibility(net, pc4, jobs["jobs"].to_numpy(), destinations=jobs,
                                     access_mode="bike", cutoffs_min=(30, 45, 60),
                                     decays=[decay])
     located = pc4.geometry.notna().to_numpy() & ~pc4.geometry.is_empty.to_numpy()

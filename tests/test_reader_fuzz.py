@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ruimtekit import _io, _vector, study
-from ruimtekit.io import gtfs
-from ruimtekit.engine import impedance
 from ruimtekit._errors import InputError, RuimtekitError
+from ruimtekit.engine import impedance
+from ruimtekit.io import gtfs, places
 from transit_fixtures import HAND_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,7 +151,6 @@ def test_study_loader_damaged_yaml(tmp_path_factory, data):
 @given(value=st.sampled_from(["1.5e308", "inf", "-inf", "nan", "-3", "1e400", "0x10", "1,5"]),
        row=st.integers(0, 3))
 def test_opportunity_values_in_a_zones_table(tmp_path_factory, value, row):
-    from ruimtekit.analysis import accessibility
 
     rows = ["zone_id;x;y;jobs"] + [f"z{i};{120000 + 500 * i};{487000};{100 + i}"
                                    for i in range(4)]
@@ -162,7 +161,7 @@ def test_opportunity_values_in_a_zones_table(tmp_path_factory, value, row):
     p.write_text("\n".join(rows) + "\n", encoding="utf-8")
     z = _vector.read_any(p)
     try:
-        w = accessibility._weights(z, "jobs", "zones")
+        w = places.opportunity_weights(z, "jobs", "zones")
     except InputError as exc:
         assert exc.path == p and value != "1,5"
         return

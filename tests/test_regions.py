@@ -10,8 +10,8 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from ruimtekit.io import regions
 from ruimtekit._errors import InputError
+from ruimtekit.io import regions
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 

@@ -11,8 +11,8 @@ import shapely
 import statsmodels.api as sm
 from libpysal import weights as lw
 
-from ruimtekit.analysis import spatial
 from ruimtekit._errors import InputError
+from ruimtekit.analysis import spatial
 
 
 def _grid(n: int = 7) -> gpd.GeoDataFrame:

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ruimtekit._errors import InputError
 from ruimtekit.analysis import candidates
 from ruimtekit.io import synthetic
-from ruimtekit._errors import InputError
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 KWB2020 = RAW / "cbs_kwb2020_amsterdam_buurten.parquet"

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from ruimtekit import _io, _vector
+from ruimtekit._errors import InputError
 from ruimtekit.engine import impedance
 from ruimtekit.io import layers
-from ruimtekit._errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 WIJK_BANEN = ROOT / "data/raw/cbs_wijk_banen_2014.csv"  # CBS, bundled

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ruimtekit.io import gtfs
-from ruimtekit.engine import transit
 from ruimtekit._errors import InputError
+from ruimtekit.analysis import transit_access
+from ruimtekit.engine import transit
+from ruimtekit.io import gtfs, places
 from transit_fixtures import CONSTANT_LEGS, HAND_FILES, random_feed_files, write_feed
 
 DATE = "2024-03-12"  # Tuesday
@@ -362,10 +363,10 @@ def _brute_zone_times(zx, zy, nx_, ny_, node_t, access_mode, access_max_s, egres
 def test_graph_zone_measures_match_brute_force(ams_graph, buurten, mode):
     g = ams_graph
     opp = buurten["establishments_proxy"].to_numpy()
-    df = transit.zone_accessibility(g, buurten, opp, opportunity="establishments_proxy",
+    df = transit_access.zone_accessibility(g, buurten, opp, opportunity="establishments_proxy",
                                     access_mode=mode, cutoffs_min=(20, 30, 45), block_size=17,
                                     params=CONSTANT_LEGS)  # the oracle's hand-written legs
-    zx, zy = transit.zone_points(buurten)
+    zx, zy = places.zone_points(buurten)
     stops = g.meta["stop_nodes"]
     node_t = transit.graph_stop_times(g)
     t = _brute_zone_times(zx, zy, g.x[stops], g.y[stops], node_t, mode,
@@ -508,7 +509,7 @@ def test_zone_accessibility_with_street_network_legs(wgm_walk, ams_graph):
     zones = gpd.GeoDataFrame({"zone_id": [f"p{i}" for i in range(len(zx))]},
                              geometry=gpd.points_from_xy(zx, zy), crs=28992)
     opp = np.arange(1.0, len(zx) + 1)
-    df = transit.zone_accessibility(ams_graph, zones, opp, opportunity="jobs",
+    df = transit_access.zone_accessibility(ams_graph, zones, opp, opportunity="jobs",
                                     cutoffs_min=(10, 20), access_network=g, egress_network=g,
                                     block_size=5)
 
@@ -524,7 +525,7 @@ def test_zone_accessibility_with_street_network_legs(wgm_walk, ams_graph):
     t = np.minimum(t, direct)
     for c in (10, 20):
         np.testing.assert_allclose(df[f"jobs_{c}min_transit"], ((t <= 60 * c) * opp).sum(1))
-    crow = transit.zone_accessibility(ams_graph, zones, opp, opportunity="jobs",
+    crow = transit_access.zone_accessibility(ams_graph, zones, opp, opportunity="jobs",
                                       cutoffs_min=(10, 20))
     assert (crow["jobs_10min_transit"] != df["jobs_10min_transit"]).any()
 
@@ -537,7 +538,7 @@ def test_gtfs_zone_measures_and_percentile_columns(hand_net):
     pts = [Point(net.x[_stop(net, s)] + 30, net.y[_stop(net, s)]) for s in ("A", "E", "J")]
     zones = gpd.GeoDataFrame({"zone_id": ["za", "ze", "zj"], "jobs": [1.0, 10.0, 100.0]},
                              geometry=pts, crs="EPSG:28992")
-    df = transit.zone_accessibility(net, zones, zones["jobs"].to_numpy(), access_mode="walk",
+    df = transit_access.zone_accessibility(net, zones, zones["jobs"].to_numpy(), access_mode="walk",
                                     cutoffs_min=(45, 60), window=("06:59", "07:01"),
                                     percentiles=(50, 95), access_radius_m=200)
     assert {"jobs_45min_transit", "jobs_60min_transit", "jobs_45min_transit_p95"} <= set(df)
@@ -550,7 +551,7 @@ def test_gtfs_zone_measures_and_percentile_columns(hand_net):
     walk_je = round(d_je * 1.25 / (4.8 / 3.6))
     assert df.loc[2, "jobs_60min_transit"] == 100.0 + (10.0 if walk_je <= 3600 else 0.0)
     assert df.loc[2, "jobs_45min_transit"] == 100.0 + (10.0 if walk_je <= 2700 else 0.0)
-    short = transit.zone_accessibility(net, zones, zones["jobs"].to_numpy(),
+    short = transit_access.zone_accessibility(net, zones, zones["jobs"].to_numpy(),
                                        cutoffs_min=(60,), window=("06:59", "07:01"),
                                        params={"max_direct_min": 5.0,
                                                "max_access_min": {"walk": 3.0}})
@@ -562,14 +563,14 @@ def test_pipeline_step_adds_result_layer(buurten, tmp_path):
 
     from ruimtekit._context import RunContext
 
-    cfg = transit.TransitConfig(
+    cfg = transit_access.TransitConfig(
         name="ams", zones="buurten", opportunity_column="establishments_proxy",
         network="pt", path="data/raw/pt_amsterdam_2022.gml", cutoffs=[30, 45],
         access_modes=["walk", "bike"], decays=[{"kind": "exponential", "beta": 0.05}])
     assert cfg.kind is None
     study = SimpleNamespace(transit=[cfg], networks={})
     ctx = RunContext(study=study, root=Path.cwd(), layers={"buurten": buurten})
-    transit.pipeline_step(ctx)
+    transit_access.pipeline_step(ctx)
     res = ctx.results["transit_ams"]
     assert len(res) == len(buurten) and res.crs.to_epsg() == 28992
     for c in ("establishments_proxy_45min_transit", "establishments_proxy_exp0.05_transit",
@@ -593,25 +594,25 @@ def test_pipeline_step_with_street_network_legs(wgm_walk, ams_graph, tmp_path):
     zones = gpd.GeoDataFrame({"zone_id": [f"p{i}" for i in range(len(zx))],
                               "jobs": np.arange(1.0, len(zx) + 1)},
                              geometry=gpd.points_from_xy(zx, zy), crs=28992)
-    cfg = transit.TransitConfig(name="wgm", zones="pts", network="pt",
+    cfg = transit_access.TransitConfig(name="wgm", zones="pts", network="pt",
                                 path="data/raw/pt_amsterdam_2022.gml", cutoffs=[10, 20],
                                 access_networks={"walk": "wgm_walk"})
     study = SimpleNamespace(transit=[cfg], networks={})
     ctx = RunContext(study=study, root=Path.cwd(), layers={"pts": zones},
                      networks={"wgm_walk": g})
-    transit.pipeline_step(ctx)
+    transit_access.pipeline_step(ctx)
     res = ctx.results["transit_wgm"]
-    api = transit.zone_accessibility(ams_graph, zones, zones["jobs"].to_numpy(),
+    api = transit_access.zone_accessibility(ams_graph, zones, zones["jobs"].to_numpy(),
                                      cutoffs_min=(10, 20), access_network=g, egress_network=g)
     np.testing.assert_array_equal(res["jobs_20min_transit"], api["jobs_20min_transit"])
     assert res.attrs["transit"]["egress_network"] == "wgm_walk"
-    bad = transit.TransitConfig(name="bad", zones="pts", network="pt",
+    bad = transit_access.TransitConfig(name="bad", zones="pts", network="pt",
                                 access_networks={"walk": "pt"})
     ctx.study = SimpleNamespace(transit=[bad], networks={})
     with pytest.raises(InputError, match="'pt' is not a street network"):
-        transit.pipeline_step(ctx)
+        transit_access.pipeline_step(ctx)
 
 
 def test_config_rejects_unknown_keys():
     with pytest.raises(Exception, match="extra|forbidden"):
-        transit.TransitConfig(name="x", zones="z", network="n", colour="red")
+        transit_access.TransitConfig(name="x", zones="z", network="n", colour="red")

@@ -12,9 +12,12 @@ from pydantic import ValidationError
 
 import ruimtekit
 from ruimtekit import _crs
-from ruimtekit.network import graph
-from ruimtekit.engine import impedance, transit
 from ruimtekit._errors import InputError
+from ruimtekit.analysis import transit_access
+from ruimtekit.engine import impedance, transit
+from ruimtekit.engine import search as _search
+from ruimtekit.io import places
+from ruimtekit.network import graph
 from transit_fixtures import CONSTANT_LEGS
 
 RAW = Path("data/raw")
@@ -63,14 +66,14 @@ def test_params_conversions_and_validation():
                 {"unknown": 1}):
         with pytest.raises(ValidationError):
             transit.TransitParams(**bad)
-    cfg = transit.TransitConfig(name="x", zones="z", network="n", max_transfers=2,
+    cfg = transit_access.TransitConfig(name="x", zones="z", network="n", max_transfers=2,
                                 access_radius_m={"walk": 1000.0}, walk_speed_kmh=3.6,
                                 board_slack_s=60)
     q = cfg.params("walk")
     assert q.max_rides == 3 and q.board_slack_s == 60 and q.walk_speed_kmh == 3.6
     d = impedance.model_for("walk").detour_factor  # fitted detour, the speed set to 3.6
     assert q.max_access_min["walk"] == pytest.approx(1000 * d / 1000 * 60 / 3.6)
-    assert isinstance(q, transit.TransitParams) and not isinstance(q, transit.TransitConfig)
+    assert isinstance(q, transit.TransitParams) and not isinstance(q, transit_access.TransitConfig)
 
 
 def test_board_slack_applies_to_every_boarding(tmp_path):
@@ -125,32 +128,32 @@ def _hand_minutes() -> dict[tuple[str, str], float]:
 
 def test_od_matrix_is_min_of_direct_and_transit_by_hand(line):
     g, zones = line
-    m = transit.od_matrix(g, zones, access_mode="bike", params=HAND)
+    m = transit_access.od_matrix(g, zones, access_mode="bike", params=HAND)
     assert list(m.columns) == ["from_id", "to_id", "travel_time"] and len(m) == 9
     t = m.set_index(["from_id", "to_id"])["travel_time"]
     for key, s in _hand_minutes().items():
         assert t[key] == pytest.approx(s / 60.0), key
     assert t[("z1", "z1")] == 0.0
     # bike egress (20 min, 2 km = 660 s): z1 → B → A → z2 = 150 + 600 + 660 s
-    mb = transit.od_matrix(g, zones, access_mode="bike", params={**HAND, "egress_mode": "bike"})
+    mb = transit_access.od_matrix(g, zones, access_mode="bike", params={**HAND, "egress_mode": "bike"})
     assert mb.set_index(["from_id", "to_id"])["travel_time"][("z1", "z2")] == \
         pytest.approx(1410 / 60.0)
     # a 30-min cap on the direct trip leaves z1 → z2 unreachable (NaN), z0 → z2 by bike
-    mc = transit.od_matrix(g, zones, access_mode="bike", params={**HAND, "max_direct_min": 30})
+    mc = transit_access.od_matrix(g, zones, access_mode="bike", params={**HAND, "max_direct_min": 30})
     tc = mc.set_index(["from_id", "to_id"])["travel_time"]
     assert np.isnan(tc[("z1", "z2")]) and tc[("z0", "z2")] == pytest.approx(667 / 60.0)
 
 
 def test_zone_measures_use_min_direct_transit(line):
     g, zones = line
-    df = transit.zone_accessibility(g, zones, zones["jobs"].to_numpy(), access_mode="bike",
+    df = transit_access.zone_accessibility(g, zones, zones["jobs"].to_numpy(), access_mode="bike",
                                     cutoffs_min=(12, 30, 45), params=HAND)
     # z1 within 30 min: itself (10) and z0 (17.2 min by train); z2 (41 min) only at 45;
     # z2 reaches z1 by cycling to A (11 min), the train and a walk (25.7 min)
     assert df["jobs_30min_bike_transit"].tolist() == [111.0, 11.0, 111.0]
     assert df["jobs_12min_bike_transit"].tolist() == [101.0, 10.0, 101.0]
     assert df["jobs_45min_bike_transit"].tolist() == [111.0, 111.0, 111.0]
-    eg = transit.zone_accessibility(g, zones, zones["jobs"].to_numpy(), access_mode="bike",
+    eg = transit_access.zone_accessibility(g, zones, zones["jobs"].to_numpy(), access_mode="bike",
                                     cutoffs_min=(30,), params={**HAND, "egress_mode": "bike"})
     assert "jobs_30min_bike_transit_bike" in eg
     assert eg["jobs_30min_bike_transit_bike"].tolist()[1] == 111.0
@@ -160,12 +163,12 @@ def test_point_destinations(line):
     g, zones = line
     dest = gpd.GeoDataFrame({"zone_id": ["d"], "jobs": [5.0]},
                             geometry=gpd.points_from_xy([110_000.0], [450_000.0]), crs=28992)
-    df = transit.zone_accessibility(g, zones, dest["jobs"].to_numpy(), destinations=dest,
+    df = transit_access.zone_accessibility(g, zones, dest["jobs"].to_numpy(), destinations=dest,
                                     access_mode="bike", cutoffs_min=(18,), params=HAND)
     # z0: bike 150 s + ride 600 s + walk 0 m at B = 750 s; z1: 300 m by bike = 150 s
     assert df["jobs_18min_bike_transit"].tolist() == [5.0, 5.0, 0.0]
     with pytest.raises(InputError, match="opportunity values"):
-        transit.zone_accessibility(g, zones, np.ones(3), destinations=dest)
+        transit_access.zone_accessibility(g, zones, np.ones(3), destinations=dest)
 
 
 # -------------------------------------------------------------------- working CRS
@@ -210,7 +213,7 @@ def test_porto_alegre_distances_in_local_crs(setting):
         hexes = layers.read_jobs(POA / "poa_hexgrid.csv", columns={"zone_id": "id",
                                                                      "jobs": "jobs"})
         assert hexes.crs.to_epsg() == (31982 if setting != "auto" else 32722)
-        x, y = transit.zone_points(hexes)
+        x, y = places.zone_points(hexes)
         d = np.hypot(x[i] - x[j], y[i] - y[j])
         assert np.max(np.abs(d / geo - 1)) < 1e-3
         # straight-line legs in metres of the local CRS, timed by the walk crow-fly model
@@ -231,7 +234,7 @@ def test_porto_alegre_distances_in_local_crs(setting):
     assert np.median(rd / geo) > 1.5  # why the working CRS matters
     # outside the context the Dutch check is back: these zones are not in EPSG:28992
     with pytest.raises(InputError, match="working CRS"):
-        transit.zone_points(hexes)
+        places.zone_points(hexes)
 
 
 def test_porto_alegre_walk_network_in_local_crs():
@@ -257,8 +260,8 @@ def test_cli_transit_options_reach_the_api(tmp_path):
     import pandas as pd
     from typer.testing import CliRunner
 
-    from ruimtekit.io import layers
     from ruimtekit.cli import app
+    from ruimtekit.io import layers
 
     raw = pd.read_csv(POA / "poa_hexgrid.csv").dropna()
     raw = raw.sort_values("jobs", ascending=False).head(40)
@@ -286,9 +289,9 @@ def test_cli_transit_options_reach_the_api(tmp_path):
         net = transit.build_network(feeds, "2019-05-13", transfer_radius_m=1000.0,
                                     walk_speed_kmh=3.6,
                                     time_range_s=(14 * 3600, 14 * 3600 + 600 + 7200))
-        api = transit.zone_accessibility(net, z, z["jobs"].to_numpy(), cutoffs_min=(30, 60),
+        api = transit_access.zone_accessibility(net, z, z["jobs"].to_numpy(), cutoffs_min=(30, 60),
                                          params=p)
-        m = transit.od_matrix(net, z, params=p)
+        m = transit_access.od_matrix(net, z, params=p)
     np.testing.assert_array_equal(got["jobs_60min_transit"], api["jobs_60min_transit"])
     mm = pd.read_parquet(mat)
     assert list(mm.columns) == ["from_id", "to_id", "travel_time"] and len(mm) == 40 * 40
@@ -305,7 +308,6 @@ def test_street_transfers_match_dijkstra():
     snap leg + scipy Dijkstra + snap leg for a sample of stops, and link the two feeds."""
     from scipy.sparse.csgraph import dijkstra
 
-    from ruimtekit.analysis import accessibility
     from ruimtekit.network import networks
 
     with ruimtekit.use_crs("EPSG:31982"):
@@ -315,7 +317,7 @@ def test_street_transfers_match_dijkstra():
                                     time_range_s=(14 * 3600, 15 * 3600))
     assert len(net.fp_to) == 0 or net.fp_ptr[-1] == len(net.fp_to)
     st = transit.street_transfers(net, g, max_distance_m=1000.0, walk_speed_kmh=3.6)
-    sn = accessibility.snap(g, net.x, net.y, 500.0)
+    sn = _search.snap(g, net.x, net.y, 500.0)
     ok = np.flatnonzero(sn.node >= 0)
     rng = np.random.default_rng(5)
     sample = rng.choice(ok, 25, replace=False)
@@ -346,7 +348,7 @@ def test_pipeline_block_params_matrix_and_compare(line):
     g, zones = line
     zones = zones.assign(population=[1.0, 3.0, 0.0])
     car = pd.DataFrame({"zone_id": ["z1", "z0", "z2"], "jobs_30min_car": [111.0, 111.0, 111.0]})
-    cfg = transit.TransitConfig(
+    cfg = transit_access.TransitConfig(
         name="line", zones="z", network="line", access_modes=["bike"], cutoffs=[30],
         max_direct_min=30, matrix=True,
         compare={"layer": "access_z", "column": "jobs_30min_car",
@@ -355,7 +357,7 @@ def test_pipeline_block_params_matrix_and_compare(line):
 
     ctx = RunContext(study=SimpleNamespace(transit=[cfg], networks={}), root=Path.cwd(),
                      layers={"z": zones}, networks={"line": g}, results={"access_z": car})
-    transit.pipeline_step(ctx)
+    transit_access.pipeline_step(ctx)
     res = ctx.results["transit_line"]
     assert res["jobs_30min_bike_transit"].tolist() == [111.0, 11.0, 111.0]
     m = ctx.tables["transit_line_bike_matrix"]
@@ -365,8 +367,8 @@ def test_pipeline_block_params_matrix_and_compare(line):
     assert cmp["ratio"] == pytest.approx(36.0 / 111.0)
     assert cmp["share_zones_transit_ge_other"] == pytest.approx(2 / 3)
     assert any("a published figure" in n for n in ctx.notes)
-    bad = cfg.model_copy(update={"compare": transit.TransitComparison(
+    bad = cfg.model_copy(update={"compare": transit_access.TransitComparison(
         layer="missing", column="c", measure="m")})
     ctx.study = SimpleNamespace(transit=[bad], networks={})
     with pytest.raises(InputError, match="compare layer"):
-        transit.pipeline_step(ctx)
+        transit_access.pipeline_step(ctx)

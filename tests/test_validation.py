@@ -10,11 +10,12 @@ import pyogrio
 import pytest
 
 from ruimtekit import _validate
-from ruimtekit.analysis import accessibility, borrowed_size
-from ruimtekit.network import graph
-from ruimtekit.io import gtfs, layers
-from ruimtekit.engine import transit
 from ruimtekit._errors import InputError, NetworkError
+from ruimtekit.analysis import accessibility, borrowed_size
+from ruimtekit.engine import transit
+from ruimtekit.engine.measures import measure_list
+from ruimtekit.io import gtfs, layers, places
+from ruimtekit.network import graph
 from transit_fixtures import HAND_FILES, STOPS, write_feed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +76,7 @@ def test_graph_edge_times_name_the_file_and_edge():
 
 def test_cutoffs_beyond_a_day_and_beyond_a_truncated_skim():
     with pytest.raises(InputError, match="beyond the maximum travel time of 1440"):
-        accessibility._measures([45, 2700], [])
+        measure_list([45, 2700], [])
     ids = ["a", "b", "c"]
     import geopandas as gpd
     from shapely.geometry import box
@@ -99,10 +100,10 @@ def test_opportunities_huge_infinite_and_named(tmp_path):
     df.attrs["source"] = "zones.gpkg"
     with pytest.raises(InputError, match=r"zones.gpkg: 1 zones row\(s\) have an implausibly "
                                          r"large 'jobs' .*\['b'\]"):
-        accessibility._weights(df, "jobs", "zones")
+        places.opportunity_weights(df, "jobs", "zones")
     df["jobs"] = [np.inf, 2.0]
     with pytest.raises(InputError, match=r"missing or negative \(or infinite\) 'jobs' .*\['a'\]"):
-        accessibility._weights(df, "jobs", "zones")
+        places.opportunity_weights(df, "jobs", "zones")
 
 
 def test_borrowed_size_negative_masses_name_column_and_ids():

@@ -28,10 +28,10 @@ __version__ = "0.1.0"
 CRS = "EPSG:28992"
 """The default working CRS: Amersfoort / RD New (metres)."""
 
+from ruimtekit._compat import install as _install_old_paths  # noqa: E402
 from ruimtekit._crs import set_crs as set_crs  # noqa: E402  (the working CRS setting)
 from ruimtekit._crs import use_crs as use_crs  # noqa: E402
 from ruimtekit._crs import working_crs as working_crs  # noqa: E402
-from ruimtekit._compat import install as _install_old_paths  # noqa: E402
 
 _install_old_paths()  # ruimtekit.accessibility etc. (the 0.1 layout), deprecated
 

@@ -12,10 +12,12 @@ from typing import Any
 import geopandas as gpd
 
 from ruimtekit import _crs, api
-from ruimtekit.analysis import accessibility
-from ruimtekit.engine import batches as distributed, impedance, transit
-from ruimtekit.io import places
 from ruimtekit._errors import InputError, describe_validation
+from ruimtekit.analysis import accessibility
+from ruimtekit.engine import batches as distributed
+from ruimtekit.engine import impedance, transit
+from ruimtekit.engine.measures import Decay, parse_decay
+from ruimtekit.io import places
 
 _log = logging.getLogger(__name__)
 
@@ -184,7 +186,7 @@ def _run_matrix(args: dict[str, Any], mode: str, out: Path, pcts: list[float] | 
         return api.write_matrix(net, orig, dest, out, mode, params, ro)
 
 
-def _decay_spec(d: accessibility.Decay) -> dict[str, Any]:
+def _decay_spec(d: Decay) -> dict[str, Any]:
     return {"kind": d.kind, "params": dict(d.params)}
 
 
@@ -229,7 +231,7 @@ def run_access(args: dict[str, Any]) -> Any:
     """The ``ruimtekit access`` command (``args``: its options by name)."""
     mode = args["mode"]
     cutoffs = split_numbers(args.get("cutoff"), "--cutoff") or [45.0]
-    decays = [accessibility.parse_decay(d) for d in split_decays(args.get("decay"))]
+    decays = [parse_decay(d) for d in split_decays(args.get("decay"))]
     zones = places.read_places(args["zones"], args.get("id_column"), "zones")
     dest, col = read_access_opportunities(args, zones)
     net_arg = str(args["network"])

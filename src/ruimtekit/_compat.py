@@ -55,13 +55,15 @@ def _stand_in(old: str, targets: tuple[str, ...]) -> types.ModuleType:
     def __getattr__(name: str) -> object:
         if name.startswith("__"):
             raise AttributeError(name)
-        for new in news:
-            target = importlib.import_module(new)
-            if hasattr(target, name):
-                warnings.warn(f"{full_old} is deprecated: use {new}.{name} (moved in "
-                              "ruimtekit 0.2; the old path goes in the release after next)",
-                              DeprecationWarning, stacklevel=2)
-                return getattr(target, name)
+        found = [(new, getattr(importlib.import_module(new), name)) for new in news
+                 if hasattr(importlib.import_module(new), name)]
+        # prefer the module that defines the name over one that merely imports it
+        home = [(n, v) for n, v in found if getattr(v, "__module__", None) == n]
+        for new, value in home or found:
+            warnings.warn(f"{full_old} is deprecated: use {new}.{name} (moved in "
+                          "ruimtekit 0.2; the old path goes in the release after next)",
+                          DeprecationWarning, stacklevel=2)
+            return value
         raise AttributeError(f"module {full_old!r} has no attribute {name!r} "
                              f"(it moved to {', '.join(news)})")
 

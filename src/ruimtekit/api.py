@@ -37,13 +37,16 @@ import shapely
 from pydantic import ConfigDict, Field, field_validator
 
 from ruimtekit import _config, _crs, _io
-from ruimtekit.engine import _kernels, batches as distributed, impedance, transit
-from ruimtekit.analysis import accessibility
-from ruimtekit.network import networks
+from ruimtekit._errors import InputError, describe_validation
+from ruimtekit.analysis import accessibility, transit_access
+from ruimtekit.engine import _kernels, impedance, transit
+from ruimtekit.engine import batches as distributed
+from ruimtekit.engine import search as _search
+from ruimtekit.engine.measures import Decay, DecayConfig, as_decay
+from ruimtekit.engine.transit import TransitParams
 from ruimtekit.io import places
 from ruimtekit.network import graph as _graph
-from ruimtekit._errors import InputError, describe_validation
-from ruimtekit.engine.transit import TransitParams
+from ruimtekit.network import networks
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +89,7 @@ class MeasureSpec(_config.Section):
     """
 
     cutoffs: list[float] = Field(default_factory=lambda: [45.0])
-    decays: list[accessibility.DecayConfig] = Field(default_factory=list)
+    decays: list[DecayConfig] = Field(default_factory=list)
 
     @field_validator("cutoffs")
     @classmethod
@@ -95,9 +98,9 @@ class MeasureSpec(_config.Section):
             raise ValueError("cutoffs must be positive numbers of minutes")
         return v
 
-    def decay_objects(self) -> list[accessibility.Decay]:
+    def decay_objects(self) -> list[Decay]:
         """The decays as :class:`ruimtekit.analysis.accessibility.Decay` objects."""
-        return [accessibility.as_decay(d) for d in self.decays]
+        return [as_decay(d) for d in self.decays]
 
 
 class RoutingOptions(_config.Section):
@@ -348,11 +351,11 @@ def _clock(s: int) -> str:
 
 # ======================================================================================
 # travel-time matrices
-def _od_rows(shared: tuple[accessibility.SearchInputs, np.ndarray], idx: np.ndarray
+def _od_rows(shared: tuple[_search.SearchInputs, np.ndarray], idx: np.ndarray
              ) -> np.ndarray:
     """Dask task: int32 seconds from the origins ``rows[idx]`` (see :func:`iter_matrix`)."""
     inputs, rows = shared
-    return accessibility.search(inputs, rows[idx], od=True)[2]
+    return _search.search(inputs, rows[idx], od=True)[2]
 
 
 def _ids(gdf: gpd.GeoDataFrame) -> np.ndarray:
@@ -396,7 +399,7 @@ def iter_matrix(
     if kind == "transit":
         p = params if params is not None else transit_params(network, options=o)
         a_net, e_net = network.legs(mode)
-        it = transit.iter_od_blocks(network.transit, origins, destinations,
+        it = transit_access.iter_od_blocks(network.transit, origins, destinations,
                                     access_mode=TRANSIT_MODES[mode], params=p,
                                     access_network=a_net, egress_network=e_net,
                                     block_size=max(1, min(step, 256)))
@@ -412,7 +415,7 @@ def iter_matrix(
             for b0 in range(0, len(origins), step):
                 rows = np.arange(b0, min(len(origins), b0 + step), dtype=np.int64)
                 if client is None:
-                    od = accessibility.search(inputs, rows, od=True)[2]
+                    od = _search.search(inputs, rows, od=True)[2]
                 else:
                     res = distributed.map_batches(_od_rows, (inputs, rows), len(rows),
                                                   scheduler=client,
@@ -442,8 +445,8 @@ def iter_matrix(
             t[t > max_min + 1e-9] = np.nan
             yield rows, t[:, :, None]
         return
-    ox, oy = accessibility.zone_points(origins)
-    dx, dy = accessibility.zone_points(dest)
+    ox, oy = places.zone_points(origins)
+    dx, dy = places.zone_points(dest)
     same = destinations is None
     own_d = accessibility.intrazonal_distance_m(origins) if same else None
     for b0 in range(0, len(ox), step):
@@ -775,7 +778,7 @@ def _accessibility(network: TransportNetwork, origins: Any, opportunities: Any, 
                          f"choose the opportunity from {[c for c in ref.columns][:20]}")
     a_net, e_net = network.legs(mode)
     p = o.transit if o.transit is not None else network.transit_params
-    df = transit.zone_accessibility(
+    df = transit_access.zone_accessibility(
         network.transit, orig, ref[opportunity].to_numpy(dtype=float),
         opportunity=opportunity, access_mode=TRANSIT_MODES[mode], cutoffs_min=cuts,
         decays=decs, params=p, destinations=dest, max_time_min=o.max_time_min,
@@ -818,7 +821,7 @@ def _reach_radius_m(network: TransportNetwork, mode: str, t_min: float) -> float
             u = np.repeat(np.arange(g.n_nodes), np.diff(g.indptr))
             dist = np.hypot(g.x[u] - g.x[g.indices], g.y[u] - g.y[g.indices])
             v = float(np.max(dist / np.maximum(w, 1.0)))
-        v = max(v, accessibility.ACCESS_SPEED_KMH.get(mode, accessibility.WALK_KMH) / 3.6)
+        v = max(v, _search.ACCESS_SPEED_KMH.get(mode, _search.WALK_KMH) / 3.6)
         return 60.0 * t_min * v
     if kind == "transit":
         return 60.0 * t_min * TRANSIT_MAX_KMH / 3.6
@@ -897,7 +900,7 @@ def isochrones(
     p = None
     if mode in TRANSIT_MODES:
         p = transit_params(network, departure, None, None, ro)
-    px, py = accessibility.zone_points(pts)
+    px, py = places.zone_points(pts)
     ids = _ids(pts)
     rows: list[dict[str, Any]] = []
     k = int(math.ceil(radius / cell))

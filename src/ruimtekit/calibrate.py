@@ -58,6 +58,7 @@ from ruimtekit import _config, _io
 from ruimtekit._errors import InputError
 from ruimtekit._vector import warn
 from ruimtekit.engine.impedance import DEFAULT_MODELS, CrowflyModel, crowfly_seconds
+from ruimtekit.io import places
 
 log = logging.getLogger(__name__)
 
@@ -552,11 +553,10 @@ def read_reference(source: ReferenceSource) -> pd.DataFrame:
 
 def _join_zones(zones_path: Path, oid: np.ndarray, did: np.ndarray, path: Path
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    from ruimtekit.analysis import accessibility
     from ruimtekit.io import layers
 
     zones = layers.read_zones(zones_path)
-    zx, zy = accessibility.zone_points(zones)
+    zx, zy = places.zone_points(zones)
     ids = zones["zone_id"].astype(str).to_numpy()
     pos = pd.Series(np.arange(ids.size), index=ids)
     oi = pos.reindex(oid).to_numpy()
@@ -1004,10 +1004,10 @@ class NetworkFit:
 def _network_evaluator(opts: NetworkFitOptions, reference: pd.DataFrame):
     """A function ``params -> minutes per reference pair`` over the study network (graphs
     cached per speed factor and junction delay)."""
-    from ruimtekit.analysis import accessibility
-    from ruimtekit.network import connectors, networks
-    from ruimtekit.io import layers
     from ruimtekit import study
+    from ruimtekit.analysis import accessibility
+    from ruimtekit.io import layers
+    from ruimtekit.network import connectors, networks
 
     spec_all, root = study.load_study(opts.study)
     if opts.network not in spec_all.networks:

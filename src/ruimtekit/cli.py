@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from ruimtekit._errors import RuimtekitError, describe_validation
+from ruimtekit.analysis import transit_access
 
 app = typer.Typer(
     name="ruimtekit",
@@ -368,11 +369,12 @@ def transit_cmd(
     network. Writes one row per zone with columns {opportunity}_{cutoff}min_transit /
     _bike_transit to OUTPUT."""
     from ruimtekit import _crs, _io
+    from ruimtekit._errors import InputError
     from ruimtekit.analysis import accessibility
-    from ruimtekit.engine import batches as distributed, transit
+    from ruimtekit.engine import batches as distributed
+    from ruimtekit.engine import transit
     from ruimtekit.io import layers
     from ruimtekit.network import networks
-    from ruimtekit._errors import InputError
 
     _setup_logging(quiet)
     _io.check_output_file(output)
@@ -433,7 +435,7 @@ def transit_cmd(
                     params.transfer_radius_m, "walk_speed_kmh": params.speed_kmh("walk"),
                     "walk_detour": params.transfer_detour,
                     "change_slack_s": params.change_slack_s}
-        net = transit.build_transit_network(
+        net = transit_access.build_transit_network(
             kind, path, date=date, window=(w0, w1),
             max_time_min=params.max_time_min, options=opts)
         if walk_g is not None and isinstance(net, transit.TransitNetwork):
@@ -445,14 +447,14 @@ def transit_cmd(
         out = z[["zone_id", "geometry"]].copy()
         with distributed.session(scheduler) as client:
             for mode in modes:
-                df = transit.zone_accessibility(
+                df = transit_access.zone_accessibility(
                     net, z, z[opportunity].to_numpy(dtype=float), opportunity=opportunity,
                     access_mode=mode, cutoffs_min=cuts, params=params, scheduler=client,
                     access_network=street.get(mode), egress_network=egress_g)
                 for c in df.columns[1:]:
                     out[c] = df[c].to_numpy()
         if matrix is not None:
-            m = transit.od_matrix(net, z, access_mode=modes[0], params=params,
+            m = transit_access.od_matrix(net, z, access_mode=modes[0], params=params,
                                   access_network=street.get(modes[0]),
                                   egress_network=egress_g)
             accessibility.write_od_matrix(m, matrix)

@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from ruimtekit import __version__, _crs, _io
-from ruimtekit.engine import batches as distributed
 from ruimtekit import study as _study
 from ruimtekit._context import RunContext
 from ruimtekit._errors import StudyError
+from ruimtekit.analysis import transit_access
+from ruimtekit.engine import batches as distributed
 
 log = logging.getLogger("ruimtekit.pipeline")
 
@@ -69,13 +70,12 @@ def _steps() -> list[tuple[str, Callable[[RunContext], None]]]:
     from ruimtekit.analysis import accessibility, borrowed_size, candidates
     from ruimtekit.io import layers
     from ruimtekit.network import networks
-    from ruimtekit.engine import transit
 
     return [
         ("layers", layers.pipeline_step),
         ("networks", networks.pipeline_step),
         ("accessibility", accessibility.pipeline_step),
-        ("transit", transit.pipeline_step),
+        ("transit", transit_access.pipeline_step),
         ("borrowed_size", borrowed_size.pipeline_step),
         ("candidates", candidates.pipeline_step),
     ]

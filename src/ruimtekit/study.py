@@ -23,18 +23,17 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from ruimtekit import _io
-from ruimtekit.analysis import accessibility, borrowed_size, candidates
-from ruimtekit.io import layers
-from ruimtekit.network import networks
-from ruimtekit.engine import transit
 from ruimtekit._config import Section
 from ruimtekit._errors import StudyError
+from ruimtekit.analysis import accessibility, borrowed_size, candidates, transit_access
+from ruimtekit.io import layers
+from ruimtekit.network import networks
 
 # Module-level aliases: inside Study the fields `layers`, `networks`, ... shadow the modules.
 LayerSpec = layers.LayerSpec
 NetworkSpec = networks.NetworkSpec
 AccessibilityConfig = accessibility.AccessibilityConfig
-TransitConfig = transit.TransitConfig
+TransitConfig = transit_access.TransitConfig
 BorrowedSizeConfig = borrowed_size.BorrowedSizeConfig
 CandidatesConfig = candidates.CandidatesConfig
 

@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -41,12 +41,33 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from ruimtekit import _config, _io
-from ruimtekit.engine import _kernels, impedance
+from ruimtekit._errors import InputError, NetworkError
 from ruimtekit.analysis import _ownzone
-from ruimtekit.network import networks
+from ruimtekit.engine import _kernels, impedance
+from ruimtekit.engine import search as _search
+from ruimtekit.engine.measures import (
+    MAX_CUTOFF_MIN,
+    Decay,
+    DecayConfig,
+    aggregate_times,
+    as_decay,
+    default_horizon_min,
+    format_number,
+    measure_list,
+    weight_table,
+)
+from ruimtekit.engine.search import (
+    SearchInputs,
+    Snap,
+    build_search_inputs,
+    leg_speed_kmh,
+    search,
+    snap,
+)
+from ruimtekit.io.places import destination_points, opportunity_weights, zone_ids, zone_points
 from ruimtekit.network import connectors as _connectors
 from ruimtekit.network import graph as _graph
-from ruimtekit._errors import InputError, NetworkError
+from ruimtekit.network import networks
 
 # module-level alias: inside AccessibilityConfig the field `impedance` shadows the module
 _CrowflyModel = impedance.CrowflyModel
@@ -54,591 +75,18 @@ _ConnectorConfig = _connectors.ConnectorConfig
 
 log = logging.getLogger(__name__)
 
-DEFAULT_UNBOUNDED_HORIZON_MIN = 90.0
-"""Search horizon (minutes) used when an unbounded decay is requested without a horizon."""
-
-WALK_KMH = 4.8
-"""Walking speed (km/h) of access and egress legs for car and unknown modes."""
-
-ACCESS_SPEED_KMH = {"walk": 4.8, "bike": 15.0, "e_bike": 20.0, "ebike": 20.0, "car": WALK_KMH}
-"""Default speed (km/h) of the leg between a zone point and its snapped network node."""
-
 EPSG = 28992
 
 
 # --------------------------------------------------------------------------------------
 # decay functions
 # --------------------------------------------------------------------------------------
-def _fmt(x: float) -> str:
-    """Compact number for labels: 45 → '45', 22.5 → '22.5', 0.05 → '0.05'."""
-    return f"{float(x):g}"
-
-
-class Decay:
-    """A distance-decay (impedance) function of travel time in minutes.
-
-    Parameters
-    ----------
-    kind : str
-        ``cumulative`` (``cutoff``), ``exponential`` (``beta``, per minute), ``power``
-        (``beta``; ``t_min`` floor, default 1 minute, so ``t = 0`` gives weight 1 instead
-        of infinity), ``logistic`` (``beta`` per minute, ``t0`` minutes), ``linear``
-        (``cutoff``: ``max(0, 1 - t / cutoff)``) or ``step`` (``bands``: list of
-        ``(upper_min, weight)`` with increasing upper bounds; weight of the first band
-        with ``t <= upper``, 0 beyond the last).
-    **params
-        The parameters named above.
-
-    Examples
-    --------
-    >>> Decay("exponential", beta=0.05).label
-    'exp0.05'
-    >>> float(Decay("linear", cutoff=30).weight(15.0))
-    0.5
-    """
-
-    KINDS = ("cumulative", "exponential", "power", "logistic", "linear", "step")
-    _PARAMS = {
-        "cumulative": ({"cutoff"}, set()),
-        "exponential": ({"beta"}, set()),
-        "power": ({"beta"}, {"t_min"}),
-        "logistic": ({"beta", "t0"}, set()),
-        "linear": ({"cutoff"}, set()),
-        "step": ({"bands"}, set()),
-    }
-
-    def __init__(self, kind: str, **params: Any) -> None:
-        aliases = {"exp": "exponential", "negative_exponential": "exponential",
-                   "cum": "cumulative", "pow": "power", "logit": "logistic",
-                   "lin": "linear"}
-        kind = aliases.get(str(kind), str(kind))
-        if kind not in self._PARAMS:
-            raise InputError(None, f"unknown decay kind {kind!r}",
-                             f"use one of {', '.join(self.KINDS)}")
-        required, optional = self._PARAMS[kind]
-        missing = required - set(params)
-        extra = set(params) - required - optional
-        if missing or extra:
-            raise InputError(
-                None,
-                f"decay {kind!r} got parameters {sorted(params)}",
-                f"give {sorted(required)}" + (f" (optional {sorted(optional)})" if optional else ""),
-            )
-        self.kind = kind
-        self.params = dict(params)
-        if kind == "step":
-            bands = [(float(u), float(w)) for u, w in params["bands"]]
-            ups = np.array([b[0] for b in bands])
-            if len(bands) == 0 or np.any(np.diff(ups) <= 0) or ups[0] < 0:
-                raise InputError(None, "step decay bands must have increasing upper bounds",
-                                 "give bands as [[15, 1.0], [30, 0.5], [45, 0.25]] (minutes, weight)")
-            self.params["bands"] = bands
-        else:
-            for k, v in self.params.items():
-                if not np.isfinite(float(v)):
-                    raise InputError(None, f"decay parameter {k}={v!r} is not a finite number",
-                                     "give a finite number")
-                self.params[k] = float(v)
-            if kind in ("cumulative", "linear") and self.params["cutoff"] <= 0:
-                raise InputError(None, f"{kind} cutoff must be > 0 minutes", "give e.g. cutoff=45")
-            if kind == "power" and self.params.get("t_min", 1.0) <= 0:
-                raise InputError(None, "power decay t_min must be > 0 minutes",
-                                 "use the default t_min=1")
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"Decay({self.kind!r}, {args})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Decay) and (self.kind, self.params) == (other.kind, other.params)
-
-    def __hash__(self) -> int:
-        return hash((self.kind, repr(self.params)))
-
-    @property
-    def label(self) -> str:
-        """Column-name part: ``45min``, ``exp0.05``, ``pow1.5``, ``logistic0.1_30``,
-        ``lin45``, ``step15x1-30x0.5``."""
-        p = self.params
-        if self.kind == "cumulative":
-            return f"{_fmt(p['cutoff'])}min"
-        if self.kind == "exponential":
-            return f"exp{_fmt(p['beta'])}"
-        if self.kind == "power":
-            return f"pow{_fmt(p['beta'])}"
-        if self.kind == "logistic":
-            return f"logistic{_fmt(p['beta'])}_{_fmt(p['t0'])}"
-        if self.kind == "linear":
-            return f"lin{_fmt(p['cutoff'])}"
-        return "step" + "-".join(f"{_fmt(u)}x{_fmt(w)}" for u, w in p["bands"])
-
-    @property
-    def horizon_min(self) -> float | None:
-        """Time (minutes) beyond which the weight is 0, or None for unbounded decays."""
-        if self.kind in ("cumulative", "linear"):
-            return self.params["cutoff"]
-        if self.kind == "step":
-            return self.params["bands"][-1][0]
-        return None
-
-    def weight(self, t_min: np.ndarray | float) -> np.ndarray:
-        """Weights for travel times in minutes (vectorised; ``inf`` gives 0).
-
-        Parameters
-        ----------
-        t_min : array of float
-            Travel times in minutes (>= 0; ``inf`` = unreachable).
-
-        Returns
-        -------
-        ndarray of float64
-        """
-        t = np.asarray(t_min, dtype=np.float64)
-        p = self.params
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if self.kind == "cumulative":
-                w = (t <= p["cutoff"]).astype(np.float64)
-            elif self.kind == "exponential":
-                w = np.exp(-p["beta"] * t)
-            elif self.kind == "power":
-                w = np.maximum(t, p.get("t_min", 1.0)) ** (-p["beta"])
-            elif self.kind == "logistic":
-                w = 1.0 / (1.0 + np.exp(p["beta"] * (t - p["t0"])))
-            elif self.kind == "linear":
-                w = np.maximum(0.0, 1.0 - t / p["cutoff"])
-            else:
-                ups = np.array([b[0] for b in p["bands"]])
-                ws = np.append(np.array([b[1] for b in p["bands"]]), 0.0)
-                w = ws[np.searchsorted(ups, t, side="left")]
-        w = np.where(np.isfinite(t), w, 0.0)
-        return w
-
-    def weight_seconds(self, t_s: np.ndarray | float) -> np.ndarray:
-        """Weights for travel times in seconds; cumulative cutoffs compare ``t <= 60 T``."""
-        t = np.asarray(t_s, dtype=np.float64)
-        if self.kind == "cumulative":
-            return (t <= 60.0 * self.params["cutoff"]).astype(np.float64)
-        return self.weight(t / 60.0)
-
-
-def as_decay(spec: Decay | dict | DecayConfig) -> Decay:
-    """A :class:`Decay` from a Decay, a ``{"kind": ..., **params}`` dict or a DecayConfig."""
-    if isinstance(spec, Decay):
-        return spec
-    if isinstance(spec, DecayConfig):
-        return Decay(spec.kind, **spec.params)
-    if isinstance(spec, dict):
-        d = dict(spec)
-        params = d.pop("params", {})
-        return Decay(d.pop("kind"), **params, **d)
-    raise InputError(None, f"cannot read a decay from {spec!r}",
-                     "give {kind: exponential, params: {beta: 0.05}}")
-
-
-MAX_CUTOFF_MIN = 24 * 60.0
-"""Largest time budget accepted (minutes): a day. Larger cutoffs are unit mistakes
-(seconds for minutes)."""
-
-
-def _measures(cutoffs_min: Iterable[float], decays: Iterable[Decay | dict]) -> list[Decay]:
-    out: list[Decay] = []
-    for c in cutoffs_min:
-        c = float(c)
-        if not np.isfinite(c) or c <= 0:
-            raise InputError(None, f"cutoff {c!r} minutes is not a positive number",
-                             "give cutoffs in minutes, e.g. 45")
-        if c > MAX_CUTOFF_MIN:
-            raise InputError(None, f"cutoff {c:g} minutes is beyond the maximum travel time "
-                             f"of {MAX_CUTOFF_MIN:g} minutes (a day)",
-                             "give cutoffs in minutes (e.g. 45), not seconds")
-        out.append(Decay("cumulative", cutoff=c))
-    out.extend(as_decay(d) for d in decays)
-    labels = [m.label for m in out]
-    dup = {x for x in labels if labels.count(x) > 1}
-    if dup:
-        raise InputError(None, f"measure(s) requested twice: {sorted(dup)}",
-                         "list every cutoff and decay once")
-    return out
-
-
-def default_horizon_min(measures: Sequence[Decay]) -> float:
-    """The search horizon (minutes) for a list of measures (see the module docstring)."""
-    bounded = [m.horizon_min for m in measures if m.horizon_min is not None]
-    h = max(bounded) if bounded else 0.0
-    if any(m.horizon_min is None for m in measures):
-        h = max(h, DEFAULT_UNBOUNDED_HORIZON_MIN)
-    if h <= 0:
-        raise InputError(None, "no measure requested", "give at least one cutoff or decay")
-    return h
-
-
-def weight_table(measures: Sequence[Decay], max_t: int) -> np.ndarray:
-    """Weights of each measure at every whole second 0..max_t (float64, shape (K, max_t+1))."""
-    t = np.arange(max_t + 1, dtype=np.float64)
-    return np.stack([m.weight_seconds(t) for m in measures]) if measures else np.zeros((0, max_t + 1))
-
-
-def aggregate_times(
-    times_s: np.ndarray,
-    opportunities: np.ndarray,
-    cutoffs_min: Iterable[float] = (45,),
-    decays: Iterable[Decay | dict] = (),
-    horizon_min: float | None = None,
-) -> dict[str, np.ndarray]:
-    """Measures from a dense block of travel times.
-
-    Parameters
-    ----------
-    times_s : ndarray, shape (n_origins, n_destinations)
-        Travel times in seconds; ``inf`` (or NaN) means unreachable.
-    opportunities : ndarray, shape (n_destinations,)
-        Opportunities per destination (>= 0).
-    cutoffs_min : iterable of float
-        Cumulative cutoffs in minutes (reachable means ``t <= 60 T`` seconds).
-    decays : iterable of Decay or dict
-        Gravity decay functions (t in minutes).
-    horizon_min : float, optional
-        Ignore destinations farther than this (minutes), as network searches do.
-
-    Returns
-    -------
-    dict of str to ndarray (n_origins,)
-        Keyed by measure label (``45min``, ``exp0.05``, ...).
-    """
-    t = np.asarray(times_s, dtype=np.float64)
-    e = np.asarray(opportunities, dtype=np.float64)
-    if t.ndim != 2 or e.ndim != 1 or t.shape[1] != e.shape[0]:
-        raise ValueError("times_s must be (n_origins, n_destinations) and opportunities (n_destinations,)")
-    t = np.where(np.isnan(t), np.inf, t)
-    if horizon_min is not None:
-        t = np.where(t <= 60.0 * horizon_min, t, np.inf)
-    out = {}
-    for m in _measures(cutoffs_min, decays):
-        out[m.label] = m.weight_seconds(t) @ e
-    return out
-
-
 # --------------------------------------------------------------------------------------
 # zones, destinations, snapping
 # --------------------------------------------------------------------------------------
-def _check_crs(gdf: gpd.GeoDataFrame, what: str) -> None:
-    from ruimtekit import _crs
-
-    if not _crs.is_working(gdf.crs):
-        w = _crs.working_crs()
-        raise InputError(None, f"the {what} layer is in {gdf.crs}, not the working CRS {w}",
-                         f"read it with ruimtekit.io.layers (which converts to {w}) or call "
-                         f".to_crs({w!r}); set another working CRS with "
-                         "ruimtekit.use_crs(...) or the study's crs:")
-
-
-def zone_points(zones: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Points (EPSG:28992 metres) representing zones: ``pop_x``/``pop_y`` where present
-    and finite, else the geometry centroid (the point itself for point layers).
-
-    Zones with neither (empty or missing geometry) get NaN; the measures report them as
-    unsnapped (``attrs["unsnapped"]``, NaN values, a log warning).
-    """
-    _check_crs(zones, "zones")
-    geom = zones.geometry
-    empty = (geom.isna() | geom.is_empty).to_numpy()
-    x = np.full(len(zones), np.nan)
-    y = np.full(len(zones), np.nan)
-    if (~empty).any():
-        c = geom[~empty].centroid
-        x[~empty] = c.x.to_numpy(dtype=np.float64)
-        y[~empty] = c.y.to_numpy(dtype=np.float64)
-    if "pop_x" in zones.columns and "pop_y" in zones.columns:
-        px = pd.to_numeric(zones["pop_x"], errors="coerce").to_numpy(dtype=np.float64)
-        py = pd.to_numeric(zones["pop_y"], errors="coerce").to_numpy(dtype=np.float64)
-        ok = np.isfinite(px) & np.isfinite(py)
-        x = np.where(ok, px, x)
-        y = np.where(ok, py, y)
-    return x, y
-
-
-def _zone_ids(zones: gpd.GeoDataFrame) -> np.ndarray:
-    if "zone_id" not in zones.columns:
-        raise InputError(None, "the zones layer has no zone_id column",
-                         "read zones with ruimtekit.io.layers or add a zone_id column")
-    ids = zones["zone_id"].astype(str).to_numpy()
-    if len(set(ids)) != len(ids):
-        dup = pd.Series(ids)[pd.Series(ids).duplicated()].unique()[:5]
-        raise InputError(None, f"zone_id values are not unique (e.g. {list(dup)})",
-                         "give every zone its own id")
-    return ids
-
-
-MAX_OPPORTUNITY = 1e12
-"""Largest opportunity count accepted per zone or point (jobs, inhabitants, ...); larger
-values are data errors (the Netherlands has about 10 million jobs) and would make sums
-inexact or infinite."""
-
-
-def _weights(df: pd.DataFrame, column: str, what: str) -> np.ndarray:
-    src = df.attrs.get("source")
-    if column not in df.columns:
-        raise InputError(src, f"the {what} layer has no column {column!r} "
-                         f"(columns: {[c for c in df.columns if c != 'geometry']})",
-                         "name the opportunity column (e.g. jobs, establishments_proxy)")
-    raw = df[column]
-    w = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-    ids = (df["zone_id"] if "zone_id" in df.columns else pd.Series(df.index)).to_numpy()
-    text = raw.astype(str).str.contains(r"\d,\d", regex=True).to_numpy() & np.isnan(w)
-    if text.any():
-        raise InputError(src, f"{int(text.sum())} {what} value(s) of {column!r} are text with "
-                         f"a decimal comma (e.g. {raw[text].iloc[0]!r} at id {ids[text][0]})",
-                         "save the table with decimal points, or as a semicolon CSV/XLSX "
-                         "(read with decimal commas)")
-    bad = ~np.isfinite(w) | (w < 0)
-    if bad.any():
-        raise InputError(src, f"{int(bad.sum())} {what} row(s) have a missing or negative (or "
-                         f"infinite) {column!r} (e.g. ids {list(ids[bad][:5])})",
-                         "fill them (0 when there are truly none) or drop those rows")
-    huge = w > MAX_OPPORTUNITY
-    if huge.any():
-        raise InputError(src, f"{int(huge.sum())} {what} row(s) have an implausibly large "
-                         f"{column!r} (> {MAX_OPPORTUNITY:.0e}; e.g. ids "
-                         f"{list(ids[huge][:5])}: {w[huge][0]:.3g})",
-                         "check the column and its unit (counts, not e.g. euros)")
-    return w
-
-
-def _destinations(
-    zones: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame | None, opportunity: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """(x, y, weight, same_as_zones) of the destinations."""
-    if destinations is None:
-        x, y = zone_points(zones)
-        return x, y, _weights(zones, opportunity, "zones"), True
-    _check_crs(destinations, "destinations")
-    w = _weights(destinations, opportunity, "destinations")
-    g = destinations.geometry
-    if g.isna().any() or g.is_empty.any():
-        raise InputError(None, f"{int((g.isna() | g.is_empty).sum())} destination(s) have no "
-                         "geometry", "drop them or give them a location")
-    if "pop_x" in destinations.columns:
-        x, y = zone_points(destinations)
-    else:
-        c = g.centroid
-        x, y = c.x.to_numpy(dtype=np.float64), c.y.to_numpy(dtype=np.float64)
-    return x, y, w, False
-
-
-Snap = networks.Snap
-"""Points snapped to graph nodes (one class for the package: :class:`networks.Snap`)."""
-
-
-def snap(graph: _graph.Graph, x: np.ndarray, y: np.ndarray, max_distance_m: float) -> Snap:
-    """Snap points to the nearest graph node (straight line, EPSG:28992 metres); see
-    :func:`ruimtekit.network.networks.snap`. Street graphs with edge geometry are linked onto edges
-    instead by the network measures (:func:`ruimtekit.network.networks.link`)."""
-    return networks.snap(graph, np.asarray(x, float), np.asarray(y, float), max_distance_m)
-
-
-def _access_kmh(mode: str, access_speed_kmh: float | None) -> float:
-    v = access_speed_kmh if access_speed_kmh is not None else ACCESS_SPEED_KMH.get(mode, WALK_KMH)
-    if not v > 0:
-        raise InputError(None, f"access speed {v!r} km/h is not positive", "give e.g. 4.8")
-    return float(v)
-
-
 # --------------------------------------------------------------------------------------
 # network search inputs (also the entry point for distributed runs)
 # --------------------------------------------------------------------------------------
-@dataclass
-class SearchInputs:
-    """Everything one batch of network searches needs (read-only; ship once to workers).
-
-    Attributes
-    ----------
-    indptr, indices, weights : ndarray
-        The graph CSR (weights int32 seconds).
-    src_ptr, src_nodes, src_off : ndarray
-        Origin ``o`` starts at ``src_nodes[src_ptr[o]:src_ptr[o+1]]`` after
-        ``src_off`` seconds (access legs).
-    dst_ptr, dst_off, dst_w, dst_idx : ndarray
-        Destinations attached to nodes (CSR by node): egress seconds, opportunities and
-        destination number.
-    wtab : ndarray (K, max_t + 1)
-        Measure weights per whole second (:func:`weight_table`).
-    max_t : int
-        Search horizon in seconds.
-    labels : list of str
-        Measure labels, one per row of ``wtab``.
-    n_dst : int
-        Number of destinations (for travel-time matrices).
-    """
-
-    indptr: np.ndarray
-    indices: np.ndarray
-    weights: np.ndarray
-    src_ptr: np.ndarray
-    src_nodes: np.ndarray
-    src_off: np.ndarray
-    dst_ptr: np.ndarray
-    dst_off: np.ndarray
-    dst_w: np.ndarray
-    dst_idx: np.ndarray
-    wtab: np.ndarray
-    max_t: int
-    labels: list[str]
-    n_dst: int
-
-    @property
-    def n_origins(self) -> int:
-        """Number of origins."""
-        return int(self.src_ptr.shape[0] - 1)
-
-    def origin_batch(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Source CSR (ptr, nodes, offsets) of the origins ``idx``."""
-        idx = np.asarray(idx, dtype=np.int64)
-        starts, stops = self.src_ptr[idx], self.src_ptr[idx + 1]
-        counts = stops - starts
-        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        sel = np.repeat(starts - ptr[:-1], counts) + np.arange(ptr[-1])
-        return ptr, self.src_nodes[sel], self.src_off[sel]
-
-
-LOCALITY_MIN_NODES = 10_000
-"""Graphs with at least this many nodes are renumbered along a Hilbert curve for the
-search (unless ``graph.meta["node_order"]`` says they already are); ~20% faster on a
-row-major grid, 2–3× faster than an arbitrary (e.g. OSM id) node order."""
-
-_LOCALITY_CACHE: dict[int, tuple[Any, _graph.Graph, np.ndarray]] = {}
-
-
-def search_graph(graph: _graph.Graph) -> tuple[_graph.Graph, np.ndarray | None]:
-    """The graph to search (locality-renumbered when large) and ``new_of_old`` positions.
-
-    The renumbered copy is cached per graph object for the life of the graph.
-    """
-    import weakref
-
-    if graph.n_nodes < LOCALITY_MIN_NODES or graph.meta.get("node_order"):
-        return graph, None
-    hit = _LOCALITY_CACHE.get(id(graph))
-    if hit is not None and hit[0]() is graph:
-        return hit[1], hit[2]
-    order = _graph.locality_order(graph, "hilbert")
-    g2 = _graph.renumber(graph, order)
-    new_of_old = np.empty(graph.n_nodes, dtype=np.int64)
-    new_of_old[order] = np.arange(graph.n_nodes)
-    key = id(graph)
-    _LOCALITY_CACHE[key] = (weakref.ref(graph), g2, new_of_old)
-    weakref.finalize(graph, _LOCALITY_CACHE.pop, key, None)
-    return g2, new_of_old
-
-
-def build_search_inputs(
-    graph: _graph.Graph,
-    src_ptr: np.ndarray,
-    src_nodes: np.ndarray,
-    src_off_s: np.ndarray,
-    dst_nodes: np.ndarray,
-    dst_off_s: np.ndarray,
-    dst_w: np.ndarray,
-    measures: Sequence[Decay],
-    horizon_min: float,
-) -> SearchInputs:
-    """Assemble :class:`SearchInputs` (offsets are rounded to whole seconds).
-
-    Node positions refer to ``graph``; large graphs are searched on a Hilbert-renumbered
-    copy (:func:`search_graph`), which the returned arrays already use.
-
-    Parameters
-    ----------
-    graph : Graph
-    src_ptr, src_nodes, src_off_s
-        Sources per origin (CSR) and access offsets in seconds.
-    dst_nodes, dst_off_s, dst_w
-        Destination node, egress offset (seconds) and opportunities; node -1 = not on the
-        network (ignored).
-    measures : list of Decay
-    horizon_min : float
-        Search horizon in minutes.
-    """
-    n = graph.n_nodes
-    max_t = int(math.floor(60.0 * horizon_min + 1e-9))
-    dst_nodes = np.asarray(dst_nodes, dtype=np.int64)
-    src_nodes = np.asarray(src_nodes, dtype=np.int64)
-    graph, new_of_old = search_graph(graph)
-    if new_of_old is not None:
-        src_nodes = new_of_old[src_nodes]
-        dst_nodes = np.where(dst_nodes >= 0, new_of_old[np.maximum(dst_nodes, 0)], -1)
-    idx = np.arange(dst_nodes.shape[0], dtype=np.int32)
-    keep = dst_nodes >= 0
-    order = np.argsort(dst_nodes[keep], kind="stable")
-    dn = dst_nodes[keep][order]
-    counts = np.bincount(dn, minlength=n)
-    dst_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return SearchInputs(
-        indptr=graph.indptr, indices=graph.indices, weights=graph.weights,
-        src_ptr=np.asarray(src_ptr, dtype=np.int64),
-        src_nodes=np.asarray(src_nodes, dtype=np.int32),
-        src_off=np.rint(np.asarray(src_off_s, dtype=np.float64)).astype(np.int32),
-        dst_ptr=dst_ptr,
-        dst_off=np.rint(np.asarray(dst_off_s, dtype=np.float64)[keep][order]).astype(np.int32),
-        dst_w=np.asarray(dst_w, dtype=np.float64)[keep][order],
-        dst_idx=idx[keep][order],
-        wtab=weight_table(measures, max_t),
-        max_t=max_t,
-        labels=[m.label for m in measures],
-        n_dst=int(dst_nodes.shape[0]),
-    )
-
-
-def search(shared: SearchInputs, idx: np.ndarray | None = None, *, histogram: bool = False,
-           od: bool = False, info: dict | None = None):
-    """Run the network searches of the origins ``idx`` (default all) of ``shared``.
-
-    The one call of the compiled engine (:func:`ruimtekit.engine._kernels.run_dial`) for a whole
-    run or a batch of it (Dask tasks call it per batch).
-
-    Parameters
-    ----------
-    shared : SearchInputs
-    idx : ndarray of int, optional
-        Origin positions; default every origin, in order.
-    histogram : bool
-        Also return opportunities per 1-minute bin.
-    od : bool
-        Also return the minimum time (int32 s) to every destination.
-    info : dict, optional
-        Receives which kernel ran.
-
-    Returns
-    -------
-    out, hist, od, reached
-        As :func:`ruimtekit.engine._kernels.run_dial` (rows in ``idx`` order).
-    """
-    if idx is None:
-        ptr, nodes, off = shared.src_ptr, shared.src_nodes, shared.src_off
-    else:
-        ptr, nodes, off = shared.origin_batch(idx)
-    info = {} if info is None else info
-    res = _kernels.run_dial(
-        shared.indptr, shared.indices, shared.weights, ptr, nodes, off,
-        shared.dst_ptr, shared.dst_off, shared.dst_w, shared.wtab, shared.max_t,
-        histogram=histogram, dst_idx=shared.dst_idx if od else None, n_dst=shared.n_dst,
-        info=info,
-    )
-    log.debug("network search kernel: %s", info)
-    return res
-
-
-def measures_batch(shared: SearchInputs, idx: np.ndarray, *,
-                   info: dict | None = None) -> np.ndarray:
-    """Measures for the origins ``idx``: float64 array (len(idx), K) in ``shared.labels`` order.
-
-    This is the entry point for distributed runs
-    (``distributed.map_batches(measures_batch, shared, shared.n_origins, ...)``); results
-    of batches concatenate (``np.concatenate``) to the single-process result. ``info``
-    receives which kernel ran (see :func:`ruimtekit.engine._kernels.run_dial`).
-    """
-    return search(shared, idx, info=info)[0]
-
-
 @dataclass
 class _Prepared:
     ids: np.ndarray
@@ -664,9 +112,9 @@ def _prepare(
 ) -> _Prepared:
     if graph.n_nodes == 0:
         raise NetworkError("the network has no nodes")
-    ids = _zone_ids(zones)
+    ids = zone_ids(zones)
     zx, zy = zone_points(zones)
-    dx, dy, dw, same = _destinations(zones, destinations, opportunity)
+    dx, dy, dw, same = destination_points(zones, destinations, opportunity)
     h = default_horizon_min(measures) if horizon_min is None else float(horizon_min)
     if h <= 0:
         raise InputError(None, "horizon_min must be > 0 minutes", "give e.g. 90")
@@ -674,7 +122,7 @@ def _prepare(
         # street graphs: link to the nearest eligible edge, turn costs where the profile
         # has them (networks.link); destinations attach to one sink each
         if access_speed_kmh is not None:
-            _access_kmh(mode, access_speed_kmh)
+            leg_speed_kmh(mode, access_speed_kmh)
         nz = len(zx)
         px, py = (zx, zy) if same else (np.concatenate([zx, dx]), np.concatenate([zy, dy]))
         lk = networks.link(graph, px, py, max_snap_m,
@@ -689,7 +137,7 @@ def _prepare(
             lk.src_off_s[:lk.src_ptr[nz]], dsink, np.zeros(dsink.shape[0]), dw, measures, h
         )
     else:
-        v = _access_kmh(mode, access_speed_kmh) / 3.6
+        v = leg_speed_kmh(mode, access_speed_kmh) / 3.6
         zs = snap(graph, zx, zy, max_snap_m)
         ok = zs.node >= 0
         src_ptr = np.concatenate([[0], np.cumsum(ok.astype(np.int64))])
@@ -796,15 +244,14 @@ def network_access(
         ``unsnapped``, ``unsnapped_destinations``, ``horizon_min``, ``mode``, ``measures``.
     """
     mode = mode or graph.mode
-    measures = _measures(cutoffs, decays)
+    measures = measure_list(cutoffs, decays)
     p = _prepare(graph, zones, destinations, opportunity, measures, mode, max_snap_m,
                  access_speed_kmh, horizon_min)
     if scheduler is None:
         out, _, _, reached = search(p.shared)
     else:
-        from ruimtekit.engine import batches as distributed
 
-        out, reached = distributed.network_measures(p.shared, scheduler,
+        out, reached = _search.network_measures(p.shared, scheduler,
                                                     label=f"{mode} accessibility")
     ok = p.zsnap.node >= 0
     values: dict[str, np.ndarray] = {}
@@ -918,14 +365,14 @@ def connector_access(
     if graph.n_nodes == 0:
         raise NetworkError("the network has no nodes")
     items = list(measures)
-    measures = _measures([m for m in items if isinstance(m, (int, float))],
+    measures = measure_list([m for m in items if isinstance(m, (int, float))],
                          [m for m in items if not isinstance(m, (int, float))])
     h = default_horizon_min(measures) if horizon_min is None else float(horizon_min)
     if h <= 0:
         raise InputError(None, "horizon_min must be > 0 minutes", "give e.g. 90")
-    ids = _zone_ids(zones)
+    ids = zone_ids(zones)
     zx, zy = zone_points(zones)
-    dx, dy, dw, _ = _destinations(zones, destinations, opportunity)
+    dx, dy, dw, _ = destination_points(zones, destinations, opportunity)
     import time
 
     clock = [time.perf_counter()]
@@ -1002,7 +449,7 @@ def connector_times(
     dx, dy = (np.asarray(a, dtype=np.float64) for a in destinations)
     ox, oy = (np.asarray(a, dtype=np.float64) for a in origins)
     shared, _, _ = _connector_search(graph, (ox, oy), (dx, dy, np.ones(dx.shape[0])), cfg,
-                                     land, _measures([max_time_min], []), max_time_min)
+                                     land, measure_list([max_time_min], []), max_time_min)
     _, _, od, _ = search(shared, od=True)
     t = od.astype(np.float64)
     t[od >= np.iinfo(np.int32).max] = np.inf
@@ -1035,9 +482,8 @@ def histogram(
     if scheduler is None:
         _, hist, _, _ = search(p.shared, histogram=True)
     else:
-        from ruimtekit.engine import batches as distributed
 
-        hist = distributed.network_histograms(p.shared, scheduler,
+        hist = _search.network_histograms(p.shared, scheduler,
                                               label=f"{mode} travel-time histogram")
     full = hist.copy()
     full[p.zsnap.node < 0] = np.nan
@@ -1085,11 +531,10 @@ def od_matrix(
     if scheduler is None:
         _, _, od, _ = search(p.shared, od=True)
     else:
-        from ruimtekit.engine import batches as distributed
 
-        od = distributed.network_od(p.shared, scheduler, label=f"{mode} travel-time matrix")
+        od = _search.network_od(p.shared, scheduler, label=f"{mode} travel-time matrix")
     oi, dj = np.nonzero(od != _kernels.INF32)
-    did = p.ids if dd is None else _zone_ids(dd)
+    did = p.ids if dd is None else zone_ids(dd)
     df = pd.DataFrame({"origin": p.ids[oi], "destination": did[dj],
                        "time_s": od[oi, dj].astype(np.int32)})
     df.attrs.update({"unsnapped": p.unsnapped, "mode": mode, "max_time_min": max_time_min})
@@ -1185,11 +630,11 @@ def crowfly_access(
         ``attrs``: ``horizon_min``, ``mode``, ``model``.
     """
     model = impedance.model_for(model if model is not None else mode)
-    measures = _measures(cutoffs, decays)
+    measures = measure_list(cutoffs, decays)
     h = default_horizon_min(measures) if horizon_min is None else float(horizon_min)
-    ids = _zone_ids(zones)
+    ids = zone_ids(zones)
     zx, zy = zone_points(zones)
-    dx, dy, dw, same = _destinations(zones, destinations, opportunity)
+    dx, dy, dw, same = destination_points(zones, destinations, opportunity)
     # zones without a location get NaN (reported); destinations without one are left out
     zok = np.isfinite(zx) & np.isfinite(zy)
     dok = np.isfinite(dx) & np.isfinite(dy)
@@ -1216,9 +661,8 @@ def crowfly_access(
     hist = np.zeros((1, 1))
     curve_m, curve_ms = model.curve_arrays()
     if scheduler is not None:
-        from ruimtekit.engine import batches as distributed
 
-        out = distributed.crowfly_measures(distributed.CrowflyInputs(
+        out = _search.crowfly_measures(_search.CrowflyInputs(
             zx, zy, own, own_d, dx, dy, dw, float(model.detour_factor), curve_m, curve_ms,
             60.0 * model.fixed_min, wtab, max_t), scheduler, label=f"{mode} crow-fly")
     else:
@@ -1282,7 +726,7 @@ def skim_access(
     GeoDataFrame
         ``zone_id`` and measure columns; pairs absent from the skim are unreachable.
     """
-    ids = _zone_ids(zones)
+    ids = zone_ids(zones)
     if not isinstance(skim, pd.DataFrame):
         skim = impedance.read_skim(skim, zone_ids=ids, **read_kwargs)
     else:
@@ -1291,7 +735,7 @@ def skim_access(
         if unknown:
             raise InputError(None, f"{len(unknown)} skim zone id(s) are not in the zones layer "
                              f"(e.g. {unknown[:5]})", "use a skim on the same zoning")
-    w = _weights(zones, opportunity, "zones")
+    w = opportunity_weights(zones, opportunity, "zones")
     pos = pd.Series(np.arange(len(ids)), index=ids)
     oi = pos.loc[skim["origin"].astype(str)].to_numpy()
     dj = pos.loc[skim["destination"].astype(str)].to_numpy()
@@ -1305,7 +749,7 @@ def skim_access(
                      int(fill.sum()), intrazonal_min)
             idx = np.flatnonzero(fill)
             t[idx, idx] = 60.0 * intrazonal_min
-    measures = _measures(cutoffs, decays)
+    measures = measure_list(cutoffs, decays)
     _check_skim_covers(t, measures, skim)
     h = default_horizon_min(measures) if horizon_min is None else float(horizon_min)
     vals = aggregate_times(t, w, [], measures, horizon_min=h)
@@ -1344,9 +788,9 @@ def effective_density(
     """
     if not alpha > 0:
         raise InputError(None, f"alpha={alpha!r} must be > 0", "use 1.0 to 1.8")
-    ids = _zone_ids(zones)
+    ids = zone_ids(zones)
     zx, zy = zone_points(zones)
-    dx, dy, dw, same = _destinations(zones, destinations, opportunity)
+    dx, dy, dw, same = destination_points(zones, destinations, opportunity)
     own_d = intrazonal_distance_m(zones)
     if np.any(own_d <= 0):
         raise InputError(None, f"{int((own_d <= 0).sum())} zone(s) have no area for the "
@@ -1356,7 +800,7 @@ def effective_density(
         _ownzone.warn_below(_ownzone.count_below(zx, zy, own_d, dx, dy, own),
                             "effective density")
         ed = _kernels.effective_density_crowfly(zx, zy, own, own_d, dx, dy, dw, float(alpha))
-        col = f"{opportunity}_ed{_fmt(alpha)}"
+        col = f"{opportunity}_ed{format_number(alpha)}"
         return _result_frame(zones, {col: ed}, {"alpha": alpha, "distance": "crowfly_km"})
     if graph.length_m is None:
         raise InputError(None, "the graph has no edge lengths (length_m)",
@@ -1386,7 +830,7 @@ def effective_density(
     ed = contrib.sum(axis=1)
     ed[~ok] = np.nan
     unsnapped = [str(i) for i in ids[~ok]]
-    col = f"{opportunity}_ed{_fmt(alpha)}_net"
+    col = f"{opportunity}_ed{format_number(alpha)}_net"
     return _result_frame(zones, {col: ed, "snap_distance_m": zs.distance_m},
                          {"alpha": alpha, "distance": "network_km", "unsnapped": unsnapped})
 
@@ -1453,11 +897,11 @@ def two_step_fca(
     mode = mode or graph.mode
     dec = as_decay(decay if decay is not None else Decay("cumulative", cutoff=30))
     h = default_horizon_min([dec])
-    ids = _zone_ids(zones)
+    ids = zone_ids(zones)
     zx, zy = zone_points(zones)
-    pop = _weights(zones, population, "zones")
-    fx, fy, s, _ = _destinations(zones, facilities, supply)
-    v = _access_kmh(mode, access_speed_kmh) / 3.6
+    pop = opportunity_weights(zones, population, "zones")
+    fx, fy, s, _ = destination_points(zones, facilities, supply)
+    v = leg_speed_kmh(mode, access_speed_kmh) / 3.6
     zs = snap(graph, zx, zy, max_snap_m)
     fs = snap(graph, fx, fy, max_snap_m)
     zok, fok = zs.node >= 0, fs.node >= 0
@@ -1490,24 +934,6 @@ def two_step_fca(
 # --------------------------------------------------------------------------------------
 # study-file section and pipeline step
 # --------------------------------------------------------------------------------------
-class DecayConfig(_config.Section):
-    """A decay in the study file: ``{kind: exponential, params: {beta: 0.05}}``."""
-
-    kind: Literal["cumulative", "exponential", "power", "logistic", "linear", "step"]
-    params: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("params")
-    @classmethod
-    def _params_ok(cls, v: dict[str, Any], info: Any) -> dict[str, Any]:
-        kind = info.data.get("kind")
-        if kind is not None:
-            try:
-                Decay(kind, **v)
-            except InputError as exc:
-                raise ValueError(f"{exc.problem}; {exc.fix}") from None
-        return v
-
-
 class OpportunitiesConfig(_config.Section):
     """Where the opportunities come from.
 
@@ -1721,20 +1147,4 @@ def pipeline_step(ctx: Any) -> None:
 # --------------------------------------------------------------------------------------
 # CLI helper
 # --------------------------------------------------------------------------------------
-def parse_decay(text: str) -> Decay:
-    """Parse ``kind:name=value,name=value`` (e.g. ``exponential:beta=0.05``) into a Decay."""
-    kind, _, rest = text.partition(":")
-    params: dict[str, Any] = {}
-    for part in filter(None, (p.strip() for p in rest.split(","))):
-        name, eq, value = part.partition("=")
-        try:
-            if not eq:
-                raise ValueError
-            params[name.strip()] = float(value)
-        except ValueError:
-            raise InputError(None, f"cannot read decay {text!r}",
-                             "write e.g. exponential:beta=0.05 or logistic:beta=0.1,t0=30") from None
-    return Decay(kind.strip(), **params)
-
-
 SKIM_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq", ".omx")

@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ruimtekit.analysis import _ownzone
 from ruimtekit._errors import InputError
+from ruimtekit.analysis import _ownzone
+from ruimtekit.io import places
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +179,6 @@ def population_effective_density(
     import geopandas as gpd
 
     from ruimtekit.engine import _kernels
-    from ruimtekit.analysis import accessibility
 
     if not alpha > 0:
         raise InputError(None, f"alpha={alpha!r} must be > 0", "use 1.0 to 1.8")
@@ -192,7 +192,7 @@ def population_effective_density(
     pts = f.geometry.representative_point()
     kx, ky = pts.x.to_numpy(float), pts.y.to_numpy(float)
     floor = _ownzone.internal_distance(f.geometry.area.to_numpy(float))
-    dx, dy, dw, _ = accessibility._destinations(zones, destinations, opportunity)
+    dx, dy, dw, _ = places.destination_points(zones, destinations, opportunity)
     n_low = _ownzone.count_below(kx, ky, floor, dx, dy)
     _ownzone.warn_below(n_low, "population effective density")
     ed = _kernels.effective_density_crowfly(kx, ky, np.full(kx.size, -1, dtype=np.int64),

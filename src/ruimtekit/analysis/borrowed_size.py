@@ -52,11 +52,13 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from ruimtekit import CRS, _vector
-from ruimtekit.analysis import accessibility, agglomeration, catchments, spatial
-from ruimtekit.engine import impedance
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
+from ruimtekit.analysis import accessibility, agglomeration, catchments, spatial
 from ruimtekit.analysis.shadow import BOOTSTRAP_DRAWS
+from ruimtekit.engine import impedance
+from ruimtekit.engine.measures import MAX_CUTOFF_MIN, Decay, DecayConfig, as_decay
+from ruimtekit.io import places
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +130,7 @@ def borrowed_size_metrics(
     time_bands_min : sequence of (lower, upper)
         Travel-time bands in minutes.
     decay : object with ``weight(t_min)`` and ``label``, optional
-        Decay for the potential, e.g. ``accessibility.Decay("exponential", beta=0.05)``
+        Decay for the potential, e.g. ``Decay("exponential", beta=0.05)``
         (t in minutes).
     block_size : int
         Origin rows per block (memory: block_size × n × 8 bytes per temporary).
@@ -446,8 +448,8 @@ def assign_points_to_zones(
         was not inside a polygon: ``code, zone_id`` (or NaN), ``distance_m``, ``how``
         (``nearest`` or ``unmatched``).
     """
-    catchments._check_crs(zones, "zones")
-    catchments._check_crs(points, "points")
+    places.check_crs(zones, "zones")
+    places.check_crs(points, "points")
     z = zones[["zone_id", "geometry"]]
     j = gpd.sjoin(points[[code_column, "geometry"]], z, how="left", predicate="within")
     j = j[~j.index.duplicated(keep="first")]
@@ -664,8 +666,8 @@ def population_points(
         ``zone_id, pop_x, pop_y`` (EPSG:28992 m) for every zone, and a report
         ``{"zones_without_population": [...], "population_placed": float}``.
     """
-    catchments._check_crs(zones, "zones")
-    catchments._check_crs(fine, "population areas")
+    places.check_crs(zones, "zones")
+    places.check_crs(fine, "population areas")
     if column not in fine.columns:
         raise InputError(None, f"population areas have no '{column}' column",
                          "use e.g. CBS PC4 areas with inhabitants (read with layers.read_zones)")
@@ -956,7 +958,7 @@ class BorrowedSizeConfig(Section):
         Cutoffs for the catchment polygons (default [45]).
     ring_bands_km, time_bands_min : list of [lower, upper]
         Crow-fly distance bands (km) and travel-time bands (min).
-    potential_decay : accessibility.DecayConfig
+    potential_decay : DecayConfig
         Decay f(t) of the potential V_i = Σ_j P_j f(t_ij), t in minutes
         (default ``{kind: exponential, params: {beta: 0.05}}``).
     outcome : str
@@ -1014,14 +1016,14 @@ class BorrowedSizeConfig(Section):
     rail_network: str | None = None
     rail_access_radius_m: float = Field(5000.0, gt=0)
     rail_egress_radius_m: float = Field(2000.0, gt=0)
-    cutoff_min: float = Field(45.0, gt=0, le=accessibility.MAX_CUTOFF_MIN)
+    cutoff_min: float = Field(45.0, gt=0, le=MAX_CUTOFF_MIN)
     catchment_cutoffs_min: list[float] = Field(default_factory=lambda: [45.0])
     ring_bands_km: list[tuple[float, float]] = Field(
         default_factory=lambda: [tuple(b) for b in RING_BANDS_KM])
     time_bands_min: list[tuple[float, float]] = Field(
         default_factory=lambda: [tuple(b) for b in TIME_BANDS_MIN])
-    potential_decay: accessibility.DecayConfig = Field(
-        default_factory=lambda: accessibility.DecayConfig(kind="exponential",
+    potential_decay: DecayConfig = Field(
+        default_factory=lambda: DecayConfig(kind="exponential",
                                                           params={"beta": 0.05}))
     outcome: str = "amenities"
     outcome_per: str | None = "population"
@@ -1237,7 +1239,7 @@ def _fit_decay(obs: ObservedFlows, times: dict[str, np.ndarray], own_min: dict[s
             f"{chosen.se:.4f}); best-fitting cumulative cutoff {chosen.best_cutoff_min:g} min.")
         if cfg.use_fitted_decay:
             notes.append(f"Borrowed size: the potential uses the fitted decay exp(−{chosen.beta:.4f}·t).")
-            return accessibility.Decay("exponential", beta=round(chosen.beta, 6))
+            return Decay("exponential", beta=round(chosen.beta, 6))
     return decay
 
 
@@ -1400,7 +1402,7 @@ def analyse(
     -------
     BorrowedSizeResult
     """
-    catchments._check_crs(zones, "zones")
+    places.check_crs(zones, "zones")
     zones = zones.reset_index(drop=True).copy()
     zones["zone_id"] = zones["zone_id"].astype(str)
     notes: list[str] = []
@@ -1512,7 +1514,7 @@ def analyse(
         fl = read_commute_flows(resolve(cfg.observed_flows))
         mapping, _ = wijk_zone_mapping(wijk_pts, zones)
         obs = observed_flows_to_zones(fl, mapping, zones["zone_id"])
-    decay = accessibility.as_decay(cfg.potential_decay)
+    decay = as_decay(cfg.potential_decay)
     if obs is not None and cfg.fit_decay:
         decay = _fit_decay(obs, times, own_min, cfg, tables, notes, decay)
     elif cfg.use_fitted_decay:

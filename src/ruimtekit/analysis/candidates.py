@@ -53,9 +53,9 @@ import shapely
 from pydantic import Field, field_validator, model_validator
 
 from ruimtekit import CRS, _io
-from ruimtekit.io import synthetic
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
+from ruimtekit.io import places, synthetic
 
 log = logging.getLogger(__name__)
 
@@ -337,15 +337,6 @@ def _structural_fraction(since: pd.Series, ref: pd.Timestamp, years: int
     return structural, frac, elapsed / 365.2425
 
 
-def _check_crs(gdf: gpd.GeoDataFrame, what: str) -> None:
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise InputError(None, f"the {what} layer is not a GeoDataFrame",
-                         "read it with ruimtekit.io.layers")
-    if gdf.crs is None or not gdf.crs.equals(CRS):
-        raise InputError(None, f"the {what} layer is in {gdf.crs}, not {CRS}",
-                         "read it with ruimtekit.io.layers (converts to EPSG:28992)")
-
-
 def _ids_preview(ids: Sequence[Any], n: int = 10) -> str:
     ids = [str(i) for i in ids]
     more = f" (+{len(ids) - n} more)" if len(ids) > n else ""
@@ -361,7 +352,7 @@ def check_vacancy(vacancy: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         Missing columns, duplicate ``object_id``, unknown ``function``, missing or
         non-positive ``floor_area_m2`` or missing ``vacant_since`` (ids listed).
     """
-    _check_crs(vacancy, "vacancy")
+    places.check_crs(vacancy, "vacancy")
     need = ["object_id", "function", "floor_area_m2", "vacant_since"]
     missing = [c for c in need if c not in vacancy.columns]
     if missing:
@@ -683,7 +674,7 @@ def score_candidates(
     ref = ref.normalize()
     radii = cfg.effective_radii()
     v = check_vacancy(vacancy)
-    _check_crs(zones, "zones")
+    places.check_crs(zones, "zones")
     if "zone_id" not in zones.columns:
         raise InputError(None, "the zones layer has no zone_id column",
                          "read it with ruimtekit.io.layers.read_zones")
@@ -721,7 +712,7 @@ def score_candidates(
             inactive[crit] = "no matching accessibility column"
     has_stations = stations is not None and len(stations) > 0
     if has_stations:
-        _check_crs(stations, "stations")
+        places.check_crs(stations, "stations")
         for col in ("station_type", "station_name"):
             if col not in stations.columns:
                 raise InputError(None, f"the stations layer lacks {col}",
@@ -750,7 +741,7 @@ def score_candidates(
     geoms = v.geometry.copy()
     geoms[empty] = shapely.Point(0, 0)
     for cname, layer in (constraints or {}).items():
-        _check_crs(layer, f"constraint '{cname}'")
+        places.check_crs(layer, f"constraint '{cname}'")
         poly = layer[layer.geometry.notna() & ~layer.geometry.is_empty]
         if len(poly) and not poly.geom_type.isin(["Polygon", "MultiPolygon"]).all():
             raise InputError(None, f"constraint layer '{cname}' is not a polygon layer",

@@ -30,8 +30,8 @@ import pandas as pd
 import shapely
 
 from ruimtekit import CRS
-from ruimtekit.analysis import accessibility
 from ruimtekit._errors import InputError
+from ruimtekit.io import places
 
 log = logging.getLogger(__name__)
 
@@ -150,19 +150,7 @@ def zone_points(zones: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     geometry centroid (:func:`ruimtekit.analysis.accessibility.zone_points`, so catchments and
     accessibility use the same points).
     """
-    return accessibility.zone_points(zones)
-
-
-def _check_crs(gdf: gpd.GeoDataFrame, what: str) -> None:
-    from ruimtekit import _crs
-
-    if not _crs.is_working(gdf.crs):
-        w = _crs.working_crs()
-        raise InputError(
-            None, f"{what} are in {gdf.crs} but the analysis core needs the working CRS {w}",
-            f"read the layer with ruimtekit.io.layers (it converts at the edge) or call "
-            f".to_crs({w!r})",
-        )
+    return places.zone_points(zones)
 
 
 def _mass_array(zones: pd.DataFrame, columns: Sequence[str], what: str = "zones") -> np.ndarray:
@@ -244,7 +232,7 @@ def zone_catchments(
         ``n_zones`` (reachable zones), one column per mass (sum over the reachable
         zones), ``geometry``.
     """
-    _check_crs(zones, "zones")
+    places.check_crs(zones, "zones")
     zids = _ids(zones, "zone_id", "zones")
     masses = _mass_array(zones, mass_columns)
     cids = zids if centre_ids is None else np.asarray([str(c) for c in centre_ids])
@@ -502,7 +490,7 @@ def centres_to_zone_times(
     ndarray of float64, shape (n_centres, n_zones)
         Minutes.
     """
-    _check_crs(centres, "centres")
+    places.check_crs(centres, "centres")
     c = centres.geometry.centroid
     zx, zy = zone_points(zones)
     d = np.hypot(c.x.to_numpy()[:, None] - zx[None, :], c.y.to_numpy()[:, None] - zy[None, :])

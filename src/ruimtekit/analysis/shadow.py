@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from ruimtekit.analysis import spatial
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
+from ruimtekit.analysis import spatial
 
 log = logging.getLogger(__name__)
 

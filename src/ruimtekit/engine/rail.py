@@ -37,8 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ruimtekit.network import graph as _graph
 from ruimtekit._errors import InputError
+from ruimtekit.io import places
+from ruimtekit.network import graph as _graph
 
 log = logging.getLogger(__name__)
 
@@ -340,7 +341,7 @@ def zone_times(
         em = p.egress_mode
         t = float(impedance.crowfly_seconds(egress_radius_m, p.leg_model(em))) / 60.0
         p = p.updated(max_egress_min={**p.max_egress_min, em: t})
-    zx, zy = transit.zone_points(zones)
+    zx, zy = places.zone_points(zones, missing="raise")
     k = p.k_nearest or k_nearest
     acc = transit.zone_legs(zx, zy, net.x, net.y, mode=p.leg_model(access_mode),
                             max_time_s=p.access_s(access_mode), k_nearest=k)

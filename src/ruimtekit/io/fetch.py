@@ -40,9 +40,9 @@ import pandas as pd
 import yaml
 
 from ruimtekit import CRS, __version__, _io
+from ruimtekit._errors import InputError
 from ruimtekit.io import regions, sources
 from ruimtekit.io._download import CacheEntry, Downloader, Provenance, request_key, utc_now
-from ruimtekit._errors import InputError
 
 log = logging.getLogger(__name__)
 

@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from ruimtekit import _columns, _crs, _vector
-from ruimtekit.io import layers
 from ruimtekit._errors import InputError
+from ruimtekit.io import layers
 
 log = logging.getLogger(__name__)
 
@@ -170,3 +171,133 @@ def read_places(
         raise InputError(path, f"{int(missing.sum())} of {len(data)} {what} have no geometry",
                          "drop them or give them a location")
     return as_places(data, id_column, what)
+
+
+def check_crs(gdf: gpd.GeoDataFrame, what: str) -> None:
+    """Refuse a layer that is not a GeoDataFrame in the working CRS (EPSG:28992 unless set
+    otherwise; :mod:`ruimtekit._crs`): the analysis core works in one CRS and converts at
+    the edges only.
+
+    Raises
+    ------
+    InputError
+        Naming the layer (``what``), its CRS and the fix.
+    """
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise InputError(None, f"the {what} layer is not a GeoDataFrame",
+                         "read it with ruimtekit.io.layers or ruimtekit.read_places")
+    if not _crs.is_working(gdf.crs):
+        w = _crs.working_crs()
+        raise InputError(None, f"the {what} layer is in {gdf.crs}, not the working CRS {w}",
+                         f"read it with ruimtekit.io.layers (which converts to {w}) or call "
+                         f".to_crs({w!r}); set another working CRS with "
+                         "ruimtekit.use_crs(...) or the study's crs:")
+
+
+def zone_points(zones: gpd.GeoDataFrame, *, missing: Literal["nan", "raise"] = "nan"
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Points (working-CRS metres, EPSG:28992 by default) representing zones or places.
+
+    ``pop_x``/``pop_y`` where present and finite (the population-weighted point), else the
+    geometry centroid (the point itself for point layers). The one rule for every mode.
+
+    Parameters
+    ----------
+    zones : GeoDataFrame
+        Zones or places in the working CRS.
+    missing : {"nan", "raise"}
+        Zones with neither a population point nor a geometry get NaN (``"nan"``; the
+        measures then report them as unsnapped: ``attrs["unsnapped"]``, NaN values, a log
+        warning) or raise an :class:`InputError` (``"raise"``; the transit engine).
+
+    Returns
+    -------
+    x, y : ndarray of float64
+    """
+    check_crs(zones, "zones")
+    geom = zones.geometry
+    empty = (geom.isna() | geom.is_empty).to_numpy()
+    x = np.full(len(zones), np.nan)
+    y = np.full(len(zones), np.nan)
+    if (~empty).any():
+        c = geom[~empty].centroid
+        x[~empty] = c.x.to_numpy(dtype=np.float64)
+        y[~empty] = c.y.to_numpy(dtype=np.float64)
+    if "pop_x" in zones.columns and "pop_y" in zones.columns:
+        px = pd.to_numeric(zones["pop_x"], errors="coerce").to_numpy(dtype=np.float64)
+        py = pd.to_numeric(zones["pop_y"], errors="coerce").to_numpy(dtype=np.float64)
+        ok = np.isfinite(px) & np.isfinite(py)
+        x = np.where(ok, px, x)
+        y = np.where(ok, py, y)
+    if missing == "raise" and empty.any():
+        raise InputError(None, f"{int(empty.sum())} zone(s) have no geometry",
+                         "drop them or give them a geometry")
+    return x, y
+
+
+def zone_ids(zones: gpd.GeoDataFrame) -> np.ndarray:
+    if "zone_id" not in zones.columns:
+        raise InputError(None, "the zones layer has no zone_id column",
+                         "read zones with ruimtekit.io.layers or add a zone_id column")
+    ids = zones["zone_id"].astype(str).to_numpy()
+    if len(set(ids)) != len(ids):
+        dup = pd.Series(ids)[pd.Series(ids).duplicated()].unique()[:5]
+        raise InputError(None, f"zone_id values are not unique (e.g. {list(dup)})",
+                         "give every zone its own id")
+    return ids
+
+
+MAX_OPPORTUNITY = 1e12
+"""Largest opportunity count accepted per zone or point (jobs, inhabitants, ...); larger
+values are data errors (the Netherlands has about 10 million jobs) and would make sums
+inexact or infinite."""
+
+
+def opportunity_weights(df: pd.DataFrame, column: str, what: str) -> np.ndarray:
+    src = df.attrs.get("source")
+    if column not in df.columns:
+        raise InputError(src, f"the {what} layer has no column {column!r} "
+                         f"(columns: {[c for c in df.columns if c != 'geometry']})",
+                         "name the opportunity column (e.g. jobs, establishments_proxy)")
+    raw = df[column]
+    w = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+    ids = (df["zone_id"] if "zone_id" in df.columns else pd.Series(df.index)).to_numpy()
+    text = raw.astype(str).str.contains(r"\d,\d", regex=True).to_numpy() & np.isnan(w)
+    if text.any():
+        raise InputError(src, f"{int(text.sum())} {what} value(s) of {column!r} are text with "
+                         f"a decimal comma (e.g. {raw[text].iloc[0]!r} at id {ids[text][0]})",
+                         "save the table with decimal points, or as a semicolon CSV/XLSX "
+                         "(read with decimal commas)")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        raise InputError(src, f"{int(bad.sum())} {what} row(s) have a missing or negative (or "
+                         f"infinite) {column!r} (e.g. ids {list(ids[bad][:5])})",
+                         "fill them (0 when there are truly none) or drop those rows")
+    huge = w > MAX_OPPORTUNITY
+    if huge.any():
+        raise InputError(src, f"{int(huge.sum())} {what} row(s) have an implausibly large "
+                         f"{column!r} (> {MAX_OPPORTUNITY:.0e}; e.g. ids "
+                         f"{list(ids[huge][:5])}: {w[huge][0]:.3g})",
+                         "check the column and its unit (counts, not e.g. euros)")
+    return w
+
+
+def destination_points(
+    zones: gpd.GeoDataFrame, destinations: gpd.GeoDataFrame | None, opportunity: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """(x, y, weight, same_as_zones) of the destinations."""
+    if destinations is None:
+        x, y = zone_points(zones)
+        return x, y, opportunity_weights(zones, opportunity, "zones"), True
+    check_crs(destinations, "destinations")
+    w = opportunity_weights(destinations, opportunity, "destinations")
+    g = destinations.geometry
+    if g.isna().any() or g.is_empty.any():
+        raise InputError(None, f"{int((g.isna() | g.is_empty).sum())} destination(s) have no "
+                         "geometry", "drop them or give them a location")
+    if "pop_x" in destinations.columns:
+        x, y = zone_points(destinations)
+    else:
+        c = g.centroid
+        x, y = c.x.to_numpy(dtype=np.float64), c.y.to_numpy(dtype=np.float64)
+    return x, y, w, False

@@ -44,8 +44,8 @@ import pandas as pd
 import shapely
 
 from ruimtekit import CRS, _io
-from ruimtekit.io._download import CacheEntry, Downloader, Provenance, md5_file, request_key
 from ruimtekit._errors import InputError
+from ruimtekit.io._download import CacheEntry, Downloader, Provenance, md5_file, request_key
 from ruimtekit.io.regions import GEOFABRIK_SLUGS, WGS84, Region
 
 log = logging.getLogger(__name__)

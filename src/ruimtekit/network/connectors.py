@@ -34,9 +34,9 @@ import numpy as np
 from pydantic import Field
 from scipy.spatial import cKDTree
 
-from ruimtekit.network import graph as _graph
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
+from ruimtekit.network import graph as _graph
 
 log = logging.getLogger(__name__)
 

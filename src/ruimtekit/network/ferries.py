@@ -41,9 +41,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from ruimtekit.network import graph as _graph
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
+from ruimtekit.network import graph as _graph
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from ruimtekit.network import _linking, _osm, graph, profiles
 from ruimtekit import _vector
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
+from ruimtekit.network import _linking, _osm, graph, profiles
 from ruimtekit.network.ferries import FerryConfig
 
 log = logging.getLogger(__name__)

@@ -32,9 +32,9 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 from pydantic import Field, field_validator
 
-from ruimtekit.network import _osm
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
+from ruimtekit.network import _osm
 
 NO_VALUES = frozenset({"no", "private", "agricultural", "forestry", "delivery", "emergency"})
 """Access-tag values that forbid a mode (``access``, ``foot``, ``bicycle``, ``motorcar``...)."""

@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from ruimtekit import _io
-from ruimtekit.report import _styles
 from ruimtekit._errors import InputError
+from ruimtekit.report import _styles
 
 log = logging.getLogger("ruimtekit.report.export")
 

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from ruimtekit import _io
-from ruimtekit.report import _styles
 from ruimtekit._errors import InputError
+from ruimtekit.report import _content, _styles
 
 log = logging.getLogger("ruimtekit.report.figures")
 
@@ -478,9 +478,9 @@ def candidates_figure(
         if len(st):
             st.plot(ax=ax, marker="s", markersize=8, color="#222222", zorder=3)
             handles.append(Line2D([], [], marker="s", ls="", color="#222222", markersize=4, label="station"))
-    from ruimtekit.report.maps import _rank_classes
+    from ruimtekit.report._content import rank_classes
 
-    ranked = _rank_classes(cand)
+    ranked = rank_classes(cand)
     if ranked is not None:
         codes, labels, rank_colors, by = ranked
         c = [rank_colors[i] for i in codes]
@@ -655,39 +655,38 @@ def study_figures(
     """
     import geopandas as gpd
 
-    from ruimtekit.report import maps
 
     out_dir = Path(out_dir)
     source = _source_from(attributions)
-    stations = {**maps._station_layers(layers), **maps._station_layers(results)}
+    stations = {**_content.station_layers(layers), **_content.station_layers(results)}
     station_gdf = next(iter(stations.values()), None)
-    zones_bg = next((df for df in (layers or {}).values() if maps._is_polygon_layer(df)), None)
+    zones_bg = next((df for df in (layers or {}).values() if _content.is_polygon_layer(df)), None)
     if zones_bg is None:
         zones_bg = next((df for df in results.values()
-                         if maps._is_polygon_layer(df) and _styles.measure_columns(df)), None)
-    outlines = [df for n, df in results.items() if maps._is_polygon_layer(df) and not _styles.measure_columns(df)]
+                         if _content.is_polygon_layer(df) and _styles.measure_columns(df)), None)
+    outlines = [df for n, df in results.items() if _content.is_polygon_layer(df) and not _styles.measure_columns(df)]
     written: list[Path] = []
     for name, df in results.items():
         if name in stations or not isinstance(df, gpd.GeoDataFrame):
             continue
-        if maps._is_polygon_layer(df) and _styles.measure_columns(df):
-            layer_notes = maps.notes_for_layer(name, notes, list(results))
+        if _content.is_polygon_layer(df) and _styles.measure_columns(df):
+            layer_notes = _content.notes_for_layer(name, notes, list(results))
             written += accessibility_figure(df, out_dir / f"{name}_map", source=source,
                                             notes=layer_notes, classification=classification, k=k)
             if len(_styles.measure_columns(df)) > 1:
-                written += measures_panel_figure(df, out_dir / f"{name}_panel", title=maps._title_for(name),
+                written += measures_panel_figure(df, out_dir / f"{name}_panel", title=_content.title_for(name),
                                                  source=source, notes=layer_notes,
                                                  classification=classification, k=k)
-        elif maps._is_point_layer(df) and {"score", "rank", "reason"} & set(df.columns):
+        elif _content.is_point_layer(df) and {"score", "rank", "reason"} & set(df.columns):
             written += candidates_figure(df, out_dir / f"{name}_map", zones=zones_bg, stations=station_gdf,
                                          outlines=outlines[0] if outlines else None, source=source,
-                                         notes=maps.notes_for_layer(name, notes, list(results)))
+                                         notes=_content.notes_for_layer(name, notes, list(results)))
     for name, df in {**results, **(tables or {})}.items():
         cols = list(getattr(df, "columns", []))
         if ("borrowed" in name or "borrowed_ratio" in cols) and any("borrowed" in c for c in cols):
             try:
                 written += borrowed_size_figure(df, out_dir / f"{name}_chart", source=source,
-                                                notes=maps.notes_for_layer(name, notes, list(results)))
+                                                notes=_content.notes_for_layer(name, notes, list(results)))
             except InputError as exc:
                 log.info("no borrowed-size chart for %s: %s", name, exc.problem)
     return written

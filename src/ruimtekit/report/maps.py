@@ -46,8 +46,16 @@ import pandas as pd
 import shapely
 
 from ruimtekit import _io
-from ruimtekit.report import _offline, _styles
 from ruimtekit._errors import InputError
+from ruimtekit.report import _offline, _styles
+from ruimtekit.report._content import (
+    is_point_layer,
+    is_polygon_layer,
+    notes_for_layer,
+    rank_classes,
+    station_layers,
+    title_for,
+)
 
 log = logging.getLogger("ruimtekit.report.maps")
 
@@ -785,39 +793,6 @@ def _write_map(m: Any, path: Path) -> int:
 # ----------------------------------------------------------------------- public maps
 
 
-def _station_layers(layers: Mapping[str, Any] | None) -> dict[str, Any]:
-    out = {}
-    for name, df in (layers or {}).items():
-        cols = set(getattr(df, "columns", ()))
-        # a stations layer, not a result that merely carries its nearest station's type
-        if (_is_point_layer(df) and ({"station_name", "station_type"} & cols)
-                and not ({"score", "rank", "object_id"} & cols)):
-            out[name] = df
-    return out
-
-
-def _is_point_layer(df: Any) -> bool:
-    import geopandas as gpd
-    import shapely
-
-    if not isinstance(df, gpd.GeoDataFrame) or df._geometry_column_name not in df.columns or len(df) == 0:
-        return False
-    g = df.geometry.values
-    tid = shapely.get_type_id(np.asarray(g, dtype=object))
-    return bool(np.all(np.isin(tid[tid >= 0], (0, 4))))
-
-
-def _is_polygon_layer(df: Any) -> bool:
-    import geopandas as gpd
-    import shapely
-
-    if not isinstance(df, gpd.GeoDataFrame) or df._geometry_column_name not in df.columns or len(df) == 0:
-        return False
-    tid = shapely.get_type_id(np.asarray(df.geometry.values, dtype=object))
-    present = tid[tid >= 0]
-    return bool(present.size and np.all(np.isin(present, (3, 6, 7))))
-
-
 def _add_overlays(fr: _Frame, *, stations: Mapping[str, Any], outlines: Mapping[str, Any],
                   show_outlines: bool, simplify_m: float, precision: int) -> int:
     """Catchment outlines, station radii and station markers; returns the SVG paths shown."""
@@ -1013,46 +988,11 @@ def _flag(x: Any) -> Any:
     return None if x is None else str(x)
 
 
-RANK_CLASSES = (10, 25, 50, 100, 250, 500, 1000)
-"""Upper bounds of the rank classes that colour candidate markers (top 10, 11–25, …)."""
-
-CANDIDATE_RAMP = "YlOrBr"
-"""Colour ramp of candidate rank/score classes (dark = best); stations use other hues and squares."""
-
 TOP_N = 50
 """Rows in the candidate list panel (sortable; a click zooms to the object)."""
 
 LIST_ZOOM = 16
 """Zoom level the candidate list zooms to."""
-
-
-def _rank_classes(gdf: Any) -> tuple[list[int], list[str], list[str], str] | None:
-    """Class per point (0 = best) by ``rank`` (:data:`RANK_CLASSES`) or ``score`` (quantiles).
-
-    Returns (codes, labels, colours dark-to-light, column) or None without rank/score.
-    """
-    if "rank" in gdf.columns and _styles._is_numeric(gdf["rank"]):
-        rank = gdf["rank"].to_numpy(dtype=float, na_value=np.nan)
-        top = np.nanmax(rank) if np.isfinite(rank).any() else 0
-        bounds = [b for b in RANK_CLASSES if b < top] + [math.inf]
-        codes = [int(np.searchsorted(bounds, r, side="left")) if math.isfinite(r) else len(bounds) - 1
-                 for r in rank]
-        labels, lo = [], 1
-        for b in bounds:
-            labels.append(f"rank {lo:,}–{int(b):,}" if math.isfinite(b) else f"rank {lo:,}+")
-            lo = int(b) + 1 if math.isfinite(b) else lo
-        if labels and bounds[0] == math.inf:
-            labels = ["all ranks"]
-        colors = _styles.ramp_colors(CANDIDATE_RAMP, len(bounds))[::-1]
-        return codes, labels, colors, "rank"
-    if "score" in gdf.columns and _styles._is_numeric(gdf["score"]):
-        score = gdf["score"].to_numpy(dtype=float, na_value=np.nan)
-        cl = _styles.classify(score, "quantiles", 5, ramp=CANDIDATE_RAMP)
-        idx = cl.bin_index(score)
-        kk = len(cl.colors)
-        codes = [kk - 1 - int(i) if i >= 0 else kk - 1 for i in idx]
-        return codes, [f"score {lab}" for lab in cl.labels][::-1], list(cl.colors)[::-1], "score"
-    return None
 
 
 def _pick_zones(points: Any, zones: Mapping[str, Any]) -> tuple[str, Any] | None:
@@ -1140,7 +1080,7 @@ def points_map(
         category = next((c for c in _CATEGORY_COLUMNS if c in cols and not _styles._is_numeric(gdf[c])), None)
     elif category not in cols:
         raise InputError(None, f"category column {category!r} is not in the layer", f"use one of {cols}")
-    ranked = _rank_classes(gdf)
+    ranked = rank_classes(gdf)
     if fields is None:
         fields = [c for c in ("rank", "score", "reason", "reasons") if c in cols]
         if category and category not in fields:
@@ -1381,64 +1321,6 @@ main{{padding:20px 28px;max-width:1200px}}
 
 # ------------------------------------------------------------------------ study maps
 
-_TITLES = {
-    "accessibility": "Job accessibility", "access": "Job accessibility",
-    "borrowed_size": "Borrowed size", "candidates": "Densification candidates",
-    "transit": "Transit accessibility",
-}
-
-
-def _title_for(name: str) -> str:
-    for key, t in _TITLES.items():
-        if name.startswith(key):
-            rest = name[len(key):].strip("_")
-            return f"{t} ({rest.replace('_', ' ')})" if rest else t
-    return name.replace("_", " ").capitalize()
-
-
-_NOTE_FAMILIES = {
-    "borrowed": ("Borrowed size", "Observed commuting"),
-    "candidates": ("Vacancy", "Candidates", "candidates"),
-}
-
-
-def _family(name: str) -> str | None:
-    if name in ("borrowed_size", "catchments"):
-        return "borrowed"
-    if name.startswith(("candidates", "densification")):
-        return "candidates"
-    return None
-
-
-def _mentions(note: str, name: str) -> bool:
-    block = re.sub(r"^(access|transit)_", "", name)
-    low = note.lower()
-    return any(re.search(rf"(?<![a-z0-9_]){re.escape(k.lower())}(?![a-z0-9_])", low)
-               for k in {name, block, block.replace("_", " ")})
-
-
-def notes_for_layer(name: str, notes: Sequence[str], others: Sequence[str] = ()) -> list[str]:
-    """The run notes shown on one result layer's map (all notes go on the index page).
-
-    A note is shown when it names this layer or its block (``access_nl_pc4`` → ``nl_pc4``),
-    belongs to its family (borrowed-size/commuting notes on borrowed-size and catchment
-    maps; vacancy/candidate notes — which state when vacancy is synthetic — on candidate
-    and densification maps), or is general (names none of the ``others`` result layers and
-    belongs to no family).
-    """
-    fam = _family(name)
-    out = []
-    for n in notes:
-        note_fam = next((f for f, pre in _NOTE_FAMILIES.items() if n.startswith(pre)), None)
-        if fam == "candidates" and "synthetic" in n.lower():
-            note_fam = "candidates"
-        if _mentions(n, name) or (note_fam is not None and note_fam == fam):
-            out.append(n)
-        elif note_fam is None and not any(_mentions(n, o) for o in others if o != name):
-            out.append(n)
-    return out
-
-
 def build_study_maps(
     results: Mapping[str, Any],
     out_dir: str | Path,
@@ -1503,12 +1385,12 @@ def build_study_maps(
     basemap = _check_basemap(basemap or getattr(config, "basemap", None) or "pdok")
     if not attributions:
         log.warning("no source attributions were given; maps will not credit the data sources")
-    stations = _station_layers(layers)
-    stations.update(_station_layers(results))
-    outlines = {n: df for n, df in results.items() if _is_polygon_layer(df)
+    stations = station_layers(layers)
+    stations.update(station_layers(results))
+    outlines = {n: df for n, df in results.items() if is_polygon_layer(df)
                 and not _styles.measure_columns(df) and n not in stations}
-    zone_layers = {n: df for n, df in results.items() if _is_polygon_layer(df) and n not in outlines}
-    point_layers = {n: df for n, df in results.items() if _is_point_layer(df) and n not in stations}
+    zone_layers = {n: df for n, df in results.items() if is_polygon_layer(df) and n not in outlines}
+    point_layers = {n: df for n, df in results.items() if is_point_layer(df) and n not in stations}
     attr_tables = {n: len(df) for n, df in results.items()
                    if isinstance(df, pd.DataFrame) and n not in zone_layers and n not in point_layers
                    and n not in outlines and n not in stations}
@@ -1519,7 +1401,7 @@ def build_study_maps(
         for name, gdf in zone_layers.items():
             log.info("map %s.html: %d zones", name, len(gdf))
             r = choropleth_map(
-                gdf, tmp / f"{name}.html", title=_title_for(name), study=title,
+                gdf, tmp / f"{name}.html", title=title_for(name), study=title,
                 classification=classification, k=k, stations=stations, outlines=outlines,
                 notes=notes_for_layer(name, notes, list(results)), basemap=basemap,
                 attributions=attributions, offline=offline, simplify_m=simplify_m,
@@ -1527,7 +1409,7 @@ def build_study_maps(
             written.append(r)
         for name, gdf in point_layers.items():
             log.info("map %s.html: %d points", name, len(gdf))
-            r = points_map(gdf, tmp / f"{name}.html", title=_title_for(name), study=title,
+            r = points_map(gdf, tmp / f"{name}.html", title=title_for(name), study=title,
                            stations=stations, outlines=outlines, notes=notes_for_layer(name, notes, list(results)),
                            attributions=attributions, offline=offline, simplify_m=simplify_m,
                            zones=zone_layers, basemap=basemap)
@@ -1684,8 +1566,8 @@ def study_station_layers(study: Any, root: str | Path) -> dict[str, Any]:
     The GeoPackage holds results only; stations are inputs, read again from the study's
     files. A layer that fails to load is skipped with a warning (the maps still build).
     """
-    from ruimtekit.io import layers as _layers
     from ruimtekit._errors import RuimtekitError
+    from ruimtekit.io import layers as _layers
 
     out: dict[str, Any] = {}
     for name, spec in (getattr(study, "layers", None) or {}).items():
