@@ -85,7 +85,7 @@ class MeasureSpec(_config.Section):
         Cumulative time budgets (minutes): opportunities reached within ``t <= T``.
     decays : list of DecayConfig
         Gravity decays (``{kind: exponential, params: {beta: 0.05}}``; t in minutes),
-        see :class:`ruimtekit.analysis.accessibility.Decay`.
+        see :class:`ruimtekit.engine.measures.Decay`.
     """
 
     cutoffs: list[float] = Field(default_factory=lambda: [45.0])
@@ -99,7 +99,7 @@ class MeasureSpec(_config.Section):
         return v
 
     def decay_objects(self) -> list[Decay]:
-        """The decays as :class:`ruimtekit.analysis.accessibility.Decay` objects."""
+        """The decays as :class:`ruimtekit.engine.measures.Decay` objects."""
         return [as_decay(d) for d in self.decays]
 
 
@@ -163,7 +163,7 @@ class TransportNetwork:
         A built transit network (:class:`ruimtekit.engine.transit.TransitNetwork`, a stop-level
         transit graph, :class:`ruimtekit.engine.rail.RailNetwork`) or GTFS zip(s)/folder(s), a
         transit-graph GML or an NS rail folder
-        (:func:`ruimtekit.engine.transit.build_transit_network`).
+        (:func:`ruimtekit.analysis.transit_access.build_transit_network`).
     skims : mapping of str to DataFrame or path, optional
         Zone-to-zone skims per mode (:func:`ruimtekit.engine.impedance.read_skim`: ``origin``,
         ``destination``, ``time`` in minutes).
@@ -714,7 +714,7 @@ class Accessibility(gpd.GeoDataFrame):
     -----
     One row per origin: ``zone_id`` (the origin id), ``{opportunity}_{cutoff}min_{mode}``
     and ``{opportunity}_{decay}_{mode}`` (transit: ``_transit`` / ``_bike_transit`` with
-    the percentile, see :func:`ruimtekit.engine.transit.zone_accessibility`), geometry. Origins
+    the percentile, see :func:`ruimtekit.analysis.transit_access.zone_accessibility`), geometry. Origins
     that cannot be routed get NaN and are listed in ``attrs["unsnapped"]``. This is a
     class (a GeoDataFrame) rather than a function ``accessibility`` so that it does not
     shadow the module :mod:`ruimtekit.analysis.accessibility`.

@@ -92,7 +92,7 @@ class Study(Section):
     accessibility : list
         Accessibility blocks (:class:`ruimtekit.analysis.accessibility.AccessibilityConfig`).
     transit : list
-        Transit accessibility blocks (:class:`ruimtekit.engine.transit.TransitConfig`).
+        Transit accessibility blocks (:class:`ruimtekit.analysis.transit_access.TransitConfig`).
     borrowed_size : BorrowedSizeConfig or None
     candidates : CandidatesConfig or None
     maps : MapsConfig

@@ -658,7 +658,7 @@ def population_points(
     Each fine area is represented by an interior point (``representative_point``) and
     assigned to the zone containing it; the zone point is the population-weighted mean of
     those points. Zones without populated fine areas keep NaN (the centroid is then used,
-    see :func:`ruimtekit.analysis.accessibility.zone_points`) and are reported.
+    see :func:`ruimtekit.io.places.zone_points`) and are reported.
 
     Returns
     -------

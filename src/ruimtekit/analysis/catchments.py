@@ -147,7 +147,7 @@ def zone_points(zones: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Representative point per zone in EPSG:28992 metres.
 
     The population-weighted point ``pop_x``/``pop_y`` where present and finite, else the
-    geometry centroid (:func:`ruimtekit.analysis.accessibility.zone_points`, so catchments and
+    geometry centroid (:func:`ruimtekit.io.places.zone_points`, so catchments and
     accessibility use the same points).
     """
     return places.zone_points(zones)

@@ -458,7 +458,7 @@ def zone_accessibility(
         or ``_bike_transit`` (bike); ``_bike`` is appended when ``params.egress_mode`` is
         bike.
     cutoffs_min, decays
-        Measures (see :func:`ruimtekit.analysis.accessibility.aggregate_times`).
+        Measures (see :func:`ruimtekit.engine.measures.aggregate_times`).
     params : TransitParams or dict, optional
         Routing parameters (speeds, leg limits, rides, slacks, window, percentiles).
     destinations : GeoDataFrame, optional

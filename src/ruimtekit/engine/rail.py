@@ -322,7 +322,7 @@ def zone_times(
         Legacy straight-line radii (m), converted to leg times.
     origins : array of int, optional
         Origin positions (default all zones — n × n float64; for the 4,068 PC4 zones that
-        is 132 MB; use :func:`ruimtekit.engine.transit.zone_accessibility` for measures, which
+        is 132 MB; use :func:`ruimtekit.analysis.transit_access.zone_accessibility` for measures, which
         works in blocks).
     include_direct : bool
         Also allow the direct walk/bike trip.

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ruimtekit._errors import InputError
+from ruimtekit import defaults
 from ruimtekit.engine import _kernels, batches
 from ruimtekit.engine import search as _search
 from ruimtekit.engine.measures import Decay, weight_table
@@ -27,11 +28,11 @@ from ruimtekit.network import networks
 log = logging.getLogger(__name__)
 
 
-WALK_KMH = 4.8
+WALK_KMH = defaults.WALK_SPEED_KMH
 """Walking speed (km/h) of access and egress legs for car and unknown modes."""
 
 
-ACCESS_SPEED_KMH = {"walk": 4.8, "bike": 15.0, "e_bike": 20.0, "ebike": 20.0, "car": WALK_KMH}
+ACCESS_SPEED_KMH = defaults.ACCESS_SPEED_KMH
 """Default speed (km/h) of the leg between a zone point and its snapped network node."""
 
 

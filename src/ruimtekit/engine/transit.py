@@ -19,7 +19,7 @@ Zones reach stops by access legs (walk or bike, straight-line leg models or a st
 network), and stops reach destinations by egress legs (walk, or bike); the travel time of
 a pair is the faster of that and the direct walk/bike trip, which may take the whole
 budget. Every routing setting is a field of :class:`TransitParams`. Measures come
-from :func:`ruimtekit.analysis.accessibility.aggregate_times`, computed per block of origins so that
+from :func:`ruimtekit.engine.measures.aggregate_times`, computed per block of origins so that
 no zone × zone × departure cube is ever stored. Measure columns are named
 ``{opportunity}_{cutoff}min_{mode}`` with mode ``transit`` (walk–transit–walk) or
 ``bike_transit`` (bike–transit–walk, the Dutch default of cycling to the station).
@@ -48,6 +48,7 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from ruimtekit import _validate
+from ruimtekit import defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError, NetworkError
 from ruimtekit.engine import batches
@@ -62,8 +63,8 @@ log = logging.getLogger(__name__)
 DEFAULT_HEADWAYS_MIN: dict[int, float] = {0: 8.0, 1: 5.0, 2: 15.0, 3: 10.0, 4: 10.0}
 ROUTE_TYPE_NAMES = {0: "tram", 1: "metro", 2: "rail", 3: "bus", 4: "ferry"}
 
-WALK_SPEED_KMH = 4.8
-BIKE_SPEED_KMH = 15.0
+WALK_SPEED_KMH = defaults.WALK_SPEED_KMH
+BIKE_SPEED_KMH = defaults.BIKE_SPEED_KMH
 TRANSFER_RADIUS_M = 400.0
 TRANSFER_DETOUR = 1.0
 CHANGE_SLACK_S = 60
@@ -726,7 +727,7 @@ def network_legs(
     max_snap_m : float
         Zones/points farther than this from the network get no legs (m; 500).
     access_speed_kmh : float, optional
-        Speed of the snap legs (default :data:`ruimtekit.analysis.accessibility.ACCESS_SPEED_KMH`).
+        Speed of the snap legs (default :data:`ruimtekit.engine.search.ACCESS_SPEED_KMH`).
     terminal_s : float, optional
         Added to every leg (default the mode's ``fixed_min`` of the crow-fly model, e.g.
         1 min to park a bike; 0 for walking).
@@ -1248,7 +1249,7 @@ def zone_measures_from_blocks(
         Percentile of each slice of the last axis; the 50th has no suffix, others get
         ``_p{p}`` (e.g. ``jobs_45min_transit_p95``).
     cutoffs_min, decays
-        Passed to :func:`ruimtekit.analysis.accessibility.aggregate_times`.
+        Passed to :func:`ruimtekit.engine.measures.aggregate_times`.
     direct : callable, optional
         ``direct(origin_positions) -> (block, n_dest)`` seconds of the non-transit direct
         option (walking/cycling all the way); the minimum is taken (a percentile of

@@ -56,12 +56,13 @@ from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from ruimtekit import CRS
+from ruimtekit import defaults
 from ruimtekit._errors import InputError
 
 WGS84 = "EPSG:4326"
 
 MODE_REACH: dict[str, tuple[float, float]] = {
-    "walk": (4.8, 1.25),
+    "walk": (defaults.WALK_SPEED_KMH, 1.25),
     "bike": (16.0, 1.25),
     "ebike": (22.0, 1.25),
     "transit": (60.0, 1.2),

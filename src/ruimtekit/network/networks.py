@@ -30,6 +30,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from ruimtekit import _vector
+from ruimtekit import defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
 from ruimtekit.network import _linking, _osm, graph, profiles
@@ -1550,7 +1551,7 @@ def link(graph_: graph.Graph, x: Any, y: Any, max_distance_m: float = 500.0,
     if not max_distance_m >= 0:
         raise ValueError("max_distance_m must be >= 0 metres")
     prof = graph_profile(graph_)
-    speed = opts.access_speed_kmh or (prof.access_speed_kmh if prof else 4.8)
+    speed = opts.access_speed_kmh or (prof.access_speed_kmh if prof else defaults.WALK_SPEED_KMH)
     excluded = opts.excluded_highways if opts.excluded_highways is not None else (
         prof.link_excluded_highways if prof else list(profiles.LINK_EXCLUDED_HIGHWAYS))
     tunnels = opts.link_to_tunnels if opts.link_to_tunnels is not None else (

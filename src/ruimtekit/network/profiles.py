@@ -33,6 +33,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 from pydantic import Field, field_validator
 
 from ruimtekit._config import Section
+from ruimtekit import defaults
 from ruimtekit._errors import InputError
 from ruimtekit.network import _osm
 
@@ -178,7 +179,7 @@ class ModeProfile(Section):
     respect_oneway: bool = True
     use_maxspeed: bool = False
     use_link_speeds: bool = False
-    access_speed_kmh: float = Field(4.8, gt=0)
+    access_speed_kmh: float = Field(defaults.WALK_SPEED_KMH, gt=0)
     periods: dict[str, float | dict[str, float]] = Field(default_factory=dict)
     no_access_values: list[str] = Field(default_factory=lambda: sorted(NO_VALUES))
     turns: TurnCosts = Field(default_factory=TurnCosts)
@@ -323,11 +324,11 @@ class WalkProfile(ModeProfile):
     """
 
     mode: Literal["walk"] = "walk"
-    speed_kmh: float = Field(4.8, gt=0)
+    speed_kmh: float = Field(defaults.WALK_SPEED_KMH, gt=0)
     highways: list[str] = Field(default_factory=lambda: list(WALK_HIGHWAYS))
     highway_speed_factor: dict[str, float] = Field(default_factory=lambda: {"steps": 0.5})
     respect_oneway: bool = False
-    access_speed_kmh: float = Field(4.8, gt=0)
+    access_speed_kmh: float = Field(defaults.WALK_SPEED_KMH, gt=0)
 
     relevant_keys: ClassVar[tuple[str, ...]] = ("highway", "area", "access", "foot")
 
