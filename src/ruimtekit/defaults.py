@@ -44,7 +44,7 @@ def reference_markdown() -> str:
     lines = ["# Defaults", "",
              "Every tunable default of ruimtekit is defined once, in `ruimtekit/defaults.py`",
              "(this page is generated from it: `python -c 'from ruimtekit import defaults; "
-             "print(defaults.reference_markdown())' > docs/defaults.md`). Modules, study-file",
+             "print(defaults.reference_markdown(), end=\"\")' > docs/defaults.md`). Modules, study-file",
              "sections and CLI options take their defaults from these names; change a value for",
              "an analysis by passing it (study file, parameter object or CLI option).", ""]
     section = None

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ruimtekit._errors import InputError
 from ruimtekit import defaults
+from ruimtekit._errors import InputError
 from ruimtekit.engine import _kernels, batches
 from ruimtekit.engine import search as _search
 from ruimtekit.engine.measures import Decay, weight_table

@@ -47,8 +47,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from ruimtekit import _validate
-from ruimtekit import defaults
+from ruimtekit import _validate, defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError, NetworkError
 from ruimtekit.engine import batches

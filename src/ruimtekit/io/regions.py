@@ -55,8 +55,7 @@ from pyproj import Transformer
 from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
-from ruimtekit import CRS
-from ruimtekit import defaults
+from ruimtekit import CRS, defaults
 from ruimtekit._errors import InputError
 
 WGS84 = "EPSG:4326"

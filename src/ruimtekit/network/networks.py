@@ -29,8 +29,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from ruimtekit import _vector
-from ruimtekit import defaults
+from ruimtekit import _vector, defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
 from ruimtekit.network import _linking, _osm, graph, profiles

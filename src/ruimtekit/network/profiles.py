@@ -32,8 +32,8 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 from pydantic import Field, field_validator
 
-from ruimtekit._config import Section
 from ruimtekit import defaults
+from ruimtekit._config import Section
 from ruimtekit._errors import InputError
 from ruimtekit.network import _osm
 
