@@ -104,3 +104,30 @@ def install() -> None:
     """Put :class:`OldPathFinder` on ``sys.meta_path`` (once)."""
     if not any(isinstance(f, OldPathFinder) for f in sys.meta_path):
         sys.meta_path.append(OldPathFinder())
+
+
+def renamed_parameters(**old_to_new: str):
+    """Accept a parameter's old name for one release, with a :class:`DeprecationWarning`.
+
+    ``@renamed_parameters(cutoffs_min="cutoffs")`` lets ``f(cutoffs_min=[30])`` keep working
+    as ``f(cutoffs=[30])``; giving both names is a :class:`TypeError`.
+    """
+    import functools
+
+    def wrap(func):
+        @functools.wraps(func)
+        def inner(*args, **kwargs):
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{func.__name__}() got both {old!r} (deprecated) "
+                                        f"and {new!r}")
+                    warnings.warn(f"{func.__name__}({old}=...) is deprecated: use {new}=... "
+                                  "(renamed in ruimtekit 0.2)", DeprecationWarning, stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+
+        inner.__renamed_parameters__ = dict(old_to_new)  # type: ignore[attr-defined]
+        return inner
+
+    return wrap
