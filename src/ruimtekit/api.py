@@ -225,14 +225,14 @@ class TransportNetwork:
                        tp: Any) -> Any:
         t = _transit_module
         p0 = path[0] if isinstance(path, (list, tuple)) else path
-        kind = "gtfs" if isinstance(path, (list, tuple)) else t.detect_kind(Path(p0))
+        kind = "gtfs" if isinstance(path, (list, tuple)) else transit_access.detect_kind(Path(p0))
         walk = self.roads.get("walk")
         opts = None
         if kind == "gtfs":
             opts = {"transfer_radius_m": 0.0 if walk is not None else tp.transfer_radius_m,
                     "walk_speed_kmh": tp.speed_kmh("walk"), "walk_detour": tp.transfer_detour,
                     "change_slack_s": tp.change_slack_s}
-        net = t.build_transit_network(kind, path, date=date, window=window,
+        net = transit_access.build_transit_network(kind, path, date=date, window=window,
                                       max_time_min=tp.max_time_min, options=opts)
         if walk is not None and isinstance(net, t.TransitNetwork):
             net = t.street_transfers(net, walk, max_distance_m=tp.transfer_radius_m,
