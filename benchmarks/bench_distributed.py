@@ -75,7 +75,7 @@ def _warm_up(client) -> None:
     sh = _search.build_search_inputs(
         g, np.arange(n + 1), np.arange(n), np.zeros(n), np.arange(n), np.zeros(n),
         np.ones(n), [Decay("cumulative", cutoff=5)], 5)
-    distributed.map_batches(_search.network_batch, sh, n, client=client, batch_size=4)
+    distributed.map_batches(_search.network_batch, sh, n, scheduler=client, batch_size=4)
 
 
 def run_cluster(sh, n_workers: int) -> dict:
@@ -93,7 +93,7 @@ def run_cluster(sh, n_workers: int) -> dict:
         _warm_up(client)
         res["warm_up_s"] = round(time.perf_counter() - t0, 2)
         res["numba_threads_per_worker"] = sorted(set(distributed.concat(
-            distributed.map_batches(_numba_threads, None, 8, client=client, batch_size=1,
+            distributed.map_batches(_numba_threads, None, 8, scheduler=client, batch_size=1,
                                     progress=lambda *a: None)).tolist()))
         res["worker_rss_before_mb"] = sorted(v["VmRSS"] for v in client.run(_proc_status).values())
         t0 = time.perf_counter()

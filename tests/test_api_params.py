@@ -28,7 +28,6 @@ PENDING: set[str] = {
     "analysis.borrowed_size.shadow_regression",
     "analysis.catchments.batch_isochrones",
     "analysis.transit_access.zone_accessibility",
-    "engine.batches.map_batches",
     "engine.rail.zone_times",
     "engine.search.build_search_inputs",
     "engine.transit.iter_raptor_blocks",

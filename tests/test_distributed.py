@@ -74,7 +74,7 @@ def test_dask_equals_local(client):
     n = shared[0].shape[0]
     local = distributed.concat(distributed.map_batches(_batch_sum, shared, n, batch_size=37))
     remote = distributed.concat(
-        distributed.map_batches(_batch_sum, shared, n, client=client, batch_size=37)
+        distributed.map_batches(_batch_sum, shared, n, scheduler=client, batch_size=37)
     )
     oracle = (np.isfinite(dijkstra(shared[0], limit=300.0)) * shared[1]).sum(axis=1)
     np.testing.assert_array_equal(local, oracle)
@@ -94,7 +94,7 @@ def test_worker_killed_mid_run_is_survived(client):
             os.kill(victim, signal.SIGKILL)
 
     out = distributed.concat(
-        distributed.map_batches(_slow_batch, shared, n, client=client, batch_size=25,
+        distributed.map_batches(_slow_batch, shared, n, scheduler=client, batch_size=25,
                                 progress=progress)
     )
     oracle = (np.isfinite(dijkstra(shared[0], limit=300.0)) * shared[1]).sum(axis=1)
@@ -194,7 +194,7 @@ def test_batch_tasks_reference_the_scattered_network(client, delft):
             seen["who_has"] = client.who_has()
 
     distributed.map_batches(_search.network_batch, p.shared, p.shared.n_origins,
-                            client=client, batch_size=60, progress=progress)
+                            scheduler=client, batch_size=60, progress=progress)
     deps = {k: v for k, v in seen.items() if k.startswith("ruimtekit-network_batch")}
     assert len(deps) >= 2
     scattered = {d for v in deps.values() for d in v}
@@ -265,7 +265,7 @@ def test_network_worker_killed_mid_run_gives_identical_result(client, delft):
             os.kill(killed[0], signal.SIGKILL)
 
     res = distributed.map_batches(_slow_network_batch, p.shared, p.shared.n_origins,
-                                  client=client, batch_size=30, progress=progress)
+                                  scheduler=client, batch_size=30, progress=progress)
     out, reached = distributed.concat(res)
     assert killed and len(res) == len(distributed.batches(p.shared.n_origins, 30))
     np.testing.assert_array_equal(out, local_out)
@@ -593,7 +593,7 @@ def test_all_workers_killed_network_is_sent_again(client, caplog):
 
     with caplog.at_level(logging.WARNING, logger="ruimtekit.engine.batches"):
         out = distributed.concat(distributed.map_batches(
-            _slow_batch, shared, n, client=client, batch_size=40, progress=progress))
+            _slow_batch, shared, n, scheduler=client, batch_size=40, progress=progress))
     oracle = (np.isfinite(dijkstra(shared[0], limit=300.0)) * shared[1]).sum(axis=1)
     np.testing.assert_array_equal(out, oracle)
     assert len(killed) == 2
