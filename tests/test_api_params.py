@@ -28,7 +28,6 @@ PENDING: set[str] = {
     "analysis.borrowed_size.shadow_regression",
     "analysis.catchments.batch_isochrones",
     "analysis.transit_access.zone_accessibility",
-    "io.fetch.fetch_region",
     "report.figures.accessibility_figure",
     "report.figures.borrowed_size_figure",
     "report.figures.candidates_figure",
