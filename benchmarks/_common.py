@@ -34,7 +34,7 @@ def grid_graph(side: int = 317, lo: int = 50, hi: int = 150, seed: int = 0) -> g
     x = (np.arange(n) % side) * 100.0
     y = (np.arange(n) // side) * 100.0
     return graph.from_edges(np.r_[u, v], np.r_[v, u], np.r_[w, w], x, y, mode="synthetic",
-                            meta={"synthetic": True})
+                            attrs=graph.GraphAttrs(meta={"synthetic": True}))
 
 
 def all_nodes_inputs(g: graph.Graph, opp: np.ndarray, cutoffs: list[float]):
@@ -42,7 +42,7 @@ def all_nodes_inputs(g: graph.Graph, opp: np.ndarray, cutoffs: list[float]):
     n = g.n_nodes
     ms = [Decay("cumulative", cutoff=c / 60.0) for c in cutoffs]
     return _search.build_search_inputs(
-        g, np.arange(n + 1), np.arange(n), np.zeros(n), np.arange(n), np.zeros(n), opp, ms,
+        g, (np.arange(n + 1), np.arange(n), np.zeros(n)), (np.arange(n), np.zeros(n), opp), ms,
         max(cutoffs) / 60.0)
 
 

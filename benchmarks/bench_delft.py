@@ -43,7 +43,7 @@ def delft_graph() -> graph.Graph:
         v.append(pos[b])
         tt.append(float(d["length"]) / (kmh / 3.6))
     return graph.from_edges(np.array(u), np.array(v), np.array(tt), np.array(x), np.array(y),
-                            np.array(nodes), mode="car")
+                            mode="car", attrs=graph.GraphAttrs(node_ids=np.array(nodes)))
 
 
 def main() -> dict:

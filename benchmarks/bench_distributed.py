@@ -73,9 +73,9 @@ def _warm_up(client) -> None:
     g = roadlike(20, seed=1)
     n = g.n_nodes
     sh = _search.build_search_inputs(
-        g, np.arange(n + 1), np.arange(n), np.zeros(n), np.arange(n), np.zeros(n),
-        np.ones(n), [Decay("cumulative", cutoff=5)], 5)
-    distributed.map_batches(_search.network_batch, sh, n, client=client, batch_size=4)
+        g, (np.arange(n + 1), np.arange(n), np.zeros(n)), (np.arange(n), np.zeros(n), np.ones(n)),
+        [Decay("cumulative", cutoff=5)], 5)
+    distributed.map_batches(_search.network_batch, sh, n, scheduler=client, batch_size=4)
 
 
 def run_cluster(sh, n_workers: int) -> dict:
@@ -93,7 +93,7 @@ def run_cluster(sh, n_workers: int) -> dict:
         _warm_up(client)
         res["warm_up_s"] = round(time.perf_counter() - t0, 2)
         res["numba_threads_per_worker"] = sorted(set(distributed.concat(
-            distributed.map_batches(_numba_threads, None, 8, client=client, batch_size=1,
+            distributed.map_batches(_numba_threads, None, 8, scheduler=client, batch_size=1,
                                     progress=lambda *a: None)).tolist()))
         res["worker_rss_before_mb"] = sorted(v["VmRSS"] for v in client.run(_proc_status).values())
         t0 = time.perf_counter()
@@ -169,8 +169,8 @@ def main() -> dict:
     ms = [Decay("cumulative", cutoff=a.minutes),
           Decay("exponential", beta=0.05)]
     sh = _search.build_search_inputs(
-        g, np.arange(origins.size + 1), origins, np.zeros(origins.size), np.arange(n),
-        np.zeros(n), jobs, ms, a.minutes)
+        g, (np.arange(origins.size + 1), origins, np.zeros(origins.size)),
+        (np.arange(n), np.zeros(n), jobs), ms, a.minutes)
     res["scattered_inputs_mb"] = round(shared_nbytes(sh) / 2**20, 1)
     _search.measures_batch(sh, np.arange(4))  # compile / load the cache
 

@@ -76,16 +76,16 @@ def main() -> None:
 
     legs = transit.zone_legs(zx, zy, net.x, net.y, mode=walk, max_distance_m=MAX_WALK_M)
     deps = transit.departure_times("14:00", "15:00", 60)
+    p = transit.TransitParams(max_rides=3, max_time_min=120, percentiles=[50])  # 2 transfers
     with _common.timer(t, "warm_up_s"):
-        next(transit.iter_raptor_blocks(net, legs, legs, departures=deps[:2],
-                                        origins=np.arange(2), max_transfers=2))
+        next(transit.iter_raptor_blocks(net, legs, legs, params=p, departures=deps[:2],
+                                        origins=np.arange(2)))
     n = len(zx)
     acc = {c: np.zeros(n) for c in (30, 60)}
     reach = 0
     with _common.timer(t, "raptor_s"):
-        for blk, tb in transit.iter_raptor_blocks(net, legs, legs, departures=deps,
-                                                  percentiles=(50,), max_transfers=2,
-                                                  max_time_min=120, block_size=128):
+        for blk, tb in transit.iter_raptor_blocks(net, legs, legs, params=p, departures=deps,
+                                                  block_size=128):
             tt = tb[:, :, 0]
             d = np.hypot(zx[blk, None] - zx[None, :], zy[blk, None] - zy[None, :])
             direct = np.where(d <= MAX_WALK_M, walk(d), np.inf)

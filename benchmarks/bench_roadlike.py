@@ -46,8 +46,8 @@ def roadlike(side: int, seed: int = 0) -> graph.Graph:
     uu = np.r_[u, v[~oneway]]
     vv = np.r_[v, u[~oneway]]
     return graph.from_edges(uu, vv, np.r_[tt, tt[~oneway]], x, y, mode="car",
-                            length_m=np.r_[length, length[~oneway]],
-                            meta={"synthetic": True})
+                            attrs=graph.GraphAttrs(length_m=np.r_[length, length[~oneway]],
+                                                   meta={"synthetic": True}))
 
 
 def main() -> dict:
@@ -68,8 +68,8 @@ def main() -> dict:
     ms = [Decay("cumulative", cutoff=a.minutes),
           Decay("exponential", beta=0.05)]
     sh = _search.build_search_inputs(
-        g, np.arange(origins.size + 1), origins, np.zeros(origins.size), np.arange(n),
-        np.zeros(n), jobs, ms, a.minutes)
+        g, (np.arange(origins.size + 1), origins, np.zeros(origins.size)),
+        (np.arange(n), np.zeros(n), jobs), ms, a.minutes)
     _search.measures_batch(sh, np.arange(4))  # compile
     rss0 = maxrss_mb()
     tracemalloc.start()

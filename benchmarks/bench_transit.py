@@ -121,7 +121,8 @@ def main() -> None:
     t0 = time.perf_counter()
     counts = np.zeros((zx.size, 3))
     for blk, t in transit.iter_raptor_blocks(net, acc, acc, departures=deps,
-                                             percentiles=(5, 50, 95), block_size=128):
+                                             params={"percentiles": [5, 50, 95]},
+                                             block_size=128):
         med = t[:, :, 1]
         for j, c in enumerate((30, 45, 60)):
             counts[blk, j] = ((med <= c * 60) * jobs[None, :]).sum(axis=1)

@@ -136,8 +136,9 @@ def main() -> dict:
         ms = [Decay("cumulative", cutoff=c) for c in (10.0, 20.0)]
         dst = lk.sink
         sh = _search.build_search_inputs(
-            lk.graph, lk.src_ptr[:k + 1], lk.src_nodes[:lk.src_ptr[k]],
-            lk.src_off_s[:lk.src_ptr[k]], dst, np.zeros(dst.size), np.ones(dst.size), ms, 20.0)
+            lk.graph, (lk.src_ptr[:k + 1], lk.src_nodes[:lk.src_ptr[k]],
+                       lk.src_off_s[:lk.src_ptr[k]]), (dst, np.zeros(dst.size), np.ones(dst.size)),
+            ms, 20.0)
         _search.search(sh, np.arange(10))  # compile / load the kernel
         t0, c0 = time.perf_counter(), time.process_time()
         out, _, _, reached = _search.search(sh)

@@ -235,7 +235,8 @@ def _delft_graph():
         ln.append(length)
         tt.append(length / (kmh / 3.6))
     return graph.from_edges(np.array(u), np.array(v), np.array(tt), np.array(x), np.array(y),
-                            np.array(nodes), mode="car", length_m=np.array(ln))
+                            mode="car", attrs=graph.GraphAttrs(node_ids=np.array(nodes),
+                                                               length_m=np.array(ln)))
 
 
 def test_delft_every_node_matches_dijkstra():
@@ -249,8 +250,8 @@ def test_delft_every_node_matches_dijkstra():
     d = dijkstra(g.to_scipy(), directed=True)
     for cut_min in (2, 5, 10):
         max_t = cut_min * 60
-        sh = _search.build_search_inputs(g, np.arange(n + 1), np.arange(n), np.zeros(n),
-                                     np.arange(n), np.zeros(n), jobs,
+        sh = _search.build_search_inputs(g, (np.arange(n + 1), np.arange(n), np.zeros(n)),
+                                     (np.arange(n), np.zeros(n), jobs),
                                      [Decay("cumulative", cutoff=cut_min),
                                       Decay("exponential", beta=0.2)], cut_min)
         assert np.array_equal(sh.dst_ptr, dptr)

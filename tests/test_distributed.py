@@ -74,7 +74,7 @@ def test_dask_equals_local(client):
     n = shared[0].shape[0]
     local = distributed.concat(distributed.map_batches(_batch_sum, shared, n, batch_size=37))
     remote = distributed.concat(
-        distributed.map_batches(_batch_sum, shared, n, client=client, batch_size=37)
+        distributed.map_batches(_batch_sum, shared, n, scheduler=client, batch_size=37)
     )
     oracle = (np.isfinite(dijkstra(shared[0], limit=300.0)) * shared[1]).sum(axis=1)
     np.testing.assert_array_equal(local, oracle)
@@ -94,7 +94,7 @@ def test_worker_killed_mid_run_is_survived(client):
             os.kill(victim, signal.SIGKILL)
 
     out = distributed.concat(
-        distributed.map_batches(_slow_batch, shared, n, client=client, batch_size=25,
+        distributed.map_batches(_slow_batch, shared, n, scheduler=client, batch_size=25,
                                 progress=progress)
     )
     oracle = (np.isfinite(dijkstra(shared[0], limit=300.0)) * shared[1]).sum(axis=1)
@@ -194,7 +194,7 @@ def test_batch_tasks_reference_the_scattered_network(client, delft):
             seen["who_has"] = client.who_has()
 
     distributed.map_batches(_search.network_batch, p.shared, p.shared.n_origins,
-                            client=client, batch_size=60, progress=progress)
+                            scheduler=client, batch_size=60, progress=progress)
     deps = {k: v for k, v in seen.items() if k.startswith("ruimtekit-network_batch")}
     assert len(deps) >= 2
     scattered = {d for v in deps.values() for d in v}
@@ -265,7 +265,7 @@ def test_network_worker_killed_mid_run_gives_identical_result(client, delft):
             os.kill(killed[0], signal.SIGKILL)
 
     res = distributed.map_batches(_slow_network_batch, p.shared, p.shared.n_origins,
-                                  client=client, batch_size=30, progress=progress)
+                                  scheduler=client, batch_size=30, progress=progress)
     out, reached = distributed.concat(res)
     assert killed and len(res) == len(distributed.batches(p.shared.n_origins, 30))
     np.testing.assert_array_equal(out, local_out)
@@ -355,12 +355,13 @@ def test_transit_measures_small_batches_equal_local(client, amsterdam):
     opp = z["establishments_proxy"].to_numpy()
     local = transit.zone_measures_from_blocks(
         transit.iter_stop_matrix_blocks(node_t, acc_l, egr_l, block_size=10), len(z), opp,
-        opportunity="e", mode_label="transit", percentiles=[50.0], cutoffs_min=[30, 45],
+        opportunity="e", mode_label="transit", percentiles=[50.0],
+        measures=measure_list([30, 45], []),
         direct=lambda b: transit._direct_block(zx, zy, b, "walk", 3600.0))
-    remote = transit.transit_measures(
-        node_t, acc_l, egr_l, transit.DirectTrip(zx, zy, zx, zy, "walk", 3600.0), opp,
-        scheduler=client, opportunity="e", mode_label="transit", percentiles=[50.0],
-        cutoffs_min=[30, 45], block_size=10, batch_size=30)
+    remote = transit.transit_measures(transit.TransitInputs(
+        acc_l, egr_l, transit.DirectTrip(zx, zy, zx, zy, "walk", 3600.0), opp,
+        opportunity="e", mode_label="transit", percentiles=[50.0], cutoffs_min=[30, 45],
+        node_times=node_t, block_size=10), client, batch_size=30)
     for c in local.columns:
         np.testing.assert_array_equal(remote[c].to_numpy(), local[c].to_numpy())
 
@@ -389,11 +390,11 @@ def test_gtfs_raptor_on_dask_equals_local(client, tmp_path):
     legs = transit.zone_legs(*places.zone_points(zones), net.x, net.y,
                              mode=p.leg_model("walk"), max_time_s=p.access_s("walk"))
     zx, zy = places.zone_points(zones)
-    remote = transit.transit_measures(
-        net, legs, legs, transit.DirectTrip(zx, zy, zx, zy, p.leg_model("walk"), p.direct_s()),
-        zones["jobs"].to_numpy(), scheduler=client, opportunity="jobs", mode_label="transit",
-        percentiles=[25, 50, 90], cutoffs_min=[15, 30, 45], params=p, block_size=8,
-        batch_size=16)
+    remote = transit.transit_measures(transit.TransitInputs(
+        legs, legs, transit.DirectTrip(zx, zy, zx, zy, p.leg_model("walk"), p.direct_s()),
+        zones["jobs"].to_numpy(), opportunity="jobs", mode_label="transit",
+        percentiles=[25, 50, 90], cutoffs_min=[15, 30, 45], network=net, params=p,
+        block_size=8), client, batch_size=16)
     for c in remote.columns:
         np.testing.assert_array_equal(remote[c].to_numpy(), local[c].to_numpy())
     assert "jobs_45min_transit_p90" in remote
@@ -593,7 +594,7 @@ def test_all_workers_killed_network_is_sent_again(client, caplog):
 
     with caplog.at_level(logging.WARNING, logger="ruimtekit.engine.batches"):
         out = distributed.concat(distributed.map_batches(
-            _slow_batch, shared, n, client=client, batch_size=40, progress=progress))
+            _slow_batch, shared, n, scheduler=client, batch_size=40, progress=progress))
     oracle = (np.isfinite(dijkstra(shared[0], limit=300.0)) * shared[1]).sum(axis=1)
     np.testing.assert_array_equal(out, oracle)
     assert len(killed) == 2

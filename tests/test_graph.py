@@ -27,7 +27,7 @@ def test_largest_scc_drops_one_way_tail():
     x, y = _line(4)
     # 0<->1<->2 strongly connected, 2->3 only (3 cannot return)
     g = graph.from_edges([0, 1, 1, 2, 2], [1, 0, 2, 1, 3], [1, 1, 1, 1, 1], x, y,
-                         node_ids=np.array([10, 11, 12, 13]))
+                         attrs=graph.GraphAttrs(node_ids=np.array([10, 11, 12, 13])))
     assert g.n_nodes == 3 and g.dropped_nodes == 1
     assert list(g.node_ids) == [10, 11, 12]
 

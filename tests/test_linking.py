@@ -40,7 +40,7 @@ def engine_od(g, xs, ys, turns, v_kmh, max_m=1e6, **opts):
         access_speed_kmh=v_kmh, turns=turns, **opts))
     k = len(xs)
     shared = _search.build_search_inputs(
-        lk.graph, lk.src_ptr, lk.src_nodes, lk.src_off_s, lk.sink, np.zeros(k), np.ones(k),
+        lk.graph, (lk.src_ptr, lk.src_nodes, lk.src_off_s), (lk.sink, np.zeros(k), np.ones(k)),
         [Decay("cumulative", cutoff=600.0)], 600.0)
     _, _, od, _ = _search.search(shared, od=True)
     od = od.astype(float)
@@ -216,8 +216,8 @@ def build(xy, edges, node_sig, highway=None, tunnel=None, private=None):
           "highway": np.array(highway or ["residential"] * m, dtype=object),
           "tunnel": np.array(tunnel or [False] * m), "private": np.array(private or [False] * m)}
     return G.from_edges(u, v, [e[2] for e in edges], xy[:, 0], xy[:, 1], mode="car",
-                        largest_component=False, edge_data=ed,
-                        node_data={"signal": np.asarray(node_sig, dtype=bool)})
+                        largest_component=False, attrs=G.GraphAttrs(
+                            edge_data=ed, node_data={"signal": np.asarray(node_sig, dtype=bool)}))
 
 
 # ---------------------------------------------------------------------------------------

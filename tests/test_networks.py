@@ -445,7 +445,7 @@ def test_links_columns_mapping_and_csv(tmp_path, nwb_table):
     t.to_file(gpkg)
     cols = {"u": "van", "v": "naar", "speed_kmh": "snelheid", "reverse_speed_kmh": "terug",
             "length_m": "meters"}
-    a = networks.load_network(gpkg, "car", columns=cols)
+    a = networks.load_network(gpkg, "car", options={"columns": cols})
     b = networks.load_network(NWB, "car")
     np.testing.assert_array_equal(a.weights, b.weights)
     np.testing.assert_array_equal(a.node_ids, b.node_ids)
@@ -458,7 +458,7 @@ def test_links_columns_mapping_and_csv(tmp_path, nwb_table):
                        "travel_time_s": t.meters / (t.snelheid / 3.6), "oneway": "yes"})
     csv = tmp_path / "links.csv"
     df.to_csv(csv, index=False)
-    c = networks.load_network(csv, "car", crs="EPSG:28992", largest_component=False)
+    c = networks.load_network(csv, "car", options={"crs": "EPSG:28992"}, largest_component=False)
     forward = {k: v for k, v in _nwb_oracle(nwb_table).items()
                if k in set(zip(t.van, t.naar, strict=True))}
     ec = edge_weights(c)
@@ -491,7 +491,7 @@ def test_links_broken_inputs(tmp_path, nwb_table):
     with pytest.raises(InputError, match="no CRS"):
         networks.graph_from_links(nocrs, "car", source="nocrs.shp")
     with pytest.raises(InputError, match="column 'snelheid' .* is not in the table"):
-        networks.load_network(NWB, "car", columns={"speed_kmh": "snelheid"})
+        networks.load_network(NWB, "car", options={"columns": {"speed_kmh": "snelheid"}})
     nospeed = nwb_table.drop(columns=["speedInKilometersPerHour",
                                       "reverseSpeedInKilometersPerHour"])
     with pytest.raises(InputError, match=r"car links need a speed.*speedinkilometersperhour"):
@@ -525,7 +525,7 @@ def test_shapefile_noding(delft_lines):
     assert (counts.loc[[k for k, i in zip(key, interior, strict=True) if i]] == 1).all()
     # component sizes before/after (walk): largest SCC fraction rises from ~1/3 to ~99 %
     before = networks.graph_from_links(lines, "walk", source=SHP)
-    after = networks.graph_from_links(lines, "walk", node_lines=True, source=SHP)
+    after = networks.graph_from_links(lines, "walk", options={"node_lines": True}, source=SHP)
     frac_before = before.n_nodes / before.meta["nodes_before_component_filter"]
     frac_after = after.n_nodes / after.meta["nodes_before_component_filter"]
     assert frac_before < 0.5 and frac_after > 0.95
@@ -542,8 +542,8 @@ def test_shapefile_noding(delft_lines):
 
 
 def test_shapefile_mode_filter_and_errors(delft_lines, tmp_path):
-    car = networks.graph_from_links(delft_lines, "car", node_lines=True, source=SHP)
-    walk = networks.graph_from_links(delft_lines, "walk", node_lines=True, source=SHP)
+    car = networks.graph_from_links(delft_lines, "car", options={"node_lines": True}, source=SHP)
+    walk = networks.graph_from_links(delft_lines, "walk", options={"node_lines": True}, source=SHP)
     assert car.meta["links_used"] < walk.meta["links_used"]
     # car speeds from OSM_TYPE: a residential piece at 30 km/h
     noded = networks.split_at_shared_vertices(delft_lines)
@@ -575,7 +575,7 @@ def test_graphml_broken_inputs(tmp_path, delft_nx):
     nx.write_graphml(nocrs, p)
     with pytest.raises(InputError, match="no `crs` graph attribute"):
         networks.load_network(p, "car")
-    assert networks.load_network(p, "car", crs="EPSG:4326").n_nodes > 0
+    assert networks.load_network(p, "car", options={"crs": "EPSG:4326"}).n_nodes > 0
     nolen = small.copy()
     for *_, d in nolen.edges(data=True):
         d.pop("length", None)
@@ -657,7 +657,7 @@ def test_links_wkt_csv_and_geoparquet_match_geojson(tmp_path, nwb_table):
     with pytest.raises(InputError, match="line geometry .* but no CRS"):
         networks.load_network(csv, "car")
     for g in (networks.load_network(pq, "car"),
-              networks.load_network(csv, "car", crs="EPSG:4326")):
+              networks.load_network(csv, "car", options={"crs": "EPSG:4326"})):
         np.testing.assert_array_equal(g.node_ids, ref.node_ids)
         np.testing.assert_array_equal(g.weights, ref.weights)
         np.testing.assert_allclose(g.x, ref.x, atol=1e-3)

@@ -113,8 +113,8 @@ def test_overnight_previous_day_trip(hand_net):
 def test_frequency_route_percentiles(hand_net):
     net = hand_net
     acc = transit.Legs.from_lists([[(_stop(net, "H"), 0)]])
-    t = transit.raptor_range(net, acc, window=("07:00", "07:20"), step_s=60,
-                             percentiles=(5, 50, 95))
+    t = transit.raptor_range(net, acc, params=transit.TransitParams(
+        window_start="07:00", window_end="07:20", step_s=60, percentiles=[5, 50, 95]))
     # departures 07:00..07:19: times 8,17,16,...,9,8,17,...,9 → sorted 8,8,9,9,...,17,17
     assert (t[0, _stop(net, "I")] / 60).tolist() == [8.0, 12.0, 17.0]
 
@@ -135,7 +135,8 @@ def test_egress_legs_and_access(hand_net):
     egr = transit.Legs.from_lists([[(_stop(net, "E"), 60), (_stop(net, "C"), 900)],
                                    [(_stop(net, "J"), 30)]])
     # departure 06:58 + 2 min walk → A 07:00; E 07:40 + 1 min; zone 0 via C: 07:20+15 min
-    t = transit.raptor_range(net, acc, egr, window=("06:58", "06:59"))
+    t = transit.raptor_range(net, acc, egr, params={"window_start": "06:58",
+                                                    "window_end": "06:59"})
     assert (t[0, :, 0] / 60).tolist() == [37.0, 52.5]
 
 
@@ -240,7 +241,8 @@ def test_percentiles_match_numpy_over_departures(tmp_path):
     net = transit.build_network(folder, DATE)
     deps = transit.departure_times("07:00", "07:40", 60)
     acc = transit.Legs.identity(net.n_stops)
-    pct = transit.raptor_range(net, acc, window=("07:00", "07:40"), percentiles=(5, 50, 95))
+    pct = transit.raptor_range(net, acc, params=transit.TransitParams(
+        window_start="07:00", window_end="07:40", percentiles=[5, 50, 95]))
     for o in range(net.n_stops):
         per = transit.raptor_departures(net, [o], [0], deps)
         srt = np.sort(per, axis=0)
@@ -436,7 +438,7 @@ def test_network_legs_match_dijkstra(wgm_walk, ams_graph):
     # a bike leg adds the 1-minute parking time of the bike model; k_nearest keeps the
     # fastest legs
     bike = transit.network_legs(g, zx, zy, sx, sy, mode="bike", max_time_s=600,
-                                access_speed_kmh=4.8, k_nearest=2)
+                                options=transit.LegOptions(speed_kmh=4.8, k_nearest=2))
     for i in range(len(zx)):
         row = np.sort(exp[i][np.isfinite(exp[i]) & (exp[i] + 60 <= 600)])[:2] + 60
         a, b = bike.ptr[i], bike.ptr[i + 1]
@@ -471,7 +473,7 @@ def test_network_legs_with_unsnappable_zones_mixed_in(wgm_walk, ams_graph):
     py = np.r_[far_y, sy[near], far_y]
     for reverse in (False, True):
         legs = transit.network_legs(g, ox, oy, px, py, mode="walk", max_time_s=600,
-                                    reverse=reverse)
+                                    options=transit.LegOptions(reverse=reverse))
         exp = _oracle_legs(g.reverse() if reverse else g, ox, oy, px, py, 4.8 / 3.6, 0.0,
                            600)
         got = np.full(exp.shape, np.inf)
@@ -495,10 +497,10 @@ def test_network_egress_legs_use_the_reversed_network():
                          largest_component=False)
     fwd = transit.network_legs(g, [0.0], [0.0], [200.0], [0.0], max_time_s=1000)
     back = transit.network_legs(g, [0.0], [0.0], [200.0], [0.0], max_time_s=1000,
-                                reverse=True)
+                                options=transit.LegOptions(reverse=True))
     assert fwd.seconds.tolist() == [200] and back.seconds.tolist() == []
     back2 = transit.network_legs(g, [200.0], [0.0], [0.0], [0.0], max_time_s=1000,
-                                 reverse=True)  # point at 0 → zone at 2
+                                 options=transit.LegOptions(reverse=True))  # point 0 → zone 2
     assert back2.seconds.tolist() == [200]
 
 

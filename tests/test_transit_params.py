@@ -98,8 +98,8 @@ def line():
     and 2 km from A (hand-made geometry, EPSG:28992 metres)."""
     g = graph.from_edges(np.array([0, 1]), np.array([1, 0]), np.array([600.0, 600.0]),
                          np.array([100_000.0, 110_000.0]), np.array([450_000.0, 450_000.0]),
-                         np.array(["stop:A", "stop:B"], dtype=object), mode="transit",
-                         largest_component=False)
+                         mode="transit", largest_component=False, attrs=graph.GraphAttrs(
+                             node_ids=np.array(["stop:A", "stop:B"], dtype=object)))
     g.meta["stop_nodes"] = np.array([0, 1])
     zones = gpd.GeoDataFrame(
         {"zone_id": ["z0", "z1", "z2"], "jobs": [1.0, 10.0, 100.0]},

@@ -63,15 +63,15 @@ def test_reversed_departure_window():
 
 
 def test_graph_edge_times_name_the_file_and_edge():
-    meta = {"source": "roads.gpkg"}
+    attrs = graph.GraphAttrs(meta={"source": "roads.gpkg"})
     x = np.array([0.0, 100.0, 200.0])
     with pytest.raises(NetworkError, match=r"(?s)roads.gpkg: 1 edge travel time.*e.g. edge 1 → 2: "
                                            r"-inf s\).*fix:"):
-        graph.from_edges([0, 1], [1, 2], [10.0, -np.inf], x, x, meta=meta)
+        graph.from_edges([0, 1], [1, 2], [10.0, -np.inf], x, x, attrs=attrs)
     with pytest.raises(NetworkError, match="all 3 edges are self-loops"):
-        graph.from_edges([0, 1, 2], [0, 1, 2], [1.0, 1.0, 1.0], x, x, meta=meta)
+        graph.from_edges([0, 1, 2], [0, 1, 2], [1.0, 1.0, 1.0], x, x, attrs=attrs)
     with pytest.raises(NetworkError, match="no two nodes reach each other"):
-        graph.from_edges([0, 1], [1, 2], [1.0, 1.0], x, x, meta=meta)  # one-way chain
+        graph.from_edges([0, 1], [1, 2], [1.0, 1.0], x, x, attrs=attrs)  # one-way chain
 
 
 def test_cutoffs_beyond_a_day_and_beyond_a_truncated_skim():

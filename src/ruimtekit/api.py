@@ -291,7 +291,7 @@ def _load_road(path: Path, mode: str, speed_kmh: float | None = None) -> _graph.
     kind = networks.detect_kind(path)
     return networks.load_network(
         path, mode, profile={"speed_kmh": speed_kmh} if speed_kmh else None,
-        crs=_crs.working_crs() if kind == "links" else None)
+        options=networks.ReadOptions(crs=_crs.working_crs() if kind == "links" else None))
 
 
 def _window(window: tuple[str, str] | str | None) -> tuple[str, str] | None:

@@ -916,9 +916,10 @@ def fetch(
     from ruimtekit import _commands
 
     sources_ = ",".join(_commands.split_list(sources_)) or "cbs,statline,bag,osm,gtfs,ns"
-    res = fetch_mod.fetch_region(region, buffer_km=buffer_km, sources_=sources_, year=year,
-                                 out=out, offline=offline, quiet=quiet, refresh=refresh,
-                                 osm_method=osm_method)
+    res = fetch_mod.fetch_region(
+        region, buffer_km=buffer_km, sources_=sources_, year=year, out=out,
+        osm_method=osm_method,
+        downloader=fetch_mod.Downloader(offline=offline, quiet=quiet, refresh=refresh))
     if not quiet:
         typer.echo(f"region {res.region.name}: {res.region.area_km2:.1f} km², catchment "
                    f"{res.region.buffered_area_km2:.0f} km² "

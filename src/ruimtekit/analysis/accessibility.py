@@ -133,8 +133,9 @@ def _prepare(
         dsink = lk.sink[:nz] if same else lk.sink[nz:]
         dok = dsink >= 0
         shared = build_search_inputs(
-            lk.graph, lk.src_ptr[:nz + 1], lk.src_nodes[:lk.src_ptr[nz]],
-            lk.src_off_s[:lk.src_ptr[nz]], dsink, np.zeros(dsink.shape[0]), dw, measures, h
+            lk.graph, (lk.src_ptr[:nz + 1], lk.src_nodes[:lk.src_ptr[nz]],
+                       lk.src_off_s[:lk.src_ptr[nz]]), (dsink, np.zeros(dsink.shape[0]), dw),
+            measures, h
         )
     else:
         v = leg_speed_kmh(mode, access_speed_kmh) / 3.6
@@ -144,8 +145,8 @@ def _prepare(
         ds = snap(graph, dx, dy, max_snap_m)
         dok = ds.node >= 0
         shared = build_search_inputs(
-            graph, src_ptr, zs.node[ok], zs.distance_m[ok] / v, ds.node, ds.distance_m / v,
-            dw, measures, h
+            graph, (src_ptr, zs.node[ok], zs.distance_m[ok] / v),
+            (ds.node, ds.distance_m / v, dw), measures, h
         )
     dest_unsnapped = int((~dok).sum())
     dest_unsnapped_opp = float(dw[~dok].sum())
@@ -300,7 +301,8 @@ def _connector_search(
         np.concatenate([graph.weights.astype(np.float64), dc.seconds, zc.seconds, dt]),
         np.concatenate([graph.x, dests[0], np.nan_to_num(origins[0])]),
         np.concatenate([graph.y, dests[1], np.nan_to_num(origins[1])]),
-        mode=graph.mode, largest_component=False, meta={"connectors": True},
+        mode=graph.mode, largest_component=False,
+        attrs=_graph.GraphAttrs(meta={"connectors": True}),
     )
     has = np.diff(dc.ptr) > 0
     dhas = np.zeros(nd, dtype=bool)
@@ -309,8 +311,8 @@ def _connector_search(
     located = np.isfinite(origins[0]) & np.isfinite(origins[1])
     src_ptr = np.concatenate([[0], np.cumsum(located)]).astype(np.int64)
     src_nodes = n + nd + np.flatnonzero(located)
-    shared = build_search_inputs(aug, src_ptr, src_nodes, np.zeros(src_nodes.size), dst_nodes,
-                                 np.zeros(nd), dests[2], measures, horizon_min)
+    shared = build_search_inputs(aug, (src_ptr, src_nodes, np.zeros(src_nodes.size)),
+                                 (dst_nodes, np.zeros(nd), dests[2]), measures, horizon_min)
     return shared, zc, dc
 
 
@@ -815,9 +817,9 @@ def effective_density(
     ok = zs.node >= 0
     src_ptr = np.concatenate([[0], np.cumsum(ok.astype(np.int64))])
     max_t = int(max_distance_km * 1000)
-    shared = build_search_inputs(lg, src_ptr, zs.node[ok], zs.distance_m[ok], ds.node,
-                                 ds.distance_m, dw, [Decay("cumulative", cutoff=max_t / 60)],
-                                 max_t / 60)
+    shared = build_search_inputs(lg, (src_ptr, zs.node[ok], zs.distance_m[ok]),
+                                 (ds.node, ds.distance_m, dw),
+                                 [Decay("cumulative", cutoff=max_t / 60)], max_t / 60)
     _, _, od, _ = search(shared, od=True)
     d_km = np.where(od == _kernels.INF32, np.inf, od.astype(np.float64)) / 1000.0
     own_km = own_d / 1000.0
@@ -908,8 +910,8 @@ def two_step_fca(
     # pass 1: facilities → zones on the reversed graph
     rg = graph.reverse()
     ptr = np.concatenate([[0], np.cumsum(fok.astype(np.int64))])
-    sh1 = build_search_inputs(rg, ptr, fs.node[fok], fs.distance_m[fok] / v,
-                              np.where(zok, zs.node, -1), zs.distance_m / v, pop, [dec], h)
+    sh1 = build_search_inputs(rg, (ptr, fs.node[fok], fs.distance_m[fok] / v),
+                              (np.where(zok, zs.node, -1), zs.distance_m / v, pop), [dec], h)
     demand, _, _, _ = search(sh1)
     dem = demand[:, 0]
     ratio = np.divide(s, dem, out=np.zeros_like(dem), where=dem > 0)
@@ -917,9 +919,9 @@ def two_step_fca(
     unserved = int((fok & (dem <= 0)).sum())
     # pass 2: zones → facilities with weights R_j
     ptr2 = np.concatenate([[0], np.cumsum(zok.astype(np.int64))])
-    sh2 = build_search_inputs(graph, ptr2, zs.node[zok], zs.distance_m[zok] / v,
-                              np.where(fok, fs.node, -1), fs.distance_m / v,
-                              np.nan_to_num(ratio), [dec], h)
+    sh2 = build_search_inputs(graph, (ptr2, zs.node[zok], zs.distance_m[zok] / v),
+                              (np.where(fok, fs.node, -1), fs.distance_m / v,
+                               np.nan_to_num(ratio)), [dec], h)
     acc, _, _, _ = search(sh2)
     col = acc[:, 0].copy()
     col[~zok] = np.nan

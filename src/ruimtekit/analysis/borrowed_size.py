@@ -1135,9 +1135,9 @@ def rail_zone_minutes(zones: gpd.GeoDataFrame, network: Any, *,
     if access_radius_m:
         p = p.with_radius("bike", access_radius_m)
     p = p.updated(max_direct_min=p.max_access_min["bike"])
-    t = np.asarray(rail.zone_times(zones, net, access_radius_m=access_radius_m,
-                                   egress_radius_m=egress_radius_m, params=p),
-                   dtype=float) / 60.0
+    if egress_radius_m:
+        p = p.with_radius(p.egress_mode, egress_radius_m, leg="egress")
+    t = np.asarray(rail.zone_times(zones, net, params=p), dtype=float) / 60.0
     np.fill_diagonal(t, 0.0)
     return t
 

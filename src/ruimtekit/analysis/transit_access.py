@@ -25,7 +25,7 @@ from ruimtekit import _validate
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
 from ruimtekit.engine import rail, transit
-from ruimtekit.engine.measures import as_decay
+from ruimtekit.engine.measures import as_decay, measure_list
 from ruimtekit.engine.transit import (
     MAX_TIME_MIN,
     MISSING_OPPORTUNITY_SHARE,
@@ -352,27 +352,22 @@ def _routing(
     dx, dy = (zx, zy) if same else _points_of(destinations)
     a_model, e_model = p.leg_model(access_mode), p.leg_model(p.egress_mode)
     acc_s, egr_s = p.access_s(access_mode), p.egress_s()
-    a_term = 60.0 * a_model.fixed_min
-    e_term = 60.0 * e_model.fixed_min
     direct_legs = None
     if access_network is not None:
         direct_legs = network_legs(access_network, zx, zy, dx, dy, mode=access_mode,
-                                   max_time_s=p.direct_s(), max_snap_m=p.max_snap_m,
-                                   access_speed_kmh=p.speed_kmh(access_mode), terminal_s=a_term)
+                                   max_time_s=p.direct_s(), options=p.leg_options(access_mode))
     direct = DirectTrip(zx, zy, dx, dy, a_model, p.direct_s(), same, direct_legs)
 
     def legs(px: np.ndarray, py: np.ndarray, k: int | None) -> tuple[Legs, Legs]:
         if access_network is not None:
             a = network_legs(access_network, zx, zy, px, py, mode=access_mode,
-                             max_time_s=acc_s, k_nearest=k, max_snap_m=p.max_snap_m,
-                             access_speed_kmh=p.speed_kmh(access_mode), terminal_s=a_term)
+                             max_time_s=acc_s, options=p.leg_options(access_mode, k_nearest=k))
         else:
             a = zone_legs(zx, zy, px, py, mode=a_model, max_time_s=acc_s, k_nearest=k)
         if egress_network is not None:
             e = network_legs(egress_network, dx, dy, px, py, mode=p.egress_mode,
-                             max_time_s=egr_s, reverse=True, k_nearest=k,
-                             max_snap_m=p.max_snap_m,
-                             access_speed_kmh=p.speed_kmh(p.egress_mode), terminal_s=e_term)
+                             max_time_s=egr_s, options=p.leg_options(p.egress_mode,
+                                                                     reverse=True, k_nearest=k))
         else:
             e = zone_legs(dx, dy, px, py, mode=e_model, max_time_s=egr_s, k_nearest=k)
         return a, e
@@ -382,10 +377,7 @@ def _routing(
         acc, egr = legs(network.x, network.y, p.k_nearest)
 
         def blocks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-            return iter_raptor_blocks(
-                network, acc, egr, departures=p.departures(), percentiles=p.percentiles,
-                max_transfers=p.transfers, max_time_min=p.max_time_min,
-                block_size=block_size, board_slack_s=p.board_slack_s)
+            return iter_raptor_blocks(network, acc, egr, params=p, block_size=block_size)
 
         return _Routing(acc, egr, direct, blocks, list(p.percentiles), label, None, len(dx))
     if isinstance(network, rail.RailNetwork):
@@ -523,15 +515,15 @@ def zone_accessibility(
     n = len(zones)
     if scheduler is not None:
 
-        df = transit.transit_measures(
-            network if isinstance(network, TransitNetwork) else r.node_times, r.acc, r.egr,
-            r.direct, opp, scheduler=scheduler, opportunity=opportunity,
-            mode_label=r.label, percentiles=r.percentiles, cutoffs_min=cutoffs_min,
-            decays=decays, params=p, block_size=block_size)
+        tt = isinstance(network, TransitNetwork)
+        df = transit.transit_measures(transit.TransitInputs(
+            r.acc, r.egr, r.direct, opp, opportunity, r.label, r.percentiles, cutoffs_min,
+            network=network if tt else None, node_times=None if tt else r.node_times,
+            decays=decays, params=p, block_size=block_size), scheduler)
     else:
         df = zone_measures_from_blocks(
             r.blocks(), n, opp, opportunity=opportunity, mode_label=r.label,
-            percentiles=r.percentiles, cutoffs_min=cutoffs_min, decays=decays,
+            percentiles=r.percentiles, measures=measure_list(cutoffs_min, decays),
             direct=r.direct.block)
     df.insert(0, "zone_id", zones["zone_id"].to_numpy() if "zone_id" in zones else np.arange(n))
     no_access = np.diff(r.acc.ptr) == 0

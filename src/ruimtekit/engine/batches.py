@@ -218,6 +218,11 @@ def default_batch_size(n_origins: int, n_workers: int, align: int = 1) -> int:
     return int(math.ceil(size / align) * align)
 
 
+RETRIES = 3
+"""Times a batch is recomputed after it failed on a worker (and times the shared inputs are
+scattered again after every worker holding them was lost)."""
+
+
 def map_batches(
     func: Callable[..., Any],
     shared: Any,
@@ -226,9 +231,7 @@ def map_batches(
     scheduler: Any = None,
     batch_size: int | None = None,
     align: int = 1,
-    retries: int = 3,
     progress: Callable[[int, int], None] | None = None,
-    client: Any = None,
     label: str = "origin batches",
 ) -> list[Any]:
     """Apply ``func(shared, origin_idx)`` to batches of origins, locally or on Dask.
@@ -244,30 +247,27 @@ def map_batches(
     n_origins : int
         Number of origins.
     scheduler : str or distributed.Client, optional
-        ``None`` (local, in-process), ``"local:N"``, a scheduler address or a client.
+        ``None`` (local, in-process), ``"local:N"``, a scheduler address or an existing
+        client (used as is, not closed).
     batch_size : int, optional
         Origins per batch (default :func:`default_batch_size`).
     align : int
         Batch sizes are multiples of this (so batches coincide with an engine's internal
         blocks, which keeps results bit-identical to the local run).
-    retries : int
-        Times a batch is recomputed after it failed on a worker.
     progress : callable, optional
         Called as ``progress(done_batches, total_batches)``; distributed runs log
         progress (:func:`log_progress`) when none is given.
-    client : distributed.Client, optional
-        An existing client to use instead of ``scheduler``.
     label : str
         Name of the computation in progress messages.
 
     Returns
     -------
     list
-        One result per batch, in origin order.
+        One result per batch, in origin order. A batch that failed on a worker is
+        recomputed up to :data:`RETRIES` times.
     """
-    if is_client(scheduler):
-        client, scheduler = scheduler, None
-    if scheduler is None and client is None:
+    client = scheduler if is_client(scheduler) else None
+    if scheduler is None:
         size = batch_size or max(n_origins, 1)
         parts = batches(n_origins, size)
         out = []
@@ -278,10 +278,10 @@ def map_batches(
         return out
     progress = progress or log_progress(label)
     if client is not None:
-        return _run_on_client(client, func, shared, n_origins, batch_size, align, retries,
+        return _run_on_client(client, func, shared, n_origins, batch_size, align, RETRIES,
                               progress, label)
     with client_for(scheduler) as c:
-        return _run_on_client(c, func, shared, n_origins, batch_size, align, retries,
+        return _run_on_client(c, func, shared, n_origins, batch_size, align, RETRIES,
                               progress, label)
 
 

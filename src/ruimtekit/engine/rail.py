@@ -276,9 +276,9 @@ def build_rail_network(
                                ("origin", "destination", "intercity", "sprinter")])
     gr = _graph.from_edges(
         np.concatenate(eu), np.concatenate(ev), np.concatenate(ew) * 60.0,
-        np.tile(x, 4), np.tile(y, 4), node_ids.astype(object), mode="rail",
-        largest_component=False,
-        meta={"source": str(net_path), "tariff": str(tariff_path), "model": model.__dict__},
+        np.tile(x, 4), np.tile(y, 4), mode="rail", largest_component=False,
+        attrs=_graph.GraphAttrs(node_ids=node_ids.astype(object), meta={
+            "source": str(net_path), "tariff": str(tariff_path), "model": model.__dict__}),
     )
     rid = nodes["InUit2018"].to_numpy(dtype=np.float64) if "InUit2018" in nodes else np.full(
         n, np.nan)
@@ -301,7 +301,6 @@ def station_times(net: RailNetwork) -> pd.DataFrame:
 
 def zone_times(
     zones: Any, net: RailNetwork, *, access_mode: str = "bike", k_nearest: int = 5,
-    access_radius_m: float | None = None, egress_radius_m: float | None = None,
     origins: np.ndarray | None = None, include_direct: bool = True, params: Any = None,
 ) -> np.ndarray:
     """Zone × zone times (s) by access leg, rail and egress leg, or the direct trip.
@@ -318,8 +317,7 @@ def zone_times(
     net : RailNetwork
     access_mode : {'bike', 'walk'}
     k_nearest : int
-    access_radius_m, egress_radius_m : float, optional
-        Legacy straight-line radii (m), converted to leg times.
+        Stations per zone when ``params.k_nearest`` is not set (5).
     origins : array of int, optional
         Origin positions (default all zones — n × n float64; for the 4,068 PC4 zones that
         is 132 MB; use :func:`ruimtekit.analysis.transit_access.zone_accessibility` for measures, which
@@ -327,20 +325,18 @@ def zone_times(
     include_direct : bool
         Also allow the direct walk/bike trip.
     params : TransitParams or dict, optional
+        Leg limits, speeds and ``max_time_min``. Straight-line radii (m) become leg limits
+        with :meth:`~ruimtekit.engine.transit.TransitParams.with_radius`, e.g.
+        ``params=TransitParams().with_radius("bike", 3000)`` or
+        ``.with_radius("walk", 1200, leg="egress")``.
 
     Returns
     -------
     ndarray of float64 (n_origins, n_zones), seconds (inf = unreachable)
     """
-    from ruimtekit.engine import _raptor, impedance, transit
+    from ruimtekit.engine import _raptor, transit
 
     p = transit.as_params(params)
-    if access_radius_m:
-        p = p.with_radius(access_mode, access_radius_m)
-    if egress_radius_m:
-        em = p.egress_mode
-        t = float(impedance.crowfly_seconds(egress_radius_m, p.leg_model(em))) / 60.0
-        p = p.updated(max_egress_min={**p.max_egress_min, em: t})
     zx, zy = places.zone_points(zones, missing="raise")
     k = p.k_nearest or k_nearest
     acc = transit.zone_legs(zx, zy, net.x, net.y, mode=p.leg_model(access_mode),

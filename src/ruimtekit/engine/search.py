@@ -13,7 +13,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -139,14 +139,48 @@ def search_graph(graph: _graph.Graph) -> tuple[_graph.Graph, np.ndarray | None]:
     return g2, new_of_old
 
 
+class Sources(NamedTuple):
+    """The search sources of every origin, in CSR form (any ``(ptr, nodes, offset_s)``
+    tuple will do).
+
+    Attributes
+    ----------
+    ptr : ndarray of int, shape (n_origins + 1,)
+        Origin ``o`` starts at the nodes ``nodes[ptr[o]:ptr[o + 1]]``.
+    nodes : ndarray of int
+        Graph node positions.
+    offset_s : ndarray of float
+        Seconds already travelled when the search leaves each node (access legs; rounded
+        to whole seconds).
+    """
+
+    ptr: np.ndarray
+    nodes: np.ndarray
+    offset_s: np.ndarray
+
+
+class Destinations(NamedTuple):
+    """Destinations attached to graph nodes (any ``(node, offset_s, weight)`` tuple will do).
+
+    Attributes
+    ----------
+    node : ndarray of int
+        Graph node position of each destination; ``-1`` = not on the network (ignored).
+    offset_s : ndarray of float
+        Egress leg from the node to the destination (seconds; rounded to whole seconds).
+    weight : ndarray of float
+        Opportunities at the destination.
+    """
+
+    node: np.ndarray
+    offset_s: np.ndarray
+    weight: np.ndarray
+
+
 def build_search_inputs(
     graph: _graph.Graph,
-    src_ptr: np.ndarray,
-    src_nodes: np.ndarray,
-    src_off_s: np.ndarray,
-    dst_nodes: np.ndarray,
-    dst_off_s: np.ndarray,
-    dst_w: np.ndarray,
+    sources: Sources | tuple[np.ndarray, np.ndarray, np.ndarray],
+    destinations: Destinations | tuple[np.ndarray, np.ndarray, np.ndarray],
     measures: Sequence[Decay],
     horizon_min: float,
 ) -> SearchInputs:
@@ -158,15 +192,17 @@ def build_search_inputs(
     Parameters
     ----------
     graph : Graph
-    src_ptr, src_nodes, src_off_s
+    sources : Sources or tuple (ptr, nodes, offset_s)
         Sources per origin (CSR) and access offsets in seconds.
-    dst_nodes, dst_off_s, dst_w
+    destinations : Destinations or tuple (node, offset_s, weight)
         Destination node, egress offset (seconds) and opportunities; node -1 = not on the
         network (ignored).
     measures : list of Decay
     horizon_min : float
         Search horizon in minutes.
     """
+    src_ptr, src_nodes, src_off_s = sources
+    dst_nodes, dst_off_s, dst_w = destinations
     n = graph.n_nodes
     max_t = int(math.floor(60.0 * horizon_min + 1e-9))
     dst_nodes = np.asarray(dst_nodes, dtype=np.int64)

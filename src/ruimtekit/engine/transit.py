@@ -52,7 +52,7 @@ from ruimtekit._config import Section
 from ruimtekit._errors import InputError, NetworkError
 from ruimtekit.engine import batches
 from ruimtekit.engine import search as _search
-from ruimtekit.engine.measures import Decay, aggregate_times
+from ruimtekit.engine.measures import Decay, aggregate_times, measure_list
 from ruimtekit.network import graph as _graph
 
 log = logging.getLogger(__name__)
@@ -235,12 +235,26 @@ class TransitParams(Section):
         return 60.0 * (self.max_time_min if self.max_direct_min is None
                        else min(self.max_direct_min, self.max_time_min))
 
-    def with_radius(self, mode: str, radius_m: float) -> TransitParams:
-        """Copy whose ``mode`` access limit is the leg time of a straight-line radius."""
+    def with_radius(self, mode: str, radius_m: float, leg: str = "access") -> TransitParams:
+        """Copy whose ``mode`` access (``leg="access"``) or egress (``leg="egress"``) limit
+        is the leg time of a straight-line radius (m)."""
         from ruimtekit.engine import impedance
 
         t = float(impedance.crowfly_seconds(radius_m, self.leg_model(mode))) / 60.0
+        if leg == "egress":
+            return self.model_copy(update={"max_egress_min": {**self.max_egress_min, mode: t}})
+        if leg != "access":
+            raise InputError(None, f"unknown leg {leg!r}", "use access or egress")
         return self.model_copy(update={"max_access_min": {**self.max_access_min, mode: t}})
+
+    def leg_options(self, mode: str, *, reverse: bool = False,
+                    k_nearest: int | None = None) -> LegOptions:
+        """:class:`LegOptions` of street-network legs of ``mode``: the snap limit
+        ``max_snap_m``, the mode's speed (:meth:`speed_kmh`) and its terminal time (the
+        crow-fly leg model's ``fixed_min``, e.g. ``bike_park_min``)."""
+        return LegOptions(reverse=reverse, k_nearest=k_nearest, max_snap_m=self.max_snap_m,
+                          speed_kmh=self.speed_kmh(mode),
+                          terminal_s=60.0 * self.leg_model(mode).fixed_min)
 
     def updated(self, **changes: Any) -> TransitParams:
         """Validated copy with ``changes`` (``None`` values are ignored)."""
@@ -699,17 +713,49 @@ def _leg_radius_m(mode: Any, max_time_s: float) -> float:
     return budget * v / m.detour_factor + 1e-6
 
 
+@dataclass(frozen=True)
+class LegOptions:
+    """How :func:`network_legs` snaps, times and keeps street-network legs.
+
+    :meth:`TransitParams.leg_options` makes the options of a routing set-up.
+
+    Attributes
+    ----------
+    reverse : bool
+        Legs from the points to the zones (egress): searched on the reversed network.
+        Default ``False`` (zone → point, access).
+    k_nearest : int, optional
+        Keep only this many fastest legs per zone (default all within ``max_time_s``).
+    max_snap_m : float
+        Zones/points farther than this from the nearest network node get no legs (m;
+        :data:`MAX_SNAP_M`, 500).
+    speed_kmh : float, optional
+        Speed of the snap legs between a point and its node (km/h; default the mode's
+        :data:`ruimtekit.engine.search.ACCESS_SPEED_KMH`).
+    terminal_s : float, optional
+        Added to every leg (s; default the mode's ``fixed_min`` of the crow-fly model,
+        e.g. 1 min to park a bike; 0 for walking).
+    block_size : int
+        Zones per bounded search block (1024; bounds the zone × point block in memory).
+    """
+
+    reverse: bool = False
+    k_nearest: int | None = None
+    max_snap_m: float = MAX_SNAP_M
+    speed_kmh: float | None = None
+    terminal_s: float | None = None
+    block_size: int = 1024
+
+
 def network_legs(
     graph: _graph.Graph, zx: np.ndarray, zy: np.ndarray, px: np.ndarray, py: np.ndarray, *,
-    mode: str = "walk", max_time_s: float, max_snap_m: float = MAX_SNAP_M,
-    access_speed_kmh: float | None = None, terminal_s: float | None = None,
-    reverse: bool = False, k_nearest: int | None = None, block_size: int = 1024,
+    mode: str = "walk", max_time_s: float, options: LegOptions | None = None,
 ) -> Legs:
     """Legs between zone points and points (stops, stations, other zones) over a street
     network, instead of straight-line distances.
 
     Zone points and target points are snapped to their nearest network node (the leg to
-    the node at ``access_speed_kmh``, default the mode's speed); a bounded search from
+    the node at ``options.speed_kmh``, default the mode's speed); a bounded search from
     every zone (:mod:`ruimtekit.analysis.accessibility` engine) gives the time to every point
     reached within ``max_time_s``. No zone × point matrix is kept beyond one block.
 
@@ -720,29 +766,31 @@ def network_legs(
     zx, zy, px, py : array of float
         Zone points and target points, EPSG:28992 (m).
     mode : str
-        Mode of the leg (default speed of the snap legs, and ``terminal_s``).
+        Mode of the leg (default speed of the snap legs, and terminal time).
     max_time_s : float
         Longest leg (seconds, terminal time included).
-    max_snap_m : float
-        Zones/points farther than this from the network get no legs (m; 500).
-    access_speed_kmh : float, optional
-        Speed of the snap legs (default :data:`ruimtekit.engine.search.ACCESS_SPEED_KMH`).
-    terminal_s : float, optional
-        Added to every leg (default the mode's ``fixed_min`` of the crow-fly model, e.g.
-        1 min to park a bike; 0 for walking).
-    reverse : bool
-        Legs from the points to the zones (egress): searched on the reversed network.
-    k_nearest : int, optional
-        Keep only the this many fastest legs per zone.
+    options : LegOptions, optional
+        Direction (``reverse`` for egress legs), ``k_nearest``, snap limit, snap-leg
+        speed, terminal time (default :class:`LegOptions`).
 
     Returns
     -------
     Legs
         ``seconds`` rounded up to whole seconds; ``distance_m`` is the straight-line
         distance between zone point and target (for reference).
+
+    Examples
+    --------
+    Egress legs by bike, the 3 fastest per zone::
+
+        network_legs(g, zx, zy, sx, sy, mode="bike", max_time_s=900,
+                     options=LegOptions(reverse=True, k_nearest=3))
     """
     from ruimtekit.engine import _kernels, impedance
 
+    o = options or LegOptions()
+    reverse, k_nearest, max_snap_m = o.reverse, o.k_nearest, o.max_snap_m
+    terminal_s, block_size = o.terminal_s, o.block_size
     zx = np.asarray(zx, dtype=np.float64)
     zy = np.asarray(zy, dtype=np.float64)
     px = np.asarray(px, dtype=np.float64)
@@ -751,7 +799,7 @@ def network_legs(
     if terminal_s is None:
         terminal_s = 60.0 * impedance.model_for(mode).fixed_min if mode in \
             impedance.DEFAULT_MODELS else 0.0
-    v = _search.leg_speed_kmh(mode, access_speed_kmh) / 3.6
+    v = _search.leg_speed_kmh(mode, o.speed_kmh) / 3.6
     zs = _search.snap(g, zx, zy, max_snap_m)
     ps = _search.snap(g, px, py, max_snap_m)
     ok = zs.node >= 0
@@ -764,9 +812,9 @@ def network_legs(
         zone_of = np.flatnonzero(ok)
         src_ptr = np.arange(zone_of.size + 1, dtype=np.int64)
         shared = _search.build_search_inputs(
-            g, src_ptr, zs.node[ok], zs.distance_m[ok] / v, ps.node, ps.distance_m / v,
-            np.ones(len(px)), [Decay("cumulative", cutoff=budget / 60.0)],
-            budget / 60.0)
+            g, (src_ptr, zs.node[ok], zs.distance_m[ok] / v),
+            (ps.node, ps.distance_m / v, np.ones(len(px))),
+            [Decay("cumulative", cutoff=budget / 60.0)], budget / 60.0)
         for b0 in range(0, zone_of.size, block_size):
             idx = np.arange(b0, min(b0 + block_size, zone_of.size))
             od = _search.search(shared, idx, od=True)[2]
@@ -825,8 +873,9 @@ def street_transfers(
 
     v = walk_speed_kmh / 3.6
     legs = network_legs(graph, net.x, net.y, net.x, net.y, mode="walk",
-                        max_time_s=max_distance_m / v, max_snap_m=max_snap_m,
-                        access_speed_kmh=walk_speed_kmh, terminal_s=0.0)
+                        max_time_s=max_distance_m / v,
+                        options=LegOptions(max_snap_m=max_snap_m, speed_kmh=walk_speed_kmh,
+                                           terminal_s=0.0))
     u = np.repeat(np.arange(net.n_stops), np.diff(legs.ptr))
     fp = pd.DataFrame({"u": np.concatenate([u, np.repeat(np.arange(net.n_stops),
                                                           np.diff(net.fp_ptr))]),
@@ -948,29 +997,33 @@ def _egress_args(egress: Legs | None, n_stops: int) -> tuple[np.ndarray, np.ndar
 
 def iter_raptor_blocks(
     net: TransitNetwork, access: Legs, egress: Legs | None = None, *,
-    departures: np.ndarray, percentiles: Sequence[float] = (50,),
-    max_transfers: int = MAX_TRANSFERS, max_time_min: float = MAX_TIME_MIN,
-    origins: np.ndarray | None = None, block_size: int = 256,
-    board_slack_s: int = BOARD_SLACK_S,
+    params: TransitParams | dict[str, Any] | None = None,
+    departures: np.ndarray | None = None, origins: np.ndarray | None = None,
+    block_size: int = 256,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(origin_positions, times)`` blocks of range-RAPTOR percentiles.
 
     ``times`` has shape (block, n_dest, n_percentiles): travel time in seconds
-    (float64; ``inf`` = unreachable within ``max_time_min``), including the wait at the
-    origin, access and egress. ``board_slack_s``: minimum wait before every boarding
-    (:class:`TransitParams`). See :func:`raptor_range`.
+    (float64; ``inf`` = unreachable within ``params.max_time_min``), including the wait at
+    the origin, access and egress. The routing settings are those of ``params``
+    (:class:`TransitParams`: ``percentiles``, ``max_rides``, ``max_time_min``,
+    ``board_slack_s`` and the departure window); ``departures`` (seconds after midnight)
+    replaces the window's departures when given. See :func:`raptor_range`.
     """
     from ruimtekit.engine import _raptor
 
-    deps = np.sort(np.asarray(departures, dtype=np.int64))[::-1].copy()
+    p = as_params(params)
+    max_transfers, max_time_min = p.transfers, p.max_time_min
+    deps = p.departures() if departures is None else departures
+    deps = np.sort(np.asarray(deps, dtype=np.int64))[::-1].copy()
     if deps.size == 0:
         raise InputError(None, "no departure times", "give a non-empty departure window")
-    ranks = percentile_ranks(percentiles, deps.size)
+    ranks = percentile_ranks(p.percentiles, deps.size)
     if origins is None:
         origins = np.arange(access.n_zones, dtype=np.int64)
     origins = np.asarray(origins, dtype=np.int64)
     e_ptr, e_stop, e_s, n_dest = _egress_args(egress, net.n_stops)
-    args = _kernel_args(net, board_slack_s)
+    args = _kernel_args(net, p.board_slack_s)
     if int(max_transfers) < 0 or not 0 < float(max_time_min) <= 24 * 60:
         raise InputError(None, f"max_transfers {max_transfers} / max_time_min {max_time_min} "
                          "out of range", "give max_transfers >= 0 and a maximum travel time "
@@ -989,17 +1042,15 @@ def iter_raptor_blocks(
 
 def raptor_range(
     net: TransitNetwork, access: Legs, egress: Legs | None = None, *,
-    window: tuple[str | int, str | int] = ("07:00", "09:00"), step_s: int = 60,
-    percentiles: Sequence[float] = (50,), max_transfers: int = MAX_TRANSFERS,
-    max_time_min: float = MAX_TIME_MIN, origins: np.ndarray | None = None,
-    block_size: int = 256, board_slack_s: int = BOARD_SLACK_S,
+    params: TransitParams | dict[str, Any] | None = None,
+    origins: np.ndarray | None = None, block_size: int = 256,
 ) -> np.ndarray:
     """Travel-time percentiles over a departure window with range-RAPTOR.
 
-    For each origin the departures ``window[0], window[0] + step, ... < window[1]`` are
-    routed from the latest to the earliest, reusing labels (rRAPTOR). The travel time
-    for a departure is arrival − departure, including any wait at the origin; per
-    destination the nearest-rank percentiles over the departures are returned.
+    For each origin the departures ``window_start, window_start + step_s, ... <
+    window_end`` are routed from the latest to the earliest, reusing labels (rRAPTOR).
+    The travel time for a departure is arrival − departure, including any wait at the
+    origin; per destination the nearest-rank percentiles over the departures are returned.
 
     Parameters
     ----------
@@ -1009,33 +1060,32 @@ def raptor_range(
         routes from stops.
     egress : Legs, optional
         Egress legs per destination zone (stop → zone, s); ``None`` gives times to stops.
-    window : (start, end)
-        Departure window, ``HH:MM`` (end exclusive).
-    step_s : int
-        Departure step in seconds (60).
-    percentiles : sequence of float
-        Percentiles over departures (50 = median; e.g. ``(5, 50, 95)`` like R5).
-    max_transfers : int
-        Maximum number of transfers (rides = transfers + 1; default 5).
-    max_time_min : float
-        Trips longer than this (minutes, 120) count as unreachable.
+    params : TransitParams or dict, optional
+        Routing settings (default :class:`TransitParams`): departure window
+        ``window_start``–``window_end`` (``HH:MM``, end exclusive; 07:00–09:00) every
+        ``step_s`` seconds (60); ``percentiles`` over the departures (50 = median; e.g.
+        ``[5, 50, 95]`` like R5); ``max_rides`` (vehicles boarded, 6 = 5 transfers);
+        ``max_time_min`` (longer trips are unreachable; 120); ``board_slack_s`` (minimum
+        wait before every boarding, the first included; 0, R5 60).
     origins : array of int, optional
         Origin zone positions (default all zones of ``access``).
     block_size : int
         Origins per compiled block.
-    board_slack_s : int
-        Minimum wait (s) before every boarding, the first included (R5: 60; default 0).
 
     Returns
     -------
     ndarray of float64, shape (n_origins, n_destinations, n_percentiles)
         Seconds; ``inf`` = unreachable.
+
+    Examples
+    --------
+    ::
+
+        raptor_range(net, acc, egr, params=TransitParams(
+            window_start="07:00", window_end="09:00", percentiles=[5, 50, 95]))
     """
-    deps = departure_times(window[0], window[1], step_s)
-    parts = [t for _, t in iter_raptor_blocks(
-        net, access, egress, departures=deps, percentiles=percentiles,
-        max_transfers=max_transfers, max_time_min=max_time_min, origins=origins,
-        block_size=block_size, board_slack_s=board_slack_s)]
+    parts = [t for _, t in iter_raptor_blocks(net, access, egress, params=params,
+                                              origins=origins, block_size=block_size)]
     return np.concatenate(parts, axis=0)
 
 
@@ -1175,11 +1225,12 @@ def read_transit_graph_gml(
                         + [f"route:{names[s]}|{r}" for s, r in zip(rs["stop"], rs["route"],
                                                                     strict=True)], dtype=object)
     gr = _graph.from_edges(
-        u, v, w, nx_, ny_, node_ids, mode="transit", largest_component=largest_component,
-        meta={"source": str(path), "kind": "transit_graph", "headways_min": hw,
-              "transfer_radius_m": transfer_radius_m, "walk_speed_kmh": walk_speed_kmh,
-              "n_gml_stops": n, "n_gml_edges": int(el.shape[0]),
-              "n_routes": int(len(set(eroute.tolist())))},
+        u, v, w, nx_, ny_, mode="transit", largest_component=largest_component,
+        attrs=_graph.GraphAttrs(node_ids=node_ids, meta={
+            "source": str(path), "kind": "transit_graph", "headways_min": hw,
+            "transfer_radius_m": transfer_radius_m, "walk_speed_kmh": walk_speed_kmh,
+            "n_gml_stops": n, "n_gml_edges": int(el.shape[0]),
+            "n_routes": int(len(set(eroute.tolist())))}),
     )
     name_of = dict(zip([f"stop:{s}" for s in names], stop_names, strict=True))
     rtype_of = dict(zip([f"stop:{s}" for s in names], rtype_v.tolist(), strict=True))
@@ -1208,11 +1259,10 @@ def graph_stop_times(gr: _graph.Graph, sources: np.ndarray | None = None,
 
 
 # ============================================================================ measures
-def _aggregate(times_s: np.ndarray, opportunities: np.ndarray, cutoffs_min: Sequence[float],
-               decays: Sequence[Any]) -> dict[str, np.ndarray]:
+def _aggregate(times_s: np.ndarray, opportunities: np.ndarray,
+               measures: Sequence[Decay]) -> dict[str, np.ndarray]:
 
-    return aggregate_times(times_s, opportunities, cutoffs_min=tuple(cutoffs_min),
-                                         decays=tuple(decays))
+    return aggregate_times(times_s, opportunities, cutoffs_min=(), decays=tuple(measures))
 
 
 def _direct_block(zx: np.ndarray, zy: np.ndarray, blk: np.ndarray, mode: Any,
@@ -1230,7 +1280,7 @@ def _name_columns(raw: dict[str, np.ndarray], opportunity: str, mode_label: str,
 def zone_measures_from_blocks(
     blocks: Iterator[tuple[np.ndarray, np.ndarray]], n_origins: int,
     opportunities: np.ndarray, *, opportunity: str, mode_label: str,
-    percentiles: Sequence[float], cutoffs_min: Sequence[float], decays: Sequence[Any] = (),
+    percentiles: Sequence[float], measures: Sequence[Decay],
     direct: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Accumulate accessibility measures over blocks of origin × destination times.
@@ -1247,8 +1297,10 @@ def zone_measures_from_blocks(
     percentiles : sequence of float
         Percentile of each slice of the last axis; the 50th has no suffix, others get
         ``_p{p}`` (e.g. ``jobs_45min_transit_p95``).
-    cutoffs_min, decays
-        Passed to :func:`ruimtekit.engine.measures.aggregate_times`.
+    measures : list of Decay
+        The measures, in column order: cumulative cutoffs and decays as
+        :func:`ruimtekit.engine.measures.measure_list` makes them (e.g.
+        ``measure_list([30, 45], [])``).
     direct : callable, optional
         ``direct(origin_positions) -> (block, n_dest)`` seconds of the non-transit direct
         option (walking/cycling all the way); the minimum is taken (a percentile of
@@ -1268,7 +1320,7 @@ def zone_measures_from_blocks(
             tj = t[:, :, j]
             if dt is not None:
                 tj = np.minimum(tj, dt)
-            named = _name_columns(_aggregate(tj, opportunities, cutoffs_min, decays),
+            named = _name_columns(_aggregate(tj, opportunities, measures),
                                   opportunity, mode_label, p, len(percentiles))
             for k, v in named.items():
                 if k not in cols:
@@ -1303,30 +1355,35 @@ def iter_stop_matrix_blocks(
 class TransitInputs:
     """Read-only inputs of transit batches (scattered once to every worker).
 
+    Give exactly one of ``network`` (a timetable) and ``node_times`` (a matrix).
+
     Attributes
     ----------
-    network : transit.TransitNetwork or None
-        Timetable routed with range-RAPTOR; ``None`` when ``node_times`` is given.
-    node_times : ndarray (n_nodes, n_nodes) or None
-        Node-to-node seconds of a frequency graph or the rail network.
     access, egress : transit.Legs
         Zone → node and node → destination legs (seconds).
     direct : transit.DirectTrip
         The direct trip by the access mode (straight line or street-network legs).
     opportunities : ndarray (n_destinations,)
     opportunity, mode_label : str
-        Column name parts.
+        Column name parts (``jobs``, ``transit``).
     percentiles : list of float
+        Percentiles over the departures (timetables; their columns get ``_p{p}`` except
+        the 50th).
     cutoffs_min : list of float
+        Cumulative cutoffs (minutes).
+    network : transit.TransitNetwork, optional
+        Timetable routed with range-RAPTOR over the departure window of ``params``.
+    node_times : ndarray (n_nodes, n_nodes), optional
+        Node-to-node seconds of a frequency graph or the rail network.
     decays : list of Decay
-    params : transit.TransitParams
-        Routing parameters (departures, rides, maximum time, board slack).
+        Decay measures (default none).
+    params : transit.TransitParams or dict, optional
+        Routing parameters (departures, rides, maximum time, board slack; default
+        :class:`TransitParams`).
     block_size : int
-        Origins per compiled block (batches are multiples of it).
+        Origins per compiled block (256; batches are multiples of it).
     """
 
-    network: Any
-    node_times: np.ndarray | None
     access: Any
     egress: Any
     direct: Any
@@ -1335,9 +1392,28 @@ class TransitInputs:
     mode_label: str
     percentiles: list[float]
     cutoffs_min: list[float]
-    decays: list[Any]
-    params: Any
-    block_size: int
+    network: Any = None
+    node_times: np.ndarray | None = None
+    decays: list[Any] = field(default_factory=list)
+    params: Any = None
+    block_size: int = 256
+
+    def __post_init__(self) -> None:
+        if (self.network is None) == (self.node_times is None):
+            raise ValueError("give one of network (a timetable) and node_times (a matrix)")
+        if self.node_times is not None:
+            self.node_times = np.asarray(self.node_times, dtype=np.float64)
+        self.opportunities = np.asarray(self.opportunities, dtype=np.float64)
+        self.percentiles = [float(x) for x in self.percentiles]
+        self.cutoffs_min = list(self.cutoffs_min)
+        self.decays = list(self.decays)
+        self.params = as_params(self.params)
+        self.block_size = int(self.block_size)
+
+    @property
+    def measures(self) -> list[Decay]:
+        """The cumulative cutoffs and decays as one list (column order)."""
+        return measure_list(self.cutoffs_min, self.decays)
 
 
 def _matrix_blocks(sh: TransitInputs, idx: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -1367,13 +1443,11 @@ def transit_batch(shared: TransitInputs, idx: np.ndarray) -> dict[str, np.ndarra
 
     idx = np.asarray(idx, dtype=np.int64)
     o0 = int(idx[0])
-    p = shared.params
     if shared.network is not None:
+        p = as_params(shared.params, percentiles=shared.percentiles)
         blocks = transit.iter_raptor_blocks(
-            shared.network, shared.access, shared.egress, departures=p.departures(),
-            percentiles=shared.percentiles, max_transfers=p.transfers,
-            max_time_min=p.max_time_min, origins=idx, block_size=shared.block_size,
-            board_slack_s=p.board_slack_s)
+            shared.network, shared.access, shared.egress, params=p, origins=idx,
+            block_size=shared.block_size)
     else:
         blocks = _matrix_blocks(shared, idx)
 
@@ -1383,32 +1457,27 @@ def transit_batch(shared: TransitInputs, idx: np.ndarray) -> dict[str, np.ndarra
     df = transit.zone_measures_from_blocks(
         ((blk - o0, t) for blk, t in blocks), idx.shape[0], shared.opportunities,
         opportunity=shared.opportunity, mode_label=shared.mode_label,
-        percentiles=shared.percentiles, cutoffs_min=shared.cutoffs_min,
-        decays=shared.decays, direct=direct)
+        percentiles=shared.percentiles, measures=shared.measures, direct=direct)
     return {c: df[c].to_numpy() for c in df.columns}
 
 
 def transit_measures(
-    network_or_times: Any, access: Any, egress: Any, direct: Any,
-    opportunities: np.ndarray, *, scheduler: Any, opportunity: str, mode_label: str,
-    percentiles: Sequence[float], cutoffs_min: Sequence[float], decays: Sequence[Any] = (),
-    params: Any = None, block_size: int = 256, batch_size: int | None = None,
+    shared: TransitInputs, scheduler: Any, *, batch_size: int | None = None,
 ) -> Any:
     """Transit measures on Dask, identical to :func:`transit.zone_measures_from_blocks`
     over the single-process blocks.
 
     Parameters
     ----------
-    network_or_times : transit.TransitNetwork or ndarray
-        A timetable (range-RAPTOR over the departure window of ``params``) or a
-        node-to-node time matrix in seconds (frequency graph, rail).
-    access, egress : transit.Legs
-    direct : transit.DirectTrip
-    opportunities : ndarray
+    shared : TransitInputs
+        The timetable (range-RAPTOR over the departure window of ``shared.params``) or
+        node-to-node time matrix in seconds (frequency graph, rail), the legs, the direct
+        trip, the opportunities and the measures; scattered once to every worker.
     scheduler : str or distributed.Client
-    params : transit.TransitParams, optional
-    Other parameters
-        As :func:`transit_access.zone_accessibility`.
+        See :func:`ruimtekit.engine.batches.map_batches`.
+    batch_size : int, optional
+        Origins per batch (rounded up to a multiple of ``shared.block_size``; default
+        :func:`ruimtekit.engine.batches.default_batch_size`).
 
     Returns
     -------
@@ -1417,18 +1486,8 @@ def transit_measures(
     """
     import pandas as pd
 
-    from ruimtekit.engine import transit
-
-    is_tt = isinstance(network_or_times, transit.TransitNetwork)
-    shared = TransitInputs(
-        network=network_or_times if is_tt else None,
-        node_times=None if is_tt else np.asarray(network_or_times, dtype=np.float64),
-        access=access, egress=egress, direct=direct,
-        opportunities=np.asarray(opportunities, dtype=np.float64), opportunity=opportunity,
-        mode_label=mode_label, percentiles=list(percentiles), cutoffs_min=list(cutoffs_min),
-        decays=list(decays), params=transit.as_params(params), block_size=int(block_size),
-    )
-    n = int(access.n_zones)
-    res = batches.map_batches(transit_batch, shared, n, scheduler=scheduler, batch_size=batch_size,
-                      align=shared.block_size, label=f"{mode_label} accessibility")
+    n = int(shared.access.n_zones)
+    res = batches.map_batches(transit_batch, shared, n, scheduler=scheduler,
+                              batch_size=batch_size, align=shared.block_size,
+                              label=f"{shared.mode_label} accessibility")
     return pd.DataFrame(batches.concat(res)) if res else pd.DataFrame()

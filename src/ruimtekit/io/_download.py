@@ -102,8 +102,10 @@ class Downloader:
 
     Parameters
     ----------
-    cache_dir : str or Path
+    cache_dir : str or Path, optional
         Cache root (e.g. ``data/raw/delft``); created when missing.
+        :func:`ruimtekit.io.fetch.fetch_region` sets it to its cache folder, so a
+        downloader made for it needs none: ``Downloader(offline=True)``.
     offline : bool
         Never use the network; only cached files.
     quiet : bool
@@ -125,7 +127,7 @@ class Downloader:
 
     def __init__(
         self,
-        cache_dir: str | Path,
+        cache_dir: str | Path | None = None,
         *,
         offline: bool = False,
         quiet: bool = False,
@@ -138,7 +140,7 @@ class Downloader:
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
-        self.cache_dir = Path(cache_dir)
+        self.cache_dir = None if cache_dir is None else Path(cache_dir)
         self.offline = offline
         self.quiet = quiet
         self.refresh = refresh
@@ -153,6 +155,8 @@ class Downloader:
     # ------------------------------------------------------------------ cache records
     def path(self, relpath: str | Path) -> Path:
         """Absolute cache path of ``relpath``."""
+        if self.cache_dir is None:
+            raise ValueError("the downloader has no cache folder: give Downloader(cache_dir)")
         return self.cache_dir / relpath
 
     def meta_path(self, relpath: str | Path) -> Path:
@@ -224,7 +228,7 @@ class Downloader:
         return CacheEntry(p, meta)
 
     def _update_sums(self, rel: str, digest: str) -> None:
-        sums = self.cache_dir / SUMS_NAME
+        sums = self.path(SUMS_NAME)
         with _sums_lock:
             lines: dict[str, str] = {}
             if sums.exists():

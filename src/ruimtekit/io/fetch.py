@@ -152,9 +152,6 @@ def fetch_region(
     sources_: str | Sequence[str] | None = None,
     year: int = 2023,
     out: str | Path | None = None,
-    offline: bool = False,
-    quiet: bool = False,
-    refresh: bool = False,
     osm_method: str = "auto",
     base_urls: Mapping[str, str] | None = None,
     downloader: Downloader | None = None,
@@ -173,23 +170,27 @@ def fetch_region(
         Year of the CBS wijk/buurt data (boundaries and Kerncijfers table).
     out : str or Path, optional
         Cache folder; default ``data/raw/<region slug>``.
-    offline : bool
-        Use only cached files; a missing file is an ``InputError``.
-    quiet : bool
-        No progress bars.
-    refresh : bool
-        Download every source again even when cached.
     osm_method : str
         ``auto`` (Overpass for catchments ≤ :data:`OVERPASS_MAX_KM2` km², else Geofabrik),
         ``geofabrik`` or ``overpass``.
     base_urls : mapping, optional
         Per-source base URL overrides (else ``RUIMTEKIT_SOURCE_BASE_URL_<NAME>``).
     downloader : Downloader, optional
-        A configured client (tests pass one with fast retries).
+        The HTTP client and cache (its folder is set to ``out``): ``offline=True`` uses
+        only cached files (a missing file is an ``InputError``), ``refresh=True``
+        downloads every source again, ``quiet=True`` shows no progress bars; retries and
+        timeouts (tests pass one with fast retries). Default ``Downloader()``: online,
+        cache reused, progress shown.
 
     Returns
     -------
     FetchResult
+
+    Examples
+    --------
+    ::
+
+        fetch_region("Delft", sources_="cbs,osm", downloader=Downloader(offline=True))
     """
     names = parse_sources(sources_)
     years = sources.KWB_TABLES
@@ -206,7 +207,7 @@ def fetch_region(
     reg = region if isinstance(region, regions.Region) else regions.select_region(
         region, buffer_km)
     out_dir = Path(out) if out is not None else Path("data") / "raw" / reg.slug
-    dl = downloader or Downloader(out_dir, offline=offline, quiet=quiet, refresh=refresh)
+    dl = downloader or Downloader()
     dl.cache_dir = out_dir
     log.info("region %s (%s): %.1f km², buffer %g km → %.0f km², %d gemeenten in catchment",
              reg.name, reg.kind, reg.area_km2, reg.buffer_km, reg.buffered_area_km2,

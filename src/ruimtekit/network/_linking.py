@@ -501,9 +501,9 @@ def cost_graph(sg: SplitGraph, x: np.ndarray, y: np.ndarray, access_s: np.ndarra
         src_nodes = np.column_stack([sg.attach[pts_ok], sink_of_pt[pts_ok]]).ravel()
         src_off = np.column_stack([acc[pts_ok], np.zeros(pts_ok.size)]).ravel()
     g2 = _graph.from_edges(tails, heads, wts.astype(np.float64), gx, gy, mode=mode,
-                           largest_component=False,
-                           meta={**meta, "linked_points": int(ok.sum()),
-                                 "sinks": int(n_sink), "edge_based": bool(turns.enabled)})
+                           largest_component=False, attrs=_graph.GraphAttrs(
+                               meta={**meta, "linked_points": int(ok.sum()),
+                                     "sinks": int(n_sink), "edge_based": bool(turns.enabled)}))
     return Linked(graph=g2, src_ptr=src_ptr, src_nodes=src_nodes.astype(np.int64),
                   src_off_s=src_off.astype(np.float64), sink=sink_of_pt,
                   distance_m=np.full(x.size, np.nan), edge=np.full(x.size, -1, np.int64),

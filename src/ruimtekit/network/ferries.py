@@ -272,8 +272,8 @@ def add_ferries(g: _graph.Graph, cfg: FerryConfig, root: str | Path = ".") -> _g
     elig_all = np.concatenate([elig, terminal[used]])
     ferry_node = np.concatenate([np.zeros(n, bool), np.ones(int(used.sum()), bool)])
     meta = {k: v for k, v in g.meta.items() if k not in ("eligible",)}
-    out = _graph.from_edges(u_all, v_all, t_all, x, y, ids, mode=g.mode, length_m=l_all,
-                            largest_component=True, meta=meta)
+    out = _graph.from_edges(u_all, v_all, t_all, x, y, mode=g.mode, largest_component=True,
+                            attrs=_graph.GraphAttrs(node_ids=ids, length_m=l_all, meta=meta))
     pos = pd.Series(np.arange(x.size), index=pd.Index(ids))
     kept = pos.reindex(pd.Index(out.node_ids)).to_numpy()
     out.meta["eligible"] = elig_all[kept]

@@ -121,20 +121,44 @@ class Graph:
         )
 
 
+@dataclass
+class GraphAttrs:
+    """What a graph built by :func:`from_edges` carries besides its edges, times and
+    coordinates: node ids, edge lengths, extra per-edge / per-node arrays and provenance.
+    The arrays follow the nodes and edges kept (parallel edges and small components are
+    dropped).
+
+    Attributes
+    ----------
+    node_ids : array, shape (n,), optional
+        Source identifiers of the nodes (OSM ids, stop ids, ...; default 0 .. n-1).
+    length_m : array of float, shape (m,), optional
+        Edge lengths in metres.
+    edge_data : dict of str to ndarray, optional
+        Extra per-edge arrays, shape (m,) (see :class:`Graph`).
+    node_data : dict of str to ndarray, optional
+        Extra per-node arrays, shape (n,) (see :class:`Graph`).
+    meta : dict, optional
+        Provenance stored on the graph (``meta["source"]`` names the input in errors).
+    """
+
+    node_ids: np.ndarray | None = None
+    length_m: np.ndarray | None = None
+    edge_data: dict[str, np.ndarray] | None = None
+    node_data: dict[str, np.ndarray] | None = None
+    meta: dict[str, Any] | None = None
+
+
 def from_edges(
     u: np.ndarray,
     v: np.ndarray,
     travel_time_s: np.ndarray,
     x: np.ndarray,
     y: np.ndarray,
-    node_ids: np.ndarray | None = None,
     *,
     mode: str = "unknown",
-    length_m: np.ndarray | None = None,
     largest_component: bool = True,
-    meta: dict[str, Any] | None = None,
-    edge_data: dict[str, np.ndarray] | None = None,
-    node_data: dict[str, np.ndarray] | None = None,
+    attrs: GraphAttrs | None = None,
 ) -> Graph:
     """Build a :class:`Graph` from directed edge arrays.
 
@@ -148,25 +172,29 @@ def from_edges(
         Parallel edges keep the fastest.
     x, y : array of float
         Node coordinates in EPSG:28992 (metres), length n.
-    node_ids : array, optional
-        Source identifiers of the nodes (defaults to 0 .. n-1).
     mode : str
         Mode label stored on the graph.
-    length_m : array of float, optional
-        Edge lengths in metres.
     largest_component : bool
         Keep only the largest strongly connected component (default). The number of
         nodes dropped is stored in ``dropped_nodes`` and logged.
-    meta : dict, optional
-        Provenance stored on the graph.
-    edge_data, node_data : dict of str to ndarray, optional
-        Extra per-edge / per-node arrays (see :class:`Graph`); they follow the edges and
-        nodes kept.
+    attrs : GraphAttrs, optional
+        Node ids, edge lengths, extra per-edge / per-node arrays and provenance (``meta``)
+        to store on the graph; they follow the edges and nodes kept.
 
     Returns
     -------
     Graph
+
+    Examples
+    --------
+    >>> g = from_edges([0, 1], [1, 0], [30.0, 30.0], [0.0, 100.0], [0.0, 0.0], mode="walk",
+    ...                attrs=GraphAttrs(node_ids=np.array([7, 9]), length_m=[40.0, 40.0]))
+    >>> g.n_nodes, g.node_ids.tolist(), g.length_m.tolist()
+    (2, [7, 9], [40.0, 40.0])
     """
+    a = attrs or GraphAttrs()
+    node_ids, length_m, meta = a.node_ids, a.length_m, a.meta
+    edge_data, node_data = a.edge_data, a.node_data
     u = np.asarray(u, dtype=np.int64)
     v = np.asarray(v, dtype=np.int64)
     tt = np.asarray(travel_time_s, dtype=np.float64)

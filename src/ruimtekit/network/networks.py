@@ -101,6 +101,40 @@ class UrbanAreas(Section):
     min_density_km2: float = Field(URBAN_MIN_DENSITY_KM2, ge=0)
 
 
+class ReadOptions(Section):
+    """How a network file is read: link-table columns and noding, and the CRS of files that
+    do not declare one (the same keys as a study network, :class:`NetworkSpec`).
+
+    Attributes
+    ----------
+    columns : dict of str to str
+        Link tables: canonical column → column in the file, e.g.
+        ``{u: JTE_ID_BEG, v: JTE_ID_END, speed_kmh: snelheid}`` (default: the built-in
+        aliases of :data:`LINK_ALIASES`).
+    node_lines : bool
+        Link tables of lines that are not split at junctions: split them at shared
+        vertices first (:func:`split_at_shared_vertices`; default ``False``).
+    node_precision_m : float
+        Rounding grid (metres) for nodes derived from line coordinates (0.1).
+    crs : str, optional
+        CRS of files that do not declare one (CSV coordinates, GraphML without ``crs``,
+        shapefiles without ``.prj``).
+    """
+
+    columns: dict[str, str] = Field(default_factory=dict)
+    node_lines: bool = False
+    node_precision_m: float = Field(0.1, gt=0)
+    crs: str | None = None
+
+
+def _read_options(options: ReadOptions | Mapping[str, Any] | None) -> ReadOptions:
+    if options is None:
+        return ReadOptions()
+    if isinstance(options, ReadOptions):
+        return options
+    return ReadOptions.model_validate(dict(options))
+
+
 class NetworkSpec(Section):
     """One network in a study file (``networks: {name: {...}}``).
 
@@ -160,6 +194,11 @@ class NetworkSpec(Section):
     ferries: FerryConfig | None = None
     urban: UrbanAreas | None = None
 
+    def read_options(self) -> ReadOptions:
+        """The file-reading keys of this network (:class:`ReadOptions`)."""
+        return ReadOptions(columns=self.columns, node_lines=self.node_lines,
+                           node_precision_m=self.node_precision_m, crs=self.crs)
+
     @model_validator(mode="after")
     def _mode_for_streets(self) -> NetworkSpec:
         if isinstance(self.path, list) and self.kind not in ("auto", "gtfs"):
@@ -215,12 +254,9 @@ def load_network(
     mode: str,
     profile: Mapping[str, Any] | profiles.ModeProfile | None = None,
     period: str | None = None,
-    columns: Mapping[str, str] | None = None,
     *,
     kind: str = "auto",
-    node_lines: bool = False,
-    node_precision_m: float = 0.1,
-    crs: str | None = None,
+    options: ReadOptions | Mapping[str, Any] | None = None,
     largest_component: bool = True,
 ) -> graph.Graph:
     """Read a street network for one mode into a :class:`~ruimtekit.network.graph.Graph`.
@@ -236,16 +272,12 @@ def load_network(
     period : str, optional
         Time period whose speed factors apply (car: ``offpeak``, ``morning_peak``,
         ``evening_peak``); ``None`` = free flow.
-    columns : mapping, optional
-        Link tables: canonical column name → name in the file.
     kind : str
         ``auto`` (from the file name), ``osm``, ``graphml`` or ``links``.
-    node_lines : bool
-        Link tables of unnoded lines: split at shared vertices first.
-    node_precision_m : float
-        Rounding grid in metres for nodes derived from line coordinates.
-    crs : str, optional
-        CRS for inputs that do not declare one.
+    options : ReadOptions or dict, optional
+        Link-table ``columns`` (canonical name → name in the file), ``node_lines`` (split
+        unnoded lines at shared vertices first), ``node_precision_m`` and the ``crs`` of
+        inputs that do not declare one (:class:`ReadOptions`; default none of these).
     largest_component : bool
         Keep only the largest strongly connected component (default).
 
@@ -260,7 +292,15 @@ def load_network(
     InputError
         Missing file, unknown format, missing columns, no CRS, bad speeds, or no way
         usable by the mode.
+
+    Examples
+    --------
+    ::
+
+        load_network("roads.csv", "car", options={"crs": "EPSG:4326"})
+        load_network("delft_roads.shp", "walk", options=ReadOptions(node_lines=True))
     """
+    opts = _read_options(options)
     p = Path(path)
     if not p.exists():
         raise InputError(p, "network file not found", "check the path (relative to the study root)")
@@ -268,11 +308,10 @@ def load_network(
     if k == "osm":
         return read_osm(p, mode, profile, period, largest_component=largest_component)
     if k == "graphml":
-        return read_graphml(p, mode, profile, period, crs=crs,
+        return read_graphml(p, mode, profile, period, crs=opts.crs,
                             largest_component=largest_component)
     if k == "links":
-        return read_links(p, mode, profile, period, columns, node_lines=node_lines,
-                          node_precision_m=node_precision_m, crs=crs,
+        return read_links(p, mode, profile, period, options=opts,
                           largest_component=largest_component)
     raise InputError(
         p, f"network kind {k!r} is not a street network",
@@ -359,9 +398,9 @@ def _assemble(
         "largest_components": [int(s) for s in sizes[:5]],
         **(extra_meta or {}),
     }
-    g = graph.from_edges(eu, ev, et, x, y, node_ids, mode=mode, length_m=el,
-                         largest_component=largest_component, meta=meta, edge_data=ed,
-                         node_data=nd)
+    g = graph.from_edges(eu, ev, et, x, y, mode=mode, largest_component=largest_component,
+                         attrs=graph.GraphAttrs(node_ids=node_ids, length_m=el, edge_data=ed,
+                                                node_data=nd, meta=meta))
     g.meta["dropped_components"] = int(n_scc - 1) if largest_component else 0
     log.info(
         "%s: %s network with %d nodes and %d edges (%d nodes in %d smaller strongly "
@@ -913,18 +952,15 @@ def read_links(
     mode: str,
     profile: Mapping[str, Any] | profiles.ModeProfile | None = None,
     period: str | None = None,
-    columns: Mapping[str, str] | None = None,
     *,
-    node_lines: bool = False,
-    node_precision_m: float = 0.1,
-    crs: str | None = None,
+    options: ReadOptions | Mapping[str, Any] | None = None,
     largest_component: bool = True,
 ) -> graph.Graph:
     """Build a mode's graph from a link table (file). See :func:`graph_from_links`."""
     path = Path(path)
-    df = _read_table(path, crs)
-    return graph_from_links(df, mode, profile, period, columns, node_lines=node_lines,
-                            node_precision_m=node_precision_m, crs=crs, source=path,
+    opts = _read_options(options)
+    df = _read_table(path, opts.crs)
+    return graph_from_links(df, mode, profile, period, options=opts, source=path,
                             largest_component=largest_component)
 
 
@@ -933,11 +969,8 @@ def graph_from_links(
     mode: str,
     profile: Mapping[str, Any] | profiles.ModeProfile | None = None,
     period: str | None = None,
-    columns: Mapping[str, str] | None = None,
     *,
-    node_lines: bool = False,
-    node_precision_m: float = 0.1,
-    crs: str | None = None,
+    options: ReadOptions | Mapping[str, Any] | None = None,
     source: str | Path = "<table>",
     largest_component: bool = True,
 ) -> graph.Graph:
@@ -965,13 +998,14 @@ def graph_from_links(
     ----------
     df : DataFrame or GeoDataFrame
         The links (line geometry optional when node ids and coordinates are given).
-    mode, profile, period, columns, crs
+    mode, profile, period
         See :func:`load_network`.
-    node_lines : bool
-        Split lines at shared vertices first (:func:`split_at_shared_vertices`); node ids and length
-        columns are then ignored, since they describe the unsplit lines.
-    node_precision_m : float
-        Rounding grid (metres) for nodes derived from coordinates.
+    options : ReadOptions or dict, optional
+        ``columns`` (canonical name → name in the table), ``crs`` (of a geometry or of
+        coordinate columns that declare none), ``node_lines`` (split lines at shared
+        vertices first, :func:`split_at_shared_vertices`; node ids and length columns are
+        then ignored, since they describe the unsplit lines) and ``node_precision_m``
+        (rounding grid in metres for nodes derived from coordinates).
     source : str or Path
         Name used in messages and provenance.
     largest_component : bool
@@ -983,6 +1017,9 @@ def graph_from_links(
     """
     import geopandas as gpd
 
+    opts = _read_options(options)
+    columns, node_lines, node_precision_m, crs = (opts.columns, opts.node_lines,
+                                                   opts.node_precision_m, opts.crs)
     path = Path(source)
     prof = profiles.get_profile(mode, profile)
     prof.validate_period(period)
@@ -1324,7 +1361,7 @@ def read_road_tables(
         ok = um & np.isfinite(v_eff) & (v_eff > 0) & (lm >= 1.0)
         links["speed_kmh"] = np.where(ok, v_eff, np.nan)
         n_urban = int(ok.sum())
-    g = graph_from_links(links, mode, prof, period, crs=CRS, source=epath,
+    g = graph_from_links(links, mode, prof, period, options=ReadOptions(crs=CRS), source=epath,
                          largest_component=largest_component)
     # connector eligibility per node: any incident link of an eligible class, not a tunnel
     brunnel = (e["brunnel"].astype("string").str.lower().fillna("").to_numpy()
@@ -1622,9 +1659,8 @@ def build(spec: NetworkSpec, root: str | Path = ".") -> graph.Graph:
         if spec.ferries is None:
             return g
         return _ferries.add_ferries(g, spec.ferries, root)
-    return load_network(path, spec.mode, spec.profile, spec.period, spec.columns,
-                        kind=spec.kind, node_lines=spec.node_lines,
-                        node_precision_m=spec.node_precision_m, crs=spec.crs)
+    return load_network(path, spec.mode, spec.profile, spec.period, kind=spec.kind,
+                        options=spec.read_options())
 
 
 def _is_street(spec: NetworkSpec, path: Path) -> bool:
