@@ -131,6 +131,11 @@ LINK_SEARCH_RADII_M = (25.0, 100.0, 400.0)
 """Widening bounds (metres) of the nearest-edge search when linking points to edges (a
 speed device; results are the same as one unbounded search)."""
 
+ZONE_ASSIGN_MAX_M = 2000.0
+"""Points (e.g. 2015 wijk centroids, job locations) outside every zone polygon are assigned
+to the nearest zone polygon within this distance (metres); farther ones stay unmatched and
+are reported."""
+
 # ------------------------------------------------------------------------------ measures
 CUTOFF_MIN = 45.0
 """Default cumulative time budget (minutes) of accessibility measures."""
@@ -184,6 +189,14 @@ DEPARTURE_STEP_S = 60
 
 PERCENTILES = (50.0,)
 """Travel-time percentiles over the departures of the window (nearest rank)."""
+
+STOP_MERGE_M = 400.0
+"""Stops of the same mode and name within this distance (metres) are one station when
+stops are read from a transit graph (:func:`ruimtekit.io.layers.read_transit_stops_gml`)."""
+
+STOP_MATCH_M = 600.0
+"""Rail stops of a transit graph take the NS station type of the NS station within this
+distance (metres)."""
 
 TRANSIT_CUTOFFS_MIN = (30.0, 45.0, 60.0)
 """Default time budgets (minutes) of transit accessibility (study ``transit:`` blocks and
@@ -501,9 +514,9 @@ POTENTIAL_DECAY = {"kind": "exponential", "params": {"beta": 0.05}}
 CUTOFF_SENSITIVITY_MIN = (30.0, 45.0, 60.0)
 """Cutoffs (minutes) whose reachable-mass rank correlations are reported."""
 
-ZONE_ASSIGN_MAX_M = 2000.0
-"""Points (e.g. 2015 wijk centroids, job locations) outside every zone polygon are assigned
-to the nearest zone within this distance (metres); farther ones stay unmatched."""
+EFFECTIVE_DENSITY_MAX_KM = 300.0
+"""Zone pairs farther apart than this (km) are left out of effective density
+(:func:`ruimtekit.analysis.accessibility.effective_density`)."""
 
 RAIL_ACCESS_RADIUS_M = 5000.0
 """Straight-line radius (metres) from a zone to the stations of the rail model."""

@@ -768,7 +768,7 @@ def effective_density(
     alpha: float = 1.0,
     graph: _graph.Graph | None = None,
     max_snap_m: float = defaults.MAX_SNAP_M,
-    max_distance_km: float = 300.0,
+    max_distance_km: float = defaults.EFFECTIVE_DENSITY_MAX_KM,
 ) -> gpd.GeoDataFrame:
     """Effective density (Graham 2007): ``ED_i = sum_j E_j / d_ij^alpha``.
 

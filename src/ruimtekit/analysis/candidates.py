@@ -387,7 +387,7 @@ def _choose_access_column(columns: Sequence[str], modes: Sequence[str]) -> str |
         if not m or m["mode"] not in modes:
             continue
         opp_rank = 0 if m["opp"] == "jobs" else 1
-        key = (opp_rank, abs(float(m["cut"]) - 45.0), c)
+        key = (opp_rank, abs(float(m["cut"]) - defaults.CUTOFF_MIN), c)
         if best is None or key < best:
             best = key
     return None if best is None else best[2]

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from pydantic import model_validator
 
-from ruimtekit import CRS, _columns, _config, _crs, _vector
+from ruimtekit import CRS, _columns, _config, _crs, _vector, defaults
 from ruimtekit._errors import InputError
 from ruimtekit._vector import DataWarning, warn
 
@@ -742,7 +742,7 @@ def aggregate_to_zones(
     column: str,
     how: Literal["spatial", "code"] = "spatial",
     *,
-    max_distance_m: float = 2000.0,
+    max_distance_m: float = defaults.ZONE_ASSIGN_MAX_M,
     code_column: str = "zone_id",
 ) -> gpd.GeoDataFrame:
     """Sum a count (jobs, establishments ...) from points or other zones into ``zones``.
@@ -1427,8 +1427,8 @@ def read_transit_stops_gml(
     *,
     modes: Sequence[str] = ("rail", "metro", "tram"),
     ns_stations: gpd.GeoDataFrame | str | Path | None = None,
-    merge_distance_m: float = 400.0,
-    match_distance_m: float = 600.0,
+    merge_distance_m: float = defaults.STOP_MERGE_M,
+    match_distance_m: float = defaults.STOP_MATCH_M,
 ) -> gpd.GeoDataFrame:
     """Read public-transport stops from an igraph GML network into a stations layer.
 
