@@ -210,6 +210,21 @@ MISSING_OPPORTUNITY_SHARE = 0.01
 """Largest share of zones without an opportunity value that a study block accepts (they
 are counted as 0, logged and noted); above it the block is an error."""
 
+# ------------------------------------------------------------------------------ rail model
+RAIL_MODEL = {
+    "v_min_kmh": 50.0, "v_max_kmh": 115.0, "d_short_km": 2.0, "d_long_km": 30.0,
+    "dwell_min": 1.0, "headway_intercity_min": 15.0, "headway_sprinter_min": 15.0,
+    "transfer_penalty_min": 3.0, "skip_ratio": 1.25, "fallback_detour": 1.15,
+}
+"""The NS rail model without a timetable (:class:`ruimtekit.engine.rail.RailModel`; an
+assumption, docs/transit.md): a link of tariff distance d km takes ``dwell_min + 60 d / v(d)``
+minutes, v rising linearly from ``v_min_kmh`` at ``d_short_km`` to ``v_max_kmh`` at
+``d_long_km`` (sprinter hops are dominated by acceleration and braking, long intercity links
+run near line speed); links missing from the tariff matrix use ``fallback_detour`` × the
+straight line; a link is intercity when another path through an intermediate station is at
+most ``skip_ratio`` times longer; boarding waits half the class headway; switching class
+adds the other class's wait plus ``transfer_penalty_min``."""
+
 # ------------------------------------------------------------------------------ connectors
 CONNECTOR_K = 3
 """Connectors per zone (nearest eligible nodes)."""
@@ -310,6 +325,51 @@ OTP route / straight line; speeds fitted; fixed minutes fitted for the car (0), 
 the terminal times 1 min (bike parking) and 0 (walk). e_bike is an engineering value (no
 reference times to fit on)."""
 
+# ------------------------------------------------------------------------------ calibration
+CALIBRATION_BANDS_KM = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+"""Lower edges of the crow-fly distance bands of the calibration error tables (km); a band
+runs from its edge up to (not including) the next one, the last is open-ended (>= 50 km)."""
+
+CALIBRATION_LOSS_SCALE = 0.05
+"""Scale of the ``soft_l1`` loss on ``log(model / reference)`` when fitting crow-fly models:
+residuals beyond about 5 % count linearly (like an absolute error), smaller ones
+quadratically."""
+
+CALIBRATION_MIN_PAIRS = 20
+"""Fewest valid reference pairs a fit accepts."""
+
+CALIBRATION_DROP_WARN_SHARE = 0.2
+"""Warn loudly when more than this share of the reference rows is left out of a fit."""
+
+MAX_MARGINAL_KMH = 200.0
+"""Fastest *marginal* speed ``dL/dt`` a fitted curve may imply (km/h): a trip 1 km longer by
+road takes at least 0.3 min more. Without a bound, a fit with few breakpoints can make the
+time barely grow over a whole segment (on the OTP car pairs: 300–380 km/h between 10 and
+50 km), so reach jumps with the time budget. The bound is above the motorway limit because
+the curve is an average over different trips: from Den Haag Zuid-West, OTP's median car time
+rises from 26 min at 12 km by road (town) to 32 min at 24 km (motorway), about 170 km/h
+"marginal" between band medians; 130 km/h would cost one point of median error and bias the
+20–50 km band by +12 %."""
+
+MIN_FITTED_SPEED_KMH = 0.5
+"""Lowest speed (km/h) of a fitted speed-curve breakpoint."""
+
+FIXED_BOUNDS_MIN = (0.0, 30.0)
+"""Bounds (minutes) of the fitted fixed minutes per trip."""
+
+NETWORK_GRIDS = {
+    "speed_factor": (0.7, 0.8, 0.9, 1.0, 1.1, 1.2),
+    "junction_delay_s": (0.0, 5.0, 10.0, 15.0, 20.0, 30.0),
+    "connector_speed_kmh": (10.0, 12.5, 15.0, 17.5, 20.0, 25.0),
+}
+"""Values tried per network parameter when fitting a study network
+(:func:`ruimtekit.calibrate.fit_network`, coordinate descent): a factor on every link speed
+(as a study period), the car profile's ``urban_junction_delay_s`` (only for networks read
+with ``urban:``) and the zone connector speed (km/h)."""
+
+NETWORK_FIT_ROUNDS = 2
+"""Coordinate-descent rounds of a network fit (each tries every grid value once)."""
+
 # ------------------------------------------------------------------------------ catchments and regions
 CATCHMENT_REACH = {
     "walk": (WALK_SPEED_KMH, 1.25),
@@ -368,7 +428,7 @@ BATCHES_PER_WORKER = 8
 MIN_BATCH = 64
 """Default minimum origins per batch."""
 
-# ------------------------------------------------------------------------------ resource bounds
+# ------------------------------------------------------------------------------ resource bounds and data checks
 MAX_YAML_BYTES = 5_000_000
 """Largest study file read (bytes)."""
 
@@ -404,6 +464,19 @@ values are data errors (the Netherlands has about 10 million jobs)."""
 MAX_PROVENANCE_CHARS = 1_000_000
 """Largest study text / resolved study copied into provenance.json (characters); larger
 ones are replaced by their size and SHA-256 (user data is not expanded beyond this)."""
+
+GTFS_DROP_WARN_SHARE = 0.05
+"""Share of a GTFS feed's running trips (or served stops) whose loss triggers a loud
+warning."""
+
+GTFS_RUNNING_WARN_SHARE = 0.10
+"""Below this share of a feed's trips running on the service date, a warning suggests a
+holiday or the wrong date."""
+
+MAX_REPAIR_AREA_CHANGE = 0.05
+"""Largest relative area change accepted when repairing an invalid polygon (5 %). The
+coarsely quantised CBS 2015 TopoJSON needs up to 2 % (Westervoort: a self-intersecting ring
+whose inverted lobe counted negatively before the repair)."""
 
 # ------------------------------------------------------------------------------ maps and figures
 BASEMAP = "pdok"
@@ -539,6 +612,19 @@ BOOTSTRAP_DRAWS = 200
 
 BOOTSTRAP_SEED = 20170
 """Seed of the bootstrap draws (results are reproducible)."""
+
+PPML_TOL = 1e-10
+"""Convergence tolerance of the fixed-effect balancing of the PPML gravity fit (max relative
+margin error; :mod:`ruimtekit.analysis.gravity`)."""
+
+PPML_MAX_ITER = 100
+"""Maximum outer (Newton) iterations of the PPML gravity fit."""
+
+PPML_MAX_COEF = 50.0
+"""A PPML coefficient beyond this is taken as separation (no finite estimate)."""
+
+PPML_MAX_STEP = 1.0
+"""Largest change of a PPML coefficient per Newton iteration."""
 
 # ------------------------------------------------------------------------------ spatial statistics
 KNN_K = 6
