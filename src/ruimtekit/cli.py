@@ -901,7 +901,7 @@ def fetch(
         "--sources", help="Subset of cbs,statline,bag,osm,gtfs,ns (repeatable or "
         "comma-separated; default all).")] = None,
     year: Annotated[int, typer.Option(
-        "--year", help="Year of the CBS wijk/buurt boundaries and Kerncijfers table.")] = 2023,
+        "--year", help="Year of the CBS wijk/buurt boundaries and Kerncijfers table.")] = defaults.DATA_YEAR,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Cache folder (default data/raw/<region>).")] = None,
     osm_method: Annotated[str, typer.Option(

@@ -124,6 +124,10 @@ NODE_SNAP_M = 1000.0
 """Default radius (metres) of :func:`ruimtekit.network.networks.snap` (nearest node) when
 called on its own; the analyses pass :data:`MAX_SNAP_M`."""
 
+NODE_PRECISION_M = 0.1
+"""Coordinates closer than about this (metres, rounding grid) are one node when nodes of a
+link table are derived from line geometry."""
+
 LINK_EXCLUDED_HIGHWAYS = ("motorway", "motorway_link")
 """Road classes points are never linked to (an address does not lie on a motorway)."""
 
@@ -197,6 +201,17 @@ stops are read from a transit graph (:func:`ruimtekit.io.layers.read_transit_sto
 STOP_MATCH_M = 600.0
 """Rail stops of a transit graph take the NS station type of the NS station within this
 distance (metres)."""
+
+INTERCITY_OFFSET_M = 1000.0
+"""A station within this distance (metres) of the straight segment of an NS service link
+that passes it is skipped by that link, which makes the link's end stations intercity
+stations (:func:`ruimtekit.io.layers.derive_intercity`)."""
+
+TRANSIT_BLOCK = 256
+"""Origins per block of range-RAPTOR searches (bounded memory)."""
+
+STOP_MATRIX_BLOCK = 512
+"""Stops per block of stop-to-stop travel-time matrices (bounded memory)."""
 
 TRANSIT_CUTOFFS_MIN = (30.0, 45.0, 60.0)
 """Default time budgets (minutes) of transit accessibility (study ``transit:`` blocks and
@@ -394,8 +409,30 @@ OVERPASS_MAX_KM2 = 400.0
 """``osm_method="auto"`` uses Overpass when the buffered catchment is at most this (km²),
 else a Geofabrik extract."""
 
+ISOCHRONE_BUFFER_M = 250.0
+"""Buffer radius (metres) around each reached node of a network isochrone polygon: about half
+the typical spacing of junctions on a regional road network, so that consecutive reached
+nodes merge into one area while the polygon does not spill far beyond the network."""
+
+ISOCHRONE_CONCAVE_RATIO = 0.3
+"""Ratio of the concave hull of network isochrone polygons drawn with ``concave``."""
+
 CATCHMENT_BLOCK = 256
 """Origins per block of zone-catchment searches (bounded memory)."""
+
+# ------------------------------------------------------------------------------ downloads
+DATA_YEAR = 2023
+"""Year of the CBS wijk/buurt boundaries and Kerncijfers table fetched by default
+(``ruimtekit fetch --year``)."""
+
+DOWNLOAD_ATTEMPTS = 4
+"""Attempts per download before giving up (retried on connection errors and HTTP 429/5xx)."""
+
+DOWNLOAD_BACKOFF_S = 1.0
+"""First wait (seconds) between download attempts; it doubles per attempt."""
+
+DOWNLOAD_TIMEOUT_S = 60.0
+"""Network timeout (seconds) of one download request."""
 
 # ------------------------------------------------------------------------------ matrices and isochrones
 MATRIX_MAX_TIME_MIN = 120.0
@@ -560,6 +597,9 @@ M2_PER_DWELLING = 75.0
 
 UNDERUSE_GAP = 0.25
 """Percentile gap (accessibility − density) marking an under-used zone."""
+
+SYNTHETIC_MAX_YEARS = 8
+"""Oldest vacancy of a SYNTHETIC vacancy sample (calendar years before its reference date)."""
 
 CANDIDATES_TOP_N = 20
 """Size of the top list in the candidates' stability report."""

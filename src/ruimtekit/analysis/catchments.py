@@ -284,10 +284,10 @@ def isochrone_polygon(
     times_s: np.ndarray,
     cutoff_min: float,
     *,
-    buffer_m: float = 250.0,
+    buffer_m: float = defaults.ISOCHRONE_BUFFER_M,
     method: str = "buffer",
     cell_m: float | None = None,
-    concave_ratio: float = 0.3,
+    concave_ratio: float = defaults.ISOCHRONE_CONCAVE_RATIO,
 ) -> Any:
     """Polygon around the network nodes reached within ``cutoff_min``.
 

@@ -548,7 +548,7 @@ def od_matrix(
     network: Any, zones: Any, destinations: Any = None, *, access_mode: str = "walk",
     params: TransitParams | dict[str, Any] | None = None,
     access_network: _graph.Graph | None = None, egress_network: _graph.Graph | None = None,
-    block_size: int = 256,
+    block_size: int = defaults.TRANSIT_BLOCK,
 ) -> pd.DataFrame:
     """Transit travel-time matrix: zone-to-zone (or zone-to-point) percentiles.
 
@@ -606,7 +606,7 @@ def iter_od_blocks(
     network: Any, zones: Any, destinations: Any = None, *, access_mode: str = "walk",
     params: TransitParams | dict[str, Any] | None = None,
     access_network: _graph.Graph | None = None, egress_network: _graph.Graph | None = None,
-    block_size: int = 256,
+    block_size: int = defaults.TRANSIT_BLOCK,
 ) -> Iterator[Any]:
     """The travel times of :func:`od_matrix` block by block (bounded memory).
 

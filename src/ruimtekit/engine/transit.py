@@ -1280,7 +1280,7 @@ def zone_measures_from_blocks(
 
 # ==================================================================== config & pipeline
 def iter_stop_matrix_blocks(
-    node_times: np.ndarray, access: Legs, egress: Legs, *, block_size: int = 512,
+    node_times: np.ndarray, access: Legs, egress: Legs, *, block_size: int = defaults.STOP_MATRIX_BLOCK,
     max_time_min: float = MAX_TIME_MIN,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(origins, times)`` blocks of zone-to-zone times (s) through a node-to-node

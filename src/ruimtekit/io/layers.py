@@ -1232,7 +1232,7 @@ def _fix_mojibake(s: str) -> str:
 
 
 def derive_intercity(
-    x: np.ndarray, y: np.ndarray, links: Iterable[tuple[int, int]], max_offset_m: float = 1000.0,
+    x: np.ndarray, y: np.ndarray, links: Iterable[tuple[int, int]], max_offset_m: float = defaults.INTERCITY_OFFSET_M,
 ) -> tuple[np.ndarray, dict[int, str]]:
     """Flag stations that are endpoints of skip-stop service links.
 
@@ -1293,7 +1293,7 @@ STATION_TYPE_DERIVED_NOTE = (
 )
 
 
-def read_ns_stations(network_json: str | Path, *, max_offset_m: float = 1000.0
+def read_ns_stations(network_json: str | Path, *, max_offset_m: float = defaults.INTERCITY_OFFSET_M
                      ) -> gpd.GeoDataFrame:
     """Read NS railway stations from a t-rain ``network.json`` and derive the station type.
 

@@ -151,7 +151,7 @@ class NetworkSpec(Section):
     period: str | None = None
     columns: dict[str, str] = Field(default_factory=dict)
     node_lines: bool = False
-    node_precision_m: float = Field(0.1, gt=0)
+    node_precision_m: float = Field(defaults.NODE_PRECISION_M, gt=0)
     crs: str | None = None
     description: str = ""
     options: dict[str, Any] = Field(default_factory=dict)
@@ -851,7 +851,7 @@ def _oneway_column(values: pd.Series, path: Path, col: str) -> np.ndarray:
     return out
 
 
-def split_at_shared_vertices(lines: Any, precision_m: float = 0.1) -> Any:
+def split_at_shared_vertices(lines: Any, precision_m: float = defaults.NODE_PRECISION_M) -> Any:
     """Split line data at vertices shared by two or more lines (noding).
 
     OSM-derived line layers (e.g. shapefile exports of whole ways) are not split at
