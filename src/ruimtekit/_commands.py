@@ -250,6 +250,7 @@ def run_access(args: dict[str, Any]) -> Any:
                          "zones with --join-on)")
     spec = api.MeasureSpec(cutoffs=cutoffs, decays=[_decay_spec(d) for d in decays])
     with distributed.session(args.get("scheduler")) as client:
-        ro = api.RoutingOptions(max_snap_m=args.get("max_snap_m", defaults.MAX_SNAP_M), scheduler=client)
+        ro = api.RoutingOptions(max_snap_m=args.get("max_snap_m", defaults.MAX_SNAP_M),
+                                scheduler=client)
         res = api.Accessibility(net, zones, dest, mode, spec, col, ro)
     return res

@@ -378,7 +378,8 @@ MAX_YAML_BYTES = defaults.MAX_YAML_BYTES
 """Largest study file read (bytes)."""
 MAX_YAML_NODES = defaults.MAX_YAML_NODES
 """Largest study file after expanding aliases (YAML nodes); stops "billion laughs" bombs."""
-MAX_ZIP_MEMBER_BYTES = int(_env_limit("RUIMTEKIT_MAX_ZIP_MEMBER_MB", defaults.MAX_ZIP_MEMBER_MB) * 2**20)
+MAX_ZIP_MEMBER_BYTES = int(
+    _env_limit("RUIMTEKIT_MAX_ZIP_MEMBER_MB", defaults.MAX_ZIP_MEMBER_MB) * 2**20)
 """Largest uncompressed ZIP member read (bytes; env ``RUIMTEKIT_MAX_ZIP_MEMBER_MB``, default
 4096 MiB: the whole-country GTFS-NL ``stop_times.txt`` is about 1 GiB)."""
 MAX_ZIP_RATIO = _env_limit("RUIMTEKIT_MAX_ZIP_RATIO", defaults.MAX_ZIP_RATIO)

@@ -328,7 +328,8 @@ def transit_cmd(
     date: Annotated[str | None, typer.Option(help="Service date YYYY-MM-DD (GTFS).")] = None,
     window: Annotated[str, typer.Option(help="Departure window HH:MM-HH:MM (GTFS).")] =
         "-".join(defaults.TRANSIT_WINDOW),
-    step: Annotated[int, typer.Option(help="Departure step in seconds (GTFS).")] = defaults.DEPARTURE_STEP_S,
+    step: Annotated[int, typer.Option(help="Departure step in seconds (GTFS).")] = (
+        defaults.DEPARTURE_STEP_S),
     percentiles: PercentilesOpt = None,
     max_rides: MaxRidesOpt = None,
     max_transfers: MaxTransfersOpt = None,
@@ -567,7 +568,8 @@ def borrowed_size_cmd(
         "--mass", help="Mass column(s) (counts) to measure; repeat. Default: population, jobs.")
     ] = None,
     cutoff: Annotated[float, typer.Option(
-        "--cutoff", help="Commuting tolerance T in minutes (reachable when t <= T).")] = defaults.COMMUTE_CUTOFF_MIN,
+        "--cutoff", help="Commuting tolerance T in minutes (reachable when t <= T).")] = (
+        defaults.COMMUTE_CUTOFF_MIN),
     mode: Annotated[list[str] | None, typer.Option(
         "--mode", help="Crow-fly mode(s): car, bike, e_bike, walk; repeat. Default: car.")
     ] = None,
@@ -664,7 +666,8 @@ def candidates_cmd(
         "--as-of", help="Reference date YYYY-MM-DD for vacancy duration (default today).")
     ] = None,
     m2_per_dwelling: Annotated[float, typer.Option(
-        "--m2-per-dwelling", help="Floor area per potential dwelling (m²).")] = defaults.M2_PER_DWELLING,
+        "--m2-per-dwelling", help="Floor area per potential dwelling (m²).")] = (
+        defaults.M2_PER_DWELLING),
     top_n: Annotated[int, typer.Option("--top-n", help="Top-N size of the stability report.")
                      ] = defaults.CANDIDATES_TOP_N,
     quiet: QuietOpt = False,
@@ -896,12 +899,14 @@ def fetch(
              "polygon file.")],
     buffer_km: Annotated[float, typer.Option(
         "--buffer-km", help=f"Catchment buffer around the region in km (default "
-                            f"{defaults.BUFFER_KM:g}: the 45-minute car reach).")] = defaults.BUFFER_KM,
+                            f"{defaults.BUFFER_KM:g}: the 45-minute car reach).")] = (
+        defaults.BUFFER_KM),
     sources_: Annotated[list[str] | None, typer.Option(
         "--sources", help="Subset of cbs,statline,bag,osm,gtfs,ns (repeatable or "
         "comma-separated; default all).")] = None,
     year: Annotated[int, typer.Option(
-        "--year", help="Year of the CBS wijk/buurt boundaries and Kerncijfers table.")] = defaults.DATA_YEAR,
+        "--year", help="Year of the CBS wijk/buurt boundaries and Kerncijfers table.")] = (
+        defaults.DATA_YEAR),
     out: Annotated[Path | None, typer.Option(
         "--out", help="Cache folder (default data/raw/<region>).")] = None,
     osm_method: Annotated[str, typer.Option(

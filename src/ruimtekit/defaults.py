@@ -15,7 +15,7 @@ This module is part of the base layer: it imports nothing from ruimtekit.
 
 from __future__ import annotations
 
-# ------------------------------------------------------------------------------ speeds and legs
+# ------------------------------------------------------------------------------- speeds and legs
 WALK_SPEED_KMH = 4.8
 """Walking speed (km/h) on street networks and of walking legs (access, egress, transfers):
 80 m/min, a common Dutch planning value. R5 uses 3.6."""
@@ -49,7 +49,7 @@ CAR_ACCESS_SPEED_KMH = 15.0
 """Speed (km/h) of the car profile's leg between a point and the street network (slow
 local driving; parking search is not modelled)."""
 
-# ------------------------------------------------------------------------------ car roads and junctions
+# ----------------------------------------------------------------------- car roads and junctions
 CAR_SPEEDS_KMH = {
     "motorway": 100.0, "motorway_link": 60.0, "trunk": 80.0, "trunk_link": 50.0,
     "primary": 80.0, "primary_link": 50.0, "secondary": 60.0, "secondary_link": 50.0,
@@ -115,7 +115,7 @@ SIGNAL_DELAY_S = 15.0
 ``SimpleIntersectionTraversalCostModel`` expects 15 s at a light for every movement);
 the car profile's ``turns.signal_delay_s`` (other modes: 0)."""
 
-# ------------------------------------------------------------------------------ snapping and linking
+# -------------------------------------------------------------------------- snapping and linking
 MAX_SNAP_M = 500.0
 """Farthest snap (metres) of a zone, point or stop to a street network: farther ones are
 not routed (R5 links to the nearest edge within 1,600 m)."""
@@ -140,7 +140,7 @@ ZONE_ASSIGN_MAX_M = 2000.0
 to the nearest zone polygon within this distance (metres); farther ones stay unmatched and
 are reported."""
 
-# ------------------------------------------------------------------------------ measures
+# -------------------------------------------------------------------------------------- measures
 CUTOFF_MIN = 45.0
 """Default cumulative time budget (minutes) of accessibility measures."""
 
@@ -151,7 +151,7 @@ MAX_CUTOFF_MIN = 24 * 60.0
 """Largest time budget accepted (minutes): a day. Larger cutoffs are unit mistakes
 (seconds for minutes)."""
 
-# ------------------------------------------------------------------------------ transit routing
+# ------------------------------------------------------------------------------- transit routing
 MAX_TIME_MIN = 120.0
 """Longest transit trip (minutes); longer ones count as unreachable."""
 
@@ -225,7 +225,7 @@ MISSING_OPPORTUNITY_SHARE = 0.01
 """Largest share of zones without an opportunity value that a study block accepts (they
 are counted as 0, logged and noted); above it the block is an error."""
 
-# ------------------------------------------------------------------------------ rail model
+# ------------------------------------------------------------------------------------ rail model
 RAIL_MODEL = {
     "v_min_kmh": 50.0, "v_max_kmh": 115.0, "d_short_km": 2.0, "d_long_km": 30.0,
     "dwell_min": 1.0, "headway_intercity_min": 15.0, "headway_sprinter_min": 15.0,
@@ -240,7 +240,7 @@ straight line; a link is intercity when another path through an intermediate sta
 most ``skip_ratio`` times longer; boarding waits half the class headway; switching class
 adds the other class's wait plus ``transfer_penalty_min``."""
 
-# ------------------------------------------------------------------------------ connectors
+# ------------------------------------------------------------------------------------ connectors
 CONNECTOR_K = 3
 """Connectors per zone (nearest eligible nodes)."""
 
@@ -263,7 +263,7 @@ pass through the main-road network."""
 CONNECTOR_LAND_TOLERANCE_M = 50.0
 """Zone polygons closer than this (metres) belong to the same land part."""
 
-# ------------------------------------------------------------------------------ ferries
+# --------------------------------------------------------------------------------------- ferries
 FERRY_SPEED_KMH = 15.0
 """Crossing speed (km/h). From the 2021–2024 timetables on the bundled ferry lines: Den
 Helder–Texel (TESO) 4.7 km in 20 min (14 km/h), Holwerd–Ameland 11.4 km in 45 min
@@ -314,7 +314,7 @@ FERRY_NO_CAR_RADIUS_M = 2_500.0
 """Radius (metres) around :data:`FERRY_NO_CAR_TERMINALS`."""
 
 
-# ------------------------------------------------------------------------------ crow-fly models
+# ------------------------------------------------------------------------------- crow-fly models
 CROWFLY_DETOUR = 1.25
 """Default network length / straight-line distance of a crow-fly model given without a
 ``detour_factor`` (:class:`ruimtekit.engine.impedance.CrowflyModel`)."""
@@ -340,7 +340,7 @@ OTP route / straight line; speeds fitted; fixed minutes fitted for the car (0), 
 the terminal times 1 min (bike parking) and 0 (walk). e_bike is an engineering value (no
 reference times to fit on)."""
 
-# ------------------------------------------------------------------------------ calibration
+# ----------------------------------------------------------------------------------- calibration
 CALIBRATION_BANDS_KM = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
 """Lower edges of the crow-fly distance bands of the calibration error tables (km); a band
 runs from its edge up to (not including) the next one, the last is open-ended (>= 50 km)."""
@@ -385,7 +385,7 @@ with ``urban:``) and the zone connector speed (km/h)."""
 NETWORK_FIT_ROUNDS = 2
 """Coordinate-descent rounds of a network fit (each tries every grid value once)."""
 
-# ------------------------------------------------------------------------------ catchments and regions
+# ------------------------------------------------------------------------ catchments and regions
 CATCHMENT_REACH = {
     "walk": (WALK_SPEED_KMH, 1.25),
     "bike": (16.0, 1.25),
@@ -420,7 +420,7 @@ ISOCHRONE_CONCAVE_RATIO = 0.3
 CATCHMENT_BLOCK = 256
 """Origins per block of zone-catchment searches (bounded memory)."""
 
-# ------------------------------------------------------------------------------ downloads
+# ------------------------------------------------------------------------------------- downloads
 DATA_YEAR = 2023
 """Year of the CBS wijk/buurt boundaries and Kerncijfers table fetched by default
 (``ruimtekit fetch --year``)."""
@@ -434,7 +434,7 @@ DOWNLOAD_BACKOFF_S = 1.0
 DOWNLOAD_TIMEOUT_S = 60.0
 """Network timeout (seconds) of one download request."""
 
-# ------------------------------------------------------------------------------ matrices and isochrones
+# ----------------------------------------------------------------------- matrices and isochrones
 MATRIX_MAX_TIME_MIN = 120.0
 """Default longest travel time of a matrix (minutes; as R5/r5py): longer pairs are NaN."""
 
@@ -455,7 +455,7 @@ ISOCHRONE_MIN_CELL_M = 50.0
 TRANSIT_MAX_KMH = 160.0
 """Upper bound on transit speed (km/h, Dutch intercity trains) for the isochrone radius."""
 
-# ------------------------------------------------------------------------------ dask batches
+# ---------------------------------------------------------------------------------- dask batches
 DASK_CONNECT_TIMEOUT_S = 10.0
 """Seconds to wait for a remote Dask scheduler before giving up."""
 
@@ -465,7 +465,7 @@ BATCHES_PER_WORKER = 8
 MIN_BATCH = 64
 """Default minimum origins per batch."""
 
-# ------------------------------------------------------------------------------ resource bounds and data checks
+# --------------------------------------------------------------- resource bounds and data checks
 MAX_YAML_BYTES = 5_000_000
 """Largest study file read (bytes)."""
 
@@ -568,7 +568,7 @@ MAX_FIGURE_BYTES = 2_000_000
 PANEL_MAX = 9
 """Most measures in one small-multiples panel (the main measures first: 45-minute ones)."""
 
-# ------------------------------------------------------------------------------ candidates
+# ------------------------------------------------------------------------------------ candidates
 CANDIDATE_WEIGHTS = {
     "transit_access": 0.25, "bike_access": 0.15, "station": 0.25,
     "underuse": 0.10, "structural": 0.15, "floor_area": 0.10,
@@ -611,7 +611,7 @@ and as the coefficient of variation of the Dirichlet perturbations."""
 STABILITY_DRAWS = 100
 """Number of Dirichlet weight perturbations of the stability analysis."""
 
-# ------------------------------------------------------------------------------ borrowed size and gravity
+# --------------------------------------------------------------------- borrowed size and gravity
 COMMUTE_CUTOFF_MIN = 45.0
 """Commuting tolerance T (minutes) of borrowed size: a zone is reachable when t <= T."""
 
@@ -666,7 +666,7 @@ PPML_MAX_COEF = 50.0
 PPML_MAX_STEP = 1.0
 """Largest change of a PPML coefficient per Newton iteration."""
 
-# ------------------------------------------------------------------------------ spatial statistics
+# ---------------------------------------------------------------------------- spatial statistics
 KNN_K = 6
 """Default number of neighbours of kNN spatial weights."""
 

@@ -1026,7 +1026,9 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def stability_report(candidates: pd.DataFrame, weights: Mapping[str, float], *,
-                     top_n: int = defaults.CANDIDATES_TOP_N, delta: float = defaults.STABILITY_DELTA, n_random: int = defaults.STABILITY_DRAWS,
+                     top_n: int = defaults.CANDIDATES_TOP_N,
+                     delta: float = defaults.STABILITY_DELTA,
+                     n_random: int = defaults.STABILITY_DRAWS,
                      seed: int = 0) -> StabilityReport:
     """Ranks under ±``delta`` changes of each weight and Dirichlet perturbations.
 

@@ -86,7 +86,7 @@ LegMode = Literal["walk", "bike"]
 
 
 class TransitParams(Section):
-    """Routing parameters of transit trips, with every default defined here once.
+    """Routing parameters of transit trips (defaults: :mod:`ruimtekit.defaults`, transit routing).
 
     The defaults are the project's Dutch ones; the R5 (Conveyal; r5r/r5py) defaults are
     given for reference — set them to mimic R5.
@@ -1280,7 +1280,8 @@ def zone_measures_from_blocks(
 
 # ==================================================================== config & pipeline
 def iter_stop_matrix_blocks(
-    node_times: np.ndarray, access: Legs, egress: Legs, *, block_size: int = defaults.STOP_MATRIX_BLOCK,
+    node_times: np.ndarray, access: Legs, egress: Legs, *,
+    block_size: int = defaults.STOP_MATRIX_BLOCK,
     max_time_min: float = MAX_TIME_MIN,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(origins, times)`` blocks of zone-to-zone times (s) through a node-to-node

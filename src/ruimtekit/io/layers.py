@@ -1232,7 +1232,8 @@ def _fix_mojibake(s: str) -> str:
 
 
 def derive_intercity(
-    x: np.ndarray, y: np.ndarray, links: Iterable[tuple[int, int]], max_offset_m: float = defaults.INTERCITY_OFFSET_M,
+    x: np.ndarray, y: np.ndarray, links: Iterable[tuple[int, int]],
+    max_offset_m: float = defaults.INTERCITY_OFFSET_M,
 ) -> tuple[np.ndarray, dict[int, str]]:
     """Flag stations that are endpoints of skip-stop service links.
 

@@ -19,8 +19,9 @@ leaves out. :func:`connect` does this for any network plus points:
   logged.
 
 The defaults (:data:`K`, :data:`SPEED_KMH`, :data:`DETOUR`, :data:`FLAG_DISTANCE_M`) are
-defined once in :mod:`ruimtekit.defaults` (docs/defaults.md); docs/networks.md gives their justification (fitted on the OTP
-calibration pairs of Den Haag Zuid-West, see ``benchmarks/validate_travel_times.py``).
+defined once in :mod:`ruimtekit.defaults` (docs/defaults.md); docs/networks.md gives their
+justification (fitted on the OTP calibration pairs of Den Haag Zuid-West, see
+``benchmarks/validate_travel_times.py``).
 """
 
 from __future__ import annotations

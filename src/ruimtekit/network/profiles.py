@@ -441,7 +441,8 @@ CAR_HIGHWAYS = [
 ]
 
 CAR_SPEEDS_KMH = dict(defaults.CAR_SPEEDS_KMH)
-"""Car speeds (km/h) per highway class without ``maxspeed`` (:data:`ruimtekit.defaults.CAR_SPEEDS_KMH`)."""
+"""Car speeds (km/h) per highway class without ``maxspeed``
+(:data:`ruimtekit.defaults.CAR_SPEEDS_KMH`)."""
 
 CAR_URBAN_SPEEDS_KMH = dict(defaults.CAR_URBAN_SPEEDS_KMH)
 """Car speeds (km/h) on links inside urban areas, for networks without ``maxspeed``

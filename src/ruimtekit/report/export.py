@@ -225,7 +225,8 @@ def _layer_description(name: str, df: pd.DataFrame, given: Any) -> tuple[str, di
 _CATEGORY_COLUMNS = ("function", "class", "candidate_class", "type", "category")
 
 
-def layer_style_rows(name: str, gdf: Any, *, classification: str = defaults.CLASSIFICATION, k: int = defaults.CLASSES_K,
+def layer_style_rows(name: str, gdf: Any, *, classification: str = defaults.CLASSIFICATION,
+                     k: int = defaults.CLASSES_K,
                      geometry_column: str = "geom") -> list[dict[str, Any]]:
     """QGIS ``layer_styles`` rows (QML) for one spatial layer.
 

@@ -184,7 +184,8 @@ def _simplify_polygons(geoms: np.ndarray, tol: float) -> np.ndarray:
     return cov  # nothing to simplify either way
 
 
-def display_geometries(gdf: Any, simplify_m: float = defaults.SIMPLIFY_M, precision: int = 5) -> Any:
+def display_geometries(gdf: Any, simplify_m: float = defaults.SIMPLIFY_M,
+                       precision: int = 5) -> Any:
     """Geometries for a web map: simplified in metres, in EPSG:4326, rounded coordinates.
 
     Parameters
