@@ -11,7 +11,7 @@ from typing import Any
 
 import geopandas as gpd
 
-from ruimtekit import _crs, api
+from ruimtekit import _crs, api, defaults
 from ruimtekit._errors import InputError, describe_validation
 from ruimtekit.analysis import accessibility
 from ruimtekit.engine import batches as distributed
@@ -230,7 +230,7 @@ def read_access_opportunities(args: dict[str, Any], zones: Any) -> tuple[Any, st
 def run_access(args: dict[str, Any]) -> Any:
     """The ``ruimtekit access`` command (``args``: its options by name)."""
     mode = args["mode"]
-    cutoffs = split_numbers(args.get("cutoff"), "--cutoff") or [45.0]
+    cutoffs = split_numbers(args.get("cutoff"), "--cutoff") or [defaults.CUTOFF_MIN]
     decays = [parse_decay(d) for d in split_decays(args.get("decay"))]
     zones = places.read_places(args["zones"], args.get("id_column"), "zones")
     dest, col = read_access_opportunities(args, zones)
@@ -250,6 +250,7 @@ def run_access(args: dict[str, Any]) -> Any:
                          "zones with --join-on)")
     spec = api.MeasureSpec(cutoffs=cutoffs, decays=[_decay_spec(d) for d in decays])
     with distributed.session(args.get("scheduler")) as client:
-        ro = api.RoutingOptions(max_snap_m=args.get("max_snap_m", 500.0), scheduler=client)
+        ro = api.RoutingOptions(max_snap_m=args.get("max_snap_m", defaults.MAX_SNAP_M),
+                                scheduler=client)
         res = api.Accessibility(net, zones, dest, mode, spec, col, ro)
     return res

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ruimtekit import defaults
 from ruimtekit._errors import OutputError
 
 MANIFEST = ".ruimtekit-output.json"
@@ -373,25 +374,26 @@ def _env_limit(name: str, default: float) -> float:
         return default
 
 
-MAX_YAML_BYTES = 5_000_000
+MAX_YAML_BYTES = defaults.MAX_YAML_BYTES
 """Largest study file read (bytes)."""
-MAX_YAML_NODES = 200_000
+MAX_YAML_NODES = defaults.MAX_YAML_NODES
 """Largest study file after expanding aliases (YAML nodes); stops "billion laughs" bombs."""
-MAX_ZIP_MEMBER_BYTES = int(_env_limit("RUIMTEKIT_MAX_ZIP_MEMBER_MB", 4096) * 2**20)
+MAX_ZIP_MEMBER_BYTES = int(
+    _env_limit("RUIMTEKIT_MAX_ZIP_MEMBER_MB", defaults.MAX_ZIP_MEMBER_MB) * 2**20)
 """Largest uncompressed ZIP member read (bytes; env ``RUIMTEKIT_MAX_ZIP_MEMBER_MB``, default
 4096 MiB: the whole-country GTFS-NL ``stop_times.txt`` is about 1 GiB)."""
-MAX_ZIP_RATIO = _env_limit("RUIMTEKIT_MAX_ZIP_RATIO", 100.0)
+MAX_ZIP_RATIO = _env_limit("RUIMTEKIT_MAX_ZIP_RATIO", defaults.MAX_ZIP_RATIO)
 """Largest compression ratio (uncompressed / compressed size) of a ZIP member above
 :data:`ZIP_RATIO_MIN_BYTES` (env ``RUIMTEKIT_MAX_ZIP_RATIO``; GTFS text compresses about
 5–15×, a ZIP bomb thousands of times)."""
-ZIP_MEMORY_FACTOR = 6.0
+ZIP_MEMORY_FACTOR = defaults.ZIP_MEMORY_FACTOR
 """Memory needed to parse a text member, as a multiple of its inflated size (bytes read plus
 pandas text columns; measured about 5× for GTFS ``stop_times.txt``). A member needing more
 than the memory available (``MemAvailable``) is refused before reading instead of running
 the machine out of memory; ``RUIMTEKIT_MEMORY_CHECK=0`` turns this off."""
-ZIP_RATIO_MIN_BYTES = 10 * 2**20
+ZIP_RATIO_MIN_BYTES = defaults.ZIP_RATIO_MIN_BYTES
 """Members smaller than this (bytes) are not checked for their compression ratio."""
-MAX_TABLE_BYTES = int(_env_limit("RUIMTEKIT_MAX_TABLE_MB", 2048) * 2**20)
+MAX_TABLE_BYTES = int(_env_limit("RUIMTEKIT_MAX_TABLE_MB", defaults.MAX_TABLE_MB) * 2**20)
 """Largest CSV/XLSX table read whole (bytes; env ``RUIMTEKIT_MAX_TABLE_MB``, default 2048 MiB)."""
 
 

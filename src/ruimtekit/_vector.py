@@ -27,7 +27,7 @@ import shapely
 from pyproj import CRS as ProjCRS
 
 from ruimtekit import CRS as RD_CRS
-from ruimtekit import _columns, _crs
+from ruimtekit import _columns, _crs, defaults
 from ruimtekit._errors import InputError
 
 log = logging.getLogger("ruimtekit.io.layers")
@@ -41,7 +41,7 @@ NL_LONLAT_RANGE = (2.0, 50.0, 8.0, 54.5)
 NL_RD_EXTENT = (-100_000.0, 200_000.0, 400_000.0, 750_000.0)
 """Generous RD extent of the Netherlands plus border regions; outside it we warn."""
 
-MAX_REPAIR_AREA_CHANGE = 0.05
+MAX_REPAIR_AREA_CHANGE = defaults.MAX_REPAIR_AREA_CHANGE
 """Largest relative area change accepted when repairing an invalid polygon (5 %). The
 coarsely quantised CBS 2015 TopoJSON needs up to 2 % (Westervoort: a self-intersecting ring
 whose inverted lobe counted negatively before the repair)."""

@@ -36,7 +36,7 @@ import pandas as pd
 import shapely
 from pydantic import ConfigDict, Field, field_validator
 
-from ruimtekit import _config, _crs, _io
+from ruimtekit import _config, _crs, _io, defaults
 from ruimtekit._errors import InputError, describe_validation
 from ruimtekit.analysis import accessibility, transit_access
 from ruimtekit.engine import _kernels, impedance, transit
@@ -56,21 +56,21 @@ ROAD_MODES = ("walk", "bike", "e_bike", "ebike", "car")
 TRANSIT_MODES = {"transit": "walk", "bike_transit": "bike"}
 """Transit modes and their access (and direct-trip) mode."""
 
-MATRIX_MAX_TIME_MIN = 120.0
+MATRIX_MAX_TIME_MIN = defaults.MATRIX_MAX_TIME_MIN
 """Default longest travel time of a matrix (minutes; as R5/r5py): longer pairs are NaN."""
 
-MATRIX_CHUNK_PAIRS = 2_000_000
+MATRIX_CHUNK_PAIRS = defaults.MATRIX_CHUNK_PAIRS
 """Origin–destination pairs computed and written per block (bounded memory: about
 30 bytes per pair of a block, whatever the size of the matrix)."""
 
-ISOCHRONE_CELLS = 120
+ISOCHRONE_CELLS = defaults.ISOCHRONE_CELLS
 """Default grid resolution of isochrones: the reach radius is cut into this many cells
-(cell size = radius / 120, at least :data:`ISOCHRONE_MIN_CELL_M`)."""
+(cell size = radius / cells, at least :data:`ISOCHRONE_MIN_CELL_M`)."""
 
-ISOCHRONE_MIN_CELL_M = 50.0
+ISOCHRONE_MIN_CELL_M = defaults.ISOCHRONE_MIN_CELL_M
 """Smallest default isochrone grid cell (metres)."""
 
-TRANSIT_MAX_KMH = 160.0
+TRANSIT_MAX_KMH = defaults.TRANSIT_MAX_KMH
 """Upper bound on transit speed (km/h, Dutch intercity trains) for the isochrone radius."""
 
 
@@ -88,7 +88,7 @@ class MeasureSpec(_config.Section):
         see :class:`ruimtekit.engine.measures.Decay`.
     """
 
-    cutoffs: list[float] = Field(default_factory=lambda: [45.0])
+    cutoffs: list[float] = Field(default_factory=lambda: [defaults.CUTOFF_MIN])
     decays: list[DecayConfig] = Field(default_factory=list)
 
     @field_validator("cutoffs")
@@ -127,7 +127,7 @@ class RoutingOptions(_config.Section):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     max_time_min: float | None = Field(None, gt=0)
-    max_snap_m: float = Field(500.0, gt=0)
+    max_snap_m: float = Field(defaults.MAX_SNAP_M, gt=0)
     access_speed_kmh: float | None = Field(None, gt=0)
     transit: TransitParams | None = None
     chunk_pairs: int = Field(MATRIX_CHUNK_PAIRS, ge=1)
@@ -848,7 +848,7 @@ def _quiet_grid() -> Iterator[None]:
 def isochrones(
     network: TransportNetwork,
     points: Any,
-    cutoffs: Sequence[float] = (15, 30),
+    cutoffs: Sequence[float] = defaults.ISOCHRONE_CUTOFFS_MIN,
     mode: str = "walk",
     departure: str | None = None,
     options: IsochroneOptions | Mapping[str, Any] | None = None,

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from ruimtekit import _config, _io
+from ruimtekit import _config, _io, defaults
 from ruimtekit._errors import InputError
 from ruimtekit._vector import warn
 from ruimtekit.engine.impedance import DEFAULT_MODELS, CrowflyModel, crowfly_seconds
@@ -62,32 +62,25 @@ from ruimtekit.io import places
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BANDS_KM: tuple[float, ...] = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+# defaults documented in ruimtekit.defaults (docs/defaults.md)
+DEFAULT_BANDS_KM: tuple[float, ...] = defaults.CALIBRATION_BANDS_KM
 """Lower edges of the crow-fly distance bands of the error tables (km); a band runs from its
 edge up to (not including) the next one, the last is open-ended (>= 50 km)."""
 
-LOSS_SCALE = 0.05
-"""Scale of the ``soft_l1`` loss on ``log(model / reference)``: residuals beyond about 5 %
-count linearly (like an absolute error), smaller ones quadratically."""
+LOSS_SCALE = defaults.CALIBRATION_LOSS_SCALE
+"""Scale of the ``soft_l1`` loss on ``log(model / reference)``."""
 
-MIN_PAIRS = 20
+MIN_PAIRS = defaults.CALIBRATION_MIN_PAIRS
 """Fewest valid reference pairs a fit accepts."""
 
-DROP_WARN_SHARE = 0.2
+DROP_WARN_SHARE = defaults.CALIBRATION_DROP_WARN_SHARE
 """Warn loudly when more than this share of the reference rows is left out."""
 
-MAX_MARGINAL_KMH = 200.0
-"""Fastest *marginal* speed ``dL/dt`` a fitted curve may imply (km/h): a trip 1 km longer by
-road takes at least 0.3 min more. Without a bound, a fit with few breakpoints can make the
-time barely grow over a whole segment (on the OTP car pairs: 300–380 km/h between 10 and
-50 km), so reach jumps with the time budget. The bound is above the motorway limit because
-the curve is an average over different trips: from Den Haag Zuid-West, OTP's median car time
-rises from 26 min at 12 km by road (town) to 32 min at 24 km (motorway), about 170 km/h
-"marginal" between band medians; 130 km/h would cost one point of median error and bias the
-20–50 km band by +12 %."""
+MAX_MARGINAL_KMH = defaults.MAX_MARGINAL_KMH
+"""Fastest *marginal* speed ``dL/dt`` a fitted curve may imply (km/h)."""
 
-SPEED_BOUNDS_KMH = (0.5, MAX_MARGINAL_KMH)
-FIXED_BOUNDS_MIN = (0.0, 30.0)
+SPEED_BOUNDS_KMH = (defaults.MIN_FITTED_SPEED_KMH, MAX_MARGINAL_KMH)
+FIXED_BOUNDS_MIN = defaults.FIXED_BOUNDS_MIN
 
 POINT_ALIASES: dict[str, tuple[str, ...]] = {
     "origin_x": ("origin_x", "from_x", "departure_x", "o_x", "origin_lon", "from_lon",
@@ -916,11 +909,7 @@ def write_outputs(fit: CrowflyFit | NetworkFit, yaml_path: str | Path,
 
 
 # --------------------------------------------------------------------------- networks
-NETWORK_GRIDS: dict[str, tuple[float, ...]] = {
-    "speed_factor": (0.7, 0.8, 0.9, 1.0, 1.1, 1.2),
-    "junction_delay_s": (0.0, 5.0, 10.0, 15.0, 20.0, 30.0),
-    "connector_speed_kmh": (10.0, 12.5, 15.0, 17.5, 20.0, 25.0),
-}
+NETWORK_GRIDS: dict[str, tuple[float, ...]] = dict(defaults.NETWORK_GRIDS)
 """Values tried per network parameter (coordinate descent, :func:`fit_network`): a factor
 on every link speed (as a study period), the car profile's ``urban_junction_delay_s`` (only
 for networks read with ``urban:``) and the zone connector speed (km/h)."""
@@ -958,7 +947,7 @@ class NetworkFitOptions(_config.Section):
     connectors: dict = Field(default_factory=dict)
     grids: dict[str, list[float]] = Field(
         default_factory=lambda: {k: list(v) for k, v in NETWORK_GRIDS.items()})
-    rounds: int = Field(2, ge=1, le=5)
+    rounds: int = Field(defaults.NETWORK_FIT_ROUNDS, ge=1, le=5)
     bands_km: list[float] = Field(default_factory=lambda: list(DEFAULT_BANDS_KM))
 
     @field_validator("grids")

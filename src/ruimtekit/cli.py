@@ -19,6 +19,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from ruimtekit import defaults
 from ruimtekit._errors import RuimtekitError, describe_validation
 from ruimtekit.analysis import transit_access
 
@@ -49,30 +50,34 @@ SchedulerOpt = Annotated[str | None, typer.Option(
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Details: every module's "
                                           "INFO and DEBUG messages, with logger names.")]
 
-# transit routing options shared by `transit` and `matrix` (defaults: transit.TransitParams)
+# transit routing options shared by `transit` and `matrix` (defaults: transit.TransitParams,
+# from ruimtekit.defaults)
 MaxRidesOpt = Annotated[int | None, typer.Option(
-    help="Most vehicles per trip (default 6 = 5 transfers; R5 8).")]
+    help=f"Most vehicles per trip (default {defaults.MAX_TRANSFERS + 1} = "
+         f"{defaults.MAX_TRANSFERS} transfers; R5 8).")]
 MaxTransfersOpt = Annotated[int | None, typer.Option(help="Maximum transfers (= max rides - 1).")]
 EgressOpt = Annotated[str | None, typer.Option(
     help="Egress mode walk (default) or bike (columns get _bike).")]
 WalkSpeedOpt = Annotated[float | None, typer.Option(
     help="Walking speed km/h (default: the fitted crow-fly walk model for straight-line legs, "
-         "4.8 on a street network; R5 3.6).")]
+         f"{defaults.WALK_SPEED_KMH:g} on a street network; R5 3.6).")]
 BikeSpeedOpt = Annotated[float | None, typer.Option(
-    help="Cycling speed km/h (default: the fitted crow-fly bike model, 15 on a street network; "
-         "R5 12).")]
+    help="Cycling speed km/h (default: the fitted crow-fly bike model, "
+         f"{defaults.BIKE_SPEED_KMH:g} on a street network; R5 12).")]
 MaxWalkOpt = Annotated[float | None, typer.Option(
-    help="Longest walking access leg in minutes (15).")]
+    help=f"Longest walking access leg in minutes ({defaults.ACCESS_MAX_MIN['walk']:g}).")]
 MaxBikeOpt = Annotated[float | None, typer.Option(
-    help="Longest cycling access leg in minutes (20).")]
-MaxEgressOpt = Annotated[float | None, typer.Option(help="Longest egress leg in minutes (15).")]
+    help=f"Longest cycling access leg in minutes ({defaults.ACCESS_MAX_MIN['bike']:g}).")]
+MaxEgressOpt = Annotated[float | None, typer.Option(
+    help=f"Longest egress leg in minutes ({defaults.EGRESS_MAX_MIN['walk']:g}).")]
 TransferRadiusOpt = Annotated[float | None, typer.Option(
-    help="Walking transfers between stops up to this many metres (400; R5 1000).")]
+    help=f"Walking transfers between stops up to this many metres "
+         f"({defaults.TRANSFER_RADIUS_M:g}; R5 1000).")]
 BoardSlackOpt = Annotated[int | None, typer.Option(
-    help="Minimum wait in seconds before every boarding (0; R5 60).")]
+    help=f"Minimum wait in seconds before every boarding ({defaults.BOARD_SLACK_S}; R5 60).")]
 PercentilesOpt = Annotated[list[str] | None, typer.Option(
     help="Travel-time percentiles over the window (GTFS; repeatable or comma-separated; "
-         "default 50).")]
+         f"default {', '.join(f'{p:g}' for p in defaults.PERCENTILES)}).")]
 WorkingCrsOpt = Annotated[str | None, typer.Option(
     help="Working CRS: EPSG:28992 (default), a projected metric CRS such as EPSG:31982, or "
          "auto (UTM zone).")]
@@ -254,7 +259,8 @@ def access_cmd(
                                          "'access', EPSG:28992).")],
     cutoff: Annotated[list[str] | None, typer.Option(
         "--cutoff", "--cutoffs", help="Time budgets in minutes (repeatable or "
-        "comma-separated: --cutoff 15 --cutoff 30 = --cutoff 15,30; default 45).")] = None,
+        f"comma-separated: --cutoff 15 --cutoff 30 = --cutoff 15,30; default "
+        f"{defaults.CUTOFF_MIN:g}).")] = None,
     decay: Annotated[list[str] | None, typer.Option(
         "--decay", help="Gravity decay, e.g. exponential:beta=0.05 or "
         "logistic:beta=0.1,t0=30 (repeatable or comma-separated; t in minutes).")] = None,
@@ -276,7 +282,7 @@ def access_cmd(
         help="Id column of the zones file (default: zone code columns, id or zone_id); "
         "point files (addresses, PC6 centroids) are routed from the points.")] = None,
     max_snap_m: Annotated[float, typer.Option(help="Maximum snapping distance to the "
-                                              "network (metres).")] = 500.0,
+                                              "network (metres).")] = defaults.MAX_SNAP_M,
     quiet: QuietOpt = False,
     scheduler: SchedulerOpt = None,
 ) -> None:
@@ -321,13 +327,15 @@ def transit_cmd(
                                                  "network.json and tariff CSV.")] = None,
     date: Annotated[str | None, typer.Option(help="Service date YYYY-MM-DD (GTFS).")] = None,
     window: Annotated[str, typer.Option(help="Departure window HH:MM-HH:MM (GTFS).")] =
-        "07:00-09:00",
-    step: Annotated[int, typer.Option(help="Departure step in seconds (GTFS).")] = 60,
+        "-".join(defaults.TRANSIT_WINDOW),
+    step: Annotated[int, typer.Option(help="Departure step in seconds (GTFS).")] = (
+        defaults.DEPARTURE_STEP_S),
     percentiles: PercentilesOpt = None,
     max_rides: MaxRidesOpt = None,
     max_transfers: MaxTransfersOpt = None,
     max_time: Annotated[float | None, typer.Option(
-        help="Longest trip in minutes (default 120); longer = unreachable.")] = None,
+        help=f"Longest trip in minutes (default {defaults.MAX_TIME_MIN:g}); longer = "
+             "unreachable.")] = None,
     access: Annotated[list[str] | None, typer.Option(
         help="Access modes: walk → *_transit, bike → *_bike_transit (repeatable or "
              "comma-separated; default walk).")] = None,
@@ -340,7 +348,8 @@ def transit_cmd(
     transfer_radius: TransferRadiusOpt = None,
     board_slack: BoardSlackOpt = None,
     max_snap: Annotated[float | None, typer.Option(
-        help="Farthest snap to the street networks in metres (500; R5 1600).")] = None,
+        help=f"Farthest snap to the street networks in metres ({defaults.MAX_SNAP_M:g}; "
+             "R5 1600).")] = None,
     walk_network: Annotated[Path | None, typer.Option(
         help="Street network file (OSM .pbf, GraphML) for walking access, egress, direct "
              "walks and (GTFS) transfers, instead of straight lines.")] = None,
@@ -356,7 +365,8 @@ def transit_cmd(
              "in minutes, NaN unreachable) for the first access mode.")] = None,
     cutoffs: Annotated[list[str] | None, typer.Option(
         "--cutoffs", "--cutoff", help="Time budgets in minutes (repeatable or "
-        "comma-separated; default 30,45,60).")] = None,
+        f"comma-separated; default {','.join(f'{c:g}' for c in defaults.TRANSIT_CUTOFFS_MIN)}).")
+    ] = None,
     opportunity: Annotated[str, typer.Option(help="Opportunity column of the zones file "
                                              "(e.g. jobs, establishments).")] = "jobs",
     quiet: QuietOpt = False,
@@ -394,8 +404,8 @@ def transit_cmd(
     except ValueError:
         raise InputError(None, f"cannot parse --window {window!r}",
                          "use e.g. --window 07:00-09:00") from None
-    pcts = _commands.split_numbers(percentiles, "--percentiles") or [50.0]
-    cuts = _commands.split_numbers(cutoffs, "--cutoffs") or [30.0, 45.0, 60.0]
+    pcts = _commands.split_numbers(percentiles, "--percentiles") or list(defaults.PERCENTILES)
+    cuts = _commands.split_numbers(cutoffs, "--cutoffs") or list(defaults.TRANSIT_CUTOFFS_MIN)
     modes = _commands.split_list(access) or ["walk"]
     base = transit.TransitParams()
     limits = {"walk": max_walk, "bike": max_bike}
@@ -490,9 +500,10 @@ def matrix_cmd(
     destination_id_column: Annotated[str | None, typer.Option(
         help="Id column of the destinations.")] = None,
     max_time: Annotated[float | None, typer.Option(
-        help="Longest travel time in minutes (default 120); longer pairs are NaN.")] = None,
+        help=f"Longest travel time in minutes (default {defaults.MATRIX_MAX_TIME_MIN:g}); "
+             "longer pairs are NaN.")] = None,
     max_snap_m: Annotated[float, typer.Option(help="Maximum distance to the street "
-                                              "network (metres).")] = 500.0,
+                                              "network (metres).")] = defaults.MAX_SNAP_M,
     chunk_pairs: Annotated[int | None, typer.Option(
         help="Origin-destination pairs per written block (memory bound; default "
              "2,000,000).")] = None,
@@ -505,7 +516,7 @@ def matrix_cmd(
                                                  "network.json and tariff CSV.")] = None,
     date: Annotated[str | None, typer.Option(help="Service date YYYY-MM-DD (GTFS).")] = None,
     window: Annotated[str, typer.Option(help="Departure window HH:MM-HH:MM (GTFS).")] =
-        "07:00-09:00",
+        "-".join(defaults.TRANSIT_WINDOW),
     departure: Annotated[str | None, typer.Option(
         help="One departure time HH:MM instead of --window (GTFS).")] = None,
     step: Annotated[int | None, typer.Option(help="Departure step in seconds (GTFS).")] = None,
@@ -557,7 +568,8 @@ def borrowed_size_cmd(
         "--mass", help="Mass column(s) (counts) to measure; repeat. Default: population, jobs.")
     ] = None,
     cutoff: Annotated[float, typer.Option(
-        "--cutoff", help="Commuting tolerance T in minutes (reachable when t <= T).")] = 45.0,
+        "--cutoff", help="Commuting tolerance T in minutes (reachable when t <= T).")] = (
+        defaults.COMMUTE_CUTOFF_MIN),
     mode: Annotated[list[str] | None, typer.Option(
         "--mode", help="Crow-fly mode(s): car, bike, e_bike, walk; repeat. Default: car.")
     ] = None,
@@ -581,7 +593,7 @@ def borrowed_size_cmd(
     ] = "amenities",
     threshold_sd: Annotated[float, typer.Option(
         "--threshold-sd", help="Residual SD beyond which a city is 'borrowing'/'shadow'.")
-    ] = 0.5,
+    ] = defaults.SHADOW_THRESHOLD_SD,
     quiet: QuietOpt = False,
 ) -> None:
     """Borrowed size per zone: own, reachable (within CUTOFF minutes) and borrowed mass,
@@ -654,9 +666,10 @@ def candidates_cmd(
         "--as-of", help="Reference date YYYY-MM-DD for vacancy duration (default today).")
     ] = None,
     m2_per_dwelling: Annotated[float, typer.Option(
-        "--m2-per-dwelling", help="Floor area per potential dwelling (m²).")] = 75.0,
+        "--m2-per-dwelling", help="Floor area per potential dwelling (m²).")] = (
+        defaults.M2_PER_DWELLING),
     top_n: Annotated[int, typer.Option("--top-n", help="Top-N size of the stability report.")
-                     ] = 20,
+                     ] = defaults.CANDIDATES_TOP_N,
     quiet: QuietOpt = False,
 ) -> None:
     """Rank vacant offices/shops as transformation and densification candidates.
@@ -885,13 +898,15 @@ def fetch(
              "name/CR27, PC4, bbox 'xmin,ymin,xmax,ymax' (RD m or WGS84 lon/lat) or a "
              "polygon file.")],
     buffer_km: Annotated[float, typer.Option(
-        "--buffer-km", help="Catchment buffer around the region in km (default 50: the "
-                            "45-minute car reach).")] = 50.0,
+        "--buffer-km", help=f"Catchment buffer around the region in km (default "
+                            f"{defaults.BUFFER_KM:g}: the 45-minute car reach).")] = (
+        defaults.BUFFER_KM),
     sources_: Annotated[list[str] | None, typer.Option(
         "--sources", help="Subset of cbs,statline,bag,osm,gtfs,ns (repeatable or "
         "comma-separated; default all).")] = None,
     year: Annotated[int, typer.Option(
-        "--year", help="Year of the CBS wijk/buurt boundaries and Kerncijfers table.")] = 2023,
+        "--year", help="Year of the CBS wijk/buurt boundaries and Kerncijfers table.")] = (
+        defaults.DATA_YEAR),
     out: Annotated[Path | None, typer.Option(
         "--out", help="Cache folder (default data/raw/<region>).")] = None,
     osm_method: Annotated[str, typer.Option(

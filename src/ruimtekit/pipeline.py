@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ruimtekit import __version__, _crs, _io
+from ruimtekit import __version__, _crs, _io, defaults
 from ruimtekit import study as _study
 from ruimtekit._context import RunContext
 from ruimtekit._errors import StudyError
@@ -198,7 +198,7 @@ def provenance(ctx: RunContext, *, study_file: Path | None, started: _dt.datetim
     }
 
 
-MAX_PROVENANCE_CHARS = 1_000_000
+MAX_PROVENANCE_CHARS = defaults.MAX_PROVENANCE_CHARS
 """Largest study text / resolved study copied into provenance.json (characters); larger
 ones are replaced by their size and SHA-256 (user data is not expanded beyond this)."""
 

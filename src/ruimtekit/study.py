@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from ruimtekit import _io
+from ruimtekit import _io, defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import StudyError
 from ruimtekit.analysis import accessibility, borrowed_size, candidates, transit_access
@@ -64,10 +64,10 @@ class MapsConfig(Section):
 
     enabled: bool = True
     offline: bool = True
-    basemap: Literal["pdok", "osm", "none"] = "pdok"
-    classification: str = "quantiles"
-    k: int = Field(5, ge=2, le=12)
-    simplify_m: float = Field(25.0, ge=0)
+    basemap: Literal["pdok", "osm", "none"] = defaults.BASEMAP
+    classification: str = defaults.CLASSIFICATION
+    k: int = Field(defaults.CLASSES_K, ge=2, le=12)
+    simplify_m: float = Field(defaults.SIMPLIFY_M, ge=0)
     figures: bool = True
 
 

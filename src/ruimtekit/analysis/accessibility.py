@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from ruimtekit import _config, _io
+from ruimtekit import _config, _io, defaults
 from ruimtekit._errors import InputError, NetworkError
 from ruimtekit.analysis import _ownzone
 from ruimtekit.engine import _kernels, impedance
@@ -321,7 +321,7 @@ def connector_access(
     zones: gpd.GeoDataFrame,
     destinations: gpd.GeoDataFrame | None = None,
     opportunity: str = "jobs",
-    measures: Iterable[float | Decay | dict] = (45,),
+    measures: Iterable[float | Decay | dict] = (defaults.CUTOFF_MIN,),
     mode: str | None = None,
     connectors: Any = None,
     horizon_min: float | None = None,
@@ -423,7 +423,7 @@ def connector_times(
     origins: tuple[np.ndarray, np.ndarray],
     destinations: tuple[np.ndarray, np.ndarray],
     connectors: Any = None,
-    max_time_min: float = 120.0,
+    max_time_min: float = defaults.MATRIX_MAX_TIME_MIN,
     land: Any = None,
 ) -> np.ndarray:
     """Door-to-door travel times (seconds, float64; ``inf`` beyond ``max_time_min``)
@@ -498,9 +498,9 @@ def histogram(
 def od_matrix(
     graph: _graph.Graph,
     zones: gpd.GeoDataFrame,
-    max_time_min: float = 45,
+    max_time_min: float = defaults.CUTOFF_MIN,
     mode: str | None = None,
-    max_snap_m: float = 500.0,
+    max_snap_m: float = defaults.MAX_SNAP_M,
     access_speed_kmh: float | None = None,
     scheduler: Any = None,
     destinations: gpd.GeoDataFrame | None = None,
@@ -547,8 +547,8 @@ def od_search_inputs(
     graph: _graph.Graph,
     origins: gpd.GeoDataFrame,
     destinations: gpd.GeoDataFrame | None = None,
-    max_time_min: float = 45,
-    max_snap_m: float = 500.0,
+    max_time_min: float = defaults.CUTOFF_MIN,
+    max_snap_m: float = defaults.MAX_SNAP_M,
     access_speed_kmh: float | None = None,
 ) -> SearchInputs:
     """Search inputs for a travel-time matrix from ``origins`` to ``destinations``.
@@ -702,7 +702,7 @@ def skim_access(
     skim: pd.DataFrame | str | Path,
     zones: gpd.GeoDataFrame,
     opportunity: str = "jobs",
-    cutoffs: Iterable[float] = (45,),
+    cutoffs: Iterable[float] = (defaults.CUTOFF_MIN,),
     decays: Iterable[Decay | dict] = (),
     mode: str = "skim",
     horizon_min: float | None = None,
@@ -769,8 +769,8 @@ def effective_density(
     opportunity: str = "jobs",
     alpha: float = 1.0,
     graph: _graph.Graph | None = None,
-    max_snap_m: float = 500.0,
-    max_distance_km: float = 300.0,
+    max_snap_m: float = defaults.MAX_SNAP_M,
+    max_distance_km: float = defaults.EFFECTIVE_DENSITY_MAX_KM,
 ) -> gpd.GeoDataFrame:
     """Effective density (Graham 2007): ``ED_i = sum_j E_j / d_ij^alpha``.
 
@@ -1009,9 +1009,9 @@ class AccessibilityConfig(_config.Section):
     impedance: str | dict[str, str] = "crowfly"
     crowfly: dict[str, _CrowflyModel] = Field(default_factory=dict)
     skim_columns: SkimColumns = Field(default_factory=SkimColumns)
-    cutoffs: list[float] = Field(default_factory=lambda: [45.0])
+    cutoffs: list[float] = Field(default_factory=lambda: [defaults.CUTOFF_MIN])
     decays: list[DecayConfig] = Field(default_factory=list)
-    max_snap_m: float = Field(500.0, gt=0)
+    max_snap_m: float = Field(defaults.MAX_SNAP_M, gt=0)
     access_speed_kmh: float | None = Field(None, gt=0)
     horizon_min: float | None = Field(None, gt=0)
     matrix: bool = False

@@ -39,6 +39,7 @@ zone × zone matrix in minutes, or a callable returning blocks of rows.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 from collections.abc import Mapping, Sequence
@@ -51,7 +52,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from ruimtekit import CRS, _vector
+from ruimtekit import CRS, _vector, defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
 from ruimtekit.analysis import accessibility, agglomeration, catchments, spatial
@@ -62,8 +63,8 @@ from ruimtekit.io import places
 
 log = logging.getLogger(__name__)
 
-RING_BANDS_KM: tuple[tuple[float, float], ...] = ((0, 10), (10, 25), (25, 50))
-TIME_BANDS_MIN: tuple[tuple[float, float], ...] = ((0, 15), (15, 30), (30, 45))
+RING_BANDS_KM: tuple[tuple[float, float], ...] = defaults.RING_BANDS_KM
+TIME_BANDS_MIN: tuple[tuple[float, float], ...] = defaults.TIME_BANDS_MIN
 CROWFLY_MODES = tuple(impedance.DEFAULT_MODELS)
 
 
@@ -434,7 +435,7 @@ def assign_points_to_zones(
     zones: gpd.GeoDataFrame,
     *,
     code_column: str = "code",
-    max_distance_m: float = 2000.0,
+    max_distance_m: float = defaults.ZONE_ASSIGN_MAX_M,
 ) -> tuple[pd.Series, pd.DataFrame]:
     """Map point codes (e.g. 2015 wijk centroids) to the zone polygon they fall in.
 
@@ -478,7 +479,7 @@ def wijk_zone_mapping(
     zones: gpd.GeoDataFrame,
     *,
     prefer_gemeente_code: bool = True,
-    max_distance_m: float = 2000.0,
+    max_distance_m: float = defaults.ZONE_ASSIGN_MAX_M,
 ) -> tuple[pd.Series, dict[str, Any]]:
     """Map CBS wijk codes (``WK`` + 6 digits, 2015) to zones.
 
@@ -529,7 +530,7 @@ def jobs_to_zones(
     zones: gpd.GeoDataFrame,
     *,
     column: str = "banen_werkplaats",
-    max_distance_m: float = 2000.0,
+    max_distance_m: float = defaults.ZONE_ASSIGN_MAX_M,
 ) -> tuple[pd.Series, dict[str, Any]]:
     """Jobs per zone from CBS 2014 banen by wijk or gemeente (2015 codes).
 
@@ -743,7 +744,7 @@ def compare_catchments(
     times_min: catchments.TimeSource,
     zone_ids: Sequence[str],
     *,
-    cutoff_min: float = 45.0,
+    cutoff_min: float = defaults.COMMUTE_CUTOFF_MIN,
     mode: str = "car",
 ) -> pd.DataFrame:
     """Observed inbound commuting vs the modelled catchment, on one zone set.
@@ -810,7 +811,7 @@ def compare_catchments(
     return out
 
 
-OBSERVED_CATCHMENT_COVERAGE = 0.9
+OBSERVED_CATCHMENT_COVERAGE = defaults.OBSERVED_CATCHMENT_COVERAGE
 """Share of in-commuters covered by the observed catchment of :func:`compare_catchments`."""
 
 
@@ -857,7 +858,7 @@ def observed_flows_long(
     observed: ObservedFlows,
     times_min: catchments.TimeSource,
     *,
-    cutoff_min: float = 45.0,
+    cutoff_min: float = defaults.COMMUTE_CUTOFF_MIN,
 ) -> pd.DataFrame:
     """Non-zero zone flows: ``home_zone, work_zone, banen, share_of_work_zone_jobs,
     time_min, in_catchment``."""
@@ -874,7 +875,7 @@ def observed_flows_long(
 
 
 # --------------------------------------------------------------------------- impedance
-NETWORK_HORIZON_MIN = 240.0
+NETWORK_HORIZON_MIN = defaults.NETWORK_HORIZON_MIN
 """Search horizon (minutes) of zone-to-zone network times; longer trips are unreachable."""
 
 
@@ -1014,23 +1015,23 @@ class BorrowedSizeConfig(Section):
     crowfly_models: dict[str, impedance.CrowflyModel] = Field(default_factory=dict)
     networks: dict[str, str] = Field(default_factory=dict)
     rail_network: str | None = None
-    rail_access_radius_m: float = Field(5000.0, gt=0)
-    rail_egress_radius_m: float = Field(2000.0, gt=0)
-    cutoff_min: float = Field(45.0, gt=0, le=MAX_CUTOFF_MIN)
-    catchment_cutoffs_min: list[float] = Field(default_factory=lambda: [45.0])
+    rail_access_radius_m: float = Field(defaults.RAIL_ACCESS_RADIUS_M, gt=0)
+    rail_egress_radius_m: float = Field(defaults.RAIL_EGRESS_RADIUS_M, gt=0)
+    cutoff_min: float = Field(defaults.COMMUTE_CUTOFF_MIN, gt=0, le=MAX_CUTOFF_MIN)
+    catchment_cutoffs_min: list[float] = Field(
+        default_factory=lambda: [defaults.COMMUTE_CUTOFF_MIN])
     ring_bands_km: list[tuple[float, float]] = Field(
         default_factory=lambda: [tuple(b) for b in RING_BANDS_KM])
     time_bands_min: list[tuple[float, float]] = Field(
         default_factory=lambda: [tuple(b) for b in TIME_BANDS_MIN])
     potential_decay: DecayConfig = Field(
-        default_factory=lambda: DecayConfig(kind="exponential",
-                                                          params={"beta": 0.05}))
+        default_factory=lambda: DecayConfig(**copy.deepcopy(defaults.POTENTIAL_DECAY)))
     outcome: str = "amenities"
     outcome_per: str | None = "population"
     own_size: str = "population"
     surrounding: list[str] | None = None
     regression_mode: str | None = None
-    threshold_sd: float = Field(0.5, ge=0)
+    threshold_sd: float = Field(defaults.SHADOW_THRESHOLD_SD, ge=0)
     centres: Path | None = None
     observed_flows: Path | None = None
     rings: Literal["fine", "points"] = "fine"
@@ -1042,7 +1043,8 @@ class BorrowedSizeConfig(Section):
     sensitivity_outcomes: list[str] = Field(
         default_factory=lambda: ["amenities", "jobs", "establishments"])
     bootstrap_draws: int = Field(BOOTSTRAP_DRAWS, ge=0)
-    cutoff_sensitivity_min: list[float] = Field(default_factory=lambda: [30.0, 45.0, 60.0])
+    cutoff_sensitivity_min: list[float] = Field(
+        default_factory=lambda: list(defaults.CUTOFF_SENSITIVITY_MIN))
     fit_decay: bool = True
     use_fitted_decay: bool = False
 

@@ -52,7 +52,7 @@ import pandas as pd
 import shapely
 from pydantic import Field, field_validator, model_validator
 
-from ruimtekit import CRS, _io
+from ruimtekit import CRS, _io, defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
 from ruimtekit.io import places, synthetic
@@ -64,10 +64,7 @@ FUNCTION_LABELS = {"kantoor": "office", "winkel": "shop", "bedrijf": "business p
                    "overig": "other building"}
 STATION_TYPES = ("intercity", "sprinter", "metro", "tram", "bus", "ferry", "other")
 FIXED_CRITERIA = ("station", "underuse", "structural", "floor_area")
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "transit_access": 0.25, "bike_access": 0.15, "station": 0.25,
-    "underuse": 0.10, "structural": 0.15, "floor_area": 0.10,
-}
+DEFAULT_WEIGHTS: dict[str, float] = dict(defaults.CANDIDATE_WEIGHTS)
 """Default criterion weights (sum 1). Study weights override these per key."""
 ACCESS_MODE_ALIASES: dict[str, tuple[str, ...]] = {
     "transit_access": ("transit", "pt"),
@@ -98,9 +95,9 @@ class StationRadius(Section):
         radius used for the "within station radius" share.
     """
 
-    peak: float = Field(1.0, ge=0, le=1)
-    full_m: float = Field(800.0, ge=0)
-    zero_m: float = Field(1200.0, ge=0)
+    peak: float = Field(defaults.STATION_RADII["intercity"]["peak"], ge=0, le=1)
+    full_m: float = Field(defaults.STATION_RADII["intercity"]["full_m"], ge=0)
+    zero_m: float = Field(defaults.STATION_RADII["intercity"]["zero_m"], ge=0)
 
     @model_validator(mode="after")
     def _order(self) -> StationRadius:
@@ -118,12 +115,7 @@ class StationRadius(Section):
 
 
 def _default_radii() -> dict[str, StationRadius]:
-    return {
-        "intercity": StationRadius(peak=1.0, full_m=800, zero_m=1200),
-        "sprinter": StationRadius(peak=0.8, full_m=600, zero_m=1000),
-        "metro": StationRadius(peak=0.8, full_m=600, zero_m=1000),
-        "tram": StationRadius(peak=0.4, full_m=300, zero_m=500),
-    }
+    return {kind: StationRadius(**r) for kind, r in defaults.STATION_RADII.items()}
 
 
 class StabilityConfig(Section):
@@ -140,8 +132,8 @@ class StabilityConfig(Section):
         Seed of the Dirichlet draws.
     """
 
-    delta: float = Field(0.2, ge=0, lt=1)
-    n_random: int = Field(100, ge=0, le=10_000)
+    delta: float = Field(defaults.STABILITY_DELTA, ge=0, lt=1)
+    n_random: int = Field(defaults.STABILITY_DRAWS, ge=0, le=10_000)
     seed: int = 0
 
 
@@ -205,12 +197,12 @@ class CandidatesConfig(Section):
     constraints: list[str] = Field(default_factory=list)
     weights: dict[str, float] = Field(default_factory=dict)
     radii: dict[str, StationRadius] = Field(default_factory=dict)
-    hov_types: list[str] = Field(default_factory=lambda: ["intercity", "sprinter", "metro"])
-    structural_years: int = Field(3, ge=1, le=50)
+    hov_types: list[str] = Field(default_factory=lambda: list(defaults.HOV_TYPES))
+    structural_years: int = Field(defaults.STRUCTURAL_YEARS, ge=1, le=50)
     as_of: dt.date | None = None
-    m2_per_dwelling: float = Field(75.0, gt=0)
-    underuse_gap: float = Field(0.25, gt=0, le=1)
-    top_n: int = Field(20, ge=1)
+    m2_per_dwelling: float = Field(defaults.M2_PER_DWELLING, gt=0)
+    underuse_gap: float = Field(defaults.UNDERUSE_GAP, gt=0, le=1)
+    top_n: int = Field(defaults.CANDIDATES_TOP_N, ge=1)
     benchmark: tuple[float, float] = BENCHMARK
     stability: StabilityConfig = Field(default_factory=StabilityConfig)
 
@@ -315,7 +307,7 @@ def percentile_rank(values: pd.Series | np.ndarray) -> np.ndarray:
 
 
 def is_structural(vacant_since: pd.Series, as_of: dt.date | str | pd.Timestamp,
-                  years: int = 3) -> pd.Series:
+                  years: int = defaults.STRUCTURAL_YEARS) -> pd.Series:
     """True where ``vacant_since + years`` calendar years is on or before ``as_of``.
 
     Example: vacant since 2021-05-01 is structural as of 2024-05-01, not on 2024-04-30.
@@ -395,7 +387,7 @@ def _choose_access_column(columns: Sequence[str], modes: Sequence[str]) -> str |
         if not m or m["mode"] not in modes:
             continue
         opp_rank = 0 if m["opp"] == "jobs" else 1
-        key = (opp_rank, abs(float(m["cut"]) - 45.0), c)
+        key = (opp_rank, abs(float(m["cut"]) - defaults.CUTOFF_MIN), c)
         if best is None or key < best:
             best = key
     return None if best is None else best[2]
@@ -913,8 +905,8 @@ def _zone_codes(zones: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def densification_zones(result: CandidateResult, zones: gpd.GeoDataFrame,
-                        m2_per_dwelling: float = 75.0, underuse_gap: float = 0.25
-                        ) -> gpd.GeoDataFrame:
+                        m2_per_dwelling: float = defaults.M2_PER_DWELLING,
+                        underuse_gap: float = defaults.UNDERUSE_GAP) -> gpd.GeoDataFrame:
     """Densification potential per zone.
 
     Potential dwellings = Σ vacant floor area of the (non-excluded) candidates in the zone
@@ -1034,7 +1026,9 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def stability_report(candidates: pd.DataFrame, weights: Mapping[str, float], *,
-                     top_n: int = 20, delta: float = 0.2, n_random: int = 100,
+                     top_n: int = defaults.CANDIDATES_TOP_N,
+                     delta: float = defaults.STABILITY_DELTA,
+                     n_random: int = defaults.STABILITY_DRAWS,
                      seed: int = 0) -> StabilityReport:
     """Ranks under ±``delta`` changes of each weight and Dirichlet perturbations.
 

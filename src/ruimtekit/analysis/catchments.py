@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ruimtekit import CRS
+from ruimtekit import CRS, defaults
 from ruimtekit._errors import InputError
 from ruimtekit.io import places
 
@@ -40,7 +40,7 @@ TimeSource = np.ndarray | Callable[[np.ndarray], np.ndarray]
 takes an int array of origin positions and returns the (len(origins) × destinations)
 block of minutes. ``inf`` means unreachable; NaN and negative values are errors."""
 
-DEFAULT_BLOCK = 256
+DEFAULT_BLOCK = defaults.CATCHMENT_BLOCK
 
 
 # --------------------------------------------------------------------------- time sources
@@ -196,7 +196,7 @@ def _union(geoms: np.ndarray, coverage: bool = False) -> Any:
 def zone_catchments(
     zones: gpd.GeoDataFrame,
     times_min: TimeSource,
-    cutoffs_min: Sequence[float] = (45.0,),
+    cutoffs_min: Sequence[float] = (defaults.COMMUTE_CUTOFF_MIN,),
     *,
     mode: str,
     centre_ids: Sequence[str] | None = None,
@@ -284,10 +284,10 @@ def isochrone_polygon(
     times_s: np.ndarray,
     cutoff_min: float,
     *,
-    buffer_m: float = 250.0,
+    buffer_m: float = defaults.ISOCHRONE_BUFFER_M,
     method: str = "buffer",
     cell_m: float | None = None,
-    concave_ratio: float = 0.3,
+    concave_ratio: float = defaults.ISOCHRONE_CONCAVE_RATIO,
 ) -> Any:
     """Polygon around the network nodes reached within ``cutoff_min``.
 
@@ -457,7 +457,7 @@ def graph_isochrones(
     graph: Any,
     times_s: np.ndarray | Iterable[np.ndarray],
     centre_ids: Sequence[str],
-    cutoffs_min: Sequence[float] = (45.0,),
+    cutoffs_min: Sequence[float] = (defaults.COMMUTE_CUTOFF_MIN,),
     **kwargs: Any,
 ) -> gpd.GeoDataFrame:
     """:func:`batch_isochrones` for a :class:`ruimtekit.network.graph.Graph` (node x/y from the graph).

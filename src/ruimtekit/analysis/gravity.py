@@ -38,17 +38,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ruimtekit import defaults
 from ruimtekit._errors import InputError
 
 log = logging.getLogger(__name__)
 
-TOL = 1e-10
+TOL = defaults.PPML_TOL
 """Convergence tolerance of the fixed-effect balancing (max relative margin error)."""
-MAX_ITER = 100
+MAX_ITER = defaults.PPML_MAX_ITER
 """Maximum outer (Newton) iterations."""
-MAX_COEF = 50.0
+MAX_COEF = defaults.PPML_MAX_COEF
 """A coefficient beyond this is taken as separation (no finite estimate)."""
-MAX_STEP = 1.0
+MAX_STEP = defaults.PPML_MAX_STEP
 """Largest change of a coefficient per Newton iteration."""
 CUTOFF_GRID_MIN: tuple[float, ...] = tuple(float(t) for t in range(10, 95, 5))
 """Cutoffs (minutes) scanned by :func:`fit_decay`."""

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from ruimtekit import defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
 from ruimtekit.analysis import spatial
@@ -41,9 +42,9 @@ log = logging.getLogger(__name__)
 
 WADDEN = ("GM0060", "GM0088", "GM0093", "GM0096", "GM0448")
 """Ameland, Schiermonnikoog, Terschelling, Vlieland, Texel: islands without road access."""
-BOOTSTRAP_DRAWS = 200
+BOOTSTRAP_DRAWS = defaults.BOOTSTRAP_DRAWS
 """Default number of pairs-bootstrap draws of :func:`bootstrap_classes`."""
-BOOTSTRAP_SEED = 20170
+BOOTSTRAP_SEED = defaults.BOOTSTRAP_SEED
 """Seed of the bootstrap."""
 CLASSES = ("borrowing", "as_expected", "shadow")
 
@@ -147,7 +148,7 @@ class ShadowSpec(Section):
     fixed_effects: str | None = None
     exclude: list[str] = Field(default_factory=list)
     surrounding_offset: float = 1.0
-    threshold_sd: float = Field(0.5, ge=0)
+    threshold_sd: float = Field(defaults.SHADOW_THRESHOLD_SD, ge=0)
 
     @property
     def outcome_label(self) -> str:

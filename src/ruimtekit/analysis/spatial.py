@@ -33,20 +33,21 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from ruimtekit import defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
 
 log = logging.getLogger(__name__)
 
-KNN_K = 6
+KNN_K = defaults.KNN_K
 """Default number of neighbours of kNN weights."""
-PERMUTATIONS = 999
+PERMUTATIONS = defaults.PERMUTATIONS
 """Default number of conditional permutations for pseudo p-values."""
-SEED = 12345
+SEED = defaults.PERMUTATION_SEED
 """Seed of the permutation tests (results are reproducible)."""
-LISA_ALPHA = 0.05
+LISA_ALPHA = defaults.LISA_ALPHA
 """Significance level of the LISA quadrant labels."""
-CONLEY_KM = 50.0
+CONLEY_KM = defaults.CONLEY_KM
 """Default Conley bandwidth (km): the outer ring of the borrowed-size regression."""
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from ruimtekit import _validate
+from ruimtekit import _validate, defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
 from ruimtekit.engine import rail, transit
@@ -196,7 +196,7 @@ class TransitConfig(TransitParams):
     max_transfers: int | None = Field(None, ge=0, le=15)
     access_modes: list[Literal["walk", "bike"]] = Field(default_factory=lambda: ["walk"])
     access_radius_m: dict[str, float] = Field(default_factory=dict)
-    cutoffs: list[float] = Field(default_factory=lambda: [30.0, 45.0, 60.0])
+    cutoffs: list[float] = Field(default_factory=lambda: list(defaults.TRANSIT_CUTOFFS_MIN))
     decays: list[dict[str, Any]] = Field(default_factory=list)
     headways_min: dict[int, float] | None = None
     access_networks: dict[Literal["walk", "bike"], str] = Field(default_factory=dict)
@@ -540,7 +540,7 @@ def od_matrix(
     network: Any, zones: Any, destinations: Any = None, *, access_mode: str = "walk",
     params: TransitParams | dict[str, Any] | None = None,
     access_network: _graph.Graph | None = None, egress_network: _graph.Graph | None = None,
-    block_size: int = 256,
+    block_size: int = defaults.TRANSIT_BLOCK,
 ) -> pd.DataFrame:
     """Transit travel-time matrix: zone-to-zone (or zone-to-point) percentiles.
 
@@ -598,7 +598,7 @@ def iter_od_blocks(
     network: Any, zones: Any, destinations: Any = None, *, access_mode: str = "walk",
     params: TransitParams | dict[str, Any] | None = None,
     access_network: _graph.Graph | None = None, egress_network: _graph.Graph | None = None,
-    block_size: int = 256,
+    block_size: int = defaults.TRANSIT_BLOCK,
 ) -> Iterator[Any]:
     """The travel times of :func:`od_matrix` block by block (bounded memory).
 

@@ -49,17 +49,18 @@ from typing import Any
 
 import numpy as np
 
+from ruimtekit import defaults
 from ruimtekit._errors import RuimtekitError
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = defaults.DASK_CONNECT_TIMEOUT_S
 """Seconds to wait for a remote scheduler before giving up (:func:`client_for`)."""
 
-BATCHES_PER_WORKER = 8
+BATCHES_PER_WORKER = defaults.BATCHES_PER_WORKER
 """Default number of batches per worker (load balancing vs. per-task overhead)."""
 
-MIN_BATCH = 64
+MIN_BATCH = defaults.MIN_BATCH
 """Default minimum origins per batch."""
 
 _ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx|inproc)://\S+$|^[\w.\-]+:\d+$")

@@ -58,7 +58,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from ruimtekit import _config, _vector
+from ruimtekit import _config, _vector, defaults
 from ruimtekit._errors import InputError
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class CrowflyModel(_config.Section):
     """
 
     mode: str
-    detour_factor: float = Field(1.25, ge=1.0, le=5.0)
+    detour_factor: float = Field(defaults.CROWFLY_DETOUR, ge=1.0, le=5.0)
     speed_curve: list[tuple[float, float]] = Field(min_length=1)
     fixed_min: float = Field(0.0, ge=0.0)
 
@@ -121,24 +121,9 @@ class CrowflyModel(_config.Section):
 
 
 DEFAULT_MODELS: dict[str, CrowflyModel] = {
-    # walk, bike, car: fitted with ruimtekit.calibrate.fit_crowfly on the OpenTripPlanner 2.2
-    # calibration half of otp_dhzw_calibration (benchmarks/validate_travel_times.py --refit):
-    # detour = median OTP route / straight line; speeds fitted; fixed minutes fitted for the
-    # car (0), held at the terminal times 1 min (bike parking) and 0 (walk).
-    "walk": CrowflyModel(mode="walk", detour_factor=1.233,
-                         speed_curve=[(0.0, 3.94), (1.5, 4.35), (5.0, 4.76)], fixed_min=0.0),
-    "bike": CrowflyModel(mode="bike", detour_factor=1.332,
-                         speed_curve=[(0.0, 15.24), (5.0, 15.6), (30.0, 16.79)], fixed_min=1.0),
-    # e-bike: engineering value (no reference times to fit on)
-    "e_bike": CrowflyModel(mode="e_bike", detour_factor=1.25, speed_curve=[(0.0, 20.0)],
-                           fixed_min=1.0),
-    "car": CrowflyModel(
-        mode="car",
-        detour_factor=1.416,
-        speed_curve=[(0.0, 8.68), (2.0, 16.87), (5.0, 19.51), (10.0, 23.03), (15.0, 31.98),
-                     (20.0, 39.97), (30.0, 52.94), (50.0, 71.29), (100.0, 88.58)],
-        fixed_min=0.0,
-    ),
+    # walk, bike, car fitted on OpenTripPlanner times; e-bike an engineering value
+    # (values and provenance: ruimtekit.defaults.CROWFLY_MODELS)
+    mode: CrowflyModel(mode=mode, **fields) for mode, fields in defaults.CROWFLY_MODELS.items()
 }
 """Dutch default crow-fly models per mode, fitted on OpenTripPlanner times (module docstring)."""
 DEFAULT_MODELS["ebike"] = DEFAULT_MODELS["e_bike"]  # the networks module's spelling

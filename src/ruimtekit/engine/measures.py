@@ -22,11 +22,12 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from ruimtekit import _config
+from ruimtekit import _config, defaults
 from ruimtekit._errors import InputError
 
-DEFAULT_UNBOUNDED_HORIZON_MIN = 90.0
-"""Search horizon (minutes) used when an unbounded decay is requested without a horizon."""
+DEFAULT_UNBOUNDED_HORIZON_MIN = defaults.UNBOUNDED_HORIZON_MIN
+"""Search horizon (minutes) used when an unbounded decay is requested without a horizon
+(:data:`ruimtekit.defaults.UNBOUNDED_HORIZON_MIN`)."""
 
 
 def format_number(x: float) -> str:
@@ -195,9 +196,8 @@ def as_decay(spec: Decay | dict | DecayConfig) -> Decay:
                      "give {kind: exponential, params: {beta: 0.05}}")
 
 
-MAX_CUTOFF_MIN = 24 * 60.0
-"""Largest time budget accepted (minutes): a day. Larger cutoffs are unit mistakes
-(seconds for minutes)."""
+MAX_CUTOFF_MIN = defaults.MAX_CUTOFF_MIN
+"""Largest time budget accepted (minutes): a day (:data:`ruimtekit.defaults.MAX_CUTOFF_MIN`)."""
 
 
 def measure_list(cutoffs_min: Iterable[float], decays: Iterable[Decay | dict]) -> list[Decay]:
@@ -241,7 +241,7 @@ def weight_table(measures: Sequence[Decay], max_t: int) -> np.ndarray:
 def aggregate_times(
     times_s: np.ndarray,
     opportunities: np.ndarray,
-    cutoffs_min: Iterable[float] = (45,),
+    cutoffs_min: Iterable[float] = (defaults.CUTOFF_MIN,),
     decays: Iterable[Decay | dict] = (),
     horizon_min: float | None = None,
 ) -> dict[str, np.ndarray]:

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ruimtekit import defaults
 from ruimtekit._errors import InputError
 from ruimtekit.io import places
 from ruimtekit.network import graph as _graph
@@ -49,18 +50,19 @@ TARIFF_FILE = "tariff-distances-2022-01.csv"
 
 @dataclass
 class RailModel:
-    """Parameters of the rail speed and waiting model (minutes, km, km/h)."""
+    """Parameters of the rail speed and waiting model (minutes, km, km/h; defaults
+    :data:`ruimtekit.defaults.RAIL_MODEL`)."""
 
-    v_min_kmh: float = 50.0
-    v_max_kmh: float = 115.0
-    d_short_km: float = 2.0
-    d_long_km: float = 30.0
-    dwell_min: float = 1.0
-    headway_intercity_min: float = 15.0
-    headway_sprinter_min: float = 15.0
-    transfer_penalty_min: float = 3.0
-    skip_ratio: float = 1.25
-    fallback_detour: float = 1.15
+    v_min_kmh: float = defaults.RAIL_MODEL["v_min_kmh"]
+    v_max_kmh: float = defaults.RAIL_MODEL["v_max_kmh"]
+    d_short_km: float = defaults.RAIL_MODEL["d_short_km"]
+    d_long_km: float = defaults.RAIL_MODEL["d_long_km"]
+    dwell_min: float = defaults.RAIL_MODEL["dwell_min"]
+    headway_intercity_min: float = defaults.RAIL_MODEL["headway_intercity_min"]
+    headway_sprinter_min: float = defaults.RAIL_MODEL["headway_sprinter_min"]
+    transfer_penalty_min: float = defaults.RAIL_MODEL["transfer_penalty_min"]
+    skip_ratio: float = defaults.RAIL_MODEL["skip_ratio"]
+    fallback_detour: float = defaults.RAIL_MODEL["fallback_detour"]
 
     def link_minutes(self, d_km: np.ndarray) -> np.ndarray:
         """In-vehicle minutes (incl. the dwell at the arrival station) per link distance."""

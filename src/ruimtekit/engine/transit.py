@@ -57,38 +57,36 @@ from ruimtekit.network import graph as _graph
 
 log = logging.getLogger(__name__)
 
-#: Default headways (minutes) per GTFS route_type for networks without a timetable;
-#: waiting time = half the headway. 0 tram, 1 metro, 2 rail, 3 bus, 4 ferry.
-DEFAULT_HEADWAYS_MIN: dict[int, float] = {0: 8.0, 1: 5.0, 2: 15.0, 3: 10.0, 4: 10.0}
+#: Default headways (minutes) per GTFS route_type for networks without a timetable
+#: (:data:`ruimtekit.defaults.HEADWAYS_MIN`; every default below is documented there).
+DEFAULT_HEADWAYS_MIN: dict[int, float] = dict(defaults.HEADWAYS_MIN)
 ROUTE_TYPE_NAMES = {0: "tram", 1: "metro", 2: "rail", 3: "bus", 4: "ferry"}
 
 WALK_SPEED_KMH = defaults.WALK_SPEED_KMH
 BIKE_SPEED_KMH = defaults.BIKE_SPEED_KMH
-TRANSFER_RADIUS_M = 400.0
-TRANSFER_DETOUR = 1.0
-CHANGE_SLACK_S = 60
-BOARD_SLACK_S = 0
+TRANSFER_RADIUS_M = defaults.TRANSFER_RADIUS_M
+TRANSFER_DETOUR = defaults.TRANSFER_DETOUR
+CHANGE_SLACK_S = defaults.CHANGE_SLACK_S
+BOARD_SLACK_S = defaults.BOARD_SLACK_S
 #: farthest snap of a zone or stop to a street network (m)
-MAX_SNAP_M = 500.0
-MAX_TRANSFERS = 5
-MAX_TIME_MIN = 120.0
-#: longest access leg per mode (minutes, parking included): 15 min walking ≈ 960 m and
-#: 20 min cycling ≈ 3.8 km straight line (the Dutch bike-to-station range)
-ACCESS_MAX_MIN = {"walk": 15.0, "bike": 20.0}
+MAX_SNAP_M = defaults.MAX_SNAP_M
+MAX_TRANSFERS = defaults.MAX_TRANSFERS
+MAX_TIME_MIN = defaults.MAX_TIME_MIN
+#: longest access leg per mode (minutes, parking included)
+ACCESS_MAX_MIN = dict(defaults.ACCESS_MAX_MIN)
 #: longest egress leg per mode (minutes)
-EGRESS_MAX_MIN = {"walk": 15.0, "bike": 20.0}
+EGRESS_MAX_MIN = dict(defaults.EGRESS_MAX_MIN)
 #: legacy straight-line access radii (m); ``access_radius_m`` converts to a leg time
-ACCESS_RADIUS_M = {"walk": 1000.0, "bike": 4000.0}
-#: largest share of zones without an opportunity value that a study block accepts (they
-#: are counted as 0, logged and noted); above it the block is an error
-MISSING_OPPORTUNITY_SHARE = 0.01
+ACCESS_RADIUS_M = dict(defaults.ACCESS_RADIUS_M)
+#: largest share of zones without an opportunity value that a study block accepts
+MISSING_OPPORTUNITY_SHARE = defaults.MISSING_OPPORTUNITY_SHARE
 #: column mode labels per access mode
 MODE_LABEL = {"walk": "transit", "bike": "bike_transit"}
 LegMode = Literal["walk", "bike"]
 
 
 class TransitParams(Section):
-    """Routing parameters of transit trips, with every default defined here once.
+    """Routing parameters of transit trips (defaults: :mod:`ruimtekit.defaults`, transit routing).
 
     The defaults are the project's Dutch ones; the R5 (Conveyal; r5r/r5py) defaults are
     given for reference — set them to mimic R5.
@@ -162,10 +160,10 @@ class TransitParams(Section):
     transfer_detour: float = Field(TRANSFER_DETOUR, ge=1.0)
     change_slack_s: int = Field(CHANGE_SLACK_S, ge=0)
     board_slack_s: int = Field(BOARD_SLACK_S, ge=0)
-    window_start: str = "07:00"
-    window_end: str = "09:00"
-    step_s: int = Field(60, gt=0)
-    percentiles: list[float] = Field(default_factory=lambda: [50.0])
+    window_start: str = defaults.TRANSIT_WINDOW[0]
+    window_end: str = defaults.TRANSIT_WINDOW[1]
+    step_s: int = Field(defaults.DEPARTURE_STEP_S, gt=0)
+    percentiles: list[float] = Field(default_factory=lambda: list(defaults.PERCENTILES))
     k_nearest: int | None = Field(None, ge=1)
     max_snap_m: float = Field(MAX_SNAP_M, gt=0)
 
@@ -670,7 +668,8 @@ def zone_legs(
     if max_distance_m is None and max_time_s is not None and not callable(mode):
         max_distance_m = _leg_radius_m(mode, max_time_s)
     if max_distance_m is None:
-        max_distance_m = ACCESS_RADIUS_M.get(mode if isinstance(mode, str) else "walk", 1000.0)
+        max_distance_m = ACCESS_RADIUS_M.get(mode if isinstance(mode, str) else "walk",
+                                            ACCESS_RADIUS_M["walk"])
     zx = np.asarray(zx, dtype=np.float64)
     zy = np.asarray(zy, dtype=np.float64)
     tree = cKDTree(np.column_stack([sx, sy]))
@@ -841,7 +840,8 @@ def network_legs(
 
 
 def street_transfers(
-    net: TransitNetwork, graph: _graph.Graph, *, max_distance_m: float = 1000.0,
+    net: TransitNetwork, graph: _graph.Graph, *,
+    max_distance_m: float = defaults.STREET_TRANSFER_M,
     walk_speed_kmh: float = WALK_SPEED_KMH, max_snap_m: float = MAX_SNAP_M,
 ) -> TransitNetwork:
     """Walking transfers between stops over a street network, as R5 does.
@@ -955,7 +955,8 @@ def parse_clock(value: str | float | int) -> int:
     return nums[0] * 3600 + nums[1] * 60 + (nums[2] if len(nums) == 3 else 0)
 
 
-def departure_times(start: str | int, end: str | int, step_s: int = 60) -> np.ndarray:
+def departure_times(start: str | int, end: str | int,
+                    step_s: int = defaults.DEPARTURE_STEP_S) -> np.ndarray:
     """Departure times (s) from ``start`` (inclusive) to ``end`` (exclusive), every
     ``step_s`` seconds; 07:00–09:00 with 60 s gives 120 departures."""
     a, b = parse_clock(start), parse_clock(end)
@@ -1331,7 +1332,8 @@ def zone_measures_from_blocks(
 
 # ==================================================================== config & pipeline
 def iter_stop_matrix_blocks(
-    node_times: np.ndarray, access: Legs, egress: Legs, *, block_size: int = 512,
+    node_times: np.ndarray, access: Legs, egress: Legs, *,
+    block_size: int = defaults.STOP_MATRIX_BLOCK,
     max_time_min: float = MAX_TIME_MIN,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(origins, times)`` blocks of zone-to-zone times (s) through a node-to-node

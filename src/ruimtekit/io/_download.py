@@ -35,7 +35,7 @@ from typing import Any
 
 import requests
 
-from ruimtekit import __version__, _io
+from ruimtekit import __version__, _io, defaults
 from ruimtekit._errors import InputError
 
 log = logging.getLogger(__name__)
@@ -132,9 +132,9 @@ class Downloader:
         offline: bool = False,
         quiet: bool = False,
         refresh: bool = False,
-        max_attempts: int = 4,
-        backoff_s: float = 1.0,
-        timeout_s: float = 60.0,
+        max_attempts: int = defaults.DOWNLOAD_ATTEMPTS,
+        backoff_s: float = defaults.DOWNLOAD_BACKOFF_S,
+        timeout_s: float = defaults.DOWNLOAD_TIMEOUT_S,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:

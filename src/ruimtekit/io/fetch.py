@@ -39,14 +39,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ruimtekit import CRS, __version__, _io
+from ruimtekit import CRS, __version__, _io, defaults
 from ruimtekit._errors import InputError
 from ruimtekit.io import regions, sources
 from ruimtekit.io._download import CacheEntry, Downloader, Provenance, request_key, utc_now
 
 log = logging.getLogger(__name__)
 
-OVERPASS_MAX_KM2 = 400.0
+OVERPASS_MAX_KM2 = defaults.OVERPASS_MAX_KM2
 """``osm_method="auto"`` uses Overpass when the buffered catchment is at most this (km²)."""
 
 STATLINE_TO_CANONICAL: dict[str, str] = {
@@ -141,7 +141,7 @@ def parse_sources(text: str | Sequence[str] | None) -> list[str]:
     return names
 
 
-MAX_BUFFER_KM = 300.0
+MAX_BUFFER_KM = defaults.MAX_BUFFER_KM
 """Largest catchment buffer accepted (km): more than the Netherlands is wide."""
 
 

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ruimtekit import _io, _validate
+from ruimtekit import _io, _validate, defaults
 from ruimtekit._errors import InputError
 
 log = logging.getLogger(__name__)
@@ -56,10 +56,10 @@ DEFAULT_CRS = "EPSG:28992"
 #: Mean Earth radius (m, IUGG) for great-circle distances between stops.
 EARTH_RADIUS_M = 6_371_008.8
 #: Share of a feed's running trips (or served stops) whose loss triggers a loud warning.
-DROP_WARN_SHARE = 0.05
+DROP_WARN_SHARE = defaults.GTFS_DROP_WARN_SHARE
 #: Below this share of a feed's trips running on the date a warning suggests a holiday or
 #: the wrong date.
-RUNNING_WARN_SHARE = 0.10
+RUNNING_WARN_SHARE = defaults.GTFS_RUNNING_WARN_SHARE
 
 #: required columns per GTFS file (files not listed here are optional)
 REQUIRED: dict[str, tuple[str, ...]] = {

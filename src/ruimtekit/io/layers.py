@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from pydantic import model_validator
 
-from ruimtekit import CRS, _columns, _config, _crs, _vector
+from ruimtekit import CRS, _columns, _config, _crs, _vector, defaults
 from ruimtekit._errors import InputError
 from ruimtekit._vector import DataWarning, warn
 
@@ -742,7 +742,7 @@ def aggregate_to_zones(
     column: str,
     how: Literal["spatial", "code"] = "spatial",
     *,
-    max_distance_m: float = 2000.0,
+    max_distance_m: float = defaults.ZONE_ASSIGN_MAX_M,
     code_column: str = "zone_id",
 ) -> gpd.GeoDataFrame:
     """Sum a count (jobs, establishments ...) from points or other zones into ``zones``.
@@ -1232,7 +1232,8 @@ def _fix_mojibake(s: str) -> str:
 
 
 def derive_intercity(
-    x: np.ndarray, y: np.ndarray, links: Iterable[tuple[int, int]], max_offset_m: float = 1000.0,
+    x: np.ndarray, y: np.ndarray, links: Iterable[tuple[int, int]],
+    max_offset_m: float = defaults.INTERCITY_OFFSET_M,
 ) -> tuple[np.ndarray, dict[int, str]]:
     """Flag stations that are endpoints of skip-stop service links.
 
@@ -1293,7 +1294,7 @@ STATION_TYPE_DERIVED_NOTE = (
 )
 
 
-def read_ns_stations(network_json: str | Path, *, max_offset_m: float = 1000.0
+def read_ns_stations(network_json: str | Path, *, max_offset_m: float = defaults.INTERCITY_OFFSET_M
                      ) -> gpd.GeoDataFrame:
     """Read NS railway stations from a t-rain ``network.json`` and derive the station type.
 
@@ -1427,8 +1428,8 @@ def read_transit_stops_gml(
     *,
     modes: Sequence[str] = ("rail", "metro", "tram"),
     ns_stations: gpd.GeoDataFrame | str | Path | None = None,
-    merge_distance_m: float = 400.0,
-    match_distance_m: float = 600.0,
+    merge_distance_m: float = defaults.STOP_MERGE_M,
+    match_distance_m: float = defaults.STOP_MATCH_M,
 ) -> gpd.GeoDataFrame:
     """Read public-transport stops from an igraph GML network into a stations layer.
 

@@ -23,7 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ruimtekit import _columns, _crs, _vector
+from ruimtekit import _columns, _crs, _vector, defaults
 from ruimtekit._errors import InputError
 from ruimtekit.io import layers
 
@@ -247,7 +247,7 @@ def zone_ids(zones: gpd.GeoDataFrame) -> np.ndarray:
     return ids
 
 
-MAX_OPPORTUNITY = 1e12
+MAX_OPPORTUNITY = defaults.MAX_OPPORTUNITY
 """Largest opportunity count accepted per zone or point (jobs, inhabitants, ...); larger
 values are data errors (the Netherlands has about 10 million jobs) and would make sums
 inexact or infinite."""

@@ -60,16 +60,11 @@ from ruimtekit._errors import InputError
 
 WGS84 = "EPSG:4326"
 
-MODE_REACH: dict[str, tuple[float, float]] = {
-    "walk": (defaults.WALK_SPEED_KMH, 1.25),
-    "bike": (16.0, 1.25),
-    "ebike": (22.0, 1.25),
-    "transit": (60.0, 1.2),
-    "car": (80.0, 1.3),
-}
-"""Mode → (effective door-to-door speed in km/h, network detour factor) for catchment buffers."""
+MODE_REACH: dict[str, tuple[float, float]] = dict(defaults.CATCHMENT_REACH)
+"""Mode → (effective door-to-door speed in km/h, network detour factor) for catchment
+buffers (:data:`ruimtekit.defaults.CATCHMENT_REACH`)."""
 
-DEFAULT_BUFFER_KM = 50.0
+DEFAULT_BUFFER_KM = defaults.BUFFER_KM
 """Default catchment buffer (km): the 45-minute car reach, see :func:`catchment_buffer_km`."""
 
 PROVINCES: dict[str, str] = {
@@ -164,7 +159,7 @@ _NL_WGS84 = (3.2, 50.7, 7.3, 53.7)
 _MIN_SHARE = 0.01  # a gemeente counts as inside when ≥ 1 % of its area overlaps
 
 
-def catchment_buffer_km(minutes: float = 45.0, mode: str = "car") -> float:
+def catchment_buffer_km(minutes: float = defaults.CATCHMENT_MINUTES, mode: str = "car") -> float:
     """Crow-fly reach of a travel-time budget, rounded up to a multiple of 5 km.
 
     Parameters

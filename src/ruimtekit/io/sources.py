@@ -43,7 +43,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from ruimtekit import CRS, _io
+from ruimtekit import CRS, _io, defaults
 from ruimtekit._errors import InputError
 from ruimtekit.io._download import CacheEntry, Downloader, Provenance, md5_file, request_key
 from ruimtekit.io.regions import GEOFABRIK_SLUGS, WGS84, Region
@@ -297,7 +297,7 @@ def _write_gpkg(gdf: gpd.GeoDataFrame, target: Path, layer: str) -> None:
 
 
 # --------------------------------------------------------------------------- cbs
-def fetch_cbs_buurten(dl: Downloader, region: Region, year: int = 2023, *,
+def fetch_cbs_buurten(dl: Downloader, region: Region, year: int = defaults.DATA_YEAR, *,
                       base_urls: Mapping[str, str] | None = None,
                       limit: int = 1000) -> CacheEntry:
     """CBS buurt polygons of the buffered catchment from the PDOK OGC API Features.
@@ -335,7 +335,7 @@ def fetch_cbs_buurten(dl: Downloader, region: Region, year: int = 2023, *,
                             "crs": CRS})
 
 
-def fetch_cbs_buurten_zip(dl: Downloader, region: Region, year: int = 2023, *,
+def fetch_cbs_buurten_zip(dl: Downloader, region: Region, year: int = defaults.DATA_YEAR, *,
                           version: str = "v1", base_urls: Mapping[str, str] | None = None,
                           url: str | None = None) -> CacheEntry:
     """CBS buurt polygons from the national wijk- en buurtkaart GeoPackage zip.
@@ -440,7 +440,7 @@ def statline_base_name(column: str) -> str:
     return re.sub(r"_\d+$", "", column)
 
 
-def fetch_statline_kwb(dl: Downloader, region: Region, year: int = 2023, *,
+def fetch_statline_kwb(dl: Downloader, region: Region, year: int = defaults.DATA_YEAR, *,
                        table: str | None = None, base_urls: Mapping[str, str] | None = None,
                        chunk: int = 10) -> CacheEntry:
     """CBS *Kerncijfers wijken en buurten* rows (gemeente, wijk, buurt) for the catchment.

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ruimtekit import CRS
+from ruimtekit import CRS, defaults
 from ruimtekit._errors import InputError
 
 log = logging.getLogger(__name__)
@@ -160,8 +160,8 @@ def vacancy_sample(
     as_of: str | dt.date | pd.Timestamp | None = "2024-01-01",
     *,
     models: tuple[FunctionModel, ...] = DEFAULT_MODELS,
-    structural_years: int = 3,
-    max_years: int = 8,
+    structural_years: int = defaults.STRUCTURAL_YEARS,
+    max_years: int = defaults.SYNTHETIC_MAX_YEARS,
 ) -> gpd.GeoDataFrame:
     """Generate a deterministic SYNTHETIC vacancy layer from CBS buurt statistics.
 

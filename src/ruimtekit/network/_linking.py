@@ -24,10 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ruimtekit import defaults
 from ruimtekit.network import graph as _graph
 from ruimtekit.network.profiles import TurnCosts
 
-SEARCH_RADII_M = (25.0, 100.0, 400.0)
+SEARCH_RADII_M = defaults.LINK_SEARCH_RADII_M
 """Widening bounds (metres) of the nearest-edge search (a speed device; results are
 the same as one unbounded search)."""
 

@@ -19,8 +19,9 @@ leaves out. :func:`connect` does this for any network plus points:
   logged.
 
 The defaults (:data:`K`, :data:`SPEED_KMH`, :data:`DETOUR`, :data:`FLAG_DISTANCE_M`) are
-defined once here; docs/networks.md gives their justification (fitted on the OTP
-calibration pairs of Den Haag Zuid-West, see ``benchmarks/validate_travel_times.py``).
+defined once in :mod:`ruimtekit.defaults` (docs/defaults.md); docs/networks.md gives their
+justification (fitted on the OTP calibration pairs of Den Haag Zuid-West, see
+``benchmarks/validate_travel_times.py``).
 """
 
 from __future__ import annotations
@@ -34,32 +35,31 @@ import numpy as np
 from pydantic import Field
 from scipy.spatial import cKDTree
 
+from ruimtekit import defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
 from ruimtekit.network import graph as _graph
 
 log = logging.getLogger(__name__)
 
-K = 3
+# defaults documented in ruimtekit.defaults (docs/defaults.md)
+K = defaults.CONNECTOR_K
 """Connectors per zone (nearest eligible nodes)."""
 
-SPEED_KMH = 15.0
-"""Connector speed (km/h): local streets between a zone's point and the main roads; the
-car profile's access speed. On the OTP pairs of Den Haag Zuid-West (two folds) 14–15 km/h
-with detour 1.3 gives the smallest error (12.5–12.9 %); 20 km/h gives 21 %."""
+SPEED_KMH = defaults.CONNECTOR_SPEED_KMH
+"""Connector speed (km/h): local streets between a zone's point and the main roads."""
 
-DETOUR = 1.3
+DETOUR = defaults.CONNECTOR_DETOUR
 """Connector detour factor (street distance / crow-fly distance)."""
 
-FLAG_DISTANCE_M = 5_000.0
+FLAG_DISTANCE_M = defaults.CONNECTOR_FLAG_DISTANCE_M
 """A point whose nearest connector is longer than this (metres) is flagged ``far``."""
 
-DIRECT_MAX_M = 5_000.0
+DIRECT_MAX_M = defaults.CONNECTOR_DIRECT_MAX_M
 """Origins and destinations closer than this (metres, same land part) are also joined
-directly (local streets only, at connector speed and detour), so a short trip need not
-pass through the main-road network."""
+directly."""
 
-LAND_TOLERANCE_M = 50.0
+LAND_TOLERANCE_M = defaults.CONNECTOR_LAND_TOLERANCE_M
 """Zone polygons closer than this (metres) belong to the same land part."""
 
 FLAG_FAR = "far"

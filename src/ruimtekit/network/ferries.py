@@ -25,7 +25,8 @@ Then only the largest strongly connected component is kept, as for every graph. 
 counts (read, self-loops, car-free, joined terminals, kept) are logged and stored in
 ``graph.meta["ferries"]``.
 
-All defaults are assumptions documented here and in ``docs/networks.md``.
+All defaults are assumptions documented in :mod:`ruimtekit.defaults` (docs/defaults.md) and
+``docs/networks.md``.
 """
 
 from __future__ import annotations
@@ -41,59 +42,43 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from ruimtekit import defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
 from ruimtekit.network import graph as _graph
 
 log = logging.getLogger(__name__)
 
-FERRY_SPEED_KMH = 15.0
-"""Crossing speed. From the 2021–2024 timetables on the bundled ferry lines: Den Helder–
-Texel (TESO) 4.7 km in 20 min (14 km/h), Holwerd–Ameland 11.4 km in 45 min (15 km/h),
-Lauwersoog–Schiermonnikoog 11.2 km in 45 min (15 km/h); river ferries cross in a few
-minutes (the speed matters little there)."""
+# defaults documented in ruimtekit.defaults (docs/defaults.md)
+FERRY_SPEED_KMH = defaults.FERRY_SPEED_KMH
+"""Crossing speed (km/h)."""
 
-SEA_LINE_M = 2_000.0
+SEA_LINE_M = defaults.FERRY_SEA_LINE_M
 """Ferry lines at least this long (metres, summed over a chain) count as sea/estuary
 crossings for the headway."""
 
-SEA_HEADWAY_MIN = 60.0
-"""Assumed headway of sea and estuary ferries (the Wadden car ferries run about hourly
-in the day, less often in the evening): waiting = half of it, 30 minutes."""
+SEA_HEADWAY_MIN = defaults.FERRY_SEA_HEADWAY_MIN
+"""Assumed headway of sea and estuary ferries (minutes); waiting = half of it."""
 
-RIVER_HEADWAY_MIN = 15.0
-"""Assumed headway of short river ferries (most Dutch pontveren run on demand or every
-10–20 minutes): waiting = half of it, 7.5 minutes."""
+RIVER_HEADWAY_MIN = defaults.FERRY_RIVER_HEADWAY_MIN
+"""Assumed headway of short river ferries (minutes); waiting = half of it."""
 
-JOIN_M = 1_500.0
-"""Ferry nodes within this distance (metres) of an eligible road node are joined to it
-(harbour roads are not in a main-road network)."""
+JOIN_M = defaults.FERRY_JOIN_M
+"""Ferry nodes within this distance (metres) of an eligible road node are joined to it."""
 
-JOIN_SPEED_KMH = 30.0
-"""Speed of terminal links (local roads between harbour and main road)."""
+JOIN_SPEED_KMH = defaults.FERRY_JOIN_SPEED_KMH
+"""Speed of terminal links (km/h)."""
 
-JOIN_DETOUR = 1.3
+JOIN_DETOUR = defaults.FERRY_JOIN_DETOUR
 """Detour factor of terminal links (crow-fly to road distance)."""
 
-JOIN_CANDIDATES = 8
-"""Nearest eligible road nodes looked at per ferry node when joining (one link per
-strongly connected road component among them)."""
+JOIN_CANDIDATES = defaults.FERRY_JOIN_CANDIDATES
+"""Nearest eligible road nodes looked at per ferry node when joining."""
 
-NO_CAR_TERMINALS: dict[str, tuple[float, float]] = {
-    "Vlieland harbour (car-free island)": (135_300.0, 590_100.0),
-    "Schiermonnikoog harbour (car-free island)": (209_000.0, 609_500.0),
-    "Vlissingen (foot/bicycle ferry to Breskens since 2003)": (29_000.0, 385_400.0),
-    "Breskens (foot/bicycle ferry to Vlissingen)": (27_500.0, 380_500.0),
-    "Amsterdam Centraal, IJ side (GVB ferries, foot/bicycle)": (121_800.0, 488_200.0),
-}
-"""Ferry terminals (EPSG:28992) whose lines carry no cars, within
-:data:`NO_CAR_RADIUS_M`. OSM ferry lines in the bundled data carry no vehicle tags, so
-this list is the assumption: visitors' cars are not allowed on Vlieland and
-Schiermonnikoog, the Westerschelde car ferry Kruiningen–Perkpolder closed in 2003 (the
-remaining Vlissingen–Breskens ferry takes foot passengers and bicycles only), and the
-IJ ferries behind Amsterdam Centraal take no cars."""
+NO_CAR_TERMINALS: dict[str, tuple[float, float]] = dict(defaults.FERRY_NO_CAR_TERMINALS)
+"""Ferry terminals (EPSG:28992) whose lines carry no cars, within :data:`NO_CAR_RADIUS_M`."""
 
-NO_CAR_RADIUS_M = 2_500.0
+NO_CAR_RADIUS_M = defaults.FERRY_NO_CAR_RADIUS_M
 """Radius (metres) around :data:`NO_CAR_TERMINALS`."""
 
 

@@ -78,10 +78,9 @@ LINK_ALIASES: dict[str, tuple[str, ...]] = {
 # study-file section
 # ---------------------------------------------------------------------------------------
 
-URBAN_MIN_DENSITY_KM2 = 1_000.0
-"""Inhabitants per km² from which a zone counts as urban for link speeds (about CBS's
-boundary of 500 addresses/km² between *niet* and *weinig stedelijk*, at ~2 inhabitants
-per address)."""
+URBAN_MIN_DENSITY_KM2 = defaults.URBAN_MIN_DENSITY_KM2
+"""Inhabitants per km² from which a zone counts as urban for link speeds
+(:data:`ruimtekit.defaults.URBAN_MIN_DENSITY_KM2`)."""
 
 
 class UrbanAreas(Section):
@@ -186,7 +185,7 @@ class NetworkSpec(Section):
     period: str | None = None
     columns: dict[str, str] = Field(default_factory=dict)
     node_lines: bool = False
-    node_precision_m: float = Field(0.1, gt=0)
+    node_precision_m: float = Field(defaults.NODE_PRECISION_M, gt=0)
     crs: str | None = None
     description: str = ""
     options: dict[str, Any] = Field(default_factory=dict)
@@ -891,7 +890,7 @@ def _oneway_column(values: pd.Series, path: Path, col: str) -> np.ndarray:
     return out
 
 
-def split_at_shared_vertices(lines: Any, precision_m: float = 0.1) -> Any:
+def split_at_shared_vertices(lines: Any, precision_m: float = defaults.NODE_PRECISION_M) -> Any:
     """Split line data at vertices shared by two or more lines (noding).
 
     OSM-derived line layers (e.g. shapefile exports of whole ways) are not split at
@@ -1456,7 +1455,8 @@ class Snap:
         return np.where(self.unsnapped, np.nan, t)
 
 
-def snap(graph_: graph.Graph, x: Any, y: Any, max_distance_m: float = 1000.0) -> Snap:
+def snap(graph_: graph.Graph, x: Any, y: Any,
+         max_distance_m: float = defaults.NODE_SNAP_M) -> Snap:
     """Snap points (EPSG:28992 metres) to the nearest node of a graph.
 
     Uses a KD-tree (:class:`scipy.spatial.cKDTree`) on the node coordinates. The access
@@ -1547,7 +1547,7 @@ def linkable(graph_: graph.Graph) -> bool:
     return graph_.edge_data is not None and "geom_a" in graph_.edge_data
 
 
-def link(graph_: graph.Graph, x: Any, y: Any, max_distance_m: float = 500.0,
+def link(graph_: graph.Graph, x: Any, y: Any, max_distance_m: float = defaults.MAX_SNAP_M,
          options: LinkOptions | None = None) -> Linked:
     """Link points to the nearest eligible edge and build the graph to search.
 

@@ -72,24 +72,21 @@ class WayRule(NamedTuple):
     highway: str
 
 
-TURN_LEFT_S = 30.0
-"""Left turn at a junction, seconds (R5 ``TurnCostCalculator.LEFT_TURN``; right-hand traffic:
-a left turn crosses the oncoming lane)."""
-TURN_RIGHT_S = 10.0
+# every default below is documented in ruimtekit.defaults (docs/defaults.md)
+TURN_LEFT_S = defaults.TURN_LEFT_S
+"""Left turn at a junction, seconds (R5 ``LEFT_TURN``)."""
+TURN_RIGHT_S = defaults.TURN_RIGHT_S
 """Right turn at a junction, seconds (R5 ``RIGHT_TURN``)."""
-U_TURN_S = 90.0
-"""U-turn at a junction or dead end, seconds (R5 ``U_TURN``: "penalize U turns extremely
-heavily"). U-turns at through-nodes (two neighbours: a bend or a split point mid-street)
-are not allowed at all."""
-STRAIGHT_MAX_DEG = 27.0
+U_TURN_S = defaults.U_TURN_S
+"""U-turn at a junction or dead end, seconds (R5 ``U_TURN``)."""
+STRAIGHT_MAX_DEG = defaults.STRAIGHT_MAX_DEG
 """Turns sharper than this (degrees from straight on) are left or right turns (R5: 27)."""
-U_TURN_MIN_DEG = 153.0
+U_TURN_MIN_DEG = defaults.U_TURN_MIN_DEG
 """Turns at least this sharp (degrees from straight on) are U-turns (R5: 153)."""
-SIGNAL_DELAY_S = 15.0
-"""Mean delay passing a traffic signal, seconds (OpenTripPlanner's
-``SimpleIntersectionTraversalCostModel`` expects 15 s at a light for every movement)."""
+SIGNAL_DELAY_S = defaults.SIGNAL_DELAY_S
+"""Mean delay passing a traffic signal, seconds (OpenTripPlanner: 15 s)."""
 
-LINK_EXCLUDED_HIGHWAYS = ["motorway", "motorway_link"]
+LINK_EXCLUDED_HIGHWAYS = list(defaults.LINK_EXCLUDED_HIGHWAYS)
 """Road classes points are never linked to (an address does not lie on a motorway)."""
 
 
@@ -326,7 +323,8 @@ class WalkProfile(ModeProfile):
     mode: Literal["walk"] = "walk"
     speed_kmh: float = Field(defaults.WALK_SPEED_KMH, gt=0)
     highways: list[str] = Field(default_factory=lambda: list(WALK_HIGHWAYS))
-    highway_speed_factor: dict[str, float] = Field(default_factory=lambda: {"steps": 0.5})
+    highway_speed_factor: dict[str, float] = Field(
+        default_factory=lambda: dict(defaults.WALK_SPEED_FACTORS))
     respect_oneway: bool = False
     access_speed_kmh: float = Field(defaults.WALK_SPEED_KMH, gt=0)
 
@@ -381,14 +379,14 @@ class BikeProfile(ModeProfile):
     """
 
     mode: Literal["bike", "ebike"] = "bike"
-    speed_kmh: float = Field(15.0, gt=0)
+    speed_kmh: float = Field(defaults.BIKE_SPEED_KMH, gt=0)
     ebike: bool = False
-    ebike_speed_kmh: float = Field(20.0, gt=0)
+    ebike_speed_kmh: float = Field(defaults.EBIKE_SPEED_KMH, gt=0)
     highways: list[str] = Field(default_factory=lambda: list(BIKE_HIGHWAYS))
     highway_speed_factor: dict[str, float] = Field(
-        default_factory=lambda: {"track": 0.8, "pedestrian": 0.6, "footway": 0.6}
+        default_factory=lambda: dict(defaults.BIKE_SPEED_FACTORS)
     )
-    access_speed_kmh: float = Field(15.0, gt=0)
+    access_speed_kmh: float = Field(defaults.BIKE_SPEED_KMH, gt=0)
 
     relevant_keys: ClassVar[tuple[str, ...]] = (
         "highway", "area", "access", "bicycle", "motorroad", "oneway", "oneway:bicycle",
@@ -442,35 +440,21 @@ CAR_HIGHWAYS = [
     "residential", "living_street", "service", "road",
 ]
 
-CAR_SPEEDS_KMH = {
-    "motorway": 100.0, "motorway_link": 60.0, "trunk": 80.0, "trunk_link": 50.0,
-    "primary": 80.0, "primary_link": 50.0, "secondary": 60.0, "secondary_link": 50.0,
-    "tertiary": 50.0, "tertiary_link": 50.0, "unclassified": 50.0, "residential": 30.0,
-    "living_street": 15.0, "service": 15.0, "road": 30.0,
-}
+CAR_SPEEDS_KMH = dict(defaults.CAR_SPEEDS_KMH)
+"""Car speeds (km/h) per highway class without ``maxspeed``
+(:data:`ruimtekit.defaults.CAR_SPEEDS_KMH`)."""
 
-CAR_URBAN_SPEEDS_KMH = {
-    "motorway": 100.0, "motorway_link": 50.0, "trunk": 70.0, "trunk_link": 40.0,
-    "primary": 50.0, "primary_link": 40.0, "secondary": 50.0, "secondary_link": 40.0,
-    "tertiary": 50.0, "tertiary_link": 40.0,
-}
+CAR_URBAN_SPEEDS_KMH = dict(defaults.CAR_URBAN_SPEEDS_KMH)
 """Car speeds (km/h) on links inside urban areas, for networks without ``maxspeed``
-(the OSM NL main-road tables; see :func:`ruimtekit.network.networks.read_road_tables`): the
-Dutch built-up-area limit of 50 km/h (RVV 1990 art. 20), 70 on urban *stadsautowegen*
-(trunk), 40 on slip roads and turning lanes; urban motorways keep 100."""
+(:data:`ruimtekit.defaults.CAR_URBAN_SPEEDS_KMH`)."""
 
-CAR_URBAN_JUNCTION_DELAY_S = 15.0
+CAR_URBAN_JUNCTION_DELAY_S = defaults.CAR_URBAN_JUNCTION_DELAY_S
 """Mean delay (seconds) per junction passed on an urban non-motorway main road
-(traffic signals and priority junctions; HCM level-of-service B–C signal delay is
-10–35 s per vehicle). Applied per link of a junction-to-junction network (each link ends
-at a junction). Checked against the OpenTripPlanner pairs of Den Haag Zuid-West in
-``benchmarks/validate_travel_times.py``."""
+(:data:`ruimtekit.defaults.CAR_URBAN_JUNCTION_DELAY_S`)."""
 
 CAR_PERIODS: dict[str, float | dict[str, float]] = {
-    "offpeak": 1.0,
-    "morning_peak": {"motorway": 0.65, "trunk": 0.75, "primary": 0.8, "default": 0.9},
-    "evening_peak": {"motorway": 0.65, "trunk": 0.75, "primary": 0.8, "default": 0.9},
-}
+    k: (dict(v) if isinstance(v, dict) else v) for k, v in defaults.CAR_PERIODS.items()}
+"""Car speed multipliers per period (:data:`ruimtekit.defaults.CAR_PERIODS`)."""
 
 
 class CarProfile(ModeProfile):
@@ -509,12 +493,12 @@ class CarProfile(ModeProfile):
     """
 
     mode: Literal["car"] = "car"
-    speed_kmh: float = Field(30.0, gt=0)
+    speed_kmh: float = Field(defaults.CAR_BASE_SPEED_KMH, gt=0)
     highways: list[str] = Field(default_factory=lambda: list(CAR_HIGHWAYS))
     highway_speed_kmh: dict[str, float] = Field(default_factory=lambda: dict(CAR_SPEEDS_KMH))
     use_maxspeed: bool = True
     use_link_speeds: bool = True
-    access_speed_kmh: float = Field(15.0, gt=0)
+    access_speed_kmh: float = Field(defaults.CAR_ACCESS_SPEED_KMH, gt=0)
     periods: dict[str, float | dict[str, float]] = Field(
         default_factory=lambda: {k: (dict(v) if isinstance(v, dict) else v)
                                  for k, v in CAR_PERIODS.items()}

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ruimtekit import defaults
 from ruimtekit._errors import InputError
 
 # --------------------------------------------------------------------------- labels
@@ -366,8 +367,8 @@ class Classification:
 
 def classify(
     values,
-    method: str = "quantiles",
-    k: int = 5,
+    method: str = defaults.CLASSIFICATION,
+    k: int = defaults.CLASSES_K,
     *,
     bins: Sequence[float] | None = None,
     ramp: str = "YlGnBu",

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ruimtekit import _io
+from ruimtekit import _io, defaults
 from ruimtekit._errors import InputError
 from ruimtekit.report import _styles
 
@@ -225,7 +225,8 @@ def _layer_description(name: str, df: pd.DataFrame, given: Any) -> tuple[str, di
 _CATEGORY_COLUMNS = ("function", "class", "candidate_class", "type", "category")
 
 
-def layer_style_rows(name: str, gdf: Any, *, classification: str = "quantiles", k: int = 5,
+def layer_style_rows(name: str, gdf: Any, *, classification: str = defaults.CLASSIFICATION,
+                     k: int = defaults.CLASSES_K,
                      geometry_column: str = "geom") -> list[dict[str, Any]]:
     """QGIS ``layer_styles`` rows (QML) for one spatial layer.
 
@@ -368,8 +369,8 @@ def write_geopackage(
     *,
     descriptions: Mapping[str, Any] | None = None,
     styles: bool = True,
-    classification: str = "quantiles",
-    k: int = 5,
+    classification: str = defaults.CLASSIFICATION,
+    k: int = defaults.CLASSES_K,
 ) -> Path:
     """Write analysis layers into one GeoPackage (EPSG:28992), atomically.
 

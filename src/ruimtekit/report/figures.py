@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ruimtekit import _io
+from ruimtekit import _io, defaults
 from ruimtekit._errors import InputError
 from ruimtekit.report import _content, _styles
 
@@ -129,14 +129,14 @@ def _source_line(fig: Any, source: str, notes: Sequence[str], ax: Any = None, be
         fig.text(0.01, 0.005, text, fontsize=6.5, color="#444444", ha="left", va="bottom")
 
 
-RASTERIZE_MIN_PATHS = 300
+RASTERIZE_MIN_PATHS = defaults.RASTERIZE_MIN_PATHS
 """Collections with more paths or points than this are embedded as an image in the SVG
 (lines, text, legend and scale bar stay vector), keeping every SVG small."""
 
-MAX_FIGURE_BYTES = 2_000_000
+MAX_FIGURE_BYTES = defaults.MAX_FIGURE_BYTES
 """Largest figure file written without a warning (PNG at :data:`DPI`, SVG)."""
 
-DPI = 200
+DPI = defaults.FIGURE_DPI
 """Print resolution of PNG figures and of the rasterized layers in SVG figures."""
 
 
@@ -528,7 +528,7 @@ def candidates_figure(
     return _save(fig, path)
 
 
-PANEL_MAX = 9
+PANEL_MAX = defaults.PANEL_MAX
 """Most measures in one small-multiples panel (the main measures first: 45-minute ones)."""
 
 
@@ -546,8 +546,8 @@ def measures_panel_figure(
     *,
     columns: Sequence[str] | None = None,
     title: str = "",
-    classification: str = "quantiles",
-    k: int = 5,
+    classification: str = defaults.CLASSIFICATION,
+    k: int = defaults.CLASSES_K,
     source: str = DEFAULT_SOURCE,
     notes: Sequence[str] = (),
 ) -> list[Path]:
@@ -637,8 +637,8 @@ def study_figures(
     tables: Mapping[str, Any] | None = None,
     attributions: Sequence[Any] = (),
     notes: Sequence[str] = (),
-    classification: str = "quantiles",
-    k: int = 5,
+    classification: str = defaults.CLASSIFICATION,
+    k: int = defaults.CLASSES_K,
 ) -> list[Path]:
     """All standard figures of a study's results (written into ``out_dir``).
 

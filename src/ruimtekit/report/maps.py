@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ruimtekit import _io
+from ruimtekit import _io, defaults
 from ruimtekit._errors import InputError
 from ruimtekit.report import _offline, _styles
 from ruimtekit.report._content import (
@@ -74,7 +74,7 @@ PDOK_ATTRIBUTION = "Kaartgegevens &copy; Kadaster / PDOK (BRT-Achtergrondkaart, 
 OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors (ODbL)'
 
-CLUSTER_THRESHOLD = 200
+CLUSTER_THRESHOLD = defaults.CLUSTER_THRESHOLD
 """Point layers with more features than this are drawn with Leaflet.markercluster."""
 
 _NAME_COLUMNS = ("zone_name", "station_name", "name", "naam", "BU_NAAM", "WK_NAAM", "GM_NAAM")
@@ -184,7 +184,8 @@ def _simplify_polygons(geoms: np.ndarray, tol: float) -> np.ndarray:
     return cov  # nothing to simplify either way
 
 
-def display_geometries(gdf: Any, simplify_m: float = 25.0, precision: int = 5) -> Any:
+def display_geometries(gdf: Any, simplify_m: float = defaults.SIMPLIFY_M,
+                       precision: int = 5) -> Any:
     """Geometries for a web map: simplified in metres, in EPSG:4326, rounded coordinates.
 
     Parameters
@@ -223,15 +224,15 @@ def display_geometries(gdf: Any, simplify_m: float = 25.0, precision: int = 5) -
     return shapely.transform(np.asarray(wgs, dtype=object), lambda c: np.round(c, precision))
 
 
-LARGE_LAYER = 1500
+LARGE_LAYER = defaults.LARGE_LAYER
 """Polygon layers with more features than this get at least :data:`LARGE_SIMPLIFY_M`."""
-LARGE_SIMPLIFY_M = 100.0
+LARGE_SIMPLIFY_M = defaults.LARGE_SIMPLIFY_M
 
 
-HEAVY_VERTICES = 300_000
+HEAVY_VERTICES = defaults.HEAVY_VERTICES
 """Layers with more vertices than this (e.g. dissolved catchments) get at least
 :data:`HEAVY_SIMPLIFY_M`."""
-HEAVY_SIMPLIFY_M = 250.0
+HEAVY_SIMPLIFY_M = defaults.HEAVY_SIMPLIFY_M
 
 
 def display_settings(n_features: int, simplify_m: float, precision: int = 5,
@@ -380,7 +381,7 @@ html,body{height:100%;margin:0}
 BASEMAPS = ("pdok", "osm", "none")
 """Base-map choices: PDOK BRT-Achtergrondkaart (default), OpenStreetMap, or none (offline)."""
 
-BASEMAP_MIN_ERRORS = 2
+BASEMAP_MIN_ERRORS = defaults.BASEMAP_MIN_ERRORS
 """Failed tiles (with none loaded) after which a map switches to "no background" and says so."""
 
 _BASEMAP_NAMES = {"pdok": "PDOK BRT-Achtergrondkaart", "osm": "OpenStreetMap", "none": "no background"}
@@ -405,7 +406,7 @@ def _check_basemap(basemap: str) -> str:
 
 
 def _new_map(title: str, study: str, attributions: Sequence[Any], offline: bool, cluster: bool,
-             basemap: str = "pdok") -> _Frame:
+             basemap: str = defaults.BASEMAP) -> _Frame:
     """A folium map with the page header (short title, study name), base maps and sources.
 
     The chosen base map is shown first; when its tiles fail (no internet) and none has
@@ -988,10 +989,10 @@ def _flag(x: Any) -> Any:
     return None if x is None else str(x)
 
 
-TOP_N = 50
+TOP_N = defaults.TOP_N
 """Rows in the candidate list panel (sortable; a click zooms to the object)."""
 
-LIST_ZOOM = 16
+LIST_ZOOM = defaults.LIST_ZOOM
 """Zoom level the candidate list zooms to."""
 
 
