@@ -449,8 +449,10 @@ def transit_cmd(
             for mode in modes:
                 df = transit_access.zone_accessibility(
                     net, z, z[opportunity].to_numpy(dtype=float), opportunity=opportunity,
-                    access_mode=mode, cutoffs_min=cuts, params=params, scheduler=client,
-                    access_network=street.get(mode), egress_network=egress_g)
+                    access_mode=mode, measures={"cutoffs": cuts}, params=params,
+                    options=transit_access.TransitOptions(
+                        scheduler=client, access_network=street.get(mode),
+                        egress_network=egress_g))
                 for c in df.columns[1:]:
                     out[c] = df[c].to_numpy()
         if matrix is not None:
