@@ -194,7 +194,7 @@ class TransportNetwork:
 
     def _build_transit(self, path: Any, date: str | None, window: tuple[str, str] | None,
                        tp: Any) -> Any:
-        t = _transit_module
+        t = transit_access  # building (detect_kind, build_transit_network) is analysis-level
         p0 = path[0] if isinstance(path, (list, tuple)) else path
         kind = "gtfs" if isinstance(path, (list, tuple)) else t.detect_kind(Path(p0))
         walk = self.roads.get("walk")

@@ -777,8 +777,10 @@ def map_cmd(
         gpkg = gpkg or base_out / s.name / f"{s.name}.gpkg"
         out = out or base_maps / s.name
     _io.check_output_dir(out, overwrite, "maps")
-    index = maps.rebuild(gpkg, out, offline=offline, config=config, figures=figures,
-                         overwrite=overwrite, basemap=basemap, layers=stations, only=layer)
+    config = (config or maps.MapsConfig()).model_copy(update={
+        "offline": offline, "figures": figures, **({"basemap": basemap} if basemap else {})})
+    index = maps.rebuild(gpkg, out, config=config, overwrite=overwrite, layers=stations,
+                         only=layer)
     if not quiet:
         typer.echo(f"maps: {index}")
 
