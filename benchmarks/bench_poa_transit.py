@@ -84,9 +84,10 @@ def main() -> None:
         example = transit.TransitParams(**R5_LIKE, max_rides=8, window_start="14:00",
                                         window_end="15:00", percentiles=[50.0])
         t = time.perf_counter()
+        legs = transit_access.TransitOptions(access_network=walk, egress_network=walk)
         df = transit_access.zone_accessibility(net, hexes, hexes["jobs"].to_numpy(),
-                                        cutoffs_min=(30, 60), params=example,
-                                        access_network=walk, egress_network=walk)
+                                               measures={"cutoffs": (30, 60)}, params=example,
+                                               options=legs)
         timings["example_routing_s"] = time.perf_counter() - t
         w = hexes["population"].to_numpy(dtype=float) if "population" in hexes else None
         for c in (30, 60):
@@ -114,8 +115,8 @@ def main() -> None:
             out["r5_setting_reachable_share"] = float(reach.mean())
             out["r5_setting_median_min"] = float(m.loc[reach, "travel_time"].median())
             acc60 = transit_access.zone_accessibility(net, hexes, hexes["jobs"].to_numpy(),
-                                               cutoffs_min=(60,), params=r5,
-                                               access_network=walk, egress_network=walk)
+                                                      measures={"cutoffs": (60,)}, params=r5,
+                                                      options=legs)
             acc60.to_csv(RESULTS / "poa_r5_setting_jobs60.csv", index=False)
             out["r5_setting_jobs_60min_mean"] = float(acc60["jobs_60min_transit"].mean())
     out["timings_s"] = {k: round(v, 1) for k, v in timings.items()}

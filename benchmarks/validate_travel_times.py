@@ -215,7 +215,8 @@ def national(models: dict[str, impedance.CrowflyModel]) -> dict:
     pop = pc4["population"].fillna(0).to_numpy()
     out = {}
     for name, model in models.items():
-        r = accessibility.crowfly_access(pc4, jobs, cutoffs=[35, 45], mode="car", model=model)
+        r = accessibility.crowfly_access(pc4, jobs, measures={"cutoffs": [35, 45]}, mode="car",
+                                         model=model)
         res = {}
         for c in (35, 45):
             col = r[f"jobs_{c}min_car"].to_numpy()

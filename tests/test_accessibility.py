@@ -20,7 +20,8 @@ from ruimtekit._errors import InputError
 from ruimtekit.analysis import accessibility as acc
 from ruimtekit.engine import impedance
 from ruimtekit.engine import search as _search
-from ruimtekit.engine.measures import Decay, aggregate_times, format_number
+from ruimtekit.engine.measures import Decay, MeasureSpec, aggregate_times, format_number
+from ruimtekit.engine.search import SnapOptions
 from ruimtekit.network import graph
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,8 +131,9 @@ def test_network_access_matches_oracle_with_ties_and_unsnapped():
     finite = np.unique(t[np.isfinite(t)])
     tie_min = float(finite[len(finite) // 2]) / 60.0
     cutoffs = [5, 10, tie_min]
-    res = acc.network_access(g, zones, cutoffs=cutoffs, mode="walk", max_snap_m=300,
-                             decays=[Decay("exponential", beta=0.1)], horizon_min=30)
+    res = acc.network_access(g, zones, measures=MeasureSpec(
+        cutoffs=cutoffs, decays=[Decay("exponential", beta=0.1)], horizon_min=30),
+        mode="walk", snapping=SnapOptions(max_snap_m=300))
     ref, t = oracle_access(g, zones, (xs, ys), jobs, cutoffs, v, max_snap=300)
     for c in cutoffs:
         col = f"jobs_{format_number(c)}min_walk"
@@ -164,7 +166,8 @@ def test_network_access_random_directed(seed, oneway):
     jobs = rng.integers(0, 5, k).astype(float)
     zones = point_zones(zx, zy, jobs, size=1.0)
     cutoffs = [1, 3.5, 7]
-    res = acc.network_access(g, zones, cutoffs=cutoffs, max_snap_m=5000)
+    res = acc.network_access(g, zones, measures=MeasureSpec(cutoffs=cutoffs),
+                             snapping=SnapOptions(max_snap_m=5000))
     ref, _ = oracle_access(g, zones, (zx, zy), jobs, cutoffs, 15 / 3.6, max_snap=5000)
     for c in cutoffs:
         np.testing.assert_allclose(res[f"jobs_{format_number(c)}min_bike"], ref[c])
@@ -179,14 +182,15 @@ def test_separate_destinations_pop_point_and_histogram():
     dx, dy = 100_000 + rng.uniform(0, 700, 30), 450_000 + rng.uniform(0, 700, 30)
     dest = gpd.GeoDataFrame({"jobs": rng.integers(1, 9, 30).astype(float)},
                             geometry=[Point(a, b) for a, b in zip(dx, dy, strict=True)], crs=28992)
-    res = acc.network_access(g, zones, dest, cutoffs=[3, 6], max_snap_m=200)
+    res = acc.network_access(g, zones, dest, measures=MeasureSpec(cutoffs=[3, 6]),
+                             snapping={"max_snap_m": 200})
     assert res["snap_distance_m"].iloc[0] == 0.0  # pop point is exactly on node 0
     zz = zones.copy()
     zz["geometry"] = [Point(100_000, 450_000), zones.geometry.iloc[1].centroid]
     ref, t = oracle_access(g, zz, (dx, dy), dest["jobs"].to_numpy(), [3, 6], 4.8 / 3.6, 200)
     np.testing.assert_allclose(res["jobs_3min_car"], ref[3])
     np.testing.assert_allclose(res["jobs_6min_car"], ref[6])
-    h = acc.histogram(g, zones, dest, max_time_min=6, max_snap_m=200)
+    h = acc.histogram(g, zones, dest, max_time_min=6, snapping=SnapOptions(max_snap_m=200))
     assert list(h.columns) == list(range(7))
     # prefix sums of the 1-minute histogram equal the cumulative counts at whole minutes
     np.testing.assert_allclose(h.loc[:, :3].sum(axis=1), ref[3])
@@ -273,7 +277,8 @@ def test_crowfly_access_matches_dense_numpy():
     jobs = rng.poisson(100, k).astype(float)
     zones = point_zones(xs, ys, jobs, size=400.0)
     dec = [Decay("exponential", beta=0.05), Decay("power", beta=1.2)]
-    res = acc.crowfly_access(zones, cutoffs=[15, 30], decays=dec, mode="car", horizon_min=60)
+    res = acc.crowfly_access(zones, measures=MeasureSpec(cutoffs=[15, 30], decays=dec,
+                                                         horizon_min=60), mode="car")
     D = np.hypot(xs[:, None] - xs[None, :], ys[:, None] - ys[None, :])
     np.fill_diagonal(D, acc.intrazonal_distance_m(zones))
     D = np.maximum(D, acc.intrazonal_distance_m(zones)[:, None])  # the own-zone rule
@@ -322,7 +327,8 @@ def test_two_step_fca_network_matches_dense():
     fac = gpd.GeoDataFrame({"beds": [10.0, 5, 20, 8, 3]},
                            geometry=[Point(a, b) for a, b in zip(fx, fy, strict=True)], crs=28992)
     dec = Decay("linear", cutoff=12)
-    res = acc.two_step_fca(g, zones, fac, supply="beds", decay=dec, max_snap_m=1000)
+    res = acc.two_step_fca(g, zones, fac, supply="beds", decay=dec,
+                           snapping=SnapOptions(max_snap_m=1000))
     _, t = oracle_access(g, zones, (fx, fy), np.ones(5), [12], 4.8 / 3.6, max_snap=1000)
     a, r = acc.two_step_fca_times(t, zones["population"].to_numpy(), fac["beds"].to_numpy(), dec)
     np.testing.assert_allclose(res["beds_2sfca_lin12_walk"].to_numpy(), a, rtol=1e-12)
@@ -366,8 +372,8 @@ def test_config_and_pipeline_step(tmp_path):
     res = ctx.results["access_demo"]
     assert {"jobs_5min_bike", "jobs_10min_bike", "jobs_exp0.1_bike", "jobs_5min_car",
             "jobs_exp0.1_car", "snap_distance_m"} <= set(res.columns)
-    direct = acc.network_access(g, zones, cutoffs=[5, 10], decays=[Decay("exp", beta=0.1)],
-                                max_snap_m=200)
+    direct = acc.network_access(g, zones, measures=MeasureSpec(
+        cutoffs=[5, 10], decays=[Decay("exp", beta=0.1)]), snapping=SnapOptions(max_snap_m=200))
     np.testing.assert_allclose(res["jobs_10min_bike"], direct["jobs_10min_bike"])
     assert (tmp_path / "access_demo_bike_matrix.parquet").exists()
     assert any("crow-fly" in n for n in ctx.notes)
@@ -385,7 +391,7 @@ def test_bad_inputs_raise():
     with pytest.raises(InputError, match="EPSG:28992"):
         acc.network_access(g, zones.to_crs(4326))
     with pytest.raises(InputError, match="positive"):
-        acc.network_access(g, zones, cutoffs=[-5])
+        acc.network_access(g, zones, measures={"cutoffs": [-5]})
 
 
 def test_cli_access_crowfly(tmp_path):
@@ -401,7 +407,7 @@ def test_cli_access_crowfly(tmp_path):
                                  "--mode", "bike", "--cutoff", "15", "-o", str(out), "--quiet"])
     assert r.exit_code == 0, r.output
     back = gpd.read_file(out)
-    ref = acc.crowfly_access(zones, cutoffs=[15], mode="bike")
+    ref = acc.crowfly_access(zones, measures=MeasureSpec(cutoffs=[15]), mode="bike")
     np.testing.assert_allclose(back["jobs_15min_bike"], ref["jobs_15min_bike"])
     bad = CliRunner().invoke(app, ["access", "--zones", str(zp), "--network", "crowfly",
                                    "--mode", "bike", "--opportunities", "banen", "-o", str(out)])
@@ -419,7 +425,8 @@ def test_large_graph_is_searched_renumbered_with_same_results():
     k = 15
     zx, zy = 100_000 + rng.uniform(0, 5000, k), 450_000 + rng.uniform(0, 5000, k)
     zones = point_zones(zx, zy, rng.integers(0, 9, k), size=1.0)
-    res = acc.network_access(g, zones, cutoffs=[4, 9], max_snap_m=100)
+    res = acc.network_access(g, zones, measures=MeasureSpec(cutoffs=[4, 9]),
+                             snapping=SnapOptions(max_snap_m=100))
     ref, _ = oracle_access(g, zones, (zx, zy), zones["jobs"].to_numpy(), [4, 9], 4.8 / 3.6, 100)
     np.testing.assert_allclose(res["jobs_4min_walk"], ref[4])
     np.testing.assert_allclose(res["jobs_9min_walk"], ref[9])
@@ -430,12 +437,14 @@ def test_zone_without_geometry_is_reported_not_silent():
 
     zones = point_zones([100_000, 101_000, 102_000], [450_000, 450_000, 450_000], [5, 7, 11])
     zones.loc[1, "geometry"] = Polygon()  # e.g. CBS PC4 5028 has an empty geometry
-    cf = acc.crowfly_access(zones, cutoffs=[30], mode="bike")
+    cf = acc.crowfly_access(zones, measures=MeasureSpec(cutoffs=[30]), mode="bike")
     assert cf.attrs["unsnapped"] == ["Z1"]
     assert np.isnan(cf["jobs_30min_bike"].iloc[1])
     assert cf.attrs["unlocated_destination_opportunities"] == 7
-    full = acc.crowfly_access(zones.drop(index=1), cutoffs=[30], mode="bike")
+    full = acc.crowfly_access(zones.drop(index=1), measures=MeasureSpec(cutoffs=[30]),
+                              mode="bike")
     np.testing.assert_allclose(cf["jobs_30min_bike"].to_numpy()[[0, 2]], full["jobs_30min_bike"])
     g = grid_graph(side=6)
-    net = acc.network_access(g, zones, cutoffs=[30], max_snap_m=2000)
+    net = acc.network_access(g, zones, measures=MeasureSpec(cutoffs=[30]),
+                             snapping=SnapOptions(max_snap_m=2000))
     assert net.attrs["unsnapped"] == ["Z1"] and np.isnan(net["jobs_30min_walk"].iloc[1])

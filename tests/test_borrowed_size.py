@@ -62,7 +62,7 @@ def test_three_towns_reachable_borrowed_exact():
 def test_three_towns_potential_matches_hand_formula():
     ids, m, t, _ = _line_towns()
     dec = Decay("exponential", beta=0.05)
-    r = bs.borrowed_size_metrics(ids, m, t, decay=dec, mode="car")
+    r = bs.borrowed_size_metrics(ids, m, t, spec=bs.MetricsSpec(decay=dec), mode="car")
     a = 100_000 + 20_000 * np.exp(-1.5) + 50_000 * np.exp(-4.5)
     b = 20_000 + 100_000 * np.exp(-1.5) + 50_000 * np.exp(-3.0)
     c = 50_000 + 20_000 * np.exp(-3.0) + 100_000 * np.exp(-4.5)
@@ -94,7 +94,7 @@ def test_bad_inputs_raise():
     with pytest.raises(InputError, match="rows"):
         bs.borrowed_size_metrics(ids, m, t[:2])
     with pytest.raises(InputError, match="band"):
-        bs.borrowed_size_metrics(ids, m, t, time_bands_min=[(30, 15)])
+        bs.borrowed_size_metrics(ids, m, t, spec={"time_bands_min": [(30, 15)]})
 
 
 def test_zero_own_mass_is_reported_not_silent():
@@ -126,7 +126,7 @@ def test_invariants_random_layouts(layout, cutoff):
     bands = [(0, 10), (10, 25), (25, 50)]
     tb = [(0, cutoff / 3), (cutoff / 3, 2 * cutoff / 3), (2 * cutoff / 3, cutoff)]
     r = bs.borrowed_size_metrics(ids, m, t, cutoff_min=cutoff, mode="x", points_xy=(x, y),
-                                 ring_bands_km=bands, time_bands_min=tb)
+                                 spec=bs.MetricsSpec(ring_bands_km=bands, time_bands_min=tb))
     tag = f"{cutoff:g}min_x"
     reach = r[f"population_{tag}"].to_numpy()
     # brute-force oracle
@@ -154,8 +154,8 @@ def test_reachable_matches_accessibility_aggregate_times():
     t = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) / 1000 / 60 * 60  # 60 km/h
     pop = rng.integers(1_000, 100_000, n).astype(float)
     r = bs.borrowed_size_metrics([str(i) for i in range(n)], pd.DataFrame({"population": pop}),
-                                 t, cutoff_min=30, decay=Decay("exponential",
-                                                                             beta=0.1))
+                                 t, cutoff_min=30,
+                                 spec=bs.MetricsSpec(decay=Decay("exponential", beta=0.1)))
     ref = aggregate_times(t * 60.0, pop, cutoffs_min=(30,),
                                         decays=[Decay("exponential", beta=0.1)])
     np.testing.assert_allclose(r["population_30min_car"], ref["30min"])

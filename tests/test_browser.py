@@ -73,8 +73,9 @@ def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("site")
     maps.build_study_maps(
         {"accessibility": z, "candidates": cand, "catchments": catchments(st)},
-        root / "demo", title="Browser test study", notes=[*NOTES, CAR_NOTE, NS_NOTE], attributions=ATTR,
-        offline=True, layers={"stations": st}, figures=False,
+        root / "demo", page=maps.MapPage(title="Browser test study", notes=[*NOTES, CAR_NOTE, NS_NOTE],
+                                         attributions=ATTR),
+        config=maps.MapsConfig(offline=True, figures=False), layers={"stations": st},
     )
     handler = functools.partial(_QuietHandler, directory=str(root / "demo"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -139,8 +139,9 @@ def test_graph_batch_isochrones_with_dijkstra_oracle():
     pts = gpd.GeoDataFrame({"zone_id": [str(i) for i in range(g.n_nodes)],
                             "population": np.ones(g.n_nodes)},
                            geometry=shapely.points(g.x, g.y), crs=28992)
-    out = ca.graph_isochrones(g, iter(times), ["a", "b"], [2, 3], buffer_m=90,
-                              mass_points=pts, mass_columns=["population"])
+    out = ca.graph_isochrones(g, iter(times), ["a", "b"], [2, 3],
+                              spec=ca.IsochroneSpec(buffer_m=90, mass_columns=["population"]),
+                              mass_points=pts)
     assert out["mode"].unique().tolist() == ["bike"]
     assert len(out) == 4 and out.crs.to_epsg() == 28992
     for _, row in out.iterrows():

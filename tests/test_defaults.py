@@ -39,30 +39,11 @@ SINGLE_SOURCE_FLOAT = {
 }
 
 
-def _pending() -> set[str]:
-    """Functions of tests/test_api_params.py PENDING (their long argument lists are being
-    replaced by parameter objects; until then their signature defaults are tolerated)."""
-    tree = ast.parse((ROOT / "tests" / "test_api_params.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.AnnAssign | ast.Assign):
-            target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
-            if isinstance(target, ast.Name) and target.id == "PENDING":
-                return set(ast.literal_eval(node.value))
-    raise AssertionError("PENDING not found in tests/test_api_params.py")
-
-
-def _literals(path: pathlib.Path, pending: set[str]) -> list[tuple[int, float]]:
-    """Numeric literals of a module that are single-source defaults, outside the
-    signatures of pending functions."""
+def _literals(path: pathlib.Path) -> list[tuple[int, float]]:
+    """Numeric literals of a module that are single-source defaults."""
     tree = ast.parse(path.read_text())
-    mod = ".".join(path.relative_to(SRC).with_suffix("").parts)
-    skip: set[int] = set()
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and f"{mod}.{node.name}" in pending:
-            skip |= {id(n) for d in (*node.args.defaults, *node.args.kw_defaults) if d
-                     for n in ast.walk(d)}
     return [(node.lineno, node.value) for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and id(node) not in skip
+            if isinstance(node, ast.Constant)
             and ((type(node.value) in (int, float) and node.value in SINGLE_SOURCE)
                  or (type(node.value) is float and node.value in SINGLE_SOURCE_FLOAT))]
 
@@ -87,7 +68,7 @@ def test_every_default_is_documented():
                          ids=lambda p: str(p.relative_to(SRC)))
 def test_defaults_are_not_written_twice(path):
     """A default number in code (not in prose) comes from ruimtekit.defaults."""
-    found = _literals(path, _pending())
+    found = _literals(path)
     names = {**SINGLE_SOURCE_FLOAT, **SINGLE_SOURCE}
     assert not found, (f"{path.name} writes {[v for _, v in found]} at lines "
                        f"{[ln for ln, _ in found]}: use ruimtekit.defaults."
@@ -96,7 +77,7 @@ def test_defaults_are_not_written_twice(path):
 
 def test_single_source_check_catches_a_repeated_literal(tmp_path):
     """The check above fails on a module that writes a default again (as a signature
-    default, a Field default or an int), and tolerates only pending signatures."""
+    default, a Field default or an int)."""
     pkg = tmp_path / "ruimtekit" / "engine"
     pkg.mkdir(parents=True)
     mod = pkg / "x.py"
@@ -104,13 +85,7 @@ def test_single_source_check_catches_a_repeated_literal(tmp_path):
                    "def f(max_snap_m: float = 500.0, t: int = 120):\n    return 4.8\n"
                    "class P(BaseModel):\n    radius_m: float = Field(400.0)\n"
                    "HTTP_ERROR = 500\n")
-    global SRC
-    saved, SRC = SRC, tmp_path / "ruimtekit"
-    try:
-        assert sorted(v for _, v in _literals(mod, set())) == [4.8, 120, 400.0, 500.0]
-        assert sorted(v for _, v in _literals(mod, {"engine.x.f"})) == [4.8, 400.0]
-    finally:
-        SRC = saved
+    assert sorted(v for _, v in _literals(mod)) == [4.8, 120, 400.0, 500.0]
 
 
 def test_single_source_numbers_are_defaults():

@@ -17,7 +17,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from ruimtekit.analysis import transit_access
 from ruimtekit.engine import search as _search
-from ruimtekit.engine.measures import Decay, measure_list
+from ruimtekit.engine.measures import Decay, MeasureSpec, measure_list
 from ruimtekit.io import places
 
 distributed_mod = pytest.importorskip("distributed")
@@ -145,8 +145,8 @@ def delft():
 def _network_local(g, origins, pc4):
     from ruimtekit.analysis import accessibility as acc
 
-    return acc.network_access(g, origins, pc4, opportunity="population", cutoffs=(3, 6),
-                              decays=[Decay("exponential", beta=0.2)])
+    return acc.network_access(g, origins, pc4, opportunity="population", measures=MeasureSpec(
+        cutoffs=(3, 6), decays=[Decay("exponential", beta=0.2)]))
 
 
 def test_network_access_on_dask_equals_local(client, delft, monkeypatch):
@@ -162,8 +162,8 @@ def test_network_access_on_dask_equals_local(client, delft, monkeypatch):
     monkeypatch.setattr(client, "scatter", counting_scatter)
     from ruimtekit.analysis import accessibility as acc
 
-    remote = acc.network_access(g, origins, pc4, opportunity="population", cutoffs=(3, 6),
-                                decays=[Decay("exponential", beta=0.2)], scheduler=client)
+    remote = acc.network_access(g, origins, pc4, opportunity="population", measures=MeasureSpec(
+        cutoffs=(3, 6), decays=[Decay("exponential", beta=0.2)]), scheduler=client)
     cols = ["population_3min_car", "population_6min_car", "population_exp0.2_car"]
     assert remote["zone_id"].tolist() == local["zone_id"].tolist()
     for c in cols:
@@ -277,9 +277,8 @@ def test_crowfly_access_on_dask_equals_local(client, delft):
     from ruimtekit.analysis import accessibility as acc
 
     _, _, pc4 = delft
-    kw = dict(opportunity="population", cutoffs=(5, 15), decays=[{"kind": "linear",
-                                                                 "params": {"cutoff": 20}}],
-              mode="bike")
+    kw = dict(opportunity="population", measures=MeasureSpec(
+        cutoffs=(5, 15), decays=[{"kind": "linear", "params": {"cutoff": 20}}]), mode="bike")
     local = acc.crowfly_access(pc4, **kw)
     remote = acc.crowfly_access(pc4, scheduler=client, **kw)
     for c in ("population_5min_bike", "population_15min_bike", "population_lin20_bike"):
@@ -303,10 +302,11 @@ def test_transit_graph_on_dask_equals_local(client, amsterdam):
 
     g, z = amsterdam
     opp = z["establishments_proxy"].to_numpy()
-    kw = dict(opportunity="establishments_proxy", access_mode="bike", cutoffs_min=(20, 30),
-              decays=[Decay("exponential", beta=0.1)], block_size=16)
-    local = transit_access.zone_accessibility(g, z, opp, **kw)
-    remote = transit_access.zone_accessibility(g, z, opp, scheduler=client, **kw)
+    kw = dict(opportunity="establishments_proxy", access_mode="bike",
+              measures=MeasureSpec(cutoffs=(20, 30), decays=[Decay("exponential", beta=0.1)]))
+    local = transit_access.zone_accessibility(g, z, opp, options={"block_size": 16}, **kw)
+    remote = transit_access.zone_accessibility(
+        g, z, opp, options=transit_access.TransitOptions(block_size=16, scheduler=client), **kw)
     assert list(remote.columns) == list(local.columns)
     assert remote["zone_id"].tolist() == z["zone_id"].tolist()
     for c in local.columns:
@@ -333,12 +333,14 @@ def test_transit_street_network_legs_on_dask_equal_local(client, amsterdam):
                                rng.uniform(walk.x.min(), walk.x.max(), n),
                                rng.uniform(walk.y.min(), walk.y.max(), n)), crs=28992)
     opp = np.arange(1.0, n + 1)
-    kw = dict(cutoffs_min=(5, 15), block_size=8, access_network=walk, egress_network=walk)
-    local = transit_access.zone_accessibility(g, pts, opp, **kw)
-    remote = transit_access.zone_accessibility(g, pts, opp, scheduler=client, **kw)
+    kw = dict(block_size=8, access_network=walk, egress_network=walk)
+    m = MeasureSpec(cutoffs=(5, 15))
+    local = transit_access.zone_accessibility(g, pts, opp, measures=m, options=kw)
+    remote = transit_access.zone_accessibility(g, pts, opp, measures=m,
+                                               options={**kw, "scheduler": client})
     for c in local.columns:
         np.testing.assert_array_equal(remote[c].to_numpy(), local[c].to_numpy())
-    crow = transit_access.zone_accessibility(g, pts, opp, cutoffs_min=(5, 15), block_size=8)
+    crow = transit_access.zone_accessibility(g, pts, opp, measures=m, options={"block_size": 8})
     assert (crow["jobs_5min_transit"] != local["jobs_5min_transit"]).any()
 
 
@@ -382,8 +384,10 @@ def test_gtfs_raptor_on_dask_equals_local(client, tmp_path):
     zones = gpd.GeoDataFrame({"zone_id": [f"z{i}" for i in range(gx.size)],
                               "jobs": np.arange(gx.size, dtype=float) % 7},
                              geometry=gpd.points_from_xy(gx.ravel(), gy.ravel()), crs=28992)
-    kw = dict(access_mode="walk", cutoffs_min=(15, 30, 45), window=("07:00", "07:30"),
-              percentiles=(25, 50, 90), block_size=8)
+    kw = dict(access_mode="walk", measures=MeasureSpec(cutoffs=(15, 30, 45)),
+              params=transit.TransitParams(window_start="07:00", window_end="07:30",
+                                           percentiles=[25, 50, 90]),
+              options={"block_size": 8})
     local = transit_access.zone_accessibility(net, zones, zones["jobs"].to_numpy(), **kw)
     p = transit.TransitParams(window_start="07:00", window_end="07:30",
                               percentiles=[25, 50, 90])

@@ -46,7 +46,7 @@ def test_scale_bar_drawn_in_metres():
 def test_accessibility_figure(tmp_path):
     z = amsterdam_zones()
     paths = figures.accessibility_figure(z, tmp_path / "acc", stations=stations(z),
-                                         notes=["Jobs are SYNTHETIC test values."])
+                                         caption={"notes": ["Jobs are SYNTHETIC test values."]})
     _check_pair(paths, tmp_path)
 
 
@@ -159,7 +159,8 @@ def test_chart_notes_below_the_data(tmp_path, monkeypatch):
     df = pd.DataFrame({"zone_name": [f"City {i}" for i in range(30)],
                        "population": rng.integers(5_000, 900_000, 30).astype(float),
                        "borrowed_population": rng.integers(50_000, 5_000_000, 30).astype(float)})
-    figures.borrowed_size_figure(df, tmp_path / "bs", notes=["NOTE " + "long statement " * 30] * 4)
+    figures.borrowed_size_figure(df, tmp_path / "bs",
+                                 caption=figures.Caption(notes=["NOTE " + "long statement " * 30] * 4))
     assert seen["overlap"] == [False] and seen["below_label"] == [True]
 
 

@@ -311,7 +311,8 @@ def test_study_and_cli_merge_two_feeds(tmp_path):
 
     a, b = _two_feed_folders(tmp_path)
     zones = _zones(write_feed(tmp_path / "hand"))
-    kw = {"cutoffs_min": (45,), "window": ("06:59", "07:01"), "access_radius_m": 200}
+    p = transit.TransitParams(window_start="06:59", window_end="07:01").with_radius("walk", 200)
+    kw = {"measures": {"cutoffs": (45,)}, "params": p}
     alone = transit_access.zone_accessibility(transit.build_network(a, DATE), zones,
                                        zones["jobs"].to_numpy(), **kw)
     both = transit_access.zone_accessibility(transit.build_network([a, b], DATE), zones,

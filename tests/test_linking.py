@@ -22,7 +22,8 @@ from shapely.geometry import Point
 from ruimtekit.analysis import accessibility as acc
 from ruimtekit.engine import _kernels
 from ruimtekit.engine import search as _search
-from ruimtekit.engine.measures import Decay
+from ruimtekit.engine.measures import Decay, MeasureSpec
+from ruimtekit.engine.search import SnapOptions
 from ruimtekit.network import graph as G
 from ruimtekit.network import networks, profiles
 
@@ -397,7 +398,8 @@ def test_own_opportunities_count_at_zero_minutes_through_network_access():
     assert networks.linkable(g)
     zones = gpd.GeoDataFrame({"zone_id": ["a", "b"], "jobs": [7.0, 100.0]},
                              geometry=[Point(300, 40), Point(700, -30)], crs=28992)
-    res = acc.network_access(g, zones, cutoffs=[0.01, 10], mode="walk", max_snap_m=100)
+    res = acc.network_access(g, zones, measures=MeasureSpec(cutoffs=[0.01, 10]), mode="walk",
+                             snapping=SnapOptions(max_snap_m=100))
     # 0.6 s cutoff: only the zone's own jobs (t = 0)
     np.testing.assert_array_equal(res["jobs_0.01min_walk"], [7.0, 100.0])
     # 10 min: 40 m + 400 m along + 30 m = 470 m at 4.8 km/h = 353 s (access legs rounded)
@@ -480,7 +482,8 @@ def test_delft_network_access_links_onto_edges(delft):
     zones = gpd.GeoDataFrame({"zone_id": [f"z{i}" for i in range(30)],
                               "jobs": rng.integers(0, 500, 30).astype(float)},
                              geometry=pts, crs=28992)
-    res = acc.network_access(delft, zones, cutoffs=[5, 15], max_snap_m=300)
+    res = acc.network_access(delft, zones, measures=MeasureSpec(cutoffs=[5, 15]),
+                             snapping=SnapOptions(max_snap_m=300))
     ok = ~res["jobs_5min_car"].isna()
     assert ok.sum() > 20
     # own jobs always count; linking onto edges brings every point within its distance

@@ -84,8 +84,8 @@ def built(tmp_path_factory):
     idx = maps.build_study_maps(
         {"accessibility": z, "candidates": candidates(z), "catchments": catchments(st),
          "regression": pd.DataFrame({"term": ["const"], "coef": [1.0]})},
-        out, title="Test study", notes=NOTES, attributions=ATTR, offline=True,
-        layers={"stations": st}, figures=False,
+        out, page=maps.MapPage(title="Test study", notes=NOTES, attributions=ATTR),
+        config=maps.MapsConfig(offline=True, figures=False), layers={"stations": st},
     )
     return idx, z
 
@@ -165,20 +165,22 @@ def test_offline_has_no_cdn(built):
 
 def test_basemap_none_is_explicit_offline(tmp_path):
     z = amsterdam_zones().iloc[:30]
-    r = maps.choropleth_map(z, tmp_path / "m.html", title="t", attributions=ATTR, basemap="none")
+    r = maps.choropleth_map(z, tmp_path / "m.html", page={"title": "t", "attributions": ATTR},
+                            config={"basemap": "none"})
     html = r.path.read_text(encoding="utf-8")
     assert "tileerror" not in html  # nothing to fall back from
     # the blank base layer is the one added to the map
     blank = re.search(r'var (feature_group_\w+) = L\.featureGroup\(\s*\{\s*\}\s*\);\s*'
                       r'\s*\1\.addTo', html)
     assert blank, "the 'no background' layer is not on the map"
-    with pytest.raises(InputError, match="unknown base map"):
-        maps.choropleth_map(z, tmp_path / "x.html", basemap="google")
+    with pytest.raises(InputError, match="basemap"):
+        maps.choropleth_map(z, tmp_path / "x.html", config={"basemap": "google"})
 
 
 def test_online_mode_uses_pinned_cdn(tmp_path):
     z = amsterdam_zones().iloc[:30]
-    r = maps.choropleth_map(z, tmp_path / "m.html", title="t", attributions=ATTR, offline=False)
+    r = maps.choropleth_map(z, tmp_path / "m.html", page={"title": "t", "attributions": ATTR},
+                            config={"offline": False})
     urls = _offline.remote_urls(r.path.read_text(encoding="utf-8"))
     assert urls and all(u.startswith("https://cdn.jsdelivr.net/npm/leaflet@1.9.4/") for u in urls)
 
@@ -186,15 +188,15 @@ def test_online_mode_uses_pinned_cdn(tmp_path):
 def test_marker_cluster_when_many(tmp_path):
     z = amsterdam_zones()
     pts = candidates(z, n=300).drop(columns=["rank", "score"])
-    r = maps.points_map(pts, tmp_path / "c.html", title="many", offline=True)
+    r = maps.points_map(pts, tmp_path / "c.html", page={"title": "many"})
     html = r.path.read_text(encoding="utf-8")
     assert "L.markerClusterGroup" in html and "leaflet.markercluster.js" in html
     assert r.expected_paths == 0
-    small = maps.points_map(candidates(z, 5), tmp_path / "s.html", title="few", offline=True)
+    small = maps.points_map(candidates(z, 5), tmp_path / "s.html", page={"title": "few"})
     assert "L.markerClusterGroup" not in small.path.read_text(encoding="utf-8")
     assert small.expected_paths == 5
     # ranked candidates are never clustered: clusters would hide the best ones
-    ranked = maps.points_map(candidates(z, n=300), tmp_path / "r.html", title="ranked", offline=True)
+    ranked = maps.points_map(candidates(z, n=300), tmp_path / "r.html", page={"title": "ranked"})
     assert "L.markerClusterGroup" not in ranked.path.read_text(encoding="utf-8")
 
 
@@ -245,8 +247,8 @@ def test_national_pc4_map_is_small(tmp_path):
     g = gpd.read_parquet(RAW / "cbs_pc4_2021.parquet")
     z = gpd.GeoDataFrame({"zone_id": g["pc4"].astype(str), "zone_name": "PC4 " + g["pc4"].astype(str),
                           "population": g["inwoners"].astype(float)}, geometry=g.geometry, crs=g.crs)
-    r = maps.choropleth_map(z, tmp_path / "pc4.html", measures=["population"], title="PC4",
-                            classification="fisher_jenks", k=6)
+    r = maps.choropleth_map(z, tmp_path / "pc4.html", measures=["population"], page={"title": "PC4"},
+                            config=maps.MapsConfig(classification="fisher_jenks", k=6))
     n_nonempty = int((~g.geometry.is_empty).sum())
     assert r.n_features == n_nonempty == 4067
     # measured: ≈ 3.4 MB with one measure (100 m coverage simplification, 4 decimals)
@@ -295,17 +297,20 @@ def test_bad_inputs(tmp_path):
     with pytest.raises(InputError, match="not in the layer"):
         maps.choropleth_map(z, tmp_path / "x.html", measures=["nope"])
     with pytest.raises(InputError, match="unknown classification"):
-        maps.choropleth_map(z, tmp_path / "x.html", classification="kmeans")
+        maps.choropleth_map(z, tmp_path / "x.html", config={"classification": "kmeans"})
 
 
 def test_failed_build_keeps_previous_maps(tmp_path):
     z = amsterdam_zones().iloc[:40]
     out = tmp_path / "study"
-    maps.build_study_maps({"accessibility": z}, out, title="first", attributions=ATTR, figures=False)
+    cfg = maps.MapsConfig(figures=False)
+    maps.build_study_maps({"accessibility": z}, out, page={"title": "first", "attributions": ATTR},
+                          config=cfg)
     before = (out / "index.html").read_text(encoding="utf-8")
     bad = z.set_crs(None, allow_override=True)
     with pytest.raises(InputError):
-        maps.build_study_maps({"accessibility": bad}, out, title="second", attributions=ATTR, figures=False)
+        maps.build_study_maps({"accessibility": bad}, out,
+                              page={"title": "second", "attributions": ATTR}, config=cfg)
     assert (out / "index.html").read_text(encoding="utf-8") == before
     assert [p.name for p in tmp_path.iterdir()] == ["study"]
 

@@ -340,9 +340,8 @@ def test_accessibility_noun_equals_the_engine_functions(case, gtfs_case):
     assert rk.analysis.accessibility is accessibility  # the noun does not shadow the module
     g = net.roads["car"]
     o = orig.rename(columns={"id": "zone_id"})
-    direct = accessibility.network_access(g, o, jobs, cutoffs=[6, 12],
-                                          decays=[Decay("exponential",
-                                                                      beta=0.1)])
+    direct = accessibility.network_access(g, o, jobs, measures=rk.MeasureSpec(
+        cutoffs=[6, 12], decays=[Decay("exponential", beta=0.1)]))
     pd.testing.assert_frame_equal(pd.DataFrame(acc).drop(columns="geometry"),
                                   pd.DataFrame(direct).drop(columns="geometry"))
     # transit: the same as transit_access.zone_accessibility
@@ -351,8 +350,7 @@ def test_accessibility_noun_equals_the_engine_functions(case, gtfs_case):
     gj = gdst.assign(jobs=100.0)
     ta = rk.Accessibility(tnet, go, gj, mode="transit", measures={"cutoffs": [20, 40]})
     tz = transit_access.zone_accessibility(tnet.transit, go.rename(columns={"id": "zone_id"}),
-                                    gj["jobs"].to_numpy(), cutoffs_min=[20, 40],
-                                    destinations=gj)
+                                           gj, measures=rk.MeasureSpec(cutoffs=[20, 40]))
     for c in tz.columns[1:]:
         np.testing.assert_array_equal(ta[c].to_numpy(), tz[c].to_numpy())
     assert ta["jobs_40min_transit"].max() > 0

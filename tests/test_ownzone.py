@@ -13,6 +13,7 @@ import shapely
 
 from ruimtekit.analysis import _ownzone, accessibility, agglomeration
 from ruimtekit.analysis import borrowed_size as bs
+from ruimtekit.engine.measures import MeasureSpec
 from ruimtekit.io import layers
 
 
@@ -60,8 +61,8 @@ def test_crowfly_access_neighbour_closer_than_internal_distance(caplog):
                               "pop_x": [1000.0, 1100.0], "pop_y": [1000.0, 1000.0]},
                              geometry=g, crs="EPSG:28992")
     with caplog.at_level(logging.WARNING):
-        res = accessibility.crowfly_access(zones, decays=[{"kind": "exponential", "beta": 0.1}],
-                                           cutoffs=[], mode="walk")
+        res = accessibility.crowfly_access(zones, measures=MeasureSpec(
+            decays=[{"kind": "exponential", "beta": 0.1}], cutoffs=[]), mode="walk")
     col = [c for c in res.columns if c.startswith("jobs_exp")][0]
     v = res[col].to_numpy()
     # each zone sees its own jobs and its neighbour's (100 m away) at its internal distance

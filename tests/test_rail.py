@@ -10,7 +10,7 @@ import pytest
 from ruimtekit._errors import InputError
 from ruimtekit.analysis import transit_access
 from ruimtekit.engine import rail
-from ruimtekit.engine.measures import Decay
+from ruimtekit.engine.measures import Decay, MeasureSpec
 from transit_fixtures import CONSTANT_LEGS
 
 RAW = Path("data/raw")
@@ -143,12 +143,10 @@ def test_national_bike_rail_never_below_bike_alone():
                             geometry=RAW / "cbs_wijk_centroids_2015.geojson",
                             join_on="wk_code=code", columns={"jobs": "banen_werkplaats"})
     decay = Decay("exponential", beta=0.05)
-    bike = accessibility.crowfly_access(pc4, jobs, opportunity="jobs", cutoffs=(30, 45, 60),
-                                        decays=[decay], mode="bike")
+    m = MeasureSpec(cutoffs=(30, 45, 60), decays=[decay])
+    bike = accessibility.crowfly_access(pc4, jobs, opportunity="jobs", measures=m, mode="bike")
     net = rail.build_rail_network(RAW / "ns_rail")
-    br = transit_access.zone_accessibility(net, pc4, jobs["jobs"].to_numpy(), destinations=jobs,
-                                    access_mode="bike", cutoffs_min=(30, 45, 60),
-                                    decays=[decay])
+    br = transit_access.zone_accessibility(net, pc4, jobs, access_mode="bike", measures=m)
     located = pc4.geometry.notna().to_numpy() & ~pc4.geometry.is_empty.to_numpy()
     assert located.sum() == len(pc4) - 1  # PC4 5028 has no geometry (NaN in both)
     for m in ("30min", "45min", "60min", "exp0.05"):

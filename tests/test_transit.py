@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from ruimtekit._errors import InputError
 from ruimtekit.analysis import transit_access
 from ruimtekit.engine import transit
+from ruimtekit.engine.measures import MeasureSpec
 from ruimtekit.io import gtfs, places
 from transit_fixtures import CONSTANT_LEGS, HAND_FILES, random_feed_files, write_feed
 
@@ -366,8 +367,9 @@ def test_graph_zone_measures_match_brute_force(ams_graph, buurten, mode):
     g = ams_graph
     opp = buurten["establishments_proxy"].to_numpy()
     df = transit_access.zone_accessibility(g, buurten, opp, opportunity="establishments_proxy",
-                                    access_mode=mode, cutoffs_min=(20, 30, 45), block_size=17,
-                                    params=CONSTANT_LEGS)  # the oracle's hand-written legs
+                                           access_mode=mode, measures={"cutoffs": (20, 30, 45)},
+                                           params=CONSTANT_LEGS,  # the oracle's hand-written legs
+                                           options={"block_size": 17})
     zx, zy = places.zone_points(buurten)
     stops = g.meta["stop_nodes"]
     node_t = transit.graph_stop_times(g)
@@ -511,9 +513,9 @@ def test_zone_accessibility_with_street_network_legs(wgm_walk, ams_graph):
     zones = gpd.GeoDataFrame({"zone_id": [f"p{i}" for i in range(len(zx))]},
                              geometry=gpd.points_from_xy(zx, zy), crs=28992)
     opp = np.arange(1.0, len(zx) + 1)
-    df = transit_access.zone_accessibility(ams_graph, zones, opp, opportunity="jobs",
-                                    cutoffs_min=(10, 20), access_network=g, egress_network=g,
-                                    block_size=5)
+    df = transit_access.zone_accessibility(
+        ams_graph, zones, opp, opportunity="jobs", measures=MeasureSpec(cutoffs=(10, 20)),
+        options=transit_access.TransitOptions(access_network=g, egress_network=g, block_size=5))
 
     stops = ams_graph.meta["stop_nodes"]
     lim = 15 * 60.0  # TransitParams: walking access and egress up to 15 min
@@ -528,7 +530,7 @@ def test_zone_accessibility_with_street_network_legs(wgm_walk, ams_graph):
     for c in (10, 20):
         np.testing.assert_allclose(df[f"jobs_{c}min_transit"], ((t <= 60 * c) * opp).sum(1))
     crow = transit_access.zone_accessibility(ams_graph, zones, opp, opportunity="jobs",
-                                      cutoffs_min=(10, 20))
+                                             measures=MeasureSpec(cutoffs=(10, 20)))
     assert (crow["jobs_10min_transit"] != df["jobs_10min_transit"]).any()
 
 
@@ -540,9 +542,10 @@ def test_gtfs_zone_measures_and_percentile_columns(hand_net):
     pts = [Point(net.x[_stop(net, s)] + 30, net.y[_stop(net, s)]) for s in ("A", "E", "J")]
     zones = gpd.GeoDataFrame({"zone_id": ["za", "ze", "zj"], "jobs": [1.0, 10.0, 100.0]},
                              geometry=pts, crs="EPSG:28992")
+    p = transit.TransitParams(window_start="06:59", window_end="07:01", percentiles=[50, 95])
     df = transit_access.zone_accessibility(net, zones, zones["jobs"].to_numpy(), access_mode="walk",
-                                    cutoffs_min=(45, 60), window=("06:59", "07:01"),
-                                    percentiles=(50, 95), access_radius_m=200)
+                                           measures=MeasureSpec(cutoffs=(45, 60)),
+                                           params=p.with_radius("walk", 200))
     assert {"jobs_45min_transit", "jobs_60min_transit", "jobs_45min_transit_p95"} <= set(df)
     # from A (07:00 ± 1 min): E after ~41-42 min, J after ~51-52 min (plus short walks)
     assert df.loc[0, "jobs_45min_transit"] == 11.0
@@ -554,9 +557,11 @@ def test_gtfs_zone_measures_and_percentile_columns(hand_net):
     assert df.loc[2, "jobs_60min_transit"] == 100.0 + (10.0 if walk_je <= 3600 else 0.0)
     assert df.loc[2, "jobs_45min_transit"] == 100.0 + (10.0 if walk_je <= 2700 else 0.0)
     short = transit_access.zone_accessibility(net, zones, zones["jobs"].to_numpy(),
-                                       cutoffs_min=(60,), window=("06:59", "07:01"),
-                                       params={"max_direct_min": 5.0,
-                                               "max_access_min": {"walk": 3.0}})
+                                              measures=MeasureSpec(cutoffs=(60,)),
+                                              params={"max_direct_min": 5.0,
+                                                      "max_access_min": {"walk": 3.0},
+                                                      "window_start": "06:59",
+                                                      "window_end": "07:01"})
     assert short.loc[2, "jobs_60min_transit"] == 100.0  # direct walk capped at 5 min
 
 
@@ -605,7 +610,8 @@ def test_pipeline_step_with_street_network_legs(wgm_walk, ams_graph, tmp_path):
     transit_access.pipeline_step(ctx)
     res = ctx.results["transit_wgm"]
     api = transit_access.zone_accessibility(ams_graph, zones, zones["jobs"].to_numpy(),
-                                     cutoffs_min=(10, 20), access_network=g, egress_network=g)
+                                            measures=MeasureSpec(cutoffs=(10, 20)),
+                                            options={"access_network": g, "egress_network": g})
     np.testing.assert_array_equal(res["jobs_20min_transit"], api["jobs_20min_transit"])
     assert res.attrs["transit"]["egress_network"] == "wgm_walk"
     bad = transit_access.TransitConfig(name="bad", zones="pts", network="pt",

@@ -16,6 +16,7 @@ from ruimtekit._errors import InputError
 from ruimtekit.analysis import transit_access
 from ruimtekit.engine import impedance, transit
 from ruimtekit.engine import search as _search
+from ruimtekit.engine.measures import MeasureSpec
 from ruimtekit.io import places
 from ruimtekit.network import graph
 from transit_fixtures import CONSTANT_LEGS
@@ -147,14 +148,15 @@ def test_od_matrix_is_min_of_direct_and_transit_by_hand(line):
 def test_zone_measures_use_min_direct_transit(line):
     g, zones = line
     df = transit_access.zone_accessibility(g, zones, zones["jobs"].to_numpy(), access_mode="bike",
-                                    cutoffs_min=(12, 30, 45), params=HAND)
+                                           measures=MeasureSpec(cutoffs=(12, 30, 45)), params=HAND)
     # z1 within 30 min: itself (10) and z0 (17.2 min by train); z2 (41 min) only at 45;
     # z2 reaches z1 by cycling to A (11 min), the train and a walk (25.7 min)
     assert df["jobs_30min_bike_transit"].tolist() == [111.0, 11.0, 111.0]
     assert df["jobs_12min_bike_transit"].tolist() == [101.0, 10.0, 101.0]
     assert df["jobs_45min_bike_transit"].tolist() == [111.0, 111.0, 111.0]
     eg = transit_access.zone_accessibility(g, zones, zones["jobs"].to_numpy(), access_mode="bike",
-                                    cutoffs_min=(30,), params={**HAND, "egress_mode": "bike"})
+                                           measures=MeasureSpec(cutoffs=(30,)),
+                                           params={**HAND, "egress_mode": "bike"})
     assert "jobs_30min_bike_transit_bike" in eg
     assert eg["jobs_30min_bike_transit_bike"].tolist()[1] == 111.0
 
@@ -163,12 +165,14 @@ def test_point_destinations(line):
     g, zones = line
     dest = gpd.GeoDataFrame({"zone_id": ["d"], "jobs": [5.0]},
                             geometry=gpd.points_from_xy([110_000.0], [450_000.0]), crs=28992)
-    df = transit_access.zone_accessibility(g, zones, dest["jobs"].to_numpy(), destinations=dest,
-                                    access_mode="bike", cutoffs_min=(18,), params=HAND)
+    df = transit_access.zone_accessibility(g, zones, dest, access_mode="bike",
+                                           measures=MeasureSpec(cutoffs=(18,)), params=HAND)
     # z0: bike 150 s + ride 600 s + walk 0 m at B = 750 s; z1: 300 m by bike = 150 s
     assert df["jobs_18min_bike_transit"].tolist() == [5.0, 5.0, 0.0]
     with pytest.raises(InputError, match="opportunity values"):
-        transit_access.zone_accessibility(g, zones, np.ones(3), destinations=dest)
+        transit_access.zone_accessibility(g, zones, np.ones(2))
+    with pytest.raises(InputError, match="no column 'banen'"):
+        transit_access.zone_accessibility(g, zones, dest, opportunity="banen")
 
 
 # -------------------------------------------------------------------- working CRS
@@ -289,8 +293,8 @@ def test_cli_transit_options_reach_the_api(tmp_path):
         net = transit.build_network(feeds, "2019-05-13", transfer_radius_m=1000.0,
                                     walk_speed_kmh=3.6,
                                     time_range_s=(14 * 3600, 14 * 3600 + 600 + 7200))
-        api = transit_access.zone_accessibility(net, z, z["jobs"].to_numpy(), cutoffs_min=(30, 60),
-                                         params=p)
+        api = transit_access.zone_accessibility(net, z, z["jobs"].to_numpy(),
+                                                measures=MeasureSpec(cutoffs=(30, 60)), params=p)
         m = transit_access.od_matrix(net, z, params=p)
     np.testing.assert_array_equal(got["jobs_60min_transit"], api["jobs_60min_transit"])
     mm = pd.read_parquet(mat)

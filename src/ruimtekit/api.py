@@ -34,7 +34,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
 from ruimtekit import _config, _crs, _io, defaults
 from ruimtekit._errors import InputError, describe_validation
@@ -42,7 +42,7 @@ from ruimtekit.analysis import accessibility, transit_access
 from ruimtekit.engine import _kernels, impedance, transit
 from ruimtekit.engine import batches as distributed
 from ruimtekit.engine import search as _search
-from ruimtekit.engine.measures import Decay, DecayConfig, as_decay
+from ruimtekit.engine.measures import MeasureSpec
 from ruimtekit.engine.transit import TransitParams
 from ruimtekit.io import places
 from ruimtekit.network import graph as _graph
@@ -76,34 +76,7 @@ TRANSIT_MAX_KMH = defaults.TRANSIT_MAX_KMH
 
 # ======================================================================================
 # parameter objects
-class MeasureSpec(_config.Section):
-    """Accessibility measures shared by every mode.
-
-    Attributes
-    ----------
-    cutoffs : list of float
-        Cumulative time budgets (minutes): opportunities reached within ``t <= T``.
-    decays : list of DecayConfig
-        Gravity decays (``{kind: exponential, params: {beta: 0.05}}``; t in minutes),
-        see :class:`ruimtekit.engine.measures.Decay`.
-    """
-
-    cutoffs: list[float] = Field(default_factory=lambda: [defaults.CUTOFF_MIN])
-    decays: list[DecayConfig] = Field(default_factory=list)
-
-    @field_validator("cutoffs")
-    @classmethod
-    def _cutoffs_ok(cls, v: list[float]) -> list[float]:
-        if any(not (c > 0 and math.isfinite(c)) for c in v):
-            raise ValueError("cutoffs must be positive numbers of minutes")
-        return v
-
-    def decay_objects(self) -> list[Decay]:
-        """The decays as :class:`ruimtekit.engine.measures.Decay` objects."""
-        return [as_decay(d) for d in self.decays]
-
-
-class RoutingOptions(_config.Section):
+class RoutingOptions(_search.SnapOptions):
     """Routing settings shared by matrices, accessibility and isochrones.
 
     Attributes
@@ -127,8 +100,6 @@ class RoutingOptions(_config.Section):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     max_time_min: float | None = Field(None, gt=0)
-    max_snap_m: float = Field(defaults.MAX_SNAP_M, gt=0)
-    access_speed_kmh: float | None = Field(None, gt=0)
     transit: TransitParams | None = None
     chunk_pairs: int = Field(MATRIX_CHUNK_PAIRS, ge=1)
     scheduler: Any = None
@@ -223,7 +194,7 @@ class TransportNetwork:
 
     def _build_transit(self, path: Any, date: str | None, window: tuple[str, str] | None,
                        tp: Any) -> Any:
-        t = _transit_module
+        t = transit_access  # building (detect_kind, build_transit_network) is analysis-level
         p0 = path[0] if isinstance(path, (list, tuple)) else path
         kind = "gtfs" if isinstance(path, (list, tuple)) else transit_access.detect_kind(Path(p0))
         walk = self.roads.get("walk")
@@ -745,6 +716,8 @@ def _accessibility(network: TransportNetwork, origins: Any, opportunities: Any, 
                    measures: MeasureSpec | Mapping[str, Any] | None, opportunity: str,
                    o: RoutingOptions) -> gpd.GeoDataFrame:
     spec = measures if isinstance(measures, MeasureSpec) else MeasureSpec(**dict(measures or {}))
+    if o.max_time_min is not None:
+        spec = spec.model_copy(update={"horizon_min": o.max_time_min})
     orig = places.as_places(origins, None, "origins")
     dest = opportunities
     if isinstance(opportunities, (str, Path)):
@@ -757,21 +730,18 @@ def _accessibility(network: TransportNetwork, origins: Any, opportunities: Any, 
     cuts, decs = spec.cutoffs, spec.decay_objects()
     if kind == "network":
         return accessibility.network_access(
-            network.roads[mode], orig, dest, opportunity=opportunity, cutoffs=cuts,
-            decays=decs, mode=mode, max_snap_m=o.max_snap_m,
-            access_speed_kmh=o.access_speed_kmh, horizon_min=o.max_time_min,
-            scheduler=o.scheduler)
+            network.roads[mode], orig, dest, opportunity=opportunity, measures=spec,
+            mode=mode, snapping=o, scheduler=o.scheduler)
     if kind == "crowfly":
-        return accessibility.crowfly_access(orig, dest, opportunity=opportunity, cutoffs=cuts,
-                                            decays=decs, mode=mode,
-                                            horizon_min=o.max_time_min, scheduler=o.scheduler)
+        return accessibility.crowfly_access(orig, dest, opportunity=opportunity,
+                                            measures=spec, mode=mode, scheduler=o.scheduler)
     if kind == "skim":
         if dest is not None:
             raise InputError(None, "a skim needs the opportunities on the origins (zones)",
                              "give the opportunities as a column of the origins")
         return accessibility.skim_access(network.skims[mode], orig, opportunity=opportunity,
                                          cutoffs=cuts, decays=decs, mode=mode,
-                                         horizon_min=o.max_time_min)
+                                         horizon_min=spec.horizon_min)
     ref = orig if dest is None else dest
     if opportunity not in ref.columns:
         raise InputError(ref.attrs.get("source"), f"no column {opportunity!r}",
@@ -779,10 +749,10 @@ def _accessibility(network: TransportNetwork, origins: Any, opportunities: Any, 
     a_net, e_net = network.legs(mode)
     p = o.transit if o.transit is not None else network.transit_params
     df = transit_access.zone_accessibility(
-        network.transit, orig, ref[opportunity].to_numpy(dtype=float),
-        opportunity=opportunity, access_mode=TRANSIT_MODES[mode], cutoffs_min=cuts,
-        decays=decs, params=p, destinations=dest, max_time_min=o.max_time_min,
-        scheduler=o.scheduler, access_network=a_net, egress_network=e_net)
+        network.transit, orig, ref[opportunity].to_numpy(dtype=float) if dest is None else dest,
+        opportunity=opportunity, access_mode=TRANSIT_MODES[mode], measures=spec, params=p,
+        options=transit_access.TransitOptions(scheduler=o.scheduler, access_network=a_net,
+                                              egress_network=e_net))
     out = gpd.GeoDataFrame(df, geometry=orig.geometry.to_numpy(), crs=orig.crs)
     out.attrs.update(df.attrs)
     out.attrs["mode"] = mode

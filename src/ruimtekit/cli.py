@@ -459,8 +459,10 @@ def transit_cmd(
             for mode in modes:
                 df = transit_access.zone_accessibility(
                     net, z, z[opportunity].to_numpy(dtype=float), opportunity=opportunity,
-                    access_mode=mode, cutoffs_min=cuts, params=params, scheduler=client,
-                    access_network=street.get(mode), egress_network=egress_g)
+                    access_mode=mode, measures={"cutoffs": cuts}, params=params,
+                    options=transit_access.TransitOptions(
+                        scheduler=client, access_network=street.get(mode),
+                        egress_network=egress_g))
                 for c in df.columns[1:]:
                     out[c] = df[c].to_numpy()
         if matrix is not None:
@@ -788,8 +790,10 @@ def map_cmd(
         gpkg = gpkg or base_out / s.name / f"{s.name}.gpkg"
         out = out or base_maps / s.name
     _io.check_output_dir(out, overwrite, "maps")
-    index = maps.rebuild(gpkg, out, offline=offline, config=config, figures=figures,
-                         overwrite=overwrite, basemap=basemap, layers=stations, only=layer)
+    config = (config or maps.MapsConfig()).model_copy(update={
+        "offline": offline, "figures": figures, **({"basemap": basemap} if basemap else {})})
+    index = maps.rebuild(gpkg, out, config=config, overwrite=overwrite, layers=stations,
+                         only=layer)
     if not quiet:
         typer.echo(f"maps: {index}")
 

@@ -546,6 +546,9 @@ HEAVY_SIMPLIFY_M = 250.0
 CLUSTER_THRESHOLD = 200
 """Point layers with more features than this are drawn with Leaflet.markercluster."""
 
+MAP_PRECISION = 5
+"""Decimals of the longitude/latitude written into web maps (5 ≈ 1 m)."""
+
 BASEMAP_MIN_ERRORS = 2
 """Failed tiles (with none loaded) after which a map switches to "no background" and says so."""
 

@@ -18,16 +18,17 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 
-from ruimtekit import _io, defaults
+from ruimtekit import _io
 from ruimtekit._config import Section
 from ruimtekit._errors import StudyError
 from ruimtekit.analysis import accessibility, borrowed_size, candidates, transit_access
 from ruimtekit.io import layers
 from ruimtekit.network import networks
+from ruimtekit.report.maps import MapsConfig
 
 # Module-level aliases: inside Study the fields `layers`, `networks`, ... shadow the modules.
 LayerSpec = layers.LayerSpec
@@ -38,37 +39,6 @@ BorrowedSizeConfig = borrowed_size.BorrowedSizeConfig
 CandidatesConfig = candidates.CandidatesConfig
 
 DEMO_STUDY_NAME = "demo.yaml"
-
-
-class MapsConfig(Section):
-    """Web map and figure settings.
-
-    Attributes
-    ----------
-    enabled : bool
-        Build web maps and figures.
-    offline : bool
-        Serve Leaflet from ``<maps>/lib/`` so maps work without internet.
-    basemap : str
-        ``pdok`` (BRT-Achtergrondkaart, default), ``osm`` or ``none`` (no tiles: the explicit
-        offline choice). Without internet a map falls back to no background and says so.
-    classification : str
-        ``quantiles``, ``fisher_jenks`` (natural breaks) or ``equal_interval``.
-    k : int
-        Number of classes.
-    simplify_m : float
-        Display simplification tolerance in metres (analysis keeps full geometry).
-    figures : bool
-        Also write static PNG/SVG figures.
-    """
-
-    enabled: bool = True
-    offline: bool = True
-    basemap: Literal["pdok", "osm", "none"] = defaults.BASEMAP
-    classification: str = defaults.CLASSIFICATION
-    k: int = Field(defaults.CLASSES_K, ge=2, le=12)
-    simplify_m: float = Field(defaults.SIMPLIFY_M, ge=0)
-    figures: bool = True
 
 
 class Study(Section):

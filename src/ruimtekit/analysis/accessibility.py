@@ -49,8 +49,10 @@ from ruimtekit.engine.measures import (
     MAX_CUTOFF_MIN,
     Decay,
     DecayConfig,
+    MeasureSpec,
     aggregate_times,
     as_decay,
+    as_measures,
     default_horizon_min,
     format_number,
     measure_list,
@@ -59,6 +61,8 @@ from ruimtekit.engine.measures import (
 from ruimtekit.engine.search import (
     SearchInputs,
     Snap,
+    SnapOptions,
+    as_snap,
     build_search_inputs,
     leg_speed_kmh,
     search,
@@ -192,12 +196,9 @@ def network_access(
     zones: gpd.GeoDataFrame,
     destinations: gpd.GeoDataFrame | None = None,
     opportunity: str = "jobs",
-    cutoffs: Iterable[float] = (45,),
-    decays: Iterable[Decay | dict] = (),
+    measures: MeasureSpec | dict[str, Any] | None = None,
     mode: str | None = None,
-    max_snap_m: float = 500.0,
-    access_speed_kmh: float | None = None,
-    horizon_min: float | None = None,
+    snapping: SnapOptions | dict[str, Any] | None = None,
     scheduler: Any = None,
 ) -> gpd.GeoDataFrame:
     """Opportunities reachable from every zone over a road/path network.
@@ -214,25 +215,22 @@ def network_access(
         themselves (``zones[opportunity]`` at the zone points).
     opportunity : str
         Opportunity column (``jobs``, ``establishments_proxy``, ...).
-    cutoffs : iterable of float
-        Cumulative cutoffs in minutes (default 45).
-    decays : iterable of Decay or dict
-        Gravity decays.
+    measures : MeasureSpec or dict, optional
+        Cumulative cutoffs (minutes), gravity decays and the search horizon
+        (``horizon_min``, see the module docstring); default ``MeasureSpec()`` (45 minutes).
     mode : str, optional
         Mode label for column names (default ``graph.mode``).
-    max_snap_m : float
-        Zones and destinations farther than this (metres) from the nearest node are not
-        snapped: zones get NaN and are listed in ``attrs["unsnapped"]`` and the log;
-        unsnapped destinations are counted in ``attrs["unsnapped_destinations"]``.
-    access_speed_kmh : float, optional
-        Speed of the access/egress leg between a point and the network. Street graphs
-        from OSM/GraphML link points onto the nearest eligible edge
-        (:func:`ruimtekit.network.networks.link`; default the profile's access speed: walk 4.8,
-        bike 15, car 15 km/h; turn costs and signal delays from the profile); other graphs
-        snap to the nearest node (default: the mode's speed for walk/bike, walking
-        4.8 km/h for car and other modes).
-    horizon_min : float, optional
-        Search horizon in minutes (see the module docstring).
+    snapping : SnapOptions or dict, optional
+        ``max_snap_m``: zones and destinations farther than this (metres) from the
+        network are not routed: zones get NaN and are listed in ``attrs["unsnapped"]``
+        and the log; unsnapped destinations are counted in
+        ``attrs["unsnapped_destinations"]``. ``access_speed_kmh``: speed of the
+        access/egress leg between a point and the network. Street graphs from OSM/GraphML
+        link points onto the nearest eligible edge (:func:`ruimtekit.network.networks.link`;
+        default the profile's access speed: walk 4.8, bike 15, car 15 km/h; turn costs
+        and signal delays from the profile); other graphs snap to the nearest node
+        (default: the mode's speed for walk/bike, walking 4.8 km/h for car and other
+        modes). :class:`ruimtekit.api.RoutingOptions` is a SnapOptions too.
     scheduler : str or distributed.Client, optional
         Run the origin batches on Dask (``local:N``, a scheduler address or a client;
         see :mod:`ruimtekit.engine.batches`); results are identical to the local run.
@@ -245,9 +243,11 @@ def network_access(
         ``unsnapped``, ``unsnapped_destinations``, ``horizon_min``, ``mode``, ``measures``.
     """
     mode = mode or graph.mode
-    measures = measure_list(cutoffs, decays)
-    p = _prepare(graph, zones, destinations, opportunity, measures, mode, max_snap_m,
-                 access_speed_kmh, horizon_min)
+    spec = as_measures(measures)
+    sn = as_snap(snapping)
+    measures = spec.measure_list()
+    p = _prepare(graph, zones, destinations, opportunity, measures, mode, sn.max_snap_m,
+                 sn.access_speed_kmh, spec.horizon_min)
     if scheduler is None:
         out, _, _, reached = search(p.shared)
     else:
@@ -465,8 +465,7 @@ def histogram(
     opportunity: str = "jobs",
     max_time_min: float = 45,
     mode: str | None = None,
-    max_snap_m: float = 500.0,
-    access_speed_kmh: float | None = None,
+    snapping: SnapOptions | dict[str, Any] | None = None,
     scheduler: Any = None,
 ) -> pd.DataFrame:
     """Opportunities per 1-minute travel-time bin for every zone.
@@ -474,13 +473,15 @@ def histogram(
     Column ``b`` (int, minutes) holds opportunities with ``ceil(t) == b`` (``t`` in
     minutes; column 0 is ``t = 0``), up to ``ceil(max_time_min)``; the cumulative count
     within T whole minutes is ``df.loc[:, :T].sum(axis=1)``. Index: ``zone_id``; rows of
-    unsnapped zones are NaN (listed in ``attrs["unsnapped"]``). ``scheduler`` runs the
-    origins in batches on Dask (:mod:`ruimtekit.engine.batches`).
+    unsnapped zones are NaN (listed in ``attrs["unsnapped"]``). ``snapping`` as
+    :func:`network_access`; ``scheduler`` runs the origins in batches on Dask
+    (:mod:`ruimtekit.engine.batches`).
     """
     mode = mode or graph.mode
+    sn = as_snap(snapping)
     measures = [Decay("cumulative", cutoff=float(max_time_min))]
-    p = _prepare(graph, zones, destinations, opportunity, measures, mode, max_snap_m,
-                 access_speed_kmh, float(max_time_min))
+    p = _prepare(graph, zones, destinations, opportunity, measures, mode, sn.max_snap_m,
+                 sn.access_speed_kmh, float(max_time_min))
     if scheduler is None:
         _, hist, _, _ = search(p.shared, histogram=True)
     else:
@@ -607,11 +608,9 @@ def crowfly_access(
     zones: gpd.GeoDataFrame,
     destinations: gpd.GeoDataFrame | None = None,
     opportunity: str = "jobs",
-    cutoffs: Iterable[float] = (45,),
-    decays: Iterable[Decay | dict] = (),
+    measures: MeasureSpec | dict[str, Any] | None = None,
     mode: str = "car",
     model: impedance.CrowflyModel | None = None,
-    horizon_min: float | None = None,
     intrazonal: bool = True,
     scheduler: Any = None,
 ) -> gpd.GeoDataFrame:
@@ -623,7 +622,9 @@ def crowfly_access(
     polygon zones) instead of 0 m, and so is any other zone closer than that (the
     own-zone rule of :mod:`ruimtekit.analysis._ownzone`, counted in a warning). Scales to national PC4 × PC4 (4,068²) in about a second.
     ``scheduler`` (``local:N``, a Dask address or client) runs the origins in batches on
-    Dask (:mod:`ruimtekit.engine.batches`) with identical results.
+    Dask (:mod:`ruimtekit.engine.batches`) with identical results. ``measures`` (cutoffs,
+    decays, horizon) as :func:`network_access`; ``model`` defaults to the fitted model
+    of ``mode`` (:func:`ruimtekit.engine.impedance.model_for`).
 
     Returns
     -------
@@ -632,8 +633,9 @@ def crowfly_access(
         ``attrs``: ``horizon_min``, ``mode``, ``model``.
     """
     model = impedance.model_for(model if model is not None else mode)
-    measures = measure_list(cutoffs, decays)
-    h = default_horizon_min(measures) if horizon_min is None else float(horizon_min)
+    spec = as_measures(measures)
+    measures = spec.measure_list()
+    h = spec.horizon()
     ids = zone_ids(zones)
     zx, zy = zone_points(zones)
     dx, dy, dw, same = destination_points(zones, destinations, opportunity)
@@ -879,14 +881,15 @@ def two_step_fca(
     population: str = "population",
     decay: Decay | dict | None = None,
     mode: str | None = None,
-    max_snap_m: float = 500.0,
-    access_speed_kmh: float | None = None,
+    snapping: SnapOptions | dict[str, Any] | None = None,
 ) -> gpd.GeoDataFrame:
     """2SFCA over a network, in two passes of the compiled search.
 
     Pass 1 searches the **reversed** graph from every facility (egress leg as its offset)
     and sums ``P_k f(t_kj)`` over zones (access legs as egress), giving the demand of
-    each facility; pass 2 searches forward from every zone with weights ``R_j``.
+    each facility; pass 2 searches forward from every zone with weights ``R_j``. Zones and
+    facilities snap to the nearest node (``snapping`` as :func:`network_access`); ``decay``
+    defaults to cumulative 30 minutes.
 
     Returns
     -------
@@ -903,9 +906,10 @@ def two_step_fca(
     zx, zy = zone_points(zones)
     pop = opportunity_weights(zones, population, "zones")
     fx, fy, s, _ = destination_points(zones, facilities, supply)
-    v = leg_speed_kmh(mode, access_speed_kmh) / 3.6
-    zs = snap(graph, zx, zy, max_snap_m)
-    fs = snap(graph, fx, fy, max_snap_m)
+    sn = as_snap(snapping)
+    v = leg_speed_kmh(mode, sn.access_speed_kmh) / 3.6
+    zs = snap(graph, zx, zy, sn.max_snap_m)
+    fs = snap(graph, fx, fy, sn.max_snap_m)
     zok, fok = zs.node >= 0, fs.node >= 0
     # pass 1: facilities → zones on the reversed graph
     rg = graph.reverse()
@@ -1027,6 +1031,15 @@ class AccessibilityConfig(_config.Section):
                              "minutes (a day): give cutoffs in minutes, not seconds")
         return v
 
+    def measures(self) -> MeasureSpec:
+        """The block's cutoffs, decays and horizon as a :class:`MeasureSpec`."""
+        return MeasureSpec(cutoffs=self.cutoffs, decays=self.decays,
+                           horizon_min=self.horizon_min)
+
+    def snapping(self) -> SnapOptions:
+        """The block's ``max_snap_m`` and ``access_speed_kmh`` as :class:`SnapOptions`."""
+        return SnapOptions(max_snap_m=self.max_snap_m, access_speed_kmh=self.access_speed_kmh)
+
     def impedance_for(self, mode: str) -> str:
         """The impedance source (``crowfly``, network name or skim path) for a mode."""
         if isinstance(self.impedance, str):
@@ -1055,12 +1068,11 @@ def run_block(ctx: Any, cfg: AccessibilityConfig) -> gpd.GeoDataFrame:
     unsnapped: dict[str, list[str]] = {}
     for mode in cfg.modes:
         imp = cfg.impedance_for(mode)
-        common = dict(opportunity=opp, cutoffs=cfg.cutoffs, decays=cfg.decays,
-                      horizon_min=cfg.horizon_min)
+        spec = cfg.measures()
         if imp == "crowfly":
             model = cfg.crowfly.get(mode)
-            r = crowfly_access(zones, dest, mode=mode, model=model,
-                               scheduler=getattr(ctx, "dask_client", None), **common)
+            r = crowfly_access(zones, dest, opp, spec, mode=mode, model=model,
+                               scheduler=getattr(ctx, "dask_client", None))
             ctx.note(f"accessibility {cfg.name} ({mode}): crow-fly impedance model "
                      "(straight-line distance × detour factor at a distance-dependent speed)")
         elif imp in ctx.networks:
@@ -1073,9 +1085,9 @@ def run_block(ctx: Any, cfg: AccessibilityConfig) -> gpd.GeoDataFrame:
                              "zone(s) flagged in connector_flag (far from the network, or "
                              "on land without a usable network node)")
             else:
-                r = network_access(g, zones, dest, mode=mode, max_snap_m=cfg.max_snap_m,
-                                   access_speed_kmh=cfg.access_speed_kmh,
-                                   scheduler=getattr(ctx, "dask_client", None), **common)
+                r = network_access(g, zones, dest, opp, spec, mode=mode,
+                                   snapping=cfg.snapping(),
+                                   scheduler=getattr(ctx, "dask_client", None))
             unsnapped[mode] = r.attrs["unsnapped"]
             if cfg.matrix:
                 _export_matrix(ctx, cfg, g, zones, mode)
@@ -1089,8 +1101,10 @@ def run_block(ctx: Any, cfg: AccessibilityConfig) -> gpd.GeoDataFrame:
             if dest is not None:
                 raise InputError(path, "skim impedance needs opportunities on the zones layer",
                                  "aggregate the opportunities to zones first")
-            r = skim_access(path, zones, mode=mode, origin_col=sc.origin, dest_col=sc.destination,
-                            time_col=sc.time, unit=sc.unit, **common)
+            r = skim_access(path, zones, opportunity=opp, cutoffs=cfg.cutoffs,
+                            decays=cfg.decays, mode=mode, horizon_min=cfg.horizon_min,
+                            origin_col=sc.origin, dest_col=sc.destination, time_col=sc.time,
+                            unit=sc.unit)
         unsnapped[mode] = list(r.attrs.get("unsnapped", []))
         meas = [c for c in r.columns if c not in ("zone_id", "geometry")]
         if result is None:

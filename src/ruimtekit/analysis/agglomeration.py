@@ -27,7 +27,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
+from ruimtekit._config import Section
 from ruimtekit._errors import InputError
 from ruimtekit.analysis import _ownzone
 from ruimtekit.io import places
@@ -339,6 +341,33 @@ def log_design(
     return np.log(vals[ok]), ids
 
 
+class OlsOptions(Section):
+    """Inference and row labels of the log-log OLS regressions
+    (:func:`estimate_elasticity`, :func:`ruimtekit.analysis.borrowed_size.shadow_regression`).
+
+    Attributes
+    ----------
+    cov_type : str
+        statsmodels covariance type; ``HC1`` (White with small-sample correction) default.
+    alpha : float
+        1 − confidence level of the CI columns (0.05 → 95% CI).
+    id_column : str, optional
+        Column naming rows in the ``dropped`` report (``zone_id``; the shadow regression
+        needs one and uses ``zone_id`` when None).
+    """
+
+    cov_type: str = "HC1"
+    alpha: float = Field(0.05, gt=0, lt=1)
+    id_column: str | None = "zone_id"
+
+
+def as_ols_options(options: OlsOptions | dict[str, Any] | None) -> OlsOptions:
+    """An :class:`OlsOptions` from an instance, a dict or ``None`` (defaults)."""
+    if isinstance(options, OlsOptions):
+        return options
+    return OlsOptions(**dict(options or {}))
+
+
 def estimate_elasticity(
     df: pd.DataFrame,
     outcome: str,
@@ -346,10 +375,8 @@ def estimate_elasticity(
     *,
     controls: Sequence[str] = (),
     log_controls: bool = True,
-    cov_type: str = "HC1",
-    alpha: float = 0.05,
-    id_column: str | None = "zone_id",
     what: str = "density",
+    options: OlsOptions | dict[str, Any] | None = None,
     diagnostics: Any = None,
 ) -> ElasticityResult:
     """Elasticity of ``outcome`` w.r.t. ``density``: OLS of log y on log density (+ controls).
@@ -364,14 +391,13 @@ def estimate_elasticity(
         Density or effective-density column (positive).
     controls : sequence of str
         Extra regressors (logged when ``log_controls``).
-    cov_type : str
-        statsmodels covariance type; ``HC1`` (White with small-sample correction) default.
-    alpha : float
-        1 − confidence level (0.05 → 95% CI).
-    id_column : str, optional
-        Column naming rows in the ``dropped`` report.
+    log_controls : bool
+        Log the controls (true) or enter them as they are.
     what : str
         Word used in the helper text ("doubling {what} gives +x%").
+    options : OlsOptions or dict, optional
+        Covariance type (``HC1``), ``alpha`` (0.05 → 95% CI) and the ``id_column`` naming
+        rows in the ``dropped`` report (``zone_id``).
     diagnostics : spatial.RegressionOptions, optional
         Weights and permutations of the residual diagnostics. They are computed whenever
         ``df`` has zone points (``point_x``/``point_y`` or ``pop_x``/``pop_y``, EPSG:28992
@@ -388,6 +414,8 @@ def estimate_elasticity(
     """
     import statsmodels.api as sm
 
+    o = as_ols_options(options)
+    cov_type, alpha, id_column = o.cov_type, o.alpha, o.id_column
     logged = [outcome, density] + (list(controls) if log_controls else [])
     lg, dropped = log_design(df, logged, id_column=id_column)
     X = lg[[density] + (list(controls) if log_controls else [])].copy()

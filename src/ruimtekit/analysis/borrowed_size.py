@@ -95,6 +95,27 @@ def _check_bands(bands: Sequence[Sequence[float]], unit: str) -> list[tuple[floa
 
 
 # --------------------------------------------------------------------------- metrics
+class MetricsSpec(Section):
+    """The bands and the potential decay of :func:`borrowed_size_metrics`.
+
+    Attributes
+    ----------
+    ring_bands_km : list of (lower, upper)
+        Crow-fly distance bands in km (:data:`RING_BANDS_KM`: 0–10, 10–25, 25–50).
+    time_bands_min : list of (lower, upper)
+        Travel-time bands in minutes (:data:`TIME_BANDS_MIN`: 0–15, 15–30, 30–45).
+    decay : Decay, optional
+        Decay of the potential (an object with ``weight(t_min)`` and ``label``, e.g.
+        ``Decay("exponential", beta=0.05)``; t in minutes); none: no potential columns.
+    """
+
+    ring_bands_km: list[tuple[float, float]] = Field(
+        default_factory=lambda: [tuple(b) for b in RING_BANDS_KM])
+    time_bands_min: list[tuple[float, float]] = Field(
+        default_factory=lambda: [tuple(b) for b in TIME_BANDS_MIN])
+    decay: Any = None
+
+
 def borrowed_size_metrics(
     zone_ids: Sequence[str],
     masses: pd.DataFrame,
@@ -103,9 +124,7 @@ def borrowed_size_metrics(
     cutoff_min: float = 45.0,
     mode: str = "car",
     points_xy: tuple[np.ndarray, np.ndarray] | None = None,
-    ring_bands_km: Sequence[Sequence[float]] = RING_BANDS_KM,
-    time_bands_min: Sequence[Sequence[float]] = TIME_BANDS_MIN,
-    decay: Any | None = None,
+    spec: MetricsSpec | dict[str, Any] | None = None,
     block_size: int = 256,
 ) -> pd.DataFrame:
     """Own, reachable and borrowed mass, rings, potential and shadow indicators per zone.
@@ -126,13 +145,9 @@ def borrowed_size_metrics(
     points_xy : (ndarray, ndarray), optional
         Zone points in EPSG:28992 metres for the crow-fly distance rings (population
         points or centroids). Without them no distance rings are computed.
-    ring_bands_km : sequence of (lower, upper)
-        Distance bands in km.
-    time_bands_min : sequence of (lower, upper)
-        Travel-time bands in minutes.
-    decay : object with ``weight(t_min)`` and ``label``, optional
-        Decay for the potential, e.g. ``Decay("exponential", beta=0.05)``
-        (t in minutes).
+    spec : MetricsSpec or dict, optional
+        Distance bands (km), travel-time bands (minutes) and the decay of the potential
+        (default ``MetricsSpec()``: the standard bands, no potential).
     block_size : int
         Origin rows per block (memory: block_size × n × 8 bytes per temporary).
 
@@ -146,6 +161,8 @@ def borrowed_size_metrics(
         ``m_potential_{decay.label}_{mode}``; ``m_larger_share_{T}min_{mode}``;
         ``m_largest_ratio_{T}min_{mode}``.
     """
+    sp = spec if isinstance(spec, MetricsSpec) else MetricsSpec(**dict(spec or {}))
+    ring_bands_km, time_bands_min, decay = sp.ring_bands_km, sp.time_bands_min, sp.decay
     zids = np.asarray([str(z) for z in zone_ids])
     n = zids.size
     if len(masses) != n:
@@ -274,11 +291,9 @@ def shadow_regression(
     surrounding: Sequence[str],
     *,
     per: str | None = None,
-    id_column: str = "zone_id",
     surrounding_offset: float = 1.0,
     threshold_sd: float = 0.5,
-    cov_type: str = "HC1",
-    alpha: float = 0.05,
+    options: agglomeration.OlsOptions | dict[str, Any] | None = None,
 ) -> ShadowRegression:
     """Regress log outcome on log own size and log surrounding mass; classify residuals.
 
@@ -299,18 +314,15 @@ def shadow_regression(
         Surrounding-mass columns (ring populations, potential, borrowed mass).
     per : str, optional
         Divide the outcome by this column first (``population`` → per inhabitant).
-    id_column : str
-        City id column.
     surrounding_offset : float
         Added to surrounding masses before the log.
     threshold_sd : float
         ``borrowing`` when the residual exceeds ``+threshold_sd`` residual standard
         deviations, ``shadow`` below ``−threshold_sd``, else ``as_expected``. 0 classifies
         by sign alone.
-    cov_type : str
-        statsmodels covariance type (``HC1`` default).
-    alpha : float
-        1 − confidence level of the CI columns.
+    options : OlsOptions or dict, optional
+        Covariance type (``HC1``), ``alpha`` of the CI columns (0.05) and the city id
+        column (``id_column``, ``zone_id``); :class:`ruimtekit.analysis.agglomeration.OlsOptions`.
 
     Returns
     -------
@@ -318,6 +330,8 @@ def shadow_regression(
     """
     import statsmodels.api as sm
 
+    o = agglomeration.as_ols_options(options)
+    cov_type, alpha, id_column = o.cov_type, o.alpha, o.id_column or "zone_id"
     need = [outcome, own_size, *surrounding] + ([per] if per else [])
     missing = [c for c in [*need, id_column] if c not in df.columns]
     if missing:
@@ -1535,8 +1549,9 @@ def analyse(
     for mode, t in times.items():
         met = borrowed_size_metrics(
             zones["zone_id"], masses, t, cutoff_min=cfg.cutoff_min, mode=mode,
-            points_xy=(px, py) if first else None, ring_bands_km=cfg.ring_bands_km,
-            time_bands_min=cfg.time_bands_min, decay=decay)
+            points_xy=(px, py) if first else None,
+            spec=MetricsSpec(ring_bands_km=cfg.ring_bands_km, time_bands_min=cfg.time_bands_min,
+                             decay=decay))
         drop = ["zone_id"] + ([] if first else [c for c in met.columns if c.endswith("_own")])
         met = met.drop(columns=drop)
         out = pd.concat([out, met], axis=1)

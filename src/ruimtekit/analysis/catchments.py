@@ -22,15 +22,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pydantic import Field
 
 from ruimtekit import CRS, defaults
-from ruimtekit._errors import InputError
+from ruimtekit._config import Section
+from ruimtekit._errors import InputError, describe_validation
 from ruimtekit.io import places
 
 log = logging.getLogger(__name__)
@@ -376,6 +378,25 @@ def _raster_buffer(px: np.ndarray, py: np.ndarray, buffer_m: float, cell_m: floa
     return _union(np.asarray(polys, dtype=object))
 
 
+class IsochroneSpec(Section):
+    """How :func:`batch_isochrones` draws each polygon and which masses it sums.
+
+    Attributes
+    ----------
+    buffer_m, method, cell_m, concave_ratio
+        See :func:`isochrone_polygon` (buffer 250 m; ``raster`` by default here because
+        batches are large; cell ``buffer_m / 4``; ratio 0.3).
+    mass_columns : list of str
+        Columns of the ``mass_points`` summed inside each isochrone (population, jobs).
+    """
+
+    buffer_m: float = Field(defaults.ISOCHRONE_BUFFER_M, gt=0)
+    method: Literal["buffer", "raster", "concave"] = "raster"
+    cell_m: float | None = Field(None, gt=0)
+    concave_ratio: float = Field(defaults.ISOCHRONE_CONCAVE_RATIO, ge=0, le=1)
+    mass_columns: list[str] = Field(default_factory=lambda: ["population", "jobs"])
+
+
 def batch_isochrones(
     x: np.ndarray,
     y: np.ndarray,
@@ -384,12 +405,8 @@ def batch_isochrones(
     cutoffs_min: Sequence[float] = (45.0,),
     *,
     mode: str,
-    buffer_m: float = 250.0,
-    method: str = "raster",
-    cell_m: float | None = None,
-    concave_ratio: float = 0.3,
+    spec: IsochroneSpec | dict[str, Any] | None = None,
     mass_points: gpd.GeoDataFrame | None = None,
-    mass_columns: Sequence[str] = ("population", "jobs"),
 ) -> gpd.GeoDataFrame:
     """Isochrone polygons for many centres at once.
 
@@ -407,14 +424,13 @@ def batch_isochrones(
         Time budgets in minutes.
     mode : str
         Mode label for the output.
-    buffer_m, method, cell_m, concave_ratio
-        See :func:`isochrone_polygon`. ``raster`` is the default here because batches are
-        large.
+    spec : IsochroneSpec or dict, optional
+        Buffer, method, raster cell, concave ratio (see :func:`isochrone_polygon`) and the
+        mass columns; default ``IsochroneSpec()``.
     mass_points : GeoDataFrame, optional
-        Zones or points whose masses are summed inside each isochrone. A zone counts when
-        its representative point (``pop_x``/``pop_y`` or centroid) falls inside.
-    mass_columns : sequence of str
-        Columns of ``mass_points`` to sum.
+        Zones or points whose masses (``spec.mass_columns``) are summed inside each
+        isochrone. A zone counts when its representative point (``pop_x``/``pop_y`` or
+        centroid) falls inside.
 
     Returns
     -------
@@ -422,6 +438,12 @@ def batch_isochrones(
         ``centre_id``, ``mode``, ``cutoff_min``, ``n_nodes`` (reached), the mass columns
         (when ``mass_points`` is given), ``geometry``.
     """
+    try:
+        sp = spec if isinstance(spec, IsochroneSpec) else IsochroneSpec(**dict(spec or {}))
+    except ValueError as exc:
+        raise InputError(None, f"invalid isochrone spec: {describe_validation(exc)}",
+                         "see ruimtekit.analysis.catchments.IsochroneSpec") from None
+    mass_columns = sp.mass_columns
     cids = [str(c) for c in centre_ids]
     mx = my = masses = None
     if mass_points is not None:
@@ -435,8 +457,8 @@ def batch_isochrones(
                              "pass one centre id per row of times_s")
         row_t = np.asarray(row_t, dtype=float)
         for T in sorted(float(c) for c in cutoffs_min):
-            geom = isochrone_polygon(x, y, row_t, T, buffer_m=buffer_m, method=method,
-                                     cell_m=cell_m, concave_ratio=concave_ratio)
+            geom = isochrone_polygon(x, y, row_t, T, buffer_m=sp.buffer_m, method=sp.method,
+                                     cell_m=sp.cell_m, concave_ratio=sp.concave_ratio)
             rec: dict[str, Any] = {"centre_id": cids[k], "mode": mode, "cutoff_min": T,
                                    "n_nodes": int((row_t <= T * 60.0).sum())}
             if masses is not None:
@@ -462,8 +484,8 @@ def graph_isochrones(
 ) -> gpd.GeoDataFrame:
     """:func:`batch_isochrones` for a :class:`ruimtekit.network.graph.Graph` (node x/y from the graph).
 
-    ``mode`` defaults to ``graph.mode``; other keyword arguments go to
-    :func:`batch_isochrones`.
+    ``mode`` defaults to ``graph.mode``; other keyword arguments (``spec``,
+    ``mass_points``) go to :func:`batch_isochrones`.
     """
     kwargs.setdefault("mode", graph.mode)
     return batch_isochrones(graph.x, graph.y, times_s, centre_ids, cutoffs_min, **kwargs)

@@ -19,13 +19,13 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from ruimtekit import _validate, defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
 from ruimtekit.engine import rail, transit
-from ruimtekit.engine.measures import as_decay, measure_list
+from ruimtekit.engine.measures import MeasureSpec, as_decay, as_measures, measure_list
 from ruimtekit.engine.transit import (
     MAX_TIME_MIN,
     MISSING_OPPORTUNITY_SHARE,
@@ -416,16 +416,35 @@ def _check_opportunities(opp: np.ndarray, zones: Any, destinations: Any,
                          "fill or drop the zones without opportunities before routing")
 
 
+class TransitOptions(Section):
+    """How :func:`zone_accessibility` runs: street networks for the legs, block size and
+    Dask scheduler (the results do not depend on ``block_size`` or ``scheduler``).
+
+    Attributes
+    ----------
+    access_network, egress_network : Graph, optional
+        Street networks for the access legs and the direct trip (access mode) and for the
+        egress legs (egress mode), instead of straight lines (:func:`network_legs`).
+    block_size : int
+        Origins per compiled block (256).
+    scheduler : str or distributed.Client, optional
+        Route the origin blocks on Dask (``local:N``, a scheduler address or a client; see
+        :mod:`ruimtekit.engine.batches`); results are identical to the local run.
+    """
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    access_network: Any = None
+    egress_network: Any = None
+    block_size: int = Field(defaults.TRANSIT_BLOCK, ge=1)
+    scheduler: Any = None
+
+
 def zone_accessibility(
-    network: Any, zones: Any, opportunities: np.ndarray, *, opportunity: str = "jobs",
-    access_mode: str = "walk", cutoffs_min: Sequence[float] = (30, 45, 60),
-    decays: Sequence[Any] = (), params: TransitParams | dict[str, Any] | None = None,
-    destinations: Any = None, window: tuple[str, str] | None = None,
-    step_s: int | None = None, percentiles: Sequence[float] | None = None,
-    max_transfers: int | None = None, max_time_min: float | None = None,
-    access_radius_m: float | None = None, k_nearest: int | None = None,
-    block_size: int = 256, scheduler: Any = None,
-    access_network: _graph.Graph | None = None, egress_network: _graph.Graph | None = None,
+    network: Any, zones: Any, opportunities: Any, *, opportunity: str = "jobs",
+    access_mode: str = "walk", measures: MeasureSpec | dict[str, Any] | None = None,
+    params: TransitParams | dict[str, Any] | None = None,
+    options: TransitOptions | dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Zone-level transit accessibility measures for any transit network kind.
 
@@ -441,38 +460,70 @@ def zone_accessibility(
     zones : GeoDataFrame
         Origin zones with ``zone_id`` (points: ``pop_x``/``pop_y`` or centroids), in the
         working CRS (metres).
-    opportunities : array
-        Opportunities per zone, or per row of ``destinations`` (NaN not allowed).
+    opportunities : array or GeoDataFrame
+        Opportunities per zone (an array, NaN not allowed), or destination points (e.g.
+        job locations) carrying the ``opportunity`` column, reached instead of the zones
+        themselves.
     opportunity : str
-        Column prefix (``jobs``, ``establishments_proxy``).
+        Column prefix (``jobs``, ``establishments_proxy``); the column of
+        ``opportunities`` when it is a GeoDataFrame.
     access_mode : {'walk', 'bike'}
         Mode to the first stop and of the direct trip. Columns end in ``_transit`` (walk)
         or ``_bike_transit`` (bike); ``_bike`` is appended when ``params.egress_mode`` is
         bike.
-    cutoffs_min, decays
-        Measures (see :func:`ruimtekit.engine.measures.aggregate_times`).
+    measures : MeasureSpec or dict, optional
+        Cutoffs (minutes; default 30, 45, 60) and decays (see
+        :func:`ruimtekit.engine.measures.aggregate_times`); a ``horizon_min`` sets
+        ``params.max_time_min``.
     params : TransitParams or dict, optional
-        Routing parameters (speeds, leg limits, rides, slacks, window, percentiles).
-    destinations : GeoDataFrame, optional
-        Destination points (e.g. job locations) instead of the zones themselves.
-    window, step_s, percentiles, max_transfers, max_time_min, k_nearest : optional
-        Shorthands overriding the fields of ``params``.
-    access_radius_m : float, optional
-        Straight-line access radius (m), converted to the access leg time of that
-        distance (walk 1,000 m = 15.6 min; bike 4,000 m = 21 min).
-    block_size : int
-        Origins per compiled block.
-    scheduler : str or distributed.Client, optional
-        Route the origin blocks on Dask (``local:N``, a scheduler address or a client; see
-        :mod:`ruimtekit.engine.batches`); results are identical to the local run.
-    access_network, egress_network : Graph, optional
-        Street networks for the access legs and the direct trip (access mode) and for
-        the egress legs (egress mode), instead of straight lines (:func:`network_legs`).
+        Routing parameters (speeds, leg limits, rides, slacks, window, step, percentiles,
+        ``k_nearest``, ``max_time_min``); ``TransitParams().with_radius(mode, metres)``
+        turns a straight-line access radius into the access leg limit (walk 1,000 m =
+        15.6 min; bike 4,000 m = 21 min).
+    options : TransitOptions or dict, optional
+        Street networks of the legs, block size, Dask scheduler.
 
     Returns
     -------
     DataFrame with ``zone_id``, the measure columns and ``no_stop_{mode}``.
+
+    Examples
+    --------
+    >>> zone_accessibility(net, zones, zones["jobs"].to_numpy(), access_mode="bike",
+    ...                    measures=MeasureSpec(cutoffs=[30, 45]),
+    ...                    params=TransitParams(window_start="08:00", window_end="09:00"),
+    ...                    options=TransitOptions(access_network=bike_graph))  # doctest: +SKIP
     """
+    spec = as_measures(measures, default_cutoffs=(30, 45, 60))
+    o = options if isinstance(options, TransitOptions) else TransitOptions(**dict(options or {}))
+    p = as_params(params, max_time_min=spec.horizon_min)
+    if isinstance(opportunities, pd.DataFrame):
+        if opportunity not in opportunities.columns:
+            raise InputError(opportunities.attrs.get("source"),
+                             f"the destinations have no column {opportunity!r}",
+                             f"choose opportunity= from {list(map(str, opportunities.columns))[:20]}")
+        dest, opp = opportunities, opportunities[opportunity].to_numpy(dtype=np.float64)
+    else:
+        dest, opp = None, opportunities
+    return _zone_accessibility(
+        network, zones, opp, opportunity=opportunity, access_mode=access_mode,
+        cutoffs_min=spec.cutoffs, decays=spec.decay_objects(), params=p, destinations=dest,
+        block_size=o.block_size, scheduler=o.scheduler, access_network=o.access_network,
+        egress_network=o.egress_network)
+
+
+def _zone_accessibility(
+    network: Any, zones: Any, opportunities: np.ndarray, *, opportunity: str = "jobs",
+    access_mode: str = "walk", cutoffs_min: Sequence[float] = (30, 45, 60),
+    decays: Sequence[Any] = (), params: TransitParams | dict[str, Any] | None = None,
+    destinations: Any = None, window: tuple[str, str] | None = None,
+    step_s: int | None = None, percentiles: Sequence[float] | None = None,
+    max_transfers: int | None = None, max_time_min: float | None = None,
+    access_radius_m: float | None = None, k_nearest: int | None = None,
+    block_size: int = 256, scheduler: Any = None,
+    access_network: _graph.Graph | None = None, egress_network: _graph.Graph | None = None,
+) -> pd.DataFrame:
+    """:func:`zone_accessibility` on an opportunity array (per zone or per destination)."""
     p = as_params(params, window=window, step_s=step_s, percentiles=percentiles,
                   max_transfers=max_transfers, max_time_min=max_time_min,
                   k_nearest=k_nearest)
@@ -499,7 +550,7 @@ def zone_accessibility(
             sub_dest, sub_opp = None, opp[~unlocated]
         else:
             sub_dest, sub_opp = destinations, opp
-        sub = zone_accessibility(
+        sub = _zone_accessibility(
             network, zones[~unlocated], sub_opp, opportunity=opportunity,
             access_mode=access_mode, cutoffs_min=cutoffs_min, decays=decays, params=p,
             destinations=sub_dest, block_size=block_size, scheduler=scheduler,
@@ -692,10 +743,12 @@ def pipeline_step(ctx: Any) -> None:
             for mode in cfg.access_modes:
                 acc_net = _street_network(ctx, cfg, cfg.access_networks.get(mode))
                 df = zone_accessibility(
-                    net, zones, opp, opportunity=cfg.opportunity_column, access_mode=mode,
-                    cutoffs_min=cfg.cutoffs, decays=decays, params=cfg.params(mode),
-                    destinations=dest, scheduler=getattr(ctx, "dask_client", None),
-                    access_network=acc_net, egress_network=egress_net)
+                    net, zones, opp if dest is None else dest,
+                    opportunity=cfg.opportunity_column, access_mode=mode,
+                    measures=MeasureSpec(cutoffs=cfg.cutoffs, decays=decays),
+                    params=cfg.params(mode), options=TransitOptions(
+                        access_network=acc_net, egress_network=egress_net,
+                        scheduler=getattr(ctx, "dask_client", None)))
                 for c in df.columns:
                     if c != "zone_id":
                         cols[c] = df[c].to_numpy()

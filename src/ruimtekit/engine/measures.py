@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from ruimtekit import _config, defaults
-from ruimtekit._errors import InputError
+from ruimtekit._errors import InputError, describe_validation
 
 DEFAULT_UNBOUNDED_HORIZON_MIN = defaults.UNBOUNDED_HORIZON_MIN
 """Search horizon (minutes) used when an unbounded decay is requested without a horizon
@@ -310,3 +310,84 @@ def parse_decay(text: str) -> Decay:
             raise InputError(None, f"cannot read decay {text!r}",
                              "write e.g. exponential:beta=0.05 or logistic:beta=0.1,t0=30") from None
     return Decay(kind.strip(), **params)
+
+
+class MeasureSpec(_config.Section):
+    """Accessibility measures shared by every mode: the parameter object of every
+    accessibility function (road, crow-fly, skim, transit).
+
+    Attributes
+    ----------
+    cutoffs : list of float
+        Cumulative time budgets (minutes): opportunities reached within ``t <= T``.
+    decays : list of DecayConfig
+        Gravity decays (``{kind: exponential, params: {beta: 0.05}}``; t in minutes); a
+        :class:`Decay` or a flat ``{"kind": ..., "beta": ...}`` dict is accepted too.
+    horizon_min : float, optional
+        Search horizon (minutes) of road and crow-fly searches; default
+        :func:`default_horizon_min` of the measures (the largest cutoff or bounded decay,
+        at least :data:`DEFAULT_UNBOUNDED_HORIZON_MIN` with unbounded decays). Transit
+        trips are bounded by ``TransitParams.max_time_min`` instead.
+
+    Examples
+    --------
+    >>> MeasureSpec(cutoffs=[30, 45]).cutoffs
+    [30.0, 45.0]
+    >>> [d.label for d in MeasureSpec(decays=[Decay("exponential", beta=0.05)]).decay_objects()]
+    ['exp0.05']
+    """
+
+    cutoffs: list[float] = Field(default_factory=lambda: [defaults.CUTOFF_MIN])
+    decays: list[DecayConfig] = Field(default_factory=list)
+    horizon_min: float | None = Field(None, gt=0)
+
+    @field_validator("cutoffs")
+    @classmethod
+    def _cutoffs_ok(cls, v: list[float]) -> list[float]:
+        if any(not (c > 0 and np.isfinite(c)) for c in v):
+            raise ValueError("cutoffs must be positive numbers of minutes")
+        return v
+
+    @field_validator("decays", mode="before")
+    @classmethod
+    def _decays_in(cls, v: Any) -> Any:
+        if v is None:
+            return []
+        out = []
+        for d in v:
+            if isinstance(d, Decay):
+                d = {"kind": d.kind, "params": dict(d.params)}
+            elif isinstance(d, dict) and "params" not in d:
+                d = {"kind": d.get("kind"), "params": {k: x for k, x in d.items() if k != "kind"}}
+            out.append(d)
+        return out
+
+    def decay_objects(self) -> list[Decay]:
+        """The decays as :class:`Decay` objects."""
+        return [as_decay(d) for d in self.decays]
+
+    def measure_list(self) -> list[Decay]:
+        """Cutoffs then decays, as :class:`Decay` objects (validated, labels unique)."""
+        return measure_list(self.cutoffs, self.decay_objects())
+
+    def horizon(self) -> float:
+        """The search horizon (minutes): ``horizon_min`` or the measures' default."""
+        if self.horizon_min is not None:
+            return float(self.horizon_min)
+        return default_horizon_min(self.measure_list())
+
+
+def as_measures(measures: MeasureSpec | dict[str, Any] | None = None,
+                default_cutoffs: Sequence[float] = (45.0,)) -> MeasureSpec:
+    """A :class:`MeasureSpec` from an instance, a dict (``{"cutoffs": [30, 45]}``) or
+    ``None`` (``default_cutoffs`` minutes, no decays)."""
+    if measures is None:
+        return MeasureSpec(cutoffs=[float(c) for c in default_cutoffs])
+    if isinstance(measures, MeasureSpec):
+        return measures
+    try:
+        return MeasureSpec(**dict(measures))
+    except (TypeError, ValueError) as exc:
+        raise InputError(None, f"invalid measures: {describe_validation(exc)}",
+                         "give MeasureSpec(cutoffs=[minutes], decays=[...], "
+                         "horizon_min=minutes)") from None

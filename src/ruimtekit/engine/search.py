@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
+from pydantic import Field
 
-from ruimtekit import defaults
-from ruimtekit._errors import InputError
+from ruimtekit import _config, defaults
+from ruimtekit._errors import InputError, describe_validation
 from ruimtekit.engine import _kernels, batches
 from ruimtekit.engine import search as _search
 from ruimtekit.engine.measures import Decay, weight_table
@@ -45,6 +46,40 @@ def snap(graph: _graph.Graph, x: np.ndarray, y: np.ndarray, max_distance_m: floa
     :func:`ruimtekit.network.networks.snap`. Street graphs with edge geometry are linked onto edges
     instead by the network measures (:func:`ruimtekit.network.networks.link`)."""
     return networks.snap(graph, np.asarray(x, float), np.asarray(y, float), max_distance_m)
+
+
+class SnapOptions(_config.Section):
+    """How zones and destinations join a road network (the access and egress legs).
+
+    Attributes
+    ----------
+    max_snap_m : float
+        Points farther than this (metres) from the network are not routed: zones get NaN
+        and are listed in ``attrs["unsnapped"]``, destinations are counted (500).
+    access_speed_kmh : float, optional
+        Speed of the leg between a point and the network (km/h). Street graphs from
+        OSM/GraphML link points onto the nearest eligible edge
+        (:func:`ruimtekit.network.networks.link`; default the profile's access speed: walk
+        4.8, bike 15, car 15 km/h); other graphs snap to the nearest node (default
+        :data:`ACCESS_SPEED_KMH` of the mode, walking for car and other modes).
+    """
+
+    max_snap_m: float = Field(defaults.MAX_SNAP_M, gt=0)
+    access_speed_kmh: float | None = Field(None, gt=0)
+
+
+def as_snap(snapping: SnapOptions | dict[str, Any] | None) -> SnapOptions:
+    """A :class:`SnapOptions` from an instance (a subclass such as
+    :class:`ruimtekit.api.RoutingOptions` included), a dict or ``None`` (defaults)."""
+    if snapping is None:
+        return SnapOptions()
+    if isinstance(snapping, SnapOptions):
+        return snapping
+    try:
+        return SnapOptions(**dict(snapping))
+    except (TypeError, ValueError) as exc:
+        raise InputError(None, f"invalid snapping options: {describe_validation(exc)}",
+                         "give SnapOptions(max_snap_m=metres, access_speed_kmh=km/h)") from None
 
 
 def leg_speed_kmh(mode: str, access_speed_kmh: float | None) -> float:

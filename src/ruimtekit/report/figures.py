@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from ruimtekit import _io, defaults
-from ruimtekit._errors import InputError
+from ruimtekit._config import Section
+from ruimtekit._errors import InputError, describe_validation
 from ruimtekit.report import _content, _styles
 
 log = logging.getLogger("ruimtekit.report.figures")
@@ -216,17 +218,44 @@ def _check(gdf: Any, what: str) -> None:
         raise InputError(None, f"{what} is empty", "plot a layer with features")
 
 
+class Caption(Section):
+    """The text of a static figure: title, source line and notes.
+
+    Attributes
+    ----------
+    title : str, optional
+        Figure title (default: the figure's own, e.g. the measure label of an accessibility
+        map).
+    source : str
+        Source line (:data:`DEFAULT_SOURCE`).
+    notes : list of str
+        Proxy/synthetic statements appended to the source line.
+    """
+
+    title: str | None = None
+    source: str = DEFAULT_SOURCE
+    notes: list[str] = Field(default_factory=list)
+
+
+def _caption(caption: Caption | Mapping[str, Any] | None) -> Caption:
+    if isinstance(caption, Caption):
+        return caption
+    try:
+        return Caption(**dict(caption or {}))
+    except (TypeError, ValueError) as exc:
+        raise InputError(None, f"invalid caption: {describe_validation(exc)}",
+                         "give Caption(title=..., source=..., notes=[...])") from None
+
+
 def accessibility_figure(
     gdf: Any,
     path: str | Path,
     *,
     column: str | None = None,
-    title: str | None = None,
     classification: str = "quantiles",
     k: int = 5,
     bins: Sequence[float] | None = None,
-    source: str = DEFAULT_SOURCE,
-    notes: Sequence[str] = (),
+    caption: Caption | Mapping[str, Any] | None = None,
     stations: Any = None,
 ) -> list[Path]:
     """Choropleth of an accessibility measure with a classed legend, scale bar and north arrow.
@@ -239,14 +268,11 @@ def accessibility_figure(
         Output path without suffix (``.png`` and ``.svg`` are written).
     column : str, optional
         Measure column (default: the main measure, a 45-minute measure when present).
-    title : str, optional
-        Figure title (default: the measure label).
     classification, k, bins
         Classes (see :func:`ruimtekit.report._styles.classify`).
-    source : str
-        Source line.
-    notes : sequence of str
-        Proxy/synthetic statements appended to the source line.
+    caption : Caption or dict, optional
+        Title (default: the measure label), source line and notes (proxy/synthetic
+        statements appended to the source line).
     stations : GeoDataFrame, optional
         Station points drawn on top.
 
@@ -257,6 +283,8 @@ def accessibility_figure(
     """
     from matplotlib.patches import Patch
 
+    cap = _caption(caption)
+    title, source, notes = cap.title, cap.source, cap.notes
     _check(gdf, "zone layer")
     cols = _styles.measure_columns(gdf, [column] if column else None)
     column = column or _styles.main_measure(cols)
@@ -322,9 +350,7 @@ def borrowed_size_figure(
     ratio: str | None = None,
     label: str | None = None,
     top: int = 12,
-    title: str = "Own size and borrowed size",
-    source: str = DEFAULT_SOURCE,
-    notes: Sequence[str] = (),
+    caption: Caption | Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """Scatter of own mass against borrowed (network) mass, log-log, top cities labelled.
 
@@ -345,8 +371,8 @@ def borrowed_size_figure(
         Name column for labels (default ``zone_name``).
     top : int
         Number of places (largest own mass) to label.
-    title, source, notes
-        Title, source line and notes.
+    caption : Caption or dict, optional
+        Title (default "Own size and borrowed size"), source line and notes.
 
     Returns
     -------
@@ -354,6 +380,9 @@ def borrowed_size_figure(
     """
     import pandas as pd
 
+    cap = _caption(caption)
+    title = cap.title if cap.title is not None else "Own size and borrowed size"
+    source, notes = cap.source, cap.notes
     if not isinstance(df, pd.DataFrame) or len(df) == 0:
         raise InputError(None, "the borrowed-size table is empty or not a DataFrame",
                          "pass the borrowed-size result layer")
@@ -410,10 +439,8 @@ def candidates_figure(
     stations: Any = None,
     outlines: Any = None,
     category: str | None = None,
-    title: str = "Densification candidates",
     top: int = 10,
-    source: str = DEFAULT_SOURCE,
-    notes: Sequence[str] = (),
+    caption: Caption | Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """Map of candidate locations coloured by class, with zones, stations and catchments.
 
@@ -431,12 +458,10 @@ def candidates_figure(
         Catchment polygons drawn as outlines.
     category : str, optional
         Colour column (default: first of ``reason``, ``class``, ``type``, ``function``).
-    title : str
-        Figure title.
     top : int
         Label the ``top`` best-ranked candidates with their rank.
-    source, notes
-        Source line and notes.
+    caption : Caption or dict, optional
+        Title (default "Densification candidates"), source line and notes.
 
     Returns
     -------
@@ -444,6 +469,9 @@ def candidates_figure(
     """
     from matplotlib.lines import Line2D
 
+    cap = _caption(caption)
+    title = cap.title if cap.title is not None else "Densification candidates"
+    source, notes = cap.source, cap.notes
     _check(candidates, "candidate layer")
     cols = list(candidates.columns)
     category = category or next((c for c in ("reason", "class", "candidate_class", "type", "function")
@@ -671,22 +699,23 @@ def study_figures(
             continue
         if _content.is_polygon_layer(df) and _styles.measure_columns(df):
             layer_notes = _content.notes_for_layer(name, notes, list(results))
-            written += accessibility_figure(df, out_dir / f"{name}_map", source=source,
-                                            notes=layer_notes, classification=classification, k=k)
+            written += accessibility_figure(df, out_dir / f"{name}_map", classification=classification,
+                                            k=k, caption=Caption(source=source, notes=layer_notes))
             if len(_styles.measure_columns(df)) > 1:
                 written += measures_panel_figure(df, out_dir / f"{name}_panel", title=_content.title_for(name),
                                                  source=source, notes=layer_notes,
                                                  classification=classification, k=k)
         elif _content.is_point_layer(df) and {"score", "rank", "reason"} & set(df.columns):
-            written += candidates_figure(df, out_dir / f"{name}_map", zones=zones_bg, stations=station_gdf,
-                                         outlines=outlines[0] if outlines else None, source=source,
-                                         notes=_content.notes_for_layer(name, notes, list(results)))
+            written += candidates_figure(
+                df, out_dir / f"{name}_map", zones=zones_bg, stations=station_gdf,
+                outlines=outlines[0] if outlines else None,
+                caption=Caption(source=source, notes=_content.notes_for_layer(name, notes, list(results))))
     for name, df in {**results, **(tables or {})}.items():
         cols = list(getattr(df, "columns", []))
         if ("borrowed" in name or "borrowed_ratio" in cols) and any("borrowed" in c for c in cols):
             try:
-                written += borrowed_size_figure(df, out_dir / f"{name}_chart", source=source,
-                                                notes=_content.notes_for_layer(name, notes, list(results)))
+                written += borrowed_size_figure(df, out_dir / f"{name}_chart", caption=Caption(
+                    source=source, notes=_content.notes_for_layer(name, notes, list(results))))
             except InputError as exc:
                 log.info("no borrowed-size chart for %s: %s", name, exc.problem)
     return written

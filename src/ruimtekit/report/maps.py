@@ -39,14 +39,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import shapely
+from pydantic import Field
 
 from ruimtekit import _io, defaults
-from ruimtekit._errors import InputError
+from ruimtekit._config import Section
+from ruimtekit._errors import InputError, describe_validation
 from ruimtekit.report import _offline, _styles
 from ruimtekit.report._content import (
     is_point_layer,
@@ -80,6 +82,98 @@ CLUSTER_THRESHOLD = defaults.CLUSTER_THRESHOLD
 _NAME_COLUMNS = ("zone_name", "station_name", "name", "naam", "BU_NAAM", "WK_NAAM", "GM_NAAM")
 _ID_COLUMNS = ("zone_id", "station_id", "object_id", "id", "BU_CODE", "WK_CODE", "GM_CODE")
 _CATEGORY_COLUMNS = ("function", "class", "candidate_class", "type", "category", "station_type")
+
+
+# ======================================================================================
+# parameter objects
+class MapsConfig(Section):
+    """Web map and figure settings.
+
+    The study's ``maps:`` section, and the ``config`` of every map function.
+
+    Attributes
+    ----------
+    enabled : bool
+        Build web maps and figures.
+    offline : bool
+        Serve Leaflet from ``<maps>/lib/`` so maps work without internet.
+    basemap : str
+        ``pdok`` (BRT-Achtergrondkaart, default), ``osm`` or ``none`` (no tiles: the explicit
+        offline choice). Without internet a map falls back to no background and says so.
+    classification : str
+        ``quantiles``, ``fisher_jenks`` (natural breaks) or ``equal_interval``.
+    k : int
+        Number of classes.
+    simplify_m : float
+        Display simplification tolerance in metres (analysis keeps full geometry).
+    precision : int
+        Coordinate decimals of the web maps (EPSG:4326; 5 ≈ 1 m). Large layers get
+        coarser settings automatically (:func:`display_settings`).
+    figures : bool
+        Also write static PNG/SVG figures.
+    """
+
+    enabled: bool = True
+    offline: bool = True
+    basemap: Literal["pdok", "osm", "none"] = defaults.BASEMAP
+    classification: str = defaults.CLASSIFICATION
+    k: int = Field(defaults.CLASSES_K, ge=2, le=12)
+    simplify_m: float = Field(defaults.SIMPLIFY_M, ge=0)
+    precision: int = Field(defaults.MAP_PRECISION, ge=0, le=10)
+    figures: bool = True
+
+
+class MapPage(Section):
+    """What a map page says: its title, the study name, notes and source attributions.
+
+    Attributes
+    ----------
+    title : str
+        Short map title (page header); for :func:`build_study_maps` the study title
+        (index page, and the header of every map unless ``study`` is given).
+    study : str
+        Study name shown in the page header.
+    notes : list of str
+        Notes (proxy/synthetic statements); each is shown in the collapsible notes panel
+        while a layer it concerns is visible (a car note with a car measure).
+    attributions : list of str or (text, url)
+        Source attributions shown on the map (e.g. "Bron: CBS (CC BY 4.0)").
+    """
+
+    title: str = ""
+    study: str = ""
+    notes: list[str] = Field(default_factory=list)
+    attributions: list[Any] = Field(default_factory=list)
+
+
+class Overlays(Section):
+    """Layers drawn over a map's own layer.
+
+    Attributes
+    ----------
+    stations : dict of str to GeoDataFrame
+        Station points (square markers; their radii as outlines).
+    outlines : dict of str to GeoDataFrame
+        Polygons drawn as outlines (catchments: hidden at first on choropleths, shown on
+        marker maps).
+    zones : dict of str to GeoDataFrame
+        Zone layers of a marker map; the one holding the points is drawn as grey outlines.
+    """
+
+    stations: dict[str, Any] = Field(default_factory=dict)
+    outlines: dict[str, Any] = Field(default_factory=dict)
+    zones: dict[str, Any] = Field(default_factory=dict)
+
+
+def _as_section(model: type[Any], value: Any, what: str) -> Any:
+    """``value`` as a ``model`` instance (an instance, a dict or ``None`` for the defaults)."""
+    if isinstance(value, model):
+        return value
+    try:
+        return model(**dict(value or {}))
+    except (TypeError, ValueError) as exc:
+        raise InputError(None, f"invalid {what}: {describe_validation(exc)}",
+                         f"see ruimtekit.report.maps.{model.__name__}") from None
 
 
 @dataclass
@@ -185,7 +279,7 @@ def _simplify_polygons(geoms: np.ndarray, tol: float) -> np.ndarray:
 
 
 def display_geometries(gdf: Any, simplify_m: float = defaults.SIMPLIFY_M,
-                       precision: int = 5) -> Any:
+                       precision: int = defaults.MAP_PRECISION) -> Any:
     """Geometries for a web map: simplified in metres, in EPSG:4326, rounded coordinates.
 
     Parameters
@@ -235,7 +329,7 @@ HEAVY_VERTICES = defaults.HEAVY_VERTICES
 HEAVY_SIMPLIFY_M = defaults.HEAVY_SIMPLIFY_M
 
 
-def display_settings(n_features: int, simplify_m: float, precision: int = 5,
+def display_settings(n_features: int, simplify_m: float, precision: int = defaults.MAP_PRECISION,
                      n_vertices: int = 0) -> tuple[float, int]:
     """Simplification tolerance (metres) and coordinate decimals used for a layer.
 
@@ -827,20 +921,11 @@ def choropleth_map(
     path: str | Path,
     *,
     measures: Sequence[str] | None = None,
-    title: str = "",
-    classification: str = "quantiles",
-    k: int = 5,
     bins: Mapping[str, Sequence[float]] | Sequence[float] | None = None,
-    stations: Mapping[str, Any] | None = None,
-    outlines: Mapping[str, Any] | None = None,
-    notes: Sequence[str] = (),
-    attributions: Sequence[Any] = (),
-    offline: bool = True,
-    simplify_m: float = 25.0,
-    precision: int = 5,
     labels: Mapping[str, tuple[str, str]] | None = None,
-    study: str = "",
-    basemap: str = "pdok",
+    overlays: Overlays | Mapping[str, Any] | None = None,
+    page: MapPage | Mapping[str, Any] | None = None,
+    config: MapsConfig | Mapping[str, Any] | None = None,
 ) -> MapResult:
     """Write a choropleth web map of a zone layer, one switchable layer per measure.
 
@@ -855,34 +940,20 @@ def choropleth_map(
     measures : sequence of str, optional
         Columns to map (default: :func:`ruimtekit.report._styles.measure_columns`); the first
         shown is the main measure (a 45-minute measure when present).
-    title : str
-        Short map title (page header).
-    classification : str
-        ``quantiles``, ``fisher_jenks`` (natural breaks) or ``equal_interval``.
-    k : int
-        Number of classes.
     bins : mapping or sequence, optional
         User-chosen upper class bounds (for every measure, or per measure column).
-    stations, outlines : mapping of str to GeoDataFrame, optional
-        Station points (square markers) and catchment polygons (outlines, hidden at first).
-    notes : sequence of str
-        Notes (proxy/synthetic statements) for this layer; each is shown in the collapsible
-        notes panel while a layer it concerns is visible (a car note with a car measure).
-    attributions : sequence of str or (text, url)
-        Source attributions shown on the map.
-    offline : bool
-        Reference Leaflet in ``lib/`` instead of a CDN.
-    simplify_m : float
-        Display simplification tolerance in metres.
-    precision : int
-        Coordinate decimals (EPSG:4326).
     labels : mapping, optional
         Column → (legend label, unit) overrides.
-    study : str
-        Study name shown in the page header.
-    basemap : str
-        ``pdok`` (BRT-Achtergrondkaart, default), ``osm`` or ``none``; when the tiles fail
-        to load the map switches to no background and says so.
+    overlays : Overlays or dict, optional
+        Station points (square markers) and catchment polygons (outlines, hidden at first).
+    page : MapPage or dict, optional
+        Title, study name, notes (each shown while a layer it concerns is visible) and
+        source attributions.
+    config : MapsConfig or dict, optional
+        Classification and number of classes, Leaflet from ``lib/`` (``offline``) or a
+        CDN, display simplification (metres) and coordinate decimals, base map (``pdok``
+        — BRT-Achtergrondkaart, default —, ``osm`` or ``none``; when the tiles fail to
+        load the map switches to no background and says so).
 
     Returns
     -------
@@ -890,6 +961,13 @@ def choropleth_map(
     """
     import folium
 
+    ov = _as_section(Overlays, overlays, "overlays")
+    pg = _as_section(MapPage, page, "map page")
+    cfg = _as_section(MapsConfig, config, "map settings")
+    stations, outlines, notes = ov.stations, ov.outlines, pg.notes
+    title, study, attributions = pg.title, pg.study, pg.attributions
+    classification, k, offline, basemap = cfg.classification, cfg.k, cfg.offline, cfg.basemap
+    simplify_m, precision = cfg.simplify_m, cfg.precision
     _check_gdf(gdf, "zone layer")
     path = Path(path)
     cols = _styles.measure_columns(gdf, measures)
@@ -1024,20 +1102,12 @@ def points_map(
     gdf: Any,
     path: str | Path,
     *,
-    title: str = "",
     category: str | None = None,
     fields: Sequence[str] | None = None,
-    stations: Mapping[str, Any] | None = None,
-    outlines: Mapping[str, Any] | None = None,
-    notes: Sequence[str] = (),
-    attributions: Sequence[Any] = (),
-    offline: bool = True,
-    simplify_m: float = 25.0,
-    precision: int = 5,
     cluster: bool | None = None,
-    zones: Mapping[str, Any] | None = None,
-    study: str = "",
-    basemap: str = "pdok",
+    overlays: Overlays | Mapping[str, Any] | None = None,
+    page: MapPage | Mapping[str, Any] | None = None,
+    config: MapsConfig | Mapping[str, Any] | None = None,
 ) -> MapResult:
     """Write a marker map of a point layer (e.g. densification candidates).
 
@@ -1058,15 +1128,14 @@ def points_map(
     fields : sequence of str, optional
         Columns shown in tooltips and popups (default: ``rank``, ``score``, ``reason``,
         the category and other numeric measures, at most 10).
-    stations, outlines : mapping of str to GeoDataFrame, optional
-        Station markers, their radii and catchment outlines (shown).
-    notes, attributions, offline, simplify_m, precision, study, basemap
-        As in :func:`choropleth_map`.
     cluster : bool, optional
         Force or suppress marker clustering (default: more than 200 points without rank
         or score).
-    zones : mapping of str to GeoDataFrame, optional
-        Zone layers; the one holding the points is drawn as grey outlines.
+    overlays : Overlays or dict, optional
+        Station markers, their radii and catchment outlines (shown), and zone layers (the
+        one holding the points is drawn as grey outlines).
+    page, config
+        As in :func:`choropleth_map` (``classification`` and ``k`` are not used).
 
     Returns
     -------
@@ -1074,6 +1143,12 @@ def points_map(
     """
     import folium
 
+    ov = _as_section(Overlays, overlays, "overlays")
+    pg = _as_section(MapPage, page, "map page")
+    cfg = _as_section(MapsConfig, config, "map settings")
+    stations, outlines, zones, notes = ov.stations, ov.outlines, ov.zones, pg.notes
+    title, study, attributions = pg.title, pg.study, pg.attributions
+    offline, basemap, simplify_m, precision = cfg.offline, cfg.basemap, cfg.simplify_m, cfg.precision
     _check_gdf(gdf, "point layer")
     path = Path(path)
     cols = list(gdf.columns)
@@ -1326,16 +1401,11 @@ def build_study_maps(
     results: Mapping[str, Any],
     out_dir: str | Path,
     *,
-    title: str,
-    notes: Sequence[str] = (),
-    attributions: Sequence[Any] = (),
-    offline: bool = True,
+    page: MapPage | Mapping[str, Any] | None = None,
+    config: MapsConfig | Mapping[str, Any] | None = None,
     layers: Mapping[str, Any] | None = None,
-    config: Any = None,
     tables: Mapping[str, Any] | None = None,
-    figures: bool | None = None,
     overwrite: bool = False,
-    basemap: str | None = None,
 ) -> Path:
     """Build every web map of a study plus ``index.html`` (and figures) in ``out_dir``.
 
@@ -1349,27 +1419,22 @@ def build_study_maps(
     out_dir : str or Path
         ``maps/<study>``; built in a temporary folder and moved into place when complete
         (:func:`ruimtekit._io.atomic_dir`: files ruimtekit did not write are never removed).
-    title : str
-        Study title (index page, page header of every map; map titles stay short).
-    notes : sequence of str
-        Proxy/synthetic statements; each map shows those concerning its visible layer
-        (:func:`notes_for_layer`, then per measure) in a collapsible panel, the index all.
-    attributions : sequence of str or (text, url)
-        Data-source attributions shown on every map (e.g. "Bron: CBS (CC BY 4.0)").
-    offline : bool
-        Serve Leaflet from ``lib/`` (no internet needed).
+    page : MapPage or dict
+        ``title``: the study title (index page, page header of every map unless
+        ``study`` is given; map titles stay short). ``notes``: proxy/synthetic statements;
+        each map shows those concerning its visible layer (:func:`notes_for_layer`, then
+        per measure) in a collapsible panel, the index all. ``attributions``: data-source
+        attributions shown on every map (e.g. "Bron: CBS (CC BY 4.0)").
+    config : MapsConfig or dict, optional
+        ``offline`` (serve Leaflet from ``lib/``), ``basemap``, ``classification``, ``k``,
+        ``simplify_m``, ``precision`` and ``figures`` (write static figures to
+        ``figures/``); the study's ``maps:`` section.
     layers : mapping, optional
         Input layers of the run; station layers among them are drawn on every map.
-    config : ruimtekit.study.MapsConfig, optional
-        ``classification``, ``k``, ``simplify_m`` and ``figures`` settings.
     tables : mapping, optional
         CSV tables of the run (used by the borrowed-size figure when it needs them).
-    figures : bool, optional
-        Write static figures to ``figures/`` (default: ``config.figures`` or True).
     overwrite : bool
         Allow writing into a non-empty folder ruimtekit did not make.
-    basemap : str, optional
-        ``pdok`` (default), ``osm`` or ``none`` (default: ``config.basemap``).
 
     Returns
     -------
@@ -1379,11 +1444,13 @@ def build_study_maps(
     import pandas as pd
 
     out_dir = Path(out_dir)
-    classification = getattr(config, "classification", "quantiles")
-    k = int(getattr(config, "k", 5))
-    simplify_m = float(getattr(config, "simplify_m", 25.0))
-    want_figures = figures if figures is not None else bool(getattr(config, "figures", True))
-    basemap = _check_basemap(basemap or getattr(config, "basemap", None) or "pdok")
+    pg = _as_section(MapPage, page, "map page")
+    cfg = _as_section(MapsConfig, config, "map settings")
+    title, notes, attributions = pg.title, pg.notes, pg.attributions
+    study = pg.study or title
+    classification, k, offline = cfg.classification, cfg.k, cfg.offline
+    want_figures = cfg.figures
+    _check_basemap(cfg.basemap)
     if not attributions:
         log.warning("no source attributions were given; maps will not credit the data sources")
     stations = station_layers(layers)
@@ -1402,25 +1469,29 @@ def build_study_maps(
         for name, gdf in zone_layers.items():
             log.info("map %s.html: %d zones", name, len(gdf))
             r = choropleth_map(
-                gdf, tmp / f"{name}.html", title=title_for(name), study=title,
-                classification=classification, k=k, stations=stations, outlines=outlines,
-                notes=notes_for_layer(name, notes, list(results)), basemap=basemap,
-                attributions=attributions, offline=offline, simplify_m=simplify_m,
+                gdf, tmp / f"{name}.html",
+                overlays=Overlays(stations=stations, outlines=outlines),
+                page=MapPage(title=title_for(name), study=study, attributions=attributions,
+                             notes=notes_for_layer(name, notes, list(results))),
+                config=cfg,
             )
             written.append(r)
         for name, gdf in point_layers.items():
             log.info("map %s.html: %d points", name, len(gdf))
-            r = points_map(gdf, tmp / f"{name}.html", title=title_for(name), study=title,
-                           stations=stations, outlines=outlines, notes=notes_for_layer(name, notes, list(results)),
-                           attributions=attributions, offline=offline, simplify_m=simplify_m,
-                           zones=zone_layers, basemap=basemap)
+            r = points_map(gdf, tmp / f"{name}.html",
+                           overlays=Overlays(stations=stations, outlines=outlines, zones=zone_layers),
+                           page=MapPage(title=title_for(name), study=study, attributions=attributions,
+                                        notes=notes_for_layer(name, notes, list(results))),
+                           config=cfg)
             written.append(r)
         if not zone_layers and not point_layers and (stations or outlines):
             base = next(iter(stations.values()), None)
             if base is not None:
-                written.append(points_map(base, tmp / "stations.html", title="Stations", study=title,
-                                          outlines=outlines, notes=notes, attributions=attributions,
-                                          offline=offline, simplify_m=simplify_m, basemap=basemap))
+                written.append(points_map(base, tmp / "stations.html",
+                                          overlays=Overlays(outlines=outlines),
+                                          page=MapPage(title="Stations", study=study, notes=notes,
+                                                       attributions=attributions),
+                                          config=cfg))
         figs: list[Path] = []
         if want_figures:
             from ruimtekit.report import figures as _figures
@@ -1471,10 +1542,9 @@ def pipeline_step(ctx: Any, folder: str | Path | None = None) -> None:
         return
     build_study_maps(
         ctx.results, Path(folder) if folder is not None else maps_dir(ctx),
-        title=getattr(study, "title", "") or study.name, notes=ctx.notes,
-        attributions=list(getattr(study, "attribution", []) or []),
-        offline=bool(getattr(cfg, "offline", True)), layers=ctx.layers, config=cfg, tables=ctx.tables,
-        basemap=getattr(cfg, "basemap", None),
+        page=MapPage(title=getattr(study, "title", "") or study.name, notes=ctx.notes,
+                     attributions=list(getattr(study, "attribution", []) or [])),
+        config=cfg, layers=ctx.layers, tables=ctx.tables,
     )
 
 
@@ -1581,10 +1651,9 @@ def study_station_layers(study: Any, root: str | Path) -> dict[str, Any]:
     return out
 
 
-def rebuild(gpkg: str | Path, out_dir: str | Path, *, offline: bool = True, title: str | None = None,
-            config: Any = None, figures: bool = True, overwrite: bool = False,
-            basemap: str | None = None, layers: Mapping[str, Any] | None = None,
-            only: Sequence[str] | None = None) -> Path:
+def rebuild(gpkg: str | Path, out_dir: str | Path, *, title: str | None = None,
+            config: MapsConfig | Mapping[str, Any] | None = None, overwrite: bool = False,
+            layers: Mapping[str, Any] | None = None, only: Sequence[str] | None = None) -> Path:
     """Rebuild maps, figures and the index from a study GeoPackage (+ CSVs, provenance).
 
     Parameters
@@ -1593,19 +1662,14 @@ def rebuild(gpkg: str | Path, out_dir: str | Path, *, offline: bool = True, titl
         The study GeoPackage.
     out_dir : str or Path
         Maps folder (replaced atomically).
-    offline : bool
-        Serve Leaflet from ``lib/``.
     title : str, optional
         Overrides the title recorded in ``provenance.json``.
-    config : MapsConfig, optional
-        Classification settings.
-    figures : bool
-        Also write static figures.
+    config : MapsConfig or dict, optional
+        Map settings: ``offline`` (serve Leaflet from ``lib/``), ``basemap``,
+        classification, ``figures`` (also write static figures), ...
     overwrite : bool
         Allow writing into a non-empty folder ruimtekit did not make (see
         :func:`ruimtekit._io.atomic_dir`; nothing that ruimtekit did not write is removed).
-    basemap : str, optional
-        ``pdok``, ``osm`` or ``none`` (default: ``config.basemap``, else ``pdok``).
     layers : mapping, optional
         Input layers; station layers among them are drawn on every map
         (:func:`study_station_layers`).
@@ -1626,7 +1690,8 @@ def rebuild(gpkg: str | Path, out_dir: str | Path, *, offline: bool = True, titl
                          "there is nothing to map", "run the study again (ruimtekit run) or "
                          "point --gpkg at the study's output GeoPackage")
     return build_study_maps(
-        rec["results"], out_dir, title=title or rec["title"], notes=rec["notes"],
-        attributions=rec["attributions"], offline=offline, config=config, tables=rec["tables"],
-        figures=figures, overwrite=overwrite, basemap=basemap, layers=layers,
+        rec["results"], out_dir,
+        page=MapPage(title=title or rec["title"], notes=rec["notes"],
+                     attributions=rec["attributions"]),
+        config=config, tables=rec["tables"], overwrite=overwrite, layers=layers,
     )
