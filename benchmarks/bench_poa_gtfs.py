@@ -92,7 +92,7 @@ def main() -> None:
             direct[np.arange(len(blk)), blk] = 0.0
             tt = np.minimum(tt, direct)
             reach += int(np.isfinite(tt).sum())
-            m = aggregate_times(tt, jobs, cutoffs_min=(30, 60))
+            m = aggregate_times(tt, jobs, cutoffs=(30, 60))
             for c in (30, 60):
                 acc[c][blk] = m[f"{c}min"]
     reps = {r["name"]: r for r in net.meta["feeds"]}

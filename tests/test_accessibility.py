@@ -106,7 +106,7 @@ def test_decay_labels_and_errors():
 def test_aggregate_times_hand_case():
     t = np.array([[0.0, 600.0, 2700.0, 2701.0, np.inf]])
     e = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
-    r = aggregate_times(t, e, cutoffs_min=(10, 45), decays=[Decay("linear", cutoff=60)])
+    r = aggregate_times(t, e, cutoffs=(10, 45), decays=[Decay("linear", cutoff=60)])
     assert r["10min"][0] == 3.0
     assert r["45min"][0] == 7.0
     expect = 1 + 2 * (1 - 10 / 60) + 4 * (1 - 45 / 60) + 8 * (1 - 2701 / 3600)

@@ -36,7 +36,7 @@ def _line_towns(speed_kmh: float = 40.0) -> tuple[list[str], pd.DataFrame, np.nd
 def test_three_towns_reachable_borrowed_exact():
     ids, m, t, xy = _line_towns()
     assert t[0, 1] == 30 and t[1, 2] == 60 and t[0, 2] == 90
-    r = bs.borrowed_size_metrics(ids, m, t, cutoff_min=45, mode="car", points_xy=xy)
+    r = bs.borrowed_size_metrics(ids, m, t, cutoff=45, mode="car", points_xy=xy)
     assert r["population_45min_car"].tolist() == [120_000, 120_000, 50_000]
     assert r["population_borrowed_45min_car"].tolist() == [20_000, 100_000, 0]
     assert r["population_borrowed_ratio_45min_car"].tolist() == pytest.approx([0.2, 5.0, 0.0])
@@ -52,7 +52,7 @@ def test_three_towns_reachable_borrowed_exact():
     assert r["population_larger_share_45min_car"].tolist() == pytest.approx([0, 100 / 120, 0])
     assert r["population_largest_ratio_45min_car"].tolist() == pytest.approx([0.2, 5.0, 0.0])
 
-    r60 = bs.borrowed_size_metrics(ids, m, t, cutoff_min=60, mode="car")
+    r60 = bs.borrowed_size_metrics(ids, m, t, cutoff=60, mode="car")
     assert r60["population_60min_car"].tolist() == [120_000, 170_000, 70_000]
     assert r60["population_borrowed_60min_car"].tolist() == [20_000, 150_000, 20_000]
     assert r60["population_larger_share_60min_car"].tolist() == pytest.approx(
@@ -125,7 +125,7 @@ def test_invariants_random_layouts(layout, cutoff):
     m = pd.DataFrame({"population": pop})
     bands = [(0, 10), (10, 25), (25, 50)]
     tb = [(0, cutoff / 3), (cutoff / 3, 2 * cutoff / 3), (2 * cutoff / 3, cutoff)]
-    r = bs.borrowed_size_metrics(ids, m, t, cutoff_min=cutoff, mode="x", points_xy=(x, y),
+    r = bs.borrowed_size_metrics(ids, m, t, cutoff=cutoff, mode="x", points_xy=(x, y),
                                  spec=bs.MetricsSpec(ring_bands_km=bands, time_bands_min=tb))
     tag = f"{cutoff:g}min_x"
     reach = r[f"population_{tag}"].to_numpy()
@@ -142,7 +142,7 @@ def test_invariants_random_layouts(layout, cutoff):
     share = r[f"population_larger_share_{tag}"].to_numpy()
     assert np.all((share[reach > 0] >= 0) & (share[reach > 0] <= 1))
     # monotone in T
-    r2 = bs.borrowed_size_metrics(ids, m, t, cutoff_min=cutoff + 10, mode="x")
+    r2 = bs.borrowed_size_metrics(ids, m, t, cutoff=cutoff + 10, mode="x")
     assert (r2[f"population_{cutoff + 10:g}min_x"].to_numpy() >= reach).all()
 
 
@@ -154,9 +154,9 @@ def test_reachable_matches_accessibility_aggregate_times():
     t = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) / 1000 / 60 * 60  # 60 km/h
     pop = rng.integers(1_000, 100_000, n).astype(float)
     r = bs.borrowed_size_metrics([str(i) for i in range(n)], pd.DataFrame({"population": pop}),
-                                 t, cutoff_min=30,
+                                 t, cutoff=30,
                                  spec=bs.MetricsSpec(decay=Decay("exponential", beta=0.1)))
-    ref = aggregate_times(t * 60.0, pop, cutoffs_min=(30,),
+    ref = aggregate_times(t * 60.0, pop, cutoffs=(30,),
                                         decays=[Decay("exponential", beta=0.1)])
     np.testing.assert_allclose(r["population_30min_car"], ref["30min"])
     np.testing.assert_allclose(r["population_potential_exp0.1_car"], ref["exp0.1"])
@@ -284,7 +284,7 @@ def test_observed_vs_modelled_amsterdam(wijk_points, gemeenten):
     d = np.hypot(c.x.to_numpy()[:, None] - c.x.to_numpy()[None, :],
                  c.y.to_numpy()[:, None] - c.y.to_numpy()[None, :])
     t = np.where(d > 0, d * 1.3 / 1000 / 60 * 60 + 5.0, 0.0)
-    cmp_ = bs.compare_catchments(obs, t, gemeenten["zone_id"], cutoff_min=45)
+    cmp_ = bs.compare_catchments(obs, t, gemeenten["zone_id"], cutoff=45)
     # the two catchments live on one zone set: the zones' own ids, in order
     assert cmp_.attrs["zone_ids"] == gemeenten["zone_id"].tolist() == obs.zone_ids.tolist()
     ams = cmp_.set_index("zone_id").loc["GM0363"]

@@ -30,7 +30,7 @@ def test_ppml_equals_statsmodels_glm_with_dummies():
 def test_known_beta_recovered_within_its_se():
     beta = 0.05
     y, t = gravity.simulate_flows(80, beta, seed=7, scale=200)
-    fit = gravity.fit_decay(y, t, cutoffs_min=(30, 60, 90))
+    fit = gravity.fit_decay(y, t, cutoffs=(30, 60, 90))
     assert abs(fit.beta - beta) <= 2 * fit.se  # 95% interval covers the truth
     assert fit.se < 0.002
     # replicates: the spread of estimates matches the reported SE (the SE is honest)
@@ -50,7 +50,7 @@ def test_cutoff_scan_picks_true_step():
     _, t = gravity.simulate_flows(50, 0.0, seed=4)
     mu = 30 * np.exp(1.5 * (t <= 40))
     y = rng.poisson(mu).astype(float)
-    fit = gravity.fit_decay(y, t, cutoffs_min=(20, 30, 40, 50, 60))
+    fit = gravity.fit_decay(y, t, cutoffs=(20, 30, 40, 50, 60))
     assert fit.best_cutoff_min == 40
     row = fit.cutoffs.set_index("cutoff_min").loc[40.0]
     assert row["coef_within"] == pytest.approx(1.5, abs=3 * row["se"])

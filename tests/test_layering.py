@@ -167,3 +167,38 @@ def test_old_paths_cover_split_modules():
     d = importlib.import_module("ruimtekit.distributed")
     with pytest.raises(AttributeError, match="moved to"):
         d.no_such_name  # noqa: B018
+
+
+def test_renamed_parameters_keep_their_old_names_for_one_release():
+    import numpy as np
+
+    from ruimtekit.engine.measures import aggregate_times
+
+    t = np.array([[0.0, 600.0, 1800.0]])
+    e = np.array([1.0, 2.0, 4.0])
+    new = aggregate_times(t, e, cutoffs=[10, 30])
+    with pytest.warns(DeprecationWarning, match=r"cutoffs_min=\.\.\.\) is deprecated: use cutoffs="):
+        old = aggregate_times(t, e, cutoffs_min=[10, 30])
+    assert old == new and new["10min"][0] == 3.0 and new["30min"][0] == 7.0
+    with pytest.raises(TypeError, match="both"):
+        aggregate_times(t, e, cutoffs=[10], cutoffs_min=[10])
+
+
+def test_one_name_per_concept_in_the_public_api():
+    """cutoffs (list, minutes) / cutoff (one, minutes); graph (road) / network (transit)."""
+    drift = {"cutoffs_min", "cutoff_min", "net", "gr", "g"}
+    found = []
+    for mod, path in MODULES.items():
+        if any(part.startswith("_") for part in mod.split(".")[1:]):
+            continue
+        for node in ast.parse(path.read_text()).body:
+            fns = [node] if isinstance(node, ast.FunctionDef) else (
+                [f for f in node.body if isinstance(f, ast.FunctionDef)]
+                if isinstance(node, ast.ClassDef) else [])
+            for f in fns:
+                if f.name.startswith("_") and f.name != "__init__":
+                    continue
+                names = {a.arg for a in f.args.args + f.args.kwonlyargs + f.args.posonlyargs}
+                if names & drift:
+                    found.append(f"{mod}.{f.name}: {sorted(names & drift)}")
+    assert found == []

@@ -121,7 +121,7 @@ def test_two_sided_catchment_fit_hand_case():
     np.fill_diagonal(t, 5.0)
     t[1, 0] = t[3, 0] = 20.0  # modelled catchment of 0 = {1, 3} (plus itself)
     obs = bs.ObservedFlows(zone_ids=np.array(list("abcd")), matrix=F, report={})
-    out = bs.compare_catchments(obs, t, list("abcd"), cutoff_min=45).iloc[0]
+    out = bs.compare_catchments(obs, t, list("abcd"), cutoff=45).iloc[0]
     assert out["in_commuters"] == 100
     assert out["in_commuter_share_within_catchment"] == pytest.approx(0.7)
     # observed catchment covering 90% of the 100 in-commuters: zones 1 and 2

@@ -395,7 +395,7 @@ def connector_access(
             continue
         same = (dc.part == zc.part[i]) & (zc.part[i] >= 0)
         t = cfg.seconds(np.hypot(dx[same] - zx[i], dy[same] - zy[i]))
-        agg = aggregate_times(t[None, :], dw[same], cutoffs_min=(), decays=measures,
+        agg = aggregate_times(t[None, :], dw[same], cutoffs=(), decays=measures,
                               horizon_min=h)
         out[i] = [agg[m.label][0] for m in measures]
     values = {f"{opportunity}_{m.label}_{mode}": out[:, k] for k, m in enumerate(measures)}

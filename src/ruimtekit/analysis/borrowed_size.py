@@ -53,6 +53,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from ruimtekit import CRS, _vector, defaults
+from ruimtekit._compat import renamed_parameters
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
 from ruimtekit.analysis import accessibility, agglomeration, catchments, spatial
@@ -116,12 +117,13 @@ class MetricsSpec(Section):
     decay: Any = None
 
 
+@renamed_parameters(cutoff_min="cutoff")
 def borrowed_size_metrics(
     zone_ids: Sequence[str],
     masses: pd.DataFrame,
     times_min: catchments.TimeSource,
     *,
-    cutoff_min: float = 45.0,
+    cutoff: float = 45.0,
     mode: str = "car",
     points_xy: tuple[np.ndarray, np.ndarray] | None = None,
     spec: MetricsSpec | dict[str, Any] | None = None,
@@ -138,7 +140,7 @@ def borrowed_size_metrics(
         values are errors.
     times_min : ndarray or callable
         Zone × zone travel times in minutes (``inf`` = unreachable), origin rows.
-    cutoff_min : float
+    cutoff : float
         Time budget T in minutes (reachable when ``t <= T``).
     mode : str
         Mode label used in the column names.
@@ -190,7 +192,7 @@ def borrowed_size_metrics(
         if px.shape != (n,) or py.shape != (n,) or not (np.isfinite(px).all() and np.isfinite(py).all()):
             raise InputError(None, "zone points must be finite and one per zone",
                              "pass x and y (EPSG:28992 metres) for every zone")
-    T = float(cutoff_min)
+    T = float(cutoff)
     tag = f"{_num(T)}min_{mode}"
     k = len(names)
     reach = np.zeros((n, k))
@@ -753,12 +755,13 @@ def observed_flows_to_zones(
     return ObservedFlows(zone_ids=zids, matrix=mat, report=report)
 
 
+@renamed_parameters(cutoff_min="cutoff")
 def compare_catchments(
     observed: ObservedFlows,
     times_min: catchments.TimeSource,
     zone_ids: Sequence[str],
     *,
-    cutoff_min: float = defaults.COMMUTE_CUTOFF_MIN,
+    cutoff: float = defaults.COMMUTE_CUTOFF_MIN,
     mode: str = "car",
 ) -> pd.DataFrame:
     """Observed inbound commuting vs the modelled catchment, on one zone set.
@@ -795,7 +798,7 @@ def compare_catchments(
                          "aggregate the flows with observed_flows_to_zones on the same zone_ids")
     n = zids.size
     t = catchments.dense_times(times_min, n, n)
-    inside = t <= cutoff_min  # [h, w]
+    inside = t <= cutoff  # [h, w]
     F = observed.matrix
     inbound = F.sum(axis=0)
     local = np.diag(F).copy()
@@ -804,7 +807,7 @@ def compare_catchments(
     ext_within = within - np.where(np.diag(inside), local, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = pd.DataFrame({
-            "zone_id": zids, "mode": mode, "cutoff_min": float(cutoff_min),
+            "zone_id": zids, "mode": mode, "cutoff_min": float(cutoff),
             "inbound_jobs": inbound, "local_jobs": local,
             "inbound_within_catchment": within,
             "share_within_catchment": np.where(inbound > 0, within / inbound, np.nan),
@@ -868,11 +871,12 @@ def _two_sided_fit(F: np.ndarray, inside: np.ndarray,
         "catchment_precision", "catchment_recall", "catchment_f1", "catchment_jaccard"])
 
 
+@renamed_parameters(cutoff_min="cutoff")
 def observed_flows_long(
     observed: ObservedFlows,
     times_min: catchments.TimeSource,
     *,
-    cutoff_min: float = defaults.COMMUTE_CUTOFF_MIN,
+    cutoff: float = defaults.COMMUTE_CUTOFF_MIN,
 ) -> pd.DataFrame:
     """Non-zero zone flows: ``home_zone, work_zone, banen, share_of_work_zone_jobs,
     time_min, in_catchment``."""
@@ -884,7 +888,7 @@ def observed_flows_long(
     return pd.DataFrame({
         "home_zone": observed.zone_ids[h], "work_zone": observed.zone_ids[w],
         "banen": F[h, w], "share_of_work_zone_jobs": F[h, w] / inbound[w],
-        "time_min": t[h, w], "in_catchment": t[h, w] <= cutoff_min,
+        "time_min": t[h, w], "in_catchment": t[h, w] <= cutoff,
     })
 
 
@@ -1548,7 +1552,7 @@ def analyse(
     first = True
     for mode, t in times.items():
         met = borrowed_size_metrics(
-            zones["zone_id"], masses, t, cutoff_min=cfg.cutoff_min, mode=mode,
+            zones["zone_id"], masses, t, cutoff=cfg.cutoff_min, mode=mode,
             points_xy=(px, py) if first else None,
             spec=MetricsSpec(ring_bands_km=cfg.ring_bands_km, time_bands_min=cfg.time_bands_min,
                              decay=decay))
@@ -1581,10 +1585,10 @@ def analyse(
 
     observed = flows_long = None
     if obs is not None:
-        parts = [compare_catchments(obs, t, zones["zone_id"], cutoff_min=cfg.cutoff_min,
+        parts = [compare_catchments(obs, t, zones["zone_id"], cutoff=cfg.cutoff_min,
                                     mode=mode) for mode, t in times.items()]
         observed = pd.concat(parts, ignore_index=True)
-        flows_long = observed_flows_long(obs, times[reg_mode], cutoff_min=cfg.cutoff_min)
+        flows_long = observed_flows_long(obs, times[reg_mode], cutoff=cfg.cutoff_min)
         r = obs.report
         notes.append(
             f"Observed commuting: CBS home×work wijk jobs (end 2014, 2015 wijken) placed in "

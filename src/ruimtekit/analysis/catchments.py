@@ -31,6 +31,7 @@ import shapely
 from pydantic import Field
 
 from ruimtekit import CRS, defaults
+from ruimtekit._compat import renamed_parameters
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError, describe_validation
 from ruimtekit.io import places
@@ -138,9 +139,10 @@ def dense_times(times_min: TimeSource, n_origins: int, n_destinations: int) -> n
     return out
 
 
-def reachable(times_min: TimeSource, cutoff_min: float, n_origins: int | None = None) -> np.ndarray:
-    """Boolean matrix of pairs reachable within ``cutoff_min`` (``t <= T`` minutes)."""
-    rows = [block <= cutoff_min for _, block in iter_time_blocks(times_min, n_origins)]
+@renamed_parameters(cutoff_min="cutoff")
+def reachable(times_min: TimeSource, cutoff: float, n_origins: int | None = None) -> np.ndarray:
+    """Boolean matrix of pairs reachable within ``cutoff`` (``t <= T`` minutes)."""
+    rows = [block <= cutoff for _, block in iter_time_blocks(times_min, n_origins)]
     return np.vstack(rows) if rows else np.zeros((0, 0), dtype=bool)
 
 
@@ -195,10 +197,11 @@ def _union(geoms: np.ndarray, coverage: bool = False) -> Any:
 
 
 # --------------------------------------------------------------------------- zone catchments
+@renamed_parameters(cutoffs_min="cutoffs")
 def zone_catchments(
     zones: gpd.GeoDataFrame,
     times_min: TimeSource,
-    cutoffs_min: Sequence[float] = (defaults.COMMUTE_CUTOFF_MIN,),
+    cutoffs: Sequence[float] = (defaults.COMMUTE_CUTOFF_MIN,),
     *,
     mode: str,
     centre_ids: Sequence[str] | None = None,
@@ -215,7 +218,7 @@ def zone_catchments(
         Travel times in minutes from each centre (rows) to each zone (columns, the zones'
         row order). When ``centre_ids`` is omitted the centres are the zones themselves
         (a square matrix; each zone's own time should be 0).
-    cutoffs_min : sequence of float
+    cutoffs : sequence of float
         Time budgets T in minutes; a zone is inside when ``t <= T``.
     mode : str
         Mode label written to the ``mode`` column (``car``, ``bike``, ``rail``...).
@@ -242,11 +245,11 @@ def zone_catchments(
     # zone layers (CBS gemeenten, wijken, PC4) are usually a valid polygon coverage, which
     # allows shapely's coverage union (~40× faster than a general union on gemeenten)
     is_coverage = bool(dissolve and len(geoms) and shapely.coverage_is_valid(geoms))
-    cutoffs = sorted(float(c) for c in cutoffs_min)
+    ordered = sorted(float(c) for c in cutoffs)
     rows: list[dict[str, Any]] = []
     for idx, block in iter_time_blocks(times_min, len(cids), len(zids), name="catchment times"):
         for r, i in enumerate(idx):
-            for T in cutoffs:
+            for T in ordered:
                 inside = block[r] <= T
                 geom = _union(geoms[inside], is_coverage) if dissolve else shapely.multipolygons(
                     shapely.get_parts(geoms[inside])
@@ -260,19 +263,20 @@ def zone_catchments(
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
 
 
+@renamed_parameters(cutoff_min="cutoff")
 def reachable_zones_long(
     zone_ids: Sequence[str],
     times_min: TimeSource,
-    cutoff_min: float,
+    cutoff: float,
     *,
     centre_ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Long table of (centre, zone) pairs within ``cutoff_min``: ``centre_id, zone_id, time_min``."""
+    """Long table of (centre, zone) pairs within ``cutoff``: ``centre_id, zone_id, time_min``."""
     zids = np.asarray([str(z) for z in zone_ids])
     cids = zids if centre_ids is None else np.asarray([str(c) for c in centre_ids])
     parts = []
     for idx, block in iter_time_blocks(times_min, len(cids), len(zids)):
-        r, c = np.nonzero(block <= cutoff_min)
+        r, c = np.nonzero(block <= cutoff)
         parts.append(pd.DataFrame({"centre_id": cids[idx[r]], "zone_id": zids[c],
                                    "time_min": block[r, c]}))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
@@ -280,18 +284,19 @@ def reachable_zones_long(
 
 
 # --------------------------------------------------------------------------- isochrones
+@renamed_parameters(cutoff_min="cutoff")
 def isochrone_polygon(
     x: np.ndarray,
     y: np.ndarray,
     times_s: np.ndarray,
-    cutoff_min: float,
+    cutoff: float,
     *,
     buffer_m: float = defaults.ISOCHRONE_BUFFER_M,
     method: str = "buffer",
     cell_m: float | None = None,
     concave_ratio: float = defaults.ISOCHRONE_CONCAVE_RATIO,
 ) -> Any:
-    """Polygon around the network nodes reached within ``cutoff_min``.
+    """Polygon around the network nodes reached within ``cutoff``.
 
     Parameters
     ----------
@@ -299,7 +304,7 @@ def isochrone_polygon(
         Node coordinates, EPSG:28992 metres.
     times_s : ndarray of float
         Travel time from the centre to each node in seconds (``inf`` = not reached).
-    cutoff_min : float
+    cutoff : float
         Time budget in minutes; nodes with ``t <= 60·T`` are reached.
     buffer_m : float
         Buffer radius in metres around each reached node (default 250 m: about half the
@@ -336,7 +341,7 @@ def isochrone_polygon(
         raise InputError(None, "NaN node travel times", "use inf for nodes that were not reached")
     if buffer_m <= 0:
         raise InputError(None, f"buffer_m must be > 0, got {buffer_m}", "use e.g. 250 (metres)")
-    hit = t <= cutoff_min * 60.0
+    hit = t <= cutoff * 60.0
     if not hit.any():
         return shapely.Polygon()
     px, py = x[hit], y[hit]
@@ -397,12 +402,13 @@ class IsochroneSpec(Section):
     mass_columns: list[str] = Field(default_factory=lambda: ["population", "jobs"])
 
 
+@renamed_parameters(cutoffs_min="cutoffs")
 def batch_isochrones(
     x: np.ndarray,
     y: np.ndarray,
     times_s: np.ndarray | Iterable[np.ndarray],
     centre_ids: Sequence[str],
-    cutoffs_min: Sequence[float] = (45.0,),
+    cutoffs: Sequence[float] = (45.0,),
     *,
     mode: str,
     spec: IsochroneSpec | dict[str, Any] | None = None,
@@ -420,7 +426,7 @@ def batch_isochrones(
         row at a time, so only one row needs to be in memory.
     centre_ids : sequence of str
         One id per row of ``times_s``.
-    cutoffs_min : sequence of float
+    cutoffs : sequence of float
         Time budgets in minutes.
     mode : str
         Mode label for the output.
@@ -456,7 +462,7 @@ def batch_isochrones(
             raise InputError(None, "more time rows than centre ids",
                              "pass one centre id per row of times_s")
         row_t = np.asarray(row_t, dtype=float)
-        for T in sorted(float(c) for c in cutoffs_min):
+        for T in sorted(float(c) for c in cutoffs):
             geom = isochrone_polygon(x, y, row_t, T, buffer_m=sp.buffer_m, method=sp.method,
                                      cell_m=sp.cell_m, concave_ratio=sp.concave_ratio)
             rec: dict[str, Any] = {"centre_id": cids[k], "mode": mode, "cutoff_min": T,
@@ -475,11 +481,12 @@ def batch_isochrones(
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
 
 
+@renamed_parameters(cutoffs_min="cutoffs")
 def graph_isochrones(
     graph: Any,
     times_s: np.ndarray | Iterable[np.ndarray],
     centre_ids: Sequence[str],
-    cutoffs_min: Sequence[float] = (defaults.COMMUTE_CUTOFF_MIN,),
+    cutoffs: Sequence[float] = (defaults.COMMUTE_CUTOFF_MIN,),
     **kwargs: Any,
 ) -> gpd.GeoDataFrame:
     """:func:`batch_isochrones` for a :class:`ruimtekit.network.graph.Graph` (node x/y from the graph).
@@ -488,7 +495,7 @@ def graph_isochrones(
     ``mass_points``) go to :func:`batch_isochrones`.
     """
     kwargs.setdefault("mode", graph.mode)
-    return batch_isochrones(graph.x, graph.y, times_s, centre_ids, cutoffs_min, **kwargs)
+    return batch_isochrones(graph.x, graph.y, times_s, centre_ids, cutoffs, **kwargs)
 
 
 def centres_to_zone_times(

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ruimtekit import defaults
+from ruimtekit._compat import renamed_parameters
 from ruimtekit._errors import InputError
 
 log = logging.getLogger(__name__)
@@ -272,8 +273,9 @@ class DecayFit:
     table: pd.DataFrame
 
 
+@renamed_parameters(cutoffs_min="cutoffs")
 def fit_decay(flows: np.ndarray, times_min: np.ndarray, *, intrazonal: bool = False,
-              cutoffs_min: Sequence[float] = CUTOFF_GRID_MIN, label: str = "") -> DecayFit:
+              cutoffs: Sequence[float] = CUTOFF_GRID_MIN, label: str = "") -> DecayFit:
     """Estimate ``exp(−β t)`` and the best cumulative cutoff from a flow matrix.
 
     Parameters
@@ -285,7 +287,7 @@ def fit_decay(flows: np.ndarray, times_min: np.ndarray, *, intrazonal: bool = Fa
     intrazonal : bool
         Use the diagonal (flows within a zone at the own-zone time); default False, as the
         own-zone time is a convention rather than a measured time.
-    cutoffs_min : sequence of float
+    cutoffs : sequence of float
         Cutoffs scanned for the step model ``exp(a_i + b_j + c·1[t ≤ T])``.
     label : str
         Names the time source in the summary table.
@@ -300,7 +302,7 @@ def fit_decay(flows: np.ndarray, times_min: np.ndarray, *, intrazonal: bool = Fa
         np.fill_diagonal(mask, False)
     fit = ppml(Y, [-T], ["beta_per_min"], mask=mask, start=[0.05])
     rows = []
-    for c in cutoffs_min:
+    for c in cutoffs:
         step = (T <= c).astype(float)
         inside = mask & (T <= c)
         if inside.sum() == 0 or inside.sum() == mask.sum():

@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from ruimtekit import _config, defaults
+from ruimtekit._compat import renamed_parameters
 from ruimtekit._errors import InputError, describe_validation
 
 DEFAULT_UNBOUNDED_HORIZON_MIN = defaults.UNBOUNDED_HORIZON_MIN
@@ -200,9 +201,10 @@ MAX_CUTOFF_MIN = defaults.MAX_CUTOFF_MIN
 """Largest time budget accepted (minutes): a day (:data:`ruimtekit.defaults.MAX_CUTOFF_MIN`)."""
 
 
-def measure_list(cutoffs_min: Iterable[float], decays: Iterable[Decay | dict]) -> list[Decay]:
+@renamed_parameters(cutoffs_min="cutoffs")
+def measure_list(cutoffs: Iterable[float], decays: Iterable[Decay | dict]) -> list[Decay]:
     out: list[Decay] = []
-    for c in cutoffs_min:
+    for c in cutoffs:
         c = float(c)
         if not np.isfinite(c) or c <= 0:
             raise InputError(None, f"cutoff {c!r} minutes is not a positive number",
@@ -238,10 +240,11 @@ def weight_table(measures: Sequence[Decay], max_t: int) -> np.ndarray:
     return np.stack([m.weight_seconds(t) for m in measures]) if measures else np.zeros((0, max_t + 1))
 
 
+@renamed_parameters(cutoffs_min="cutoffs")
 def aggregate_times(
     times_s: np.ndarray,
     opportunities: np.ndarray,
-    cutoffs_min: Iterable[float] = (defaults.CUTOFF_MIN,),
+    cutoffs: Iterable[float] = (defaults.CUTOFF_MIN,),
     decays: Iterable[Decay | dict] = (),
     horizon_min: float | None = None,
 ) -> dict[str, np.ndarray]:
@@ -253,7 +256,7 @@ def aggregate_times(
         Travel times in seconds; ``inf`` (or NaN) means unreachable.
     opportunities : ndarray, shape (n_destinations,)
         Opportunities per destination (>= 0).
-    cutoffs_min : iterable of float
+    cutoffs : iterable of float
         Cumulative cutoffs in minutes (reachable means ``t <= 60 T`` seconds).
     decays : iterable of Decay or dict
         Gravity decay functions (t in minutes).
@@ -273,7 +276,7 @@ def aggregate_times(
     if horizon_min is not None:
         t = np.where(t <= 60.0 * horizon_min, t, np.inf)
     out = {}
-    for m in measure_list(cutoffs_min, decays):
+    for m in measure_list(cutoffs, decays):
         out[m.label] = m.weight_seconds(t) @ e
     return out
 

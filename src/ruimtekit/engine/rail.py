@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ruimtekit import defaults
+from ruimtekit._compat import renamed_parameters
 from ruimtekit._errors import InputError
 from ruimtekit.io import places
 from ruimtekit.network import graph as _graph
@@ -294,15 +295,17 @@ def build_rail_network(
     return net
 
 
-def station_times(net: RailNetwork) -> pd.DataFrame:
+@renamed_parameters(net="network")
+def station_times(network: RailNetwork) -> pd.DataFrame:
     """Station × station minimum travel times in minutes (wait at the first station
     included, no access/egress), index and columns the station codes."""
-    return pd.DataFrame(net.station_seconds() / 60.0, index=net.station_ids,
-                        columns=net.station_ids)
+    return pd.DataFrame(network.station_seconds() / 60.0, index=network.station_ids,
+                        columns=network.station_ids)
 
 
+@renamed_parameters(net="network")
 def zone_times(
-    zones: Any, net: RailNetwork, *, access_mode: str = "bike", k_nearest: int = 5,
+    zones: Any, network: RailNetwork, *, access_mode: str = "bike", k_nearest: int = 5,
     origins: np.ndarray | None = None, include_direct: bool = True, params: Any = None,
 ) -> np.ndarray:
     """Zone × zone times (s) by access leg, rail and egress leg, or the direct trip.
@@ -316,7 +319,7 @@ def zone_times(
     Parameters
     ----------
     zones : GeoDataFrame (working CRS, metres)
-    net : RailNetwork
+    network : RailNetwork
     access_mode : {'bike', 'walk'}
     k_nearest : int
         Stations per zone when ``params.k_nearest`` is not set (5).
@@ -341,14 +344,14 @@ def zone_times(
     p = transit.as_params(params)
     zx, zy = places.zone_points(zones, missing="raise")
     k = p.k_nearest or k_nearest
-    acc = transit.zone_legs(zx, zy, net.x, net.y, mode=p.leg_model(access_mode),
+    acc = transit.zone_legs(zx, zy, network.x, network.y, mode=p.leg_model(access_mode),
                             max_time_s=p.access_s(access_mode), k_nearest=k)
-    egr = transit.zone_legs(zx, zy, net.x, net.y, mode=p.leg_model(p.egress_mode),
+    egr = transit.zone_legs(zx, zy, network.x, network.y, mode=p.leg_model(p.egress_mode),
                             max_time_s=p.egress_s(), k_nearest=k)
     o = np.arange(len(zx), dtype=np.int64) if origins is None else np.asarray(origins,
                                                                                dtype=np.int64)
     t = _raptor.min_plus_legs(o, acc.ptr, acc.stop, acc.seconds.astype(np.float64),
-                              net.station_seconds(), egr.ptr, egr.stop,
+                              network.station_seconds(), egr.ptr, egr.stop,
                               egr.seconds.astype(np.float64), egr.n_zones)
     if include_direct:
         direct = transit.DirectTrip(zx, zy, zx, zy, p.leg_model(access_mode), p.direct_s())

@@ -48,6 +48,7 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from ruimtekit import _validate, defaults
+from ruimtekit._compat import renamed_parameters
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError, NetworkError
 from ruimtekit.engine import batches
@@ -839,8 +840,9 @@ def network_legs(
     return Legs(ptr, stop, secs, dist)
 
 
+@renamed_parameters(net="network")
 def street_transfers(
-    net: TransitNetwork, graph: _graph.Graph, *,
+    network: TransitNetwork, graph: _graph.Graph, *,
     max_distance_m: float = defaults.STREET_TRANSFER_M,
     walk_speed_kmh: float = WALK_SPEED_KMH, max_snap_m: float = MAX_SNAP_M,
 ) -> TransitNetwork:
@@ -848,13 +850,13 @@ def street_transfers(
 
     Every stop is snapped to the walk network; a bounded search from each stop gives the
     stops within ``max_distance_m`` of walking at ``walk_speed_kmh`` (R5: 1,000 m). These
-    footpaths are merged with those already on ``net`` (the shorter time wins): build
-    ``net`` with ``transfer_radius_m=0`` to keep only ``transfers.txt`` entries besides
+    footpaths are merged with those already on ``network`` (the shorter time wins): build
+    ``network`` with ``transfer_radius_m=0`` to keep only ``transfers.txt`` entries besides
     the street transfers.
 
     Parameters
     ----------
-    net : TransitNetwork
+    network : TransitNetwork
     graph : Graph
         Walk network in the working CRS, weights in seconds at ``walk_speed_kmh``.
     max_distance_m : float
@@ -862,7 +864,7 @@ def street_transfers(
     walk_speed_kmh : float
         Walking speed (km/h) of the snap legs and the distance → time limit.
     max_snap_m : float
-        Stops farther from the network get only the footpaths already on ``net``.
+        Stops farther from the network get only the footpaths already on ``network``.
 
     Returns
     -------
@@ -872,24 +874,24 @@ def street_transfers(
     import dataclasses
 
     v = walk_speed_kmh / 3.6
-    legs = network_legs(graph, net.x, net.y, net.x, net.y, mode="walk",
+    legs = network_legs(graph, network.x, network.y, network.x, network.y, mode="walk",
                         max_time_s=max_distance_m / v,
                         options=LegOptions(max_snap_m=max_snap_m, speed_kmh=walk_speed_kmh,
                                            terminal_s=0.0))
-    u = np.repeat(np.arange(net.n_stops), np.diff(legs.ptr))
-    fp = pd.DataFrame({"u": np.concatenate([u, np.repeat(np.arange(net.n_stops),
-                                                          np.diff(net.fp_ptr))]),
-                       "v": np.concatenate([legs.stop, net.fp_to]),
-                       "s": np.concatenate([legs.seconds, net.fp_s])})
+    u = np.repeat(np.arange(network.n_stops), np.diff(legs.ptr))
+    fp = pd.DataFrame({"u": np.concatenate([u, np.repeat(np.arange(network.n_stops),
+                                                          np.diff(network.fp_ptr))]),
+                       "v": np.concatenate([legs.stop, network.fp_to]),
+                       "s": np.concatenate([legs.seconds, network.fp_s])})
     fp = fp[fp["u"] != fp["v"]]
     fp = fp.sort_values(["u", "v", "s"], kind="stable").drop_duplicates(["u", "v"])
-    counts = np.bincount(fp["u"].to_numpy(dtype=np.int64), minlength=net.n_stops)
+    counts = np.bincount(fp["u"].to_numpy(dtype=np.int64), minlength=network.n_stops)
     ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    meta = {**net.meta, "street_transfers": int((u != legs.stop).sum()),
+    meta = {**network.meta, "street_transfers": int((u != legs.stop).sum()),
             "street_transfer_max_m": max_distance_m}
     log.info("street transfers: %d stop pairs within %.0f m walking (%d footpaths in all)",
              meta["street_transfers"], max_distance_m, len(fp))
-    return dataclasses.replace(net, fp_ptr=ptr, fp_to=fp["v"].to_numpy(dtype=np.int64),
+    return dataclasses.replace(network, fp_ptr=ptr, fp_to=fp["v"].to_numpy(dtype=np.int64),
                                fp_s=fp["s"].to_numpy(dtype=np.int64), meta=meta)
 
 
@@ -996,8 +998,9 @@ def _egress_args(egress: Legs | None, n_stops: int) -> tuple[np.ndarray, np.ndar
     return egress.ptr, egress.stop, egress.seconds, egress.n_zones
 
 
+@renamed_parameters(net="network")
 def iter_raptor_blocks(
-    net: TransitNetwork, access: Legs, egress: Legs | None = None, *,
+    network: TransitNetwork, access: Legs, egress: Legs | None = None, *,
     params: TransitParams | dict[str, Any] | None = None,
     departures: np.ndarray | None = None, origins: np.ndarray | None = None,
     block_size: int = 256,
@@ -1023,8 +1026,8 @@ def iter_raptor_blocks(
     if origins is None:
         origins = np.arange(access.n_zones, dtype=np.int64)
     origins = np.asarray(origins, dtype=np.int64)
-    e_ptr, e_stop, e_s, n_dest = _egress_args(egress, net.n_stops)
-    args = _kernel_args(net, p.board_slack_s)
+    e_ptr, e_stop, e_s, n_dest = _egress_args(egress, network.n_stops)
+    args = _kernel_args(network, p.board_slack_s)
     if int(max_transfers) < 0 or not 0 < float(max_time_min) <= 24 * 60:
         raise InputError(None, f"max_transfers {max_transfers} / max_time_min {max_time_min} "
                          "out of range", "give max_transfers >= 0 and a maximum travel time "
@@ -1041,8 +1044,9 @@ def iter_raptor_blocks(
         yield blk, t
 
 
+@renamed_parameters(net="network")
 def raptor_range(
-    net: TransitNetwork, access: Legs, egress: Legs | None = None, *,
+    network: TransitNetwork, access: Legs, egress: Legs | None = None, *,
     params: TransitParams | dict[str, Any] | None = None,
     origins: np.ndarray | None = None, block_size: int = 256,
 ) -> np.ndarray:
@@ -1055,9 +1059,9 @@ def raptor_range(
 
     Parameters
     ----------
-    net : TransitNetwork
+    network : TransitNetwork
     access : Legs
-        Access legs per origin zone (zone → stop, s). ``Legs.identity(net.n_stops)``
+        Access legs per origin zone (zone → stop, s). ``Legs.identity(network.n_stops)``
         routes from stops.
     egress : Legs, optional
         Egress legs per destination zone (stop → zone, s); ``None`` gives times to stops.
@@ -1082,16 +1086,17 @@ def raptor_range(
     --------
     ::
 
-        raptor_range(net, acc, egr, params=TransitParams(
+        raptor_range(network, acc, egr, params=TransitParams(
             window_start="07:00", window_end="09:00", percentiles=[5, 50, 95]))
     """
-    parts = [t for _, t in iter_raptor_blocks(net, access, egress, params=params,
+    parts = [t for _, t in iter_raptor_blocks(network, access, egress, params=params,
                                               origins=origins, block_size=block_size)]
     return np.concatenate(parts, axis=0)
 
 
+@renamed_parameters(net="network")
 def raptor_departures(
-    net: TransitNetwork, access_stops: Sequence[int], access_s: Sequence[int],
+    network: TransitNetwork, access_stops: Sequence[int], access_s: Sequence[int],
     departures: np.ndarray, *, egress: Legs | None = None,
     max_transfers: int = MAX_TRANSFERS, max_time_min: float = MAX_TIME_MIN,
     board_slack_s: int = BOARD_SLACK_S,
@@ -1102,11 +1107,11 @@ def raptor_departures(
 
     deps_in = np.asarray(departures, dtype=np.int64)
     order = np.argsort(-deps_in, kind="stable")
-    e_ptr, e_stop, e_s, n_dest = _egress_args(egress, net.n_stops)
+    e_ptr, e_stop, e_s, n_dest = _egress_args(egress, network.n_stops)
     out = _raptor.range_raptor_times(
         np.asarray(access_stops, dtype=np.int64), np.asarray(access_s, dtype=np.int64),
         deps_in[order].copy(), int(max_transfers) + 1, np.int64(round(max_time_min * 60)),
-        *_kernel_args(net, board_slack_s), e_ptr, e_stop, e_s, n_dest)
+        *_kernel_args(network, board_slack_s), e_ptr, e_stop, e_s, n_dest)
     res = np.empty(out.shape, dtype=np.float64)
     res[order] = out
     res[res >= _raptor.INF] = np.inf
@@ -1244,18 +1249,19 @@ def read_transit_graph_gml(
     return gr
 
 
-def graph_stop_times(gr: _graph.Graph, sources: np.ndarray | None = None,
+@renamed_parameters(gr="graph")
+def graph_stop_times(graph: _graph.Graph, sources: np.ndarray | None = None,
                      targets: np.ndarray | None = None) -> np.ndarray:
     """Shortest travel times (s, float64, inf = unreachable) between stop nodes of a
     transit :class:`graph.Graph` (default: all ``meta['stop_nodes']`` × all)."""
     from scipy.sparse.csgraph import dijkstra
 
-    stops = gr.meta.get("stop_nodes")
+    stops = graph.meta.get("stop_nodes")
     if stops is None:
-        stops = np.arange(gr.n_nodes)
+        stops = np.arange(graph.n_nodes)
     src = stops if sources is None else sources
     tgt = stops if targets is None else targets
-    d = dijkstra(gr.to_scipy(), directed=True, indices=np.asarray(src))
+    d = dijkstra(graph.to_scipy(), directed=True, indices=np.asarray(src))
     return d[:, np.asarray(tgt)]
 
 
@@ -1263,7 +1269,7 @@ def graph_stop_times(gr: _graph.Graph, sources: np.ndarray | None = None,
 def _aggregate(times_s: np.ndarray, opportunities: np.ndarray,
                measures: Sequence[Decay]) -> dict[str, np.ndarray]:
 
-    return aggregate_times(times_s, opportunities, cutoffs_min=(), decays=tuple(measures))
+    return aggregate_times(times_s, opportunities, cutoffs=(), decays=tuple(measures))
 
 
 def _direct_block(zx: np.ndarray, zy: np.ndarray, blk: np.ndarray, mode: Any,

@@ -43,6 +43,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from ruimtekit import defaults
+from ruimtekit._compat import renamed_parameters
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
 from ruimtekit.network import graph as _graph
@@ -134,12 +135,13 @@ def _table(path: Path, need: list[str]) -> pd.DataFrame:
     return df
 
 
-def add_ferries(g: _graph.Graph, cfg: FerryConfig, root: str | Path = ".") -> _graph.Graph:
-    """Join the ferry lines of ``cfg`` to the road graph ``g`` (see the module docstring).
+@renamed_parameters(g="graph")
+def add_ferries(graph: _graph.Graph, cfg: FerryConfig, root: str | Path = ".") -> _graph.Graph:
+    """Join the ferry lines of ``cfg`` to the road graph ``graph`` (see the module docstring).
 
     Parameters
     ----------
-    g : Graph
+    graph : Graph
         Road graph (whole seconds), ideally built without the component filter so the
         filter runs once on roads plus ferries; ``meta["eligible"]`` (bool per node)
         marks nodes terminal links may join (default all).
@@ -176,15 +178,15 @@ def add_ferries(g: _graph.Graph, cfg: FerryConfig, root: str | Path = ".") -> _g
     n_read = len(fe)
     loop = fu == fv
     # ferry nodes near a road node that terminal links may join
-    elig = np.asarray(g.meta.get("eligible", np.ones(g.n_nodes, bool)), dtype=bool)
+    elig = np.asarray(graph.meta.get("eligible", np.ones(graph.n_nodes, bool)), dtype=bool)
     cand = np.flatnonzero(elig)
-    tree = cKDTree(np.column_stack([g.x[cand], g.y[cand]]))
+    tree = cKDTree(np.column_stack([graph.x[cand], graph.y[cand]]))
     d, j = tree.query(np.column_stack([fx, fy]))
     near_road = d <= cfg.join_m
     # no-car lines: any end near a no-car terminal, spread along the chain of the line
     # (nodes where exactly two ferry edges meet and no road is near)
     nocar = np.zeros(n_read, dtype=bool)
-    if g.mode == "car" and cfg.no_car_terminals:
+    if graph.mode == "car" and cfg.no_car_terminals:
         pts = np.array(list(cfg.no_car_terminals.values()), dtype=float)
         near = cKDTree(pts).query(np.column_stack([fx, fy]))[0] <= cfg.no_car_radius_m
         nocar = (near[fu] | near[fv]) & ~loop
@@ -211,7 +213,7 @@ def add_ferries(g: _graph.Graph, cfg: FerryConfig, root: str | Path = ".") -> _g
     used[fu] = True
     used[fv] = True
     joined = used & near_road
-    _, comp = connected_components(g.to_scipy(), directed=True, connection="strong")
+    _, comp = connected_components(graph.to_scipy(), directed=True, connection="strong")
     kq = min(JOIN_CANDIDATES, cand.size)
     dd, jj = tree.query(np.column_stack([fx[joined], fy[joined]]), k=kq)
     dd, jj = dd.reshape(-1, kq), jj.reshape(-1, kq)
@@ -232,7 +234,7 @@ def add_ferries(g: _graph.Graph, cfg: FerryConfig, root: str | Path = ".") -> _g
     deg = np.bincount(np.concatenate([fu, fv]), minlength=m)
     terminal = used & (joined | (deg != 2))
     # new node positions: road nodes 0..n-1, then the used ferry nodes
-    n = g.n_nodes
+    n = graph.n_nodes
     fnew = np.full(m, -1, dtype=np.int64)
     fnew[used] = n + np.arange(int(used.sum()))
     v_kmh = cfg.speed_kmh / 3.6
@@ -242,22 +244,22 @@ def add_ferries(g: _graph.Graph, cfg: FerryConfig, root: str | Path = ".") -> _g
     wait_f = np.where(terminal[fu], 30.0 * headway, 0.0)  # half headway, seconds (min × 60 / 2)
     wait_b = np.where(terminal[fv], 30.0 * headway, 0.0)
     jl = jd_a * cfg.join_detour / (cfg.join_speed_kmh / 3.6)
-    src = g.edge_sources().astype(np.int64)
+    src = graph.edge_sources().astype(np.int64)
     u_all = np.concatenate([src, fnew[fu], fnew[fv], fnew[jf_a], jr_a])
-    v_all = np.concatenate([g.indices.astype(np.int64), fnew[fv], fnew[fu], jr_a, fnew[jf_a]])
-    t_all = np.concatenate([g.weights.astype(float), cross + wait_f, cross + wait_b, jl, jl])
-    l_road = g.length_m if g.length_m is not None else np.full(g.n_edges, np.nan)
+    v_all = np.concatenate([graph.indices.astype(np.int64), fnew[fv], fnew[fu], jr_a, fnew[jf_a]])
+    t_all = np.concatenate([graph.weights.astype(float), cross + wait_f, cross + wait_b, jl, jl])
+    l_road = graph.length_m if graph.length_m is not None else np.full(graph.n_edges, np.nan)
     l_all = np.concatenate([l_road, length, length, jd_a * cfg.join_detour,
                             jd_a * cfg.join_detour])
-    x = np.concatenate([g.x, fx[used]])
-    y = np.concatenate([g.y, fy[used]])
-    ids = np.concatenate([np.asarray(g.node_ids, dtype=object),
+    x = np.concatenate([graph.x, fx[used]])
+    y = np.concatenate([graph.y, fy[used]])
+    ids = np.concatenate([np.asarray(graph.node_ids, dtype=object),
                           np.array([f"ferry:{i}" for i in fn["node_id"].to_numpy()[used]],
                                    dtype=object)])
     elig_all = np.concatenate([elig, terminal[used]])
     ferry_node = np.concatenate([np.zeros(n, bool), np.ones(int(used.sum()), bool)])
-    meta = {k: v for k, v in g.meta.items() if k not in ("eligible",)}
-    out = _graph.from_edges(u_all, v_all, t_all, x, y, mode=g.mode, largest_component=True,
+    meta = {k: v for k, v in graph.meta.items() if k not in ("eligible",)}
+    out = _graph.from_edges(u_all, v_all, t_all, x, y, mode=graph.mode, largest_component=True,
                             attrs=_graph.GraphAttrs(node_ids=ids, length_m=l_all, meta=meta))
     pos = pd.Series(np.arange(x.size), index=pd.Index(ids))
     kept = pos.reindex(pd.Index(out.node_ids)).to_numpy()
@@ -276,13 +278,14 @@ def add_ferries(g: _graph.Graph, cfg: FerryConfig, root: str | Path = ".") -> _g
     out.meta["ferries"] = stats
     log.info("ferries (%s): %d lines read, %d self-loops and %d no-car lines dropped; %d "
              "terminals joined to roads within %.0f m, %d unjoined; %d of %d ferry nodes in "
-             "the routable component; %d road nodes outside it", g.mode, n_read,
+             "the routable component; %d road nodes outside it", graph.mode, n_read,
              stats["self_loops_dropped"], stats["no_car_links_dropped"], stats["terminals_joined"],
              cfg.join_m, stats["terminals_unjoined"], stats["ferry_nodes_kept"], int(used.sum()),
              stats["road_nodes_dropped"])
     return out
 
 
-def summary(g: _graph.Graph) -> dict[str, Any]:
+@renamed_parameters(g="graph")
+def summary(graph: _graph.Graph) -> dict[str, Any]:
     """The ferry counts of a graph built with :func:`add_ferries` (empty dict otherwise)."""
-    return dict(g.meta.get("ferries", {}))
+    return dict(graph.meta.get("ferries", {}))

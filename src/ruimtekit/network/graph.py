@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from ruimtekit._compat import renamed_parameters
 from ruimtekit._errors import NetworkError
 
 log = logging.getLogger(__name__)
@@ -338,12 +339,13 @@ def hilbert_index(x: np.ndarray, y: np.ndarray, bits: int = 16) -> np.ndarray:
     return d
 
 
-def locality_order(g: Graph, method: str = "hilbert") -> np.ndarray:
+@renamed_parameters(g="graph")
+def locality_order(graph: Graph, method: str = "hilbert") -> np.ndarray:
     """A node order with good memory locality for graph searches.
 
     Parameters
     ----------
-    g : Graph
+    graph : Graph
     method : {"hilbert", "rcm"}
         ``hilbert``: sort nodes along a Hilbert curve of their coordinates;
         ``rcm``: reverse Cuthill–McKee on the symmetrised adjacency (bandwidth reduction).
@@ -354,17 +356,18 @@ def locality_order(g: Graph, method: str = "hilbert") -> np.ndarray:
         ``order[new] = old`` node position.
     """
     if method == "hilbert":
-        return np.argsort(hilbert_index(g.x, g.y), kind="stable").astype(np.int64)
+        return np.argsort(hilbert_index(graph.x, graph.y), kind="stable").astype(np.int64)
     if method == "rcm":
         from scipy.sparse.csgraph import reverse_cuthill_mckee
 
-        a = g.to_scipy()
+        a = graph.to_scipy()
         a = (a + a.T).tocsr()
         return np.asarray(reverse_cuthill_mckee(a, symmetric_mode=True), dtype=np.int64)
     raise ValueError(f"unknown locality order {method!r} (use 'hilbert' or 'rcm')")
 
 
-def renumber(g: Graph, order: np.ndarray | str = "hilbert") -> Graph:
+@renamed_parameters(g="graph")
+def renumber(graph: Graph, order: np.ndarray | str = "hilbert") -> Graph:
     """The same graph with nodes renumbered (``order[new] = old``, or a method name).
 
     Node coordinates, ``node_ids`` and edge attributes follow their nodes, so results keyed
@@ -373,28 +376,28 @@ def renumber(g: Graph, order: np.ndarray | str = "hilbert") -> Graph:
     """
     method = order if isinstance(order, str) else "custom"
     if isinstance(order, str):
-        order = locality_order(g, order)
+        order = locality_order(graph, order)
     order = np.asarray(order, dtype=np.int64)
-    n = g.n_nodes
+    n = graph.n_nodes
     if order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
         raise ValueError("order must be a permutation of the node positions")
     new_of_old = np.empty(n, dtype=np.int64)
     new_of_old[order] = np.arange(n)
-    src = new_of_old[g.edge_sources()]
-    dst = new_of_old[g.indices]
+    src = new_of_old[graph.edge_sources()]
+    dst = new_of_old[graph.indices]
     eorder = np.lexsort((dst, src))
     counts = np.bincount(src, minlength=n)
     return Graph(
         indptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
         indices=dst[eorder].astype(np.int32),
-        weights=g.weights[eorder],
-        x=g.x[order],
-        y=g.y[order],
-        node_ids=g.node_ids[order],
-        mode=g.mode,
-        length_m=None if g.length_m is None else g.length_m[eorder],
-        dropped_nodes=g.dropped_nodes,
-        meta={**g.meta, "node_order": method},
-        edge_data=_take(g.edge_data, eorder),
-        node_data=_take(g.node_data, order),
+        weights=graph.weights[eorder],
+        x=graph.x[order],
+        y=graph.y[order],
+        node_ids=graph.node_ids[order],
+        mode=graph.mode,
+        length_m=None if graph.length_m is None else graph.length_m[eorder],
+        dropped_nodes=graph.dropped_nodes,
+        meta={**graph.meta, "node_order": method},
+        edge_data=_take(graph.edge_data, eorder),
+        node_data=_take(graph.node_data, order),
     )
