@@ -88,17 +88,3 @@ def demo_run(workspace):
             "maps": ws / "maps" / "demo" / "index.html",
             "provenance": ws / "data" / "processed" / "demo" / "provenance.json"}
 
-
-@pytest.fixture(scope="session")
-def dask_client():
-    """One local Dask cluster per session (2 worker processes, 1 thread each), shared by the
-    tests that hand a client in; tests that kill workers wait for the nanny's restart."""
-    pytest.importorskip("distributed")
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
-    client = Client(cluster)
-    yield client
-    client.close()
-    cluster.close()

@@ -38,10 +38,15 @@ def _slow_batch(shared, idx):
 
 
 @pytest.fixture(scope="module")
-def client(dask_client):
-    """The session's local cluster (conftest.py); every worker up at the start."""
-    dask_client.wait_for_workers(2, timeout=60)
-    return dask_client
+def client():
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    c = Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
 
 
 def test_batches_cover_range_in_order():

@@ -331,13 +331,20 @@ def test_accessibility_od_matrix_takes_other_destinations(case):
     np.testing.assert_allclose(got, want, atol=1e-9)  # reachable pairs only, the rest absent
 
 
-def test_matrix_on_dask_equals_local(case, tmp_path, dask_client):
+def test_matrix_on_dask_equals_local(case, tmp_path):
+    from distributed import Client, LocalCluster
+
     d, links, orig, dest, want = case
     net = rk.TransportNetwork(roads={"car": d / "links.csv"})
-    dask_client.wait_for_workers(2, timeout=60)
-    res = rk.write_matrix(net, orig, dest, tmp_path / "m.parquet", "car", None,
-                          rk.RoutingOptions(max_time_min=MAX_TIME, chunk_pairs=900,
-                                            scheduler=dask_client))
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    try:
+        with Client(cluster) as client:
+            res = rk.write_matrix(net, orig, dest, tmp_path / "m.parquet", "car", None,
+                                  rk.RoutingOptions(max_time_min=MAX_TIME, chunk_pairs=900,
+                                                    scheduler=client))
+    finally:
+        cluster.close()
     assert res["pairs"] == 40 * 60
     np.testing.assert_allclose(_read_matrix(tmp_path / "m.parquet", orig, dest), want,
                                atol=1e-9)
