@@ -15,6 +15,19 @@ from pathlib import Path
 
 import pytest
 
+# One BLAS thread in the test process, its subprocesses and Dask workers: on 2 shared cores
+# OpenBLAS threads spin-wait beside numba's threads and each other (a 345 × 345 least-squares
+# solve took 1.3 s with the default threads under load, 0.03 s with one). Results do not
+# depend on it; a value set by the caller wins.
+BLAS_THREADS = {k: os.environ.get(k, "1") for k in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+os.environ.update(BLAS_THREADS)
+try:  # numpy may already be loaded (a plugin): limit its BLAS pool as well
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(int(BLAS_THREADS["OPENBLAS_NUM_THREADS"]), user_api="blas")
+except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn/spreg
+    pass
+
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 900
 """Longest run of one command in the workspace (seconds)."""
@@ -74,3 +87,4 @@ def demo_run(workspace):
     return {"dir": ws, "gpkg": ws / "data" / "processed" / "demo" / "demo.gpkg",
             "maps": ws / "maps" / "demo" / "index.html",
             "provenance": ws / "data" / "processed" / "demo" / "provenance.json"}
+

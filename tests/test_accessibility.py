@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import Point, box
 
+from oracles import grid_graph, nearest_nodes, shortest_seconds
 from ruimtekit._context import RunContext
 from ruimtekit._errors import InputError
 from ruimtekit.analysis import accessibility as acc
@@ -29,20 +29,6 @@ DELFT = ROOT / "data" / "raw" / "osm" / "delft_drive.graphml"
 
 
 # --------------------------------------------------------------------------- helpers
-def grid_graph(side=12, spacing=100.0, seed=0, mode="walk"):
-    """Deterministic synthetic grid (two-way edges, random whole-second weights)."""
-    rng = np.random.default_rng(seed)
-    n = side * side
-    idx = np.arange(n).reshape(side, side)
-    u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
-    v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
-    w = rng.integers(30, 120, u.size)
-    x = (np.arange(n) % side) * spacing
-    y = (np.arange(n) // side) * spacing
-    return graph.from_edges(np.r_[u, v], np.r_[v, u], np.r_[w, w], 100_000 + x, 450_000 + y,
-                            mode=mode)
-
-
 def point_zones(xs, ys, jobs, ids=None, size=50.0):
     ids = ids if ids is not None else [f"Z{i}" for i in range(len(xs))]
     geoms = [box(x - size, y - size, x + size, y + size) for x, y in zip(xs, ys, strict=True)]
@@ -54,13 +40,9 @@ def oracle_access(g, zones, dest_xy, dest_w, cutoffs_min, v_ms, max_snap=500.0):
     """Brute force: snap by exhaustive nearest node, scipy Dijkstra, dense sums."""
     zx = zones.geometry.centroid.x.to_numpy()
     zy = zones.geometry.centroid.y.to_numpy()
-    def nearest(x, y):
-        d = np.hypot(g.x[None, :] - x[:, None], g.y[None, :] - y[:, None])
-        i = d.argmin(1)
-        return i, d[np.arange(len(x)), i]
-    zi, zd = nearest(zx, zy)
-    di, dd = nearest(*dest_xy)
-    D = dijkstra(g.to_scipy(), directed=True, indices=zi)
+    zi, zd = nearest_nodes(g.x, g.y, zx, zy)
+    di, dd = nearest_nodes(g.x, g.y, *dest_xy)
+    D = shortest_seconds(g, zi)
     t = np.rint(zd / v_ms)[:, None] + D[:, di] + np.rint(dd / v_ms)[None, :]
     t[:, dd > max_snap] = np.inf
     res = {c: np.where(t <= 60 * c, dest_w[None, :], 0).sum(1) for c in cutoffs_min}
@@ -251,7 +233,7 @@ def test_delft_every_node_matches_dijkstra():
     jobs = rng.poisson(5, g.n_nodes).astype(float)
     n = g.n_nodes
     dptr = np.arange(n + 1, dtype=np.int64)
-    d = dijkstra(g.to_scipy(), directed=True)
+    d = shortest_seconds(g)
     for cut_min in (2, 5, 10):
         max_t = cut_min * 60
         sh = _search.build_search_inputs(g, (np.arange(n + 1), np.arange(n), np.zeros(n)),

@@ -446,11 +446,18 @@ def test_write_outputs_atomic_gpkg_and_csv(demo_result, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
 
 
-def test_pipeline_step_adds_layers_and_tables(gemeenten, tmp_path):
+def test_pipeline_step_adds_layers_and_tables(gemeenten, tmp_path, monkeypatch):
+    import functools
     from types import SimpleNamespace
 
     from ruimtekit._context import RunContext
+    from ruimtekit.analysis import gravity
 
+    # the step's plumbing, two modes: the decay fit scans three cutoffs instead of the 17 of
+    # gravity.CUTOFF_GRID_MIN (each one PPML per mode and intrazonal choice); the full scan
+    # is checked on the demo result (test_demo_rings_diagnostics_decay_inequality)
+    monkeypatch.setattr(gravity, "fit_decay",
+                        functools.partial(gravity.fit_decay, cutoffs_min=(30.0, 45.0, 60.0)))
     study = SimpleNamespace(borrowed_size=_demo_config(modes=["car", "bike"],
                                                        catchment_cutoffs_min=[30, 45],
                                                        sensitivity=False, bootstrap_draws=0),

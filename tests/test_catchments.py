@@ -6,8 +6,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from scipy.sparse.csgraph import dijkstra
 
+from oracles import grid_graph, shortest_seconds, square_cells
 from ruimtekit._errors import InputError
 from ruimtekit.analysis import catchments as ca
 from ruimtekit.network import graph
@@ -15,13 +15,11 @@ from ruimtekit.network import graph
 
 def _grid_zones(k: int = 5, size: float = 1000.0) -> gpd.GeoDataFrame:
     """k × k square zones of ``size`` metres; population 100 × (row + 1)."""
-    rows = []
-    for r in range(k):
-        for c in range(k):
-            x0, y0 = 100_000 + c * size, 400_000 + r * size
-            rows.append({"zone_id": f"Z{r}{c}", "population": 100.0 * (r + 1), "jobs": 10.0,
-                         "geometry": shapely.box(x0, y0, x0 + size, y0 + size)})
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=28992)
+    cells = square_cells(k, size, origin=(100_000.0, 400_000.0))
+    return gpd.GeoDataFrame({"zone_id": [f"Z{r}{c}" for r in range(k) for c in range(k)],
+                             "population": [100.0 * (r + 1) for r in range(k)
+                                            for _ in range(k)],
+                             "jobs": 10.0}, geometry=cells, crs=28992)
 
 
 def _times(z: gpd.GeoDataFrame, kmh: float = 6.0) -> np.ndarray:
@@ -120,21 +118,13 @@ def test_isochrone_single_node_is_a_disc_and_nothing_reached_is_empty():
 
 
 def _grid_graph(k: int = 12, spacing: float = 200.0) -> graph.Graph:
-    idx = np.arange(k * k).reshape(k, k)
-    u, v = [], []
-    for a, b in [(idx[:, :-1], idx[:, 1:]), (idx[:-1, :], idx[1:, :])]:
-        u += [a.ravel(), b.ravel()]
-        v += [b.ravel(), a.ravel()]
-    u, v = np.concatenate(u), np.concatenate(v)
-    xs, ys = np.meshgrid(np.arange(k) * spacing + 120_000, np.arange(k) * spacing + 480_000)
-    return graph.from_edges(u, v, np.full(u.size, 20.0), xs.ravel().astype(float),
-                            ys.ravel().astype(float), mode="bike")
+    return grid_graph(k, spacing, weights=20.0, origin=(120_000.0, 480_000.0), mode="bike")
 
 
 def test_graph_batch_isochrones_with_dijkstra_oracle():
     g = _grid_graph()
     sources = np.array([0, 77])
-    times = dijkstra(g.to_scipy(), indices=sources)  # seconds
+    times = shortest_seconds(g, sources)  # seconds
     # mass points: one at every node, 1 inhabitant each
     pts = gpd.GeoDataFrame({"zone_id": [str(i) for i in range(g.n_nodes)],
                             "population": np.ones(g.n_nodes)},

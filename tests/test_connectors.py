@@ -14,10 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyproj import Transformer
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import Point, box
 
+from oracles import edge_matrix, shortest_seconds
 from ruimtekit._errors import InputError
 from ruimtekit.analysis import accessibility
 from ruimtekit.io import layers, places
@@ -65,12 +64,12 @@ def test_road_tables_classes_ramps_oneway_and_eligibility(tmp_path):
     ])
     g = networks.read_road_tables(e, n, "car", largest_component=False)
     ids = list(g.node_ids)
-    t = dijkstra(g.to_scipy(), indices=ids.index(1))
+    t = shortest_seconds(g, ids.index(1))
     # secondary 60 km/h: 60 s; motorway_link 60 km/h: 60 s; motorway 100 km/h: 36 s
     assert t[ids.index(2)] == 60
     assert t[ids.index(3)] == 120
     assert t[ids.index(4)] == 156
-    back = dijkstra(g.to_scipy(), indices=ids.index(3))
+    back = shortest_seconds(g, ids.index(3))
     assert np.isinf(back[ids.index(2)])  # the slip road is one-way
     elig = dict(zip(ids, g.meta["eligible"], strict=True))
     # 1, 2 on the secondary road; 3, 4 only on motorway, slip road or tunnel
@@ -208,16 +207,8 @@ def test_connector_access_matches_scipy_dijkstra(delft_cut):
                 rows.append(n + i)
                 cols.append(n + nz + j)
                 w.append(round(cfg.seconds(d)))
-    m = n + nz + nd
-    w_arr = np.maximum(np.array(w, dtype=float), 1e-9)  # scipy drops explicit zeros
-    mat = csr_matrix((w_arr, (rows, cols)), shape=(m, m))
-    mat.sum_duplicates()
-    # keep the fastest of parallel edges
-    coo = mat.tocoo()
-    best = pd.DataFrame({"r": coo.row, "c": coo.col, "w": coo.data}).groupby(["r", "c"]).w.min()
-    mat = csr_matrix((best.to_numpy(), (best.index.get_level_values(0),
-                                        best.index.get_level_values(1))), shape=(m, m))
-    t = dijkstra(mat, indices=np.arange(n, n + nz))[:, n + nz:]
+    mat = edge_matrix(n + nz + nd, rows, cols, w)  # the fastest of parallel edges
+    t = shortest_seconds(mat, np.arange(n, n + nz))[:, n + nz:]
     t = np.round(t)
     w_jobs = jobs["jobs"].to_numpy()
     for cut in (10, 20):
@@ -257,7 +248,7 @@ def test_island_reachable_only_by_ferry_with_crossing_and_waiting_time(tmp_path)
     road = networks.read_road_tables(e, n, "car", largest_component=False)
     g = ferries.add_ferries(road, cfg)
     ids = list(g.node_ids)
-    t = dijkstra(g.to_scipy(), indices=ids.index(2))[ids.index(3)]
+    t = shortest_seconds(g, ids.index(2))[ids.index(3)]
     # join 200 m × 1.5 / 5 m/s = 60 s at each end; 10 km at 15 km/h = 2400 s; wait: the
     # 10 km line is a sea crossing (≥ 2 km) with a 60 min headway → 1800 s
     assert t == 60 + 2400 + 1800 + 60
@@ -313,7 +304,7 @@ def test_national_islands_by_car():
     nes = np.argmin(np.hypot(g.x - 180_751, g.y - 605_308))
     assert np.hypot(g.x[nes] - 180_751, g.y[nes] - 605_308) < 50
     holwerd = np.argmin(np.hypot(g.x - 187_721, g.y - 601_112))
-    t = dijkstra(g.to_scipy(), indices=holwerd)[nes]
+    t = shortest_seconds(g, holwerd)[nes]
     assert 11_385.7 / (15 / 3.6) + 1800 <= t < 11_385.7 / (15 / 3.6) + 1800 + 600
     sx, sy = tr.transform(6.20, 53.47)  # Schiermonnikoog village
     vx, vy = tr.transform(5.06, 53.29)  # Oost-Vlieland
@@ -340,13 +331,13 @@ def test_urban_links_take_urban_speed_and_junction_delay(tmp_path):
                                       box(101_200, 449_000, 103_000, 451_000)], crs="EPSG:28992")
     g = networks.read_road_tables(e, n, "car", urban=(town, 1000.0))
     ids = list(g.node_ids)
-    t = dijkstra(g.to_scipy(), indices=ids.index(1))
+    t = shortest_seconds(g, ids.index(1))
     # urban primary: 1000 m at 50 km/h = 72 s + 15 s junction delay; rural primary 80 km/h = 45 s
     assert t[ids.index(2)] == 87
     assert t[ids.index(3)] == 87 + 45
     assert g.meta["road_tables"]["urban_links"] == 1
     peak = networks.read_road_tables(e, n, "car", period="morning_peak", urban=(town, 1000.0))
-    tp = dijkstra(peak.to_scipy(), indices=ids.index(1))
+    tp = shortest_seconds(peak, ids.index(1))
     assert tp[ids.index(3)] == round(87 / 0.8) + round(45 / 0.8)  # primary factor 0.8
 
 

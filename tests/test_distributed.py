@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from ruimtekit.analysis import transit_access
@@ -23,21 +22,12 @@ from ruimtekit.io import places
 distributed_mod = pytest.importorskip("distributed")
 import cloudpickle  # noqa: E402
 
+from oracles import linked_seconds, random_digraph, reached_sums  # noqa: E402
 from ruimtekit._errors import RuimtekitError  # noqa: E402
 from ruimtekit.engine import batches as distributed  # noqa: E402
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 pytestmark = pytest.mark.filterwarnings("ignore:.*empty geometry:UserWarning")
-
-
-def _graph(n=400, seed=3):
-    rng = np.random.default_rng(seed)
-    u = rng.integers(0, n, 6 * n)
-    v = rng.integers(0, n, 6 * n)
-    w = rng.integers(1, 100, 6 * n).astype(float)
-    m = sp.csr_matrix((w, (u, v)), shape=(n, n))
-    jobs = rng.poisson(5, n).astype(float)
-    return m, jobs
 
 
 def _batch_sum(shared, idx, delay=0.0):
@@ -70,19 +60,19 @@ def test_batches_cover_range_in_order():
 
 
 def test_dask_equals_local(client):
-    shared = _graph()
+    shared = random_digraph()
     n = shared[0].shape[0]
     local = distributed.concat(distributed.map_batches(_batch_sum, shared, n, batch_size=37))
     remote = distributed.concat(
         distributed.map_batches(_batch_sum, shared, n, scheduler=client, batch_size=37)
     )
-    oracle = (np.isfinite(dijkstra(shared[0], limit=300.0)) * shared[1]).sum(axis=1)
+    oracle = reached_sums(shared[0], shared[1], 300.0)
     np.testing.assert_array_equal(local, oracle)
     np.testing.assert_array_equal(remote, local)
 
 
 def test_worker_killed_mid_run_is_survived(client):
-    shared = _graph(seed=5)
+    shared = random_digraph(seed=5)
     n = shared[0].shape[0]
     pids = client.run(os.getpid)
     seen = []
@@ -97,7 +87,7 @@ def test_worker_killed_mid_run_is_survived(client):
         distributed.map_batches(_slow_batch, shared, n, scheduler=client, batch_size=25,
                                 progress=progress)
     )
-    oracle = (np.isfinite(dijkstra(shared[0], limit=300.0)) * shared[1]).sum(axis=1)
+    oracle = reached_sums(shared[0], shared[1], 300.0)
     np.testing.assert_array_equal(out, oracle)
     assert seen[-1] == len(distributed.batches(n, 25))
 
@@ -216,8 +206,6 @@ def _slow_network_batch(shared, idx):
 def test_histogram_and_od_matrix_on_dask_equal_local(client, delft):
     """Travel-time histograms and the zone-to-zone matrix run in batches on Dask give the
     local results (the matrix checked against scipy Dijkstra on the linked search graph)."""
-    from scipy.sparse.csgraph import dijkstra
-
     from ruimtekit.analysis import accessibility as acc
     from ruimtekit.network import networks
 
@@ -235,11 +223,7 @@ def test_histogram_and_od_matrix_on_dask_equal_local(client, delft):
     # their edges, car turn costs on an edge-based graph, one sink per point; the linking
     # itself is checked against a brute force in test_linking.py)
     lk = networks.link(g, zones.geometry.x.to_numpy(), zones.geometry.y.to_numpy(), 500.0)
-    d = dijkstra(lk.graph.to_scipy(), directed=True, indices=lk.src_nodes)
-    t = np.full((len(zones), len(zones)), np.inf)
-    for i in range(len(zones)):
-        for s in range(lk.src_ptr[i], lk.src_ptr[i + 1]):
-            t[i] = np.minimum(t[i], np.rint(lk.src_off_s[s]) + d[s, lk.sink])
+    t = linked_seconds(lk, len(zones), lk.sink)
     assert np.all(np.diag(t) == 0)  # a zone reaches itself in 0 s
     exp = {(zones.zone_id[i], zones.zone_id[j]): t[i, j] for i in range(len(zones))
            for j in range(len(zones)) if t[i, j] <= 360}
@@ -549,7 +533,7 @@ def test_cli_invalid_scheduler_string(tmp_path):
 def test_distributed_run_logs_progress(client, caplog):
     import logging
 
-    shared = _graph(n=200, seed=7)
+    shared = random_digraph(n=200, seed=7)
     with caplog.at_level(logging.INFO, logger="ruimtekit.engine.batches"):
         out = distributed.concat(distributed.map_batches(
             _batch_sum, shared, 200, scheduler=client, batch_size=50, label="test sums"))
@@ -584,7 +568,7 @@ def test_all_workers_killed_network_is_sent_again(client, caplog):
     inputs are scattered again and the unfinished batches resubmitted (same result)."""
     import logging
 
-    shared = _graph(seed=9)
+    shared = random_digraph(seed=9)
     n = shared[0].shape[0]
     client.wait_for_workers(2, timeout=60)
     pids = sorted(client.run(os.getpid).values())
@@ -599,7 +583,7 @@ def test_all_workers_killed_network_is_sent_again(client, caplog):
     with caplog.at_level(logging.WARNING, logger="ruimtekit.engine.batches"):
         out = distributed.concat(distributed.map_batches(
             _slow_batch, shared, n, scheduler=client, batch_size=40, progress=progress))
-    oracle = (np.isfinite(dijkstra(shared[0], limit=300.0)) * shared[1]).sum(axis=1)
+    oracle = reached_sums(shared[0], shared[1], 300.0)
     np.testing.assert_array_equal(out, oracle)
     assert len(killed) == 2
     assert any("sending it again" in r.getMessage() for r in caplog.records)

@@ -4,37 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.sparse.csgraph import dijkstra
 
+from oracles import best_over_sources, edge_matrix, grid_graph, shortest_seconds
 from ruimtekit.engine import _kernels
 from ruimtekit.network import graph
 
 
 def _oracle_times(n, u, v, w, src_ptr, src_nodes, src_off):
     """Dense (n_orig, n) float64 earliest arrival per node, inf when unreachable."""
-    # keep the fastest parallel edge ourselves (a COO → CSR conversion would sum them);
-    # explicit zeros in a sparse matrix are edges for csgraph.dijkstra
-    best = {}
-    for a, b, c in zip(u, v, w, strict=True):
-        if a != b and ((a, b) not in best or c < best[(a, b)]):
-            best[(a, b)] = c
-    if best:
-        r, c = np.array(list(best)).T
-        d = np.array(list(best.values()), dtype=float)
-    else:
-        r = c = np.zeros(0, dtype=int)
-        d = np.zeros(0)
-    m = sp.csr_matrix((d, (r, c)), shape=(n, n))
-    dist = dijkstra(m, directed=True)
-    n_orig = len(src_ptr) - 1
-    out = np.full((n_orig, n), np.inf)
-    for o in range(n_orig):
-        for s in range(src_ptr[o], src_ptr[o + 1]):
-            out[o] = np.minimum(out[o], src_off[s] + dist[src_nodes[s]])
-    return out
+    dist = shortest_seconds(edge_matrix(n, u, v, w))
+    return best_over_sources(dist[np.asarray(src_nodes, dtype=np.int64)], src_ptr, src_off)
 
 
 @st.composite
@@ -142,13 +123,8 @@ def test_zero_weight_cycle_and_unreachable():
 
 def _grid(side: int, rng: np.random.Generator) -> graph.Graph:
     """A side × side grid, two-way edges with integer weights uniform 50–150."""
-    n = side * side
-    idx = np.arange(n).reshape(side, side)
-    u = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
-    v = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
-    w = rng.integers(50, 151, u.size)
-    return graph.from_edges(np.r_[u, v], np.r_[v, u], np.r_[w, w],
-                            (np.arange(n) % side) * 100.0, (np.arange(n) // side) * 100.0)
+    return grid_graph(side, 100.0, seed=rng, weights=(50, 151), origin=(0.0, 0.0),
+                      mode="unknown")
 
 
 def test_grid_many_origins_parallel_chunks():
@@ -162,7 +138,7 @@ def test_grid_many_origins_parallel_chunks():
     out, *_ = _kernels.run_dial(g.indptr, g.indices, g.weights, np.arange(n + 1),
                                 np.arange(n), np.zeros(n), dptr, doff, dw,
                                 np.ones((1, cut + 1)), cut)
-    d = dijkstra(g.to_scipy(), directed=True)
+    d = shortest_seconds(g)
     np.testing.assert_array_equal(out[:, 0], np.where(d <= cut, jobs, 0).sum(1))
 
 
@@ -212,8 +188,8 @@ def test_renumber_preserves_distances_and_hilbert_is_local():
         assert g2.meta["node_order"] == method
         assert graph.renumber(g, order).meta["node_order"] == "custom"
         np.testing.assert_array_equal(g2.node_ids, g.node_ids[order])
-        d1 = dijkstra(g.to_scipy(), directed=True)
-        d2 = dijkstra(g2.to_scipy(), directed=True)
+        d1 = shortest_seconds(g)
+        d2 = shortest_seconds(g2)
         np.testing.assert_array_equal(d2, d1[np.ix_(order, order)])
     # a Hilbert curve visits a 2^k grid cell by cell: consecutive indices are neighbours
     xs, ys = np.meshgrid(np.arange(8.0), np.arange(8.0))
@@ -385,7 +361,7 @@ def test_dense_origins_choose_lanes_after_a_pilot_and_match_scipy():
     n = g.n_nodes
     jobs = rng.poisson(5, n) + rng.choice([0.0, 0.25], n)
     cut = 1500
-    d = dijkstra(g.to_scipy(), directed=True)
+    d = shortest_seconds(g)
     dptr, doff, dw, _ = _dst_csr(n, np.arange(n), np.zeros(n), jobs)
     info: dict = {}
     out, _, _, reached = _kernels.run_dial(

@@ -158,13 +158,13 @@ def test_old_import_paths_still_work_with_a_warning(old):
 
 def test_old_paths_cover_split_modules():
     with pytest.warns(DeprecationWarning, match=r"ruimtekit\.engine\.measures\.Decay"):
-        from ruimtekit.accessibility import Decay  # noqa: F401
+        from ruimtekit.analysis.accessibility import Decay  # noqa: F401
     with pytest.warns(DeprecationWarning, match=r"engine\.transit\.TransitParams"):
-        from ruimtekit.transit import TransitParams
+        from ruimtekit.engine.transit import TransitParams
     from ruimtekit.engine.transit import TransitParams as new
 
     assert TransitParams is new
-    d = importlib.import_module("ruimtekit.distributed")
+    d = importlib.import_module("ruimtekit.engine.batches")
     with pytest.raises(AttributeError, match="moved to"):
         d.no_such_name  # noqa: B018
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components, dijkstra
 from typer.testing import CliRunner
 
 import ruimtekit as rk
+from oracles import as_minutes, link_table_matrix, linked_seconds, random_link_table
 from ruimtekit.analysis import transit_access
 from ruimtekit.cli import app
 from ruimtekit.engine.measures import Decay
@@ -24,29 +23,6 @@ RD = "EPSG:28992"
 X0, Y0 = 84_000.0, 447_000.0  # Delft, RD metres
 MAX_TIME = 12.0
 MAX_SNAP = 500.0
-WALK = 4.8 / 3.6  # m/s: the access speed of car networks without edge geometry
-
-
-def _links(seed: int = 7, n: int = 14, spacing: float = 120.0) -> pd.DataFrame:
-    """A jittered grid of streets: ~60 % one-way (random direction), some removed."""
-    rng = np.random.default_rng(seed)
-    gx, gy = np.meshgrid(np.arange(n), np.arange(n))
-    x = X0 + gx.ravel() * spacing + rng.uniform(-30, 30, n * n)
-    y = Y0 + gy.ravel() * spacing + rng.uniform(-30, 30, n * n)
-    rows = []
-    for i in range(n * n):
-        r, c = divmod(i, n)
-        for j in ([i + 1] if c + 1 < n else []) + ([i + n] if r + 1 < n else []):
-            if rng.random() < 0.12:
-                continue  # missing street
-            a, b = (i, j) if rng.random() < 0.5 else (j, i)
-            oneway = rng.random() < 0.6
-            length = float(np.hypot(x[a] - x[b], y[a] - y[b]))
-            rows.append({"u": a, "v": b, "x_u": x[a], "y_u": y[a], "x_v": x[b], "y_v": y[b],
-                         "length_m": round(length, 2),
-                         "travel_time_s": int(rng.integers(8, 40)),
-                         "oneway": "yes" if oneway else "no", "highway": "residential"})
-    return pd.DataFrame(rows)
 
 
 def _points(rng: np.random.Generator, k: int, prefix: str, extent: float):
@@ -60,47 +36,13 @@ def _points(rng: np.random.Generator, k: int, prefix: str, extent: float):
 
 def _oracle(links: pd.DataFrame, orig, dest, max_time_min: float) -> np.ndarray:
     """Minutes (origins × destinations), NaN = unreachable, by brute force."""
-    nodes = pd.concat([links[["u", "x_u", "y_u"]].set_axis(["n", "x", "y"], axis=1),
-                       links[["v", "x_v", "y_v"]].set_axis(["n", "x", "y"], axis=1)])
-    nodes = nodes.drop_duplicates("n").sort_values("n")
-    ids = nodes["n"].to_numpy()
-    pos = {n: i for i, n in enumerate(ids)}
-    m = len(ids)
-    w = {}
-    for r in links.itertuples():
-        dirs = [(r.u, r.v)] + ([] if r.oneway == "yes" else [(r.v, r.u)])
-        for a, b in dirs:
-            key = (pos[a], pos[b])
-            w[key] = min(w.get(key, np.inf), r.travel_time_s)
-    ij = np.array(list(w))
-    mat = csr_matrix((np.array(list(w.values()), float), (ij[:, 0], ij[:, 1])), shape=(m, m))
-    _, lab = connected_components(mat, directed=True, connection="strong")
-    keep = lab == np.bincount(lab).argmax()
-    nx_, ny_ = nodes["x"].to_numpy(), nodes["y"].to_numpy()
-
-    def snap(gdf):
-        px, py = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
-        d = np.hypot(px[:, None] - nx_[None, :], py[:, None] - ny_[None, :])
-        d[:, ~keep] = np.inf
-        node = d.argmin(axis=1)
-        dist = d[np.arange(len(px)), node]
-        ok = dist <= MAX_SNAP
-        return node, np.rint(dist / WALK), ok
-
-    on, oa, ook = snap(orig)
-    dn, de, dok = snap(dest)
-    sp = dijkstra(mat, directed=True, indices=on)  # all nodes; fine for this size
-    t = oa[:, None] + sp[:, dn] + de[None, :]
-    t[~ook] = np.inf
-    t[:, ~dok] = np.inf
-    t[t > 60 * max_time_min] = np.inf
-    return np.where(np.isfinite(t), t / 60.0, np.nan)
+    return link_table_matrix(links, orig, dest, max_time_min, MAX_SNAP)
 
 
 @pytest.fixture(scope="module")
 def case(tmp_path_factory):
     d = tmp_path_factory.mktemp("matrix")
-    links = _links()
+    links = random_link_table(7, 14, 120.0, origin=(X0, Y0))
     links.to_csv(d / "links.csv", index=False)
     rng = np.random.default_rng(11)
     extent = 13 * 120.0
@@ -124,60 +66,56 @@ def test_oracle_is_not_trivial(case):
     assert np.isnan(want).all(axis=1).sum() >= 1  # an origin beyond the snapping distance
 
 
-def test_cli_matrix_equals_brute_force(case, tmp_path):
-    d, links, orig, dest, want = case
-    out = tmp_path / "m.parquet"
+def _cli_matrix(d, out, *extra: str) -> None:
+    """``ruimtekit matrix`` on the case's files (car, MAX_TIME) into ``out``."""
     res = CliRunner().invoke(app, [
         "matrix", "--origins", str(d / "origins.gpkg"), "--destinations",
         str(d / "destinations.gpkg"), "--network", str(d / "links.csv"), "--mode", "car",
-        "--max-time", str(MAX_TIME), "--chunk-pairs", "500", "-o", str(out), "--quiet"])
+        "--max-time", str(MAX_TIME), *extra, "-o", str(out), "--quiet"])
     assert res.exit_code == 0, res.output
-    import pyarrow.parquet as pq
 
-    meta = pq.ParquetFile(out).metadata
-    assert meta.num_rows == 40 * 60  # every pair, unreachable ones as NaN
-    assert meta.num_row_groups == 5  # streamed: 8 origins × 60 destinations per block
+
+def _read_matrix(out, orig, dest) -> np.ndarray:
+    """The (origins × destinations) minutes of a written matrix, checking its layout."""
+    if out.suffix == ".omx":
+        import openmatrix as omx
+
+        with omx.open_file(str(out)) as f:
+            got = np.array(f["travel_time"])
+            ids = [b.decode() for b in f.root._v_attrs["from_id"]]
+        assert ids == list(orig["id"])
+        return got
+    if out.suffix == ".csv":
+        return _as_square(pd.read_csv(out, dtype={"from_id": str, "to_id": str}), orig, dest)
     got = pd.read_parquet(out)
     assert list(got.columns) == ["from_id", "to_id", "travel_time"]
-    np.testing.assert_array_equal(np.isnan(_as_square(got, orig, dest)), np.isnan(want))
-    np.testing.assert_allclose(_as_square(got, orig, dest), want, atol=1e-9)
+    return _as_square(got, orig, dest)
 
 
-def test_travel_time_matrix_equals_brute_force(case):
+@pytest.mark.parametrize(("how", "chunk"), [("parquet", 500), ("csv", None), ("omx", 900),
+                                            ("python", 700)])
+def test_matrix_equals_brute_force(case, tmp_path, how, chunk):
+    """The CLI (Parquet, CSV, OMX by extension) and TravelTimeMatrix in Python give the
+    brute-force matrix, unreachable pairs NaN."""
     d, links, orig, dest, want = case
-    net = rk.TransportNetwork(roads={"car": d / "links.csv"})
-    ttm = rk.TravelTimeMatrix(net, orig, dest, mode="car",
-                              options=rk.RoutingOptions(max_time_min=MAX_TIME, chunk_pairs=700))
-    assert isinstance(ttm, pd.DataFrame) and len(ttm) == 40 * 60
-    np.testing.assert_allclose(_as_square(ttm, orig, dest), want, atol=1e-9)
+    if how == "python":
+        net = rk.TransportNetwork(roads={"car": d / "links.csv"})
+        ttm = rk.TravelTimeMatrix(net, orig, dest, mode="car",
+                                  options=rk.RoutingOptions(max_time_min=MAX_TIME,
+                                                            chunk_pairs=chunk))
+        assert isinstance(ttm, pd.DataFrame) and len(ttm) == 40 * 60
+        got = _as_square(ttm, orig, dest)
+    else:
+        out = tmp_path / f"m.{how}"
+        _cli_matrix(d, out, *(["--chunk-pairs", str(chunk)] if chunk else []))
+        if how == "parquet":
+            import pyarrow.parquet as pq
 
-
-def test_csv_output_and_same_numbers(case, tmp_path):
-    d, links, orig, dest, want = case
-    out = tmp_path / "m.csv"
-    res = CliRunner().invoke(app, [
-        "matrix", "--origins", str(d / "origins.gpkg"), "--destinations",
-        str(d / "destinations.gpkg"), "--network", str(d / "links.csv"), "--mode", "car",
-        "--max-time", str(MAX_TIME), "-o", str(out), "--quiet"])
-    assert res.exit_code == 0, res.output
-    got = pd.read_csv(out, dtype={"from_id": str, "to_id": str})
-    np.testing.assert_allclose(_as_square(got, orig, dest), want, atol=1e-9)
-
-
-def test_omx_output_holds_the_same_matrix(case, tmp_path):
-    import openmatrix as omx
-
-    d, links, orig, dest, want = case
-    out = tmp_path / "m.omx"
-    res = CliRunner().invoke(app, [
-        "matrix", "--origins", str(d / "origins.gpkg"), "--destinations",
-        str(d / "destinations.gpkg"), "--network", str(d / "links.csv"), "--mode", "car",
-        "--max-time", str(MAX_TIME), "--chunk-pairs", "900", "-o", str(out), "--quiet"])
-    assert res.exit_code == 0, res.output
-    with omx.open_file(str(out)) as f:
-        got = np.array(f["travel_time"])
-        ids = [b.decode() for b in f.root._v_attrs["from_id"]]
-    assert ids == list(orig["id"])
+            meta = pq.ParquetFile(out).metadata
+            assert meta.num_rows == 40 * 60  # every pair, unreachable ones as NaN
+            assert meta.num_row_groups == 5  # streamed: 8 origins × 60 destinations per block
+        got = _read_matrix(out, orig, dest)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     np.testing.assert_allclose(got, want, atol=1e-9)
 
 
@@ -408,8 +346,8 @@ def test_matrix_on_dask_equals_local(case, tmp_path):
     finally:
         cluster.close()
     assert res["pairs"] == 40 * 60
-    got = pd.read_parquet(tmp_path / "m.parquet")
-    np.testing.assert_allclose(_as_square(got, orig, dest), want, atol=1e-9)
+    np.testing.assert_allclose(_read_matrix(tmp_path / "m.parquet", orig, dest), want,
+                               atol=1e-9)
 
 
 def test_departures_outside_the_built_window_are_refused(gtfs_case):
@@ -452,15 +390,6 @@ def test_delft_edge_linked_matrix_equals_dijkstra_on_the_linked_graph():
                           geometry=gpd.points_from_xy(x[15:], y[15:]), crs=RD)
     ttm = rk.TravelTimeMatrix(net, o, de, mode="car", options={"max_time_min": 8})
     lk = networks.link(g, x, y, 500.0)  # origins then destinations, as the matrix links
-    dist = dijkstra(lk.graph.to_scipy(), directed=True, indices=lk.src_nodes)
-    t = np.full((15, 25), np.inf)
-    for i in range(15):
-        for s in range(lk.src_ptr[i], lk.src_ptr[i + 1]):
-            sinks = lk.sink[15:]
-            row = np.where(sinks >= 0, np.rint(lk.src_off_s[s]) + dist[s, np.maximum(sinks, 0)],
-                           np.inf)
-            t[i] = np.minimum(t[i], row)
-    t[t > 8 * 60] = np.inf
-    want = np.where(np.isfinite(t), t / 60.0, np.nan)
+    want = as_minutes(linked_seconds(lk, 15, lk.sink[15:]), 8)
     assert np.isfinite(want).sum() > 20 and np.isnan(want).sum() > 20
     np.testing.assert_allclose(_as_square(ttm, o, de), want, atol=1e-9)

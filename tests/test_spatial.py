@@ -11,16 +11,15 @@ import shapely
 import statsmodels.api as sm
 from libpysal import weights as lw
 
+from oracles import square_cells
 from ruimtekit._errors import InputError
 from ruimtekit.analysis import spatial
 
 
 def _grid(n: int = 7) -> gpd.GeoDataFrame:
     """n × n grid of 1 km squares (EPSG:28992)."""
-    geoms = [shapely.box(i * 1000, j * 1000, (i + 1) * 1000, (j + 1) * 1000)
-             for j in range(n) for i in range(n)]
-    return gpd.GeoDataFrame({"zone_id": [f"z{k}" for k in range(n * n)]}, geometry=geoms,
-                            crs="EPSG:28992")
+    return gpd.GeoDataFrame({"zone_id": [f"z{k}" for k in range(n * n)]},
+                            geometry=square_cells(n, 1000.0), crs="EPSG:28992")
 
 
 def test_weights_kinds_match_libpysal():

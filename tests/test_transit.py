@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from oracles import shortest_seconds
 from ruimtekit._errors import InputError
 from ruimtekit.analysis import transit_access
 from ruimtekit.engine import transit
@@ -407,13 +408,11 @@ def wgm_walk():
 def _oracle_legs(g, zx, zy, px, py, v, terminal, limit):
     """scipy Dijkstra between snapped nodes + the two snap legs (rounded like the
     engine: whole seconds per leg) + terminal time; inf beyond ``limit``."""
-    from scipy.sparse.csgraph import dijkstra
-
     from ruimtekit.network import networks
 
     zs = networks.snap(g, zx, zy, max_distance_m=500.0)  # the engine's default limit
     ps = networks.snap(g, px, py, max_distance_m=500.0)
-    d = dijkstra(g.to_scipy(), directed=True, indices=np.maximum(zs.node, 0))
+    d = shortest_seconds(g, np.maximum(zs.node, 0))
     d = d[:, np.maximum(ps.node, 0)]
     t = np.rint(zs.distance_m / v)[:, None] + d + np.rint(ps.distance_m / v)[None, :]
     t = t + terminal

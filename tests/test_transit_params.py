@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 import ruimtekit
+from oracles import shortest_seconds
 from ruimtekit import _crs
 from ruimtekit._errors import InputError
 from ruimtekit.analysis import transit_access
@@ -310,8 +311,6 @@ def test_cli_transit_options_reach_the_api(tmp_path):
 def test_street_transfers_match_dijkstra():
     """Transfers over the real Porto Alegre walk network (R5: ≤ 1,000 m walked) equal
     snap leg + scipy Dijkstra + snap leg for a sample of stops, and link the two feeds."""
-    from scipy.sparse.csgraph import dijkstra
-
     from ruimtekit.network import networks
 
     with ruimtekit.use_crs("EPSG:31982"):
@@ -325,7 +324,7 @@ def test_street_transfers_match_dijkstra():
     ok = np.flatnonzero(sn.node >= 0)
     rng = np.random.default_rng(5)
     sample = rng.choice(ok, 25, replace=False)
-    d = dijkstra(g.to_scipy(), directed=True, indices=sn.node[sample], limit=1000.5)
+    d = shortest_seconds(g, sn.node[sample], limit=1000.5)
     for r, s in enumerate(sample):
         t = np.full(net.n_stops, np.inf)
         t[ok] = sn.distance_m[s] + d[r, sn.node[ok]] + sn.distance_m[ok]  # 1 m/s
