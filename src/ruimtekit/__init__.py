@@ -33,7 +33,7 @@ from ruimtekit._crs import set_crs as set_crs  # noqa: E402  (the working CRS se
 from ruimtekit._crs import use_crs as use_crs  # noqa: E402
 from ruimtekit._crs import working_crs as working_crs  # noqa: E402
 
-_install_old_paths()  # ruimtekit.analysis.accessibility etc. (the 0.1 layout), deprecated
+_install_old_paths()  # ruimtekit.accessibility etc. (the 0.1 layout), deprecated
 
 _LAZY = {
     "Accessibility": "api", "IsochroneOptions": "api", "MeasureSpec": "api",
