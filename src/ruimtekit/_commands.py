@@ -11,7 +11,7 @@ from typing import Any
 
 import geopandas as gpd
 
-from ruimtekit import _crs, api, defaults
+from ruimtekit import _crs, _vector, api, defaults
 from ruimtekit._errors import InputError, describe_validation
 from ruimtekit.analysis import accessibility
 from ruimtekit.engine import batches as distributed
@@ -210,7 +210,6 @@ def read_access_opportunities(args: dict[str, Any], zones: Any) -> tuple[Any, st
                              f"{[c for c in zones.columns if c != 'geometry'][:30]} or give "
                              "a file of opportunities")
         return None, opp
-    from ruimtekit import _vector
 
     geo: Any = geometry
     if geo is None:

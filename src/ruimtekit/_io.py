@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ruimtekit import defaults
-from ruimtekit._errors import OutputError
+from ruimtekit._errors import InputError, OutputError, StudyError
 
 MANIFEST = ".ruimtekit-output.json"
 """Name of the manifest file ruimtekit writes into every output folder it creates."""
@@ -420,7 +420,6 @@ def check_zip_member(zf: Any, member: str, path: str | Path) -> Any:
         exceeds :data:`MAX_ZIP_RATIO` (a ZIP bomb or a corrupt archive). ``zipfile`` never
         returns more than the declared size, so the check bounds memory.
     """
-    from ruimtekit._errors import InputError
 
     info = zf.getinfo(member)
     size, packed = int(info.file_size), max(int(info.compress_size), 1)
@@ -475,7 +474,6 @@ def open_zip_member(zf: Any, member: str, path: str | Path) -> Any:
 
 
 def _damaged(path: str | Path, member: str, exc: Exception) -> Exception:
-    from ruimtekit._errors import InputError
 
     return InputError(path, f"archive member {member} is damaged ({type(exc).__name__}: "
                       f"{str(exc)[:200]})", "download or pack the archive again")
@@ -518,7 +516,6 @@ class _CheckedMember:
 
 def check_table_size(path: str | Path) -> int:
     """File size in bytes; :class:`InputError` beyond :data:`MAX_TABLE_BYTES`."""
-    from ruimtekit._errors import InputError
 
     size = Path(path).stat().st_size
     if size > MAX_TABLE_BYTES:
@@ -552,8 +549,6 @@ def load_yaml(text: str, path: str | Path | None = None) -> Any:
         key (names both lines); or the YAML is invalid (names line and column).
     """
     import yaml
-
-    from ruimtekit._errors import StudyError
 
     if len(text) > MAX_YAML_BYTES:
         raise StudyError(path, f"the file is {len(text):,} characters, above the limit of "
@@ -604,8 +599,6 @@ def _check_expanded(root: Any, path: str | Path | None) -> None:
     """Expanded node count of a composed YAML graph (aliases counted every time they are
     used), computed in time linear in the number of distinct nodes."""
     import yaml
-
-    from ruimtekit._errors import StudyError
 
     memo: dict[int, int] = {}
     active: set[int] = set()

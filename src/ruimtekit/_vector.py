@@ -27,7 +27,7 @@ import shapely
 from pyproj import CRS as ProjCRS
 
 from ruimtekit import CRS as RD_CRS
-from ruimtekit import _columns, _crs, defaults
+from ruimtekit import _columns, _crs, _io, defaults
 from ruimtekit._errors import InputError
 
 log = logging.getLogger("ruimtekit.io.layers")
@@ -324,7 +324,6 @@ def read_table(path: str | Path, text_columns: tuple[str, ...] = (),
         :data:`ruimtekit._io.MAX_TABLE_BYTES`, binary or otherwise unreadable (names the
         file, the problem and the fix).
     """
-    from ruimtekit import _io
 
     path = Path(path)
     if not path.is_file():
@@ -364,8 +363,6 @@ def read_table(path: str | Path, text_columns: tuple[str, ...] = (),
 def _read_csv(path: Path, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """CSV with a sniffed delimiter, UTF-8 (BOM) or cp1252, and decimal commas."""
     import gzip
-
-    from ruimtekit import _io
 
     try:
         _io.check_table_size(path)

@@ -22,9 +22,9 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 
-from ruimtekit import _io
+from ruimtekit import _crs, _io
 from ruimtekit._config import Section
-from ruimtekit._errors import StudyError
+from ruimtekit._errors import InputError, StudyError
 from ruimtekit.analysis import accessibility, borrowed_size, candidates, transit_access
 from ruimtekit.io import layers
 from ruimtekit.network import networks
@@ -101,8 +101,6 @@ class Study(Section):
     @field_validator("crs")
     @classmethod
     def _crs_ok(cls, v: str) -> str:
-        from ruimtekit import _crs
-        from ruimtekit._errors import InputError
 
         try:
             return _crs.validate(v)

@@ -69,6 +69,7 @@ from ruimtekit.engine.search import (
     snap,
 )
 from ruimtekit.io.places import destination_points, opportunity_weights, zone_ids, zone_points
+from ruimtekit.network import connectors as _conn
 from ruimtekit.network import connectors as _connectors
 from ruimtekit.network import graph as _graph
 from ruimtekit.network import networks
@@ -282,7 +283,6 @@ def _connector_search(
     """Search inputs with zone connectors: origins and destinations are nodes of an
     extended graph, joined to the network by their connectors and to each other by direct
     local-street links within ``cfg.direct_max_m`` (:func:`connectors.direct_pairs`)."""
-    from ruimtekit.network import connectors as _conn
 
     zc = _conn.connect(graph, origins[0], origins[1], cfg, land, "zones")
     dc = _conn.connect(graph, dests[0], dests[1], cfg, land, "destinations")
@@ -359,7 +359,6 @@ def connector_access(
         ``far``, ``no_network``, ``no_location``). ``attrs``: ``flagged`` (zone id → flag), ``mode``,
         ``measures``, ``connectors``.
     """
-    from ruimtekit.network import connectors as _conn
 
     cfg = _conn.ConnectorConfig.model_validate(connectors or {}) \
         if not isinstance(connectors, _conn.ConnectorConfig) else connectors
@@ -444,7 +443,6 @@ def connector_times(
     -------
     ndarray (n_origins, n_destinations)
     """
-    from ruimtekit.network import connectors as _conn
 
     cfg = _conn.ConnectorConfig.model_validate(connectors or {}) \
         if not isinstance(connectors, _conn.ConnectorConfig) else connectors

@@ -31,7 +31,8 @@ from pydantic import Field
 
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
-from ruimtekit.analysis import _ownzone
+from ruimtekit.analysis import _ownzone, accessibility, spatial
+from ruimtekit.engine import _kernels
 from ruimtekit.io import places
 
 log = logging.getLogger(__name__)
@@ -180,8 +181,6 @@ def population_effective_density(
     """
     import geopandas as gpd
 
-    from ruimtekit.engine import _kernels
-
     if not alpha > 0:
         raise InputError(None, f"alpha={alpha!r} must be > 0", "use 1.0 to 1.8")
     if population not in fine.columns:
@@ -242,7 +241,6 @@ def zone_effective_density(
     ndarray
         Opportunities per km^α, in the zones' row order.
     """
-    from ruimtekit.analysis import accessibility
 
     res = accessibility.effective_density(zones, opportunity=opportunity, alpha=alpha, graph=graph)
     col = [c for c in res.columns if c.startswith(f"{opportunity}_ed")][0]
@@ -436,7 +434,6 @@ def estimate_elasticity(
         log.warning("elasticity regression: no zone points (point_x/point_y), so no residual "
                     "Moran's I; add points to report spatial diagnostics")
     else:
-        from ruimtekit.analysis import spatial
 
         opt = diagnostics or spatial.RegressionOptions()
         xy = df.loc[lg.index, list(pts)].to_numpy(float)

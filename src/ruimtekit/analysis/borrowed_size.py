@@ -52,15 +52,25 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from ruimtekit import CRS, _vector, defaults
+from ruimtekit import CRS, _io, _vector, defaults
 from ruimtekit._compat import renamed_parameters
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
-from ruimtekit.analysis import accessibility, agglomeration, catchments, spatial
+from ruimtekit.analysis import (
+    _ownzone,
+    accessibility,
+    agglomeration,
+    catchments,
+    gravity,
+    inequality,
+    shadow,
+    spatial,
+)
 from ruimtekit.analysis.shadow import BOOTSTRAP_DRAWS
-from ruimtekit.engine import impedance
+from ruimtekit.engine import impedance, rail, transit
 from ruimtekit.engine.measures import MAX_CUTOFF_MIN, Decay, DecayConfig, as_decay
-from ruimtekit.io import places
+from ruimtekit.io import layers, places, regions
+from ruimtekit.network import connectors
 
 log = logging.getLogger(__name__)
 
@@ -384,7 +394,6 @@ def shadow_regression(
     cities.loc[use.index, "size_class"] = cls
     diag = None
     if {"point_x", "point_y"} <= set(df.columns):
-        from ruimtekit.analysis import spatial
 
         xy = df.loc[use.index, ["point_x", "point_y"]].to_numpy(float)
         sr = spatial.regress(ylog.to_numpy(), X, spatial.spatial_weights(xy))
@@ -901,7 +910,6 @@ def _network_minutes(zones: gpd.GeoDataFrame, px: np.ndarray, py: np.ndarray, na
                      networks: dict | None) -> np.ndarray:
     """Zone × zone minutes over a study network through zone connectors (inf beyond
     :data:`NETWORK_HORIZON_MIN`)."""
-    from ruimtekit.network import connectors
 
     if not networks or name not in networks:
         raise InputError(None, f"borrowed_size.networks names network '{name}', which is not "
@@ -1146,7 +1154,6 @@ def rail_zone_minutes(zones: gpd.GeoDataFrame, network: Any, *,
     reach). ``network`` is a :class:`ruimtekit.engine.rail.RailNetwork` or the path of the NS
     ``network.json`` / its folder.
     """
-    from ruimtekit.engine import rail, transit
 
     net = network if isinstance(network, rail.RailNetwork) else rail.build_rail_network(network)
     # the direct bike trip only within the access radius, as before (transit's default lets
@@ -1200,7 +1207,6 @@ def own_zone_minutes(zones: gpd.GeoDataFrame, mode: str | impedance.CrowflyModel
 def _own_zone_floor(zones: gpd.GeoDataFrame, times: dict[str, np.ndarray],
                     cfg: BorrowedSizeConfig, notes: list[str]) -> dict[str, np.ndarray]:
     """Apply the own-zone rule to every mode's time matrix (in place in ``times``)."""
-    from ruimtekit.analysis import _ownzone
 
     floors = {}
     for mode in list(times):
@@ -1224,7 +1230,6 @@ def _attach_regions(zones: gpd.GeoDataFrame, notes: list[str]) -> None:
         notes.append("Borrowed size: zones are not gemeenten (GM codes); no province/COROP "
                      "regions, so no urban-rank control, fixed effects or clusters by region.")
         return
-    from ruimtekit.io import regions
 
     gm = regions.gemeenten().set_index("gemeente_code")
     for c in REGION_COLUMNS:
@@ -1239,7 +1244,6 @@ def _fit_decay(obs: ObservedFlows, times: dict[str, np.ndarray], own_min: dict[s
                cfg: BorrowedSizeConfig, tables: dict[str, pd.DataFrame], notes: list[str],
                decay: Any) -> Any:
     """PPML decay per mode from the observed flows; returns the potential's decay."""
-    from ruimtekit.analysis import gravity
 
     fits, cuts = [], []
     chosen = None
@@ -1267,7 +1271,6 @@ def _regressions(out: pd.DataFrame, zones: gpd.GeoDataFrame, cfg: BorrowedSizeCo
                  fine: gpd.GeoDataFrame | None, tables: dict[str, pd.DataFrame],
                  notes: list[str]) -> Any:
     """Baseline borrowed-size regression (with diagnostics), LISA, bootstrap, sensitivity."""
-    from ruimtekit.analysis import shadow, spatial
 
     point_rings = [f"{cfg.own_size}_ring_{band_label(a, b, 'km')}" for a, b in cfg.ring_bands_km]
     ring_sets = {"gemeente_points": point_rings}
@@ -1350,8 +1353,6 @@ def _accessibility_summaries(out: pd.DataFrame, times: dict[str, np.ndarray],
     """Cutoff sensitivity (rank correlations) and inequality of the reachable masses."""
     from scipy import stats
 
-    from ruimtekit.analysis import inequality
-
     t = times[reg_mode]
     cut_rows, ineq_rows = [], []
     cutoffs = sorted(set(cfg.cutoff_sensitivity_min) | {cfg.cutoff_min})
@@ -1433,7 +1434,6 @@ def analyse(
         if wijk_pts is None:
             raise InputError(None, "indicators_file needs wijk_centroids to place merged gemeenten",
                              "set borrowed_size.wijk_centroids")
-        from ruimtekit.io import layers
 
         ind = layers.read_gemeente_indicators(resolve(cfg.indicators_file))
         ind = add_indicator_counts(ind)
@@ -1483,7 +1483,6 @@ def analyse(
                          f"available columns: {list(zones.columns)[:40]}")
     fine = None
     if cfg.population_points is not None:
-        from ruimtekit.io import layers
 
         fine = layers.read_zones(resolve(cfg.population_points))
         pts, rep = population_points(zones, fine)
@@ -1617,7 +1616,6 @@ def _read_centres(path: Path) -> gpd.GeoDataFrame:
 
 
 def _is_rail(net: Any) -> bool:
-    from ruimtekit.engine import rail
 
     return isinstance(net, rail.RailNetwork)
 
@@ -1644,7 +1642,6 @@ def pipeline_step(ctx: Any) -> None:
             raise InputError(None, f"borrowed_size.rail_network '{cfg.rail_network}' is not a "
                              "study network with a path",
                              "add it under networks: with kind: ns_rail and the NS network path")
-        from ruimtekit.engine import rail
 
         networks[cfg.rail_network] = rail.build_rail_network(ctx.resolve(spec.path))
         ctx.networks[cfg.rail_network] = networks[cfg.rail_network]
@@ -1666,7 +1663,6 @@ def write_outputs(res: BorrowedSizeResult, gpkg: str | Path, tables_dir: str | P
 
     Returns the written paths.
     """
-    from ruimtekit import _io
 
     gpkg = Path(gpkg)
     written = []

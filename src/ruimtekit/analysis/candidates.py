@@ -52,7 +52,7 @@ import pandas as pd
 import shapely
 from pydantic import Field, field_validator, model_validator
 
-from ruimtekit import CRS, _io, defaults
+from ruimtekit import CRS, _io, _layerpath, defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
 from ruimtekit.io import places, synthetic
@@ -1305,8 +1305,6 @@ def read_accessibility_gpkg(path: str | Path, layer: str | None = None) -> list[
         measures or with repeated zone ids, or no usable layer.
     """
     import pyogrio
-
-    from ruimtekit import _layerpath
 
     p, suffix_layer = _layerpath.split(path)
     layer = layer or suffix_layer

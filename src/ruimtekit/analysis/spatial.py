@@ -36,6 +36,7 @@ from pydantic import Field, model_validator
 from ruimtekit import defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
+from ruimtekit.io.places import zone_points
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,6 @@ class WeightsConfig(Section):
 def _points(zones: Any) -> np.ndarray:
     if isinstance(zones, np.ndarray):
         return np.asarray(zones, dtype=float)
-    from ruimtekit.analysis.accessibility import zone_points
 
     x, y = zone_points(zones)
     return np.column_stack([x, y])

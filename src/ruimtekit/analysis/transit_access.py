@@ -24,6 +24,7 @@ from pydantic import ConfigDict, Field, field_validator
 from ruimtekit import _validate, defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
+from ruimtekit.analysis import accessibility
 from ruimtekit.engine import rail, transit
 from ruimtekit.engine.measures import MeasureSpec, as_decay, as_measures, measure_list
 from ruimtekit.engine.transit import (
@@ -46,6 +47,7 @@ from ruimtekit.engine.transit import (
     zone_legs,
     zone_measures_from_blocks,
 )
+from ruimtekit.io import gtfs, layers
 from ruimtekit.io.places import zone_points
 from ruimtekit.network import graph as _graph
 
@@ -272,7 +274,6 @@ def build_transit_network(kind: str | None, path: Any, *, date: str | None = Non
     -------
     TransitNetwork (gtfs), graph.Graph (transit_graph) or rail.RailNetwork (ns_rail).
     """
-    from ruimtekit.io import gtfs
 
     several = isinstance(path, (list, tuple))
     if several and len(path) == 0:
@@ -690,7 +691,6 @@ def pipeline_step(ctx: Any) -> None:
                 spec = (getattr(ctx.study, "networks", None) or {}).get(cfg.network)
                 path = cfg.path or (getattr(spec, "path", None) if spec is not None else None)
                 if cfg.feeds:
-                    from ruimtekit.io import gtfs
 
                     path = [gtfs.read_gtfs(ctx.resolve(f.path), name=f.name)
                             for f in cfg.feeds]
@@ -726,7 +726,6 @@ def pipeline_step(ctx: Any) -> None:
                         walk_speed_kmh=cfg.speed_kmh("walk"), max_snap_m=cfg.max_snap_m)
                 ctx.networks[cfg.network] = net
                 if isinstance(net, TransitNetwork) and net.meta.get("feeds"):
-                    from ruimtekit.io import gtfs
 
                     ctx.tables[f"gtfs_feeds_{cfg.network}"] = gtfs.report_table(
                         net.meta["feeds"])
@@ -795,7 +794,6 @@ def _compare_step(ctx: Any, cfg: TransitConfig, zones: Any, result: Any) -> None
 
 def _export_matrix(ctx: Any, name: str, df: pd.DataFrame) -> None:
     """Write a travel-time matrix like the road matrices (Parquet beside the GeoPackage)."""
-    from ruimtekit.analysis import accessibility
 
     if getattr(ctx, "work_dir", None) is not None:
         accessibility.write_od_matrix(df, Path(ctx.work_dir) / f"{name}.parquet")
@@ -846,7 +844,6 @@ def _opportunities(ctx: Any, cfg: TransitConfig, zones: Any) -> tuple[np.ndarray
     if name == cfg.zones:
         v = lay[col].to_numpy(dtype=np.float64)
     else:
-        from ruimtekit.io import layers
 
         zid = zones["zone_id"].astype(str)
         matched = ("zone_id" in lay.columns

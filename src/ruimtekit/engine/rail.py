@@ -40,6 +40,7 @@ import pandas as pd
 from ruimtekit import defaults
 from ruimtekit._compat import renamed_parameters
 from ruimtekit._errors import InputError
+from ruimtekit.engine import _raptor, transit
 from ruimtekit.io import places
 from ruimtekit.network import graph as _graph
 
@@ -339,7 +340,6 @@ def zone_times(
     -------
     ndarray of float64 (n_origins, n_zones), seconds (inf = unreachable)
     """
-    from ruimtekit.engine import _raptor, transit
 
     p = transit.as_params(params)
     zx, zy = places.zone_points(zones, missing="raise")

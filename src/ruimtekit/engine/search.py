@@ -421,7 +421,6 @@ class CrowflyInputs:
 
 def crowfly_batch(shared: CrowflyInputs, idx: np.ndarray) -> np.ndarray:
     """Crow-fly measures (float64, (len(idx), K)) of the origins ``idx`` (a Dask task)."""
-    from ruimtekit.engine import _kernels
 
     idx = np.asarray(idx, dtype=np.int64)
     out = np.zeros((idx.shape[0], shared.wtab.shape[0]))

@@ -47,13 +47,14 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from ruimtekit import _validate, defaults
+from ruimtekit import _crs, _validate, defaults
 from ruimtekit._compat import renamed_parameters
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError, NetworkError
-from ruimtekit.engine import batches
+from ruimtekit.engine import _kernels, _raptor, batches, impedance
 from ruimtekit.engine import search as _search
 from ruimtekit.engine.measures import Decay, aggregate_times, measure_list
+from ruimtekit.io import gtfs
 from ruimtekit.network import graph as _graph
 
 log = logging.getLogger(__name__)
@@ -198,7 +199,6 @@ class TransitParams(Section):
 
     def leg_model(self, mode: str) -> Any:
         """The crow-fly leg model (:class:`ruimtekit.engine.impedance.CrowflyModel`) of ``mode``."""
-        from ruimtekit.engine import impedance
 
         if mode not in ("walk", "bike"):
             raise InputError(None, f"unknown leg mode {mode!r}", "use walk or bike")
@@ -237,7 +237,6 @@ class TransitParams(Section):
     def with_radius(self, mode: str, radius_m: float, leg: str = "access") -> TransitParams:
         """Copy whose ``mode`` access (``leg="access"``) or egress (``leg="egress"``) limit
         is the leg time of a straight-line radius (m)."""
-        from ruimtekit.engine import impedance
 
         t = float(impedance.crowfly_seconds(radius_m, self.leg_model(mode))) / 60.0
         if leg == "egress":
@@ -571,7 +570,6 @@ def build_network(
 
 def _as_timetable(source: Any, date: str | _dt.date | None) -> Any:
     """A :class:`gtfs.Timetable` from a timetable, a feed, a path or a sequence of them."""
-    from ruimtekit.io import gtfs
 
     if isinstance(source, gtfs.Timetable):
         return source
@@ -629,7 +627,6 @@ class Legs:
 def _seconds_fn(mode: Any) -> Callable[[np.ndarray], np.ndarray]:
     if callable(mode):
         return mode
-    from ruimtekit.engine import impedance
 
     return lambda d: impedance.crowfly_seconds(d, mode)
 
@@ -705,7 +702,6 @@ def zone_legs(
 def _leg_radius_m(mode: Any, max_time_s: float) -> float:
     """Straight-line distance (m) that a crow-fly leg of ``mode`` covers at most in
     ``max_time_s`` (an upper bound: the fastest speed of the curve)."""
-    from ruimtekit.engine import impedance
 
     m = impedance.model_for(mode)
     budget = max(float(max_time_s) - 60.0 * m.fixed_min, 0.0)
@@ -786,7 +782,6 @@ def network_legs(
         network_legs(g, zx, zy, sx, sy, mode="bike", max_time_s=900,
                      options=LegOptions(reverse=True, k_nearest=3))
     """
-    from ruimtekit.engine import _kernels, impedance
 
     o = options or LegOptions()
     reverse, k_nearest, max_snap_m = o.reverse, o.k_nearest, o.max_snap_m
@@ -1014,7 +1009,6 @@ def iter_raptor_blocks(
     ``board_slack_s`` and the departure window); ``departures`` (seconds after midnight)
     replaces the window's departures when given. See :func:`raptor_range`.
     """
-    from ruimtekit.engine import _raptor
 
     p = as_params(params)
     max_transfers, max_time_min = p.transfers, p.max_time_min
@@ -1103,7 +1097,6 @@ def raptor_departures(
 ) -> np.ndarray:
     """Per-departure travel times (s) for one origin, shape (n_departures, n_dest), in the
     order of ``departures`` (inf = unreachable). For inspection and tests."""
-    from ruimtekit.engine import _raptor
 
     deps_in = np.asarray(departures, dtype=np.int64)
     order = np.argsort(-deps_in, kind="stable")
@@ -1184,7 +1177,6 @@ def read_transit_graph_gml(
     if not (np.all(np.abs(lon) <= 180) and np.all(np.abs(lat) <= 90)):
         raise InputError(path, "node x/y are not WGS84 longitude/latitude",
                          "write x = longitude and y = latitude in degrees")
-    from ruimtekit import _crs
 
     crs = _crs.settle(float(lon.mean()), float(lat.mean())) if n else _crs.working_crs()
     tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
@@ -1344,7 +1336,6 @@ def iter_stop_matrix_blocks(
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(origins, times)`` blocks of zone-to-zone times (s) through a node-to-node
     matrix: access + node time + egress, minimised (compiled min-plus)."""
-    from ruimtekit.engine import _raptor
 
     m = np.ascontiguousarray(node_times, dtype=np.float64)
     cap = max_time_min * 60.0
@@ -1426,7 +1417,6 @@ class TransitInputs:
 
 def _matrix_blocks(sh: TransitInputs, idx: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """:func:`transit.iter_stop_matrix_blocks` restricted to the origins ``idx``."""
-    from ruimtekit.engine import _raptor
 
     m = np.ascontiguousarray(sh.node_times, dtype=np.float64)
     cap = sh.params.max_time_min * 60.0
@@ -1445,15 +1435,13 @@ def transit_batch(shared: TransitInputs, idx: np.ndarray) -> dict[str, np.ndarra
     Returns
     -------
     dict of str to ndarray (len(idx),)
-        Measure columns as :func:`transit.zone_measures_from_blocks` names them.
+        Measure columns as :func:`zone_measures_from_blocks` names them.
     """
-    from ruimtekit.engine import transit
-
     idx = np.asarray(idx, dtype=np.int64)
     o0 = int(idx[0])
     if shared.network is not None:
         p = as_params(shared.params, percentiles=shared.percentiles)
-        blocks = transit.iter_raptor_blocks(
+        blocks = iter_raptor_blocks(
             shared.network, shared.access, shared.egress, params=p, origins=idx,
             block_size=shared.block_size)
     else:
@@ -1462,7 +1450,7 @@ def transit_batch(shared: TransitInputs, idx: np.ndarray) -> dict[str, np.ndarra
     def direct(local: np.ndarray) -> np.ndarray:
         return shared.direct.block(local + o0)
 
-    df = transit.zone_measures_from_blocks(
+    df = zone_measures_from_blocks(
         ((blk - o0, t) for blk, t in blocks), idx.shape[0], shared.opportunities,
         opportunity=shared.opportunity, mode_label=shared.mode_label,
         percentiles=shared.percentiles, measures=shared.measures, direct=direct)
@@ -1472,7 +1460,7 @@ def transit_batch(shared: TransitInputs, idx: np.ndarray) -> dict[str, np.ndarra
 def transit_measures(
     shared: TransitInputs, scheduler: Any, *, batch_size: int | None = None,
 ) -> Any:
-    """Transit measures on Dask, identical to :func:`transit.zone_measures_from_blocks`
+    """Transit measures on Dask, identical to :func:`zone_measures_from_blocks`
     over the single-process blocks.
 
     Parameters

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ruimtekit import _io, _validate, defaults
+from ruimtekit import _crs, _io, _validate, defaults
 from ruimtekit._errors import InputError
 
 log = logging.getLogger(__name__)
@@ -464,7 +464,6 @@ def _read(src: _Source, path: Path, name: str, crs: str | None) -> Feed:
     from pyproj import Transformer
 
     if crs is None:
-        from ruimtekit import _crs
 
         crs = _crs.working_crs()
         if crs == _crs.AUTO:

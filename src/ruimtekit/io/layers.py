@@ -32,6 +32,7 @@ from pydantic import model_validator
 from ruimtekit import CRS, _columns, _config, _crs, _vector, defaults
 from ruimtekit._errors import InputError
 from ruimtekit._vector import DataWarning, warn
+from ruimtekit.io import regions
 
 __all__ = [
     "DataWarning", "KWB2021_ZERO_AS_MISSING", "LayerSpec", "PROXY_NOTE", "aggregate_to_zones",
@@ -1780,8 +1781,6 @@ def clip_area(gdf: gpd.GeoDataFrame, area: str | int | Sequence[str | int],
         An unknown name (with suggestions) or no feature inside the area.
     """
     import shapely
-
-    from ruimtekit.io import regions
 
     items = [area] if isinstance(area, str | int) else list(area)
     if not items:

@@ -29,10 +29,12 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from ruimtekit import _vector, defaults
+from ruimtekit import _crs, _vector, defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError
+from ruimtekit.io import layers
 from ruimtekit.network import _linking, _osm, graph, profiles
+from ruimtekit.network import ferries as _ferries
 from ruimtekit.network.ferries import FerryConfig
 
 log = logging.getLogger(__name__)
@@ -413,8 +415,6 @@ def _assemble(
 def _to_rd(x: np.ndarray, y: np.ndarray, crs: Any) -> tuple[np.ndarray, np.ndarray]:
     from pyproj import CRS as PCRS
     from pyproj import Transformer
-
-    from ruimtekit import _crs
 
     src = PCRS.from_user_input(crs)
     target = _crs.working_crs()
@@ -1034,7 +1034,6 @@ def graph_from_links(
                                  "add a .prj/CRS to the file or pass crs (study file "
                                  "`crs: EPSG:28992`)")
             gdf = gdf.set_crs(crs)
-        from ruimtekit import _crs
 
         gdf = gdf.to_crs(_crs.working_crs())
         gtypes = set(gdf.geometry.geom_type.dropna())
@@ -1641,7 +1640,6 @@ def build(spec: NetworkSpec, root: str | Path = ".") -> graph.Graph:
     if not spec.mode:
         raise InputError(path, "the network has no mode", "set `mode:` (walk, bike, ebike, car)")
     if spec.nodes is not None or spec.ferries is not None:
-        from ruimtekit.network import ferries as _ferries
 
         if spec.nodes is None:
             raise InputError(path, "`ferries:` needs a node/edge table network",
@@ -1649,7 +1647,6 @@ def build(spec: NetworkSpec, root: str | Path = ".") -> graph.Graph:
         npath = Path(spec.nodes) if Path(spec.nodes).is_absolute() else Path(root) / spec.nodes
         urban = None
         if spec.urban is not None:
-            from ruimtekit.io import layers
 
             uc = spec.urban
             up = Path(uc.zones) if Path(uc.zones).is_absolute() else Path(root) / uc.zones

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ruimtekit import _io, defaults
+from ruimtekit import _crs, _io, defaults
 from ruimtekit._errors import InputError
 from ruimtekit.report import _styles
 
@@ -161,7 +161,6 @@ def _prepare(name: str, df: Any) -> pd.DataFrame:
                 None, f"layer {name!r} has no CRS",
                 "set the CRS of the GeoDataFrame (ruimtekit layers are EPSG:28992: gdf.set_crs(28992))",
             )
-        from ruimtekit import _crs
 
         if not _crs.is_working(out.crs) and _crs.working_crs() != _crs.AUTO:
             w = _crs.working_crs()

@@ -30,6 +30,7 @@ from ruimtekit import _io, defaults
 from ruimtekit._config import Section
 from ruimtekit._errors import InputError, describe_validation
 from ruimtekit.report import _content, _styles
+from ruimtekit.report._content import rank_classes
 
 log = logging.getLogger("ruimtekit.report.figures")
 
@@ -506,7 +507,6 @@ def candidates_figure(
         if len(st):
             st.plot(ax=ax, marker="s", markersize=8, color="#222222", zorder=3)
             handles.append(Line2D([], [], marker="s", ls="", color="#222222", markersize=4, label="station"))
-    from ruimtekit.report._content import rank_classes
 
     ranked = rank_classes(cand)
     if ranked is not None:

@@ -46,10 +46,13 @@ import pandas as pd
 import shapely
 from pydantic import Field
 
-from ruimtekit import _io, defaults
+from ruimtekit import _io, _vector, defaults
 from ruimtekit._config import Section
-from ruimtekit._errors import InputError, describe_validation
+from ruimtekit._errors import InputError, RuimtekitError, describe_validation
+from ruimtekit.analysis.candidates import CandidatesConfig
+from ruimtekit.io import layers as _layers
 from ruimtekit.report import _offline, _styles
+from ruimtekit.report import figures as _figures
 from ruimtekit.report._content import (
     is_point_layer,
     is_polygon_layer,
@@ -815,8 +818,6 @@ def _station_radii(fr: _Frame, stations: Mapping[str, Any], *, show: bool) -> in
     1,200 m, sprinter and metro 1,000 m)."""
     import folium
 
-    from ruimtekit.analysis.candidates import CandidatesConfig
-
     cfg = CandidatesConfig(synthetic=True)  # only for its default radii and HOV types
     radii = {t: r.zero_m for t, r in cfg.effective_radii().items() if t in cfg.hov_types}
     circles = []
@@ -1494,7 +1495,6 @@ def build_study_maps(
                                           config=cfg))
         figs: list[Path] = []
         if want_figures:
-            from ruimtekit.report import figures as _figures
 
             figs = _figures.study_figures(
                 results, tmp / "figures", layers=layers, tables=tables, attributions=attributions,
@@ -1551,7 +1551,6 @@ def pipeline_step(ctx: Any, folder: str | Path | None = None) -> None:
 def _read_tables(folder: Path) -> dict[str, Any]:
     """CSV tables beside the study GeoPackage; unreadable (unrelated) files are skipped with
     a warning naming them."""
-    from ruimtekit import _vector
 
     tables = {}
     for p in sorted(folder.glob("*.csv")):
@@ -1637,8 +1636,6 @@ def study_station_layers(study: Any, root: str | Path) -> dict[str, Any]:
     The GeoPackage holds results only; stations are inputs, read again from the study's
     files. A layer that fails to load is skipped with a warning (the maps still build).
     """
-    from ruimtekit._errors import RuimtekitError
-    from ruimtekit.io import layers as _layers
 
     out: dict[str, Any] = {}
     for name, spec in (getattr(study, "layers", None) or {}).items():
