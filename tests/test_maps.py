@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -384,3 +385,21 @@ def test_cli_log_is_concise(tmp_path):
         res = CliRunner().invoke(app, ["map", "--gpkg", str(folder / "demo.gpkg"), "--out", str(out),
                                        "--no-figures", "--verbose"])
     assert res.exit_code == 0 and "ruimtekit.report.maps: map accessibility.html" in res.output
+
+
+@pytest.mark.parametrize("k", [2, 3, 5, 7, 12])
+def test_quantile_and_equal_interval_classes_equal_mapclassify(k):
+    """The written-out quantile and equal-interval bounds are mapclassify's, ties included."""
+    import mapclassify
+
+    from ruimtekit.report import _styles
+
+    rng = np.random.default_rng(k)
+    for y in (rng.lognormal(10, 1.5, 4068), np.round(rng.normal(50, 20, 500)),
+              np.repeat([0.0, 1.0, 5.0], [300, 5, 2]), np.arange(1000.0)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want_q = mapclassify.Quantiles(y, k=k).bins
+            want_e = mapclassify.EqualInterval(y, k=k).bins
+        np.testing.assert_array_equal(_styles._quantile_bins(y, k), want_q)
+        np.testing.assert_array_equal(_styles._equal_interval_bins(y, k), want_e)

@@ -140,6 +140,38 @@ def moran(values: Sequence[float], w: Any, *, permutations: int = PERMUTATIONS,
             "permutations": int(permutations)}
 
 
+_ESDA_CACHED = False
+
+
+def _cache_esda_kernels() -> None:
+    """Let numba cache esda's compiled permutation kernels on disk.
+
+    esda compiles its conditional-randomisation kernels (``esda.crand``) afresh in every
+    process, about 15–30 s before the first LISA on 2 cores; with numba's on-disk cache
+    (``Dispatcher.enable_caching``, the same cache as ``@njit(cache=True)``) later processes
+    load them in a fraction of that. Results are identical. Where no cache location is
+    writable numba says so and the kernels are compiled as before.
+    """
+    global _ESDA_CACHED
+    if _ESDA_CACHED:
+        return
+    _ESDA_CACHED = True
+    try:
+        import esda.crand
+        import esda.moran
+        import esda.significance
+        from numba.core.registry import CPUDispatcher
+    except ImportError:  # pragma: no cover - esda without numba
+        return
+    for mod in (esda.crand, esda.moran, esda.significance):
+        for kernel in vars(mod).values():
+            if isinstance(kernel, CPUDispatcher):
+                try:
+                    kernel.enable_caching()
+                except RuntimeError as exc:  # no writable cache location
+                    log.debug("numba cannot cache %s: %s", kernel, exc)
+
+
 def local_moran(values: Sequence[float], w: Any, *, permutations: int = PERMUTATIONS,
                 seed: int = SEED, alpha: float = LISA_ALPHA) -> pd.DataFrame:
     """Local Moran's I (LISA, esda.Moran_Local) per zone.
@@ -156,6 +188,7 @@ def local_moran(values: Sequence[float], w: Any, *, permutations: int = PERMUTAT
     if y.shape != (w.n,) or not np.isfinite(y).all():
         raise InputError(None, f"local Moran needs {w.n} finite values, got {y.shape}",
                          "drop missing values and build the weights on the same zones")
+    _cache_esda_kernels()
     lm = esda.Moran_Local(y, w, permutations=permutations, seed=seed)
     quad = np.array(["", "HH", "LH", "LL", "HL"])[lm.q]
     lab = np.where(lm.p_sim <= alpha, quad, "ns")

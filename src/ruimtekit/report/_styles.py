@@ -365,6 +365,30 @@ class Classification:
         return out
 
 
+def _quantile_bins(y: np.ndarray, k: int) -> np.ndarray:
+    """Upper bounds of ``k`` quantile classes, as ``mapclassify.Quantiles`` computes them
+    (percentiles 100/k, 200/k, ..., 100 with linear interpolation; repeated bounds on tied
+    data collapse). Written out so that a map does not pay mapclassify's numba start-up
+    (about 5 s per process); ``tests/test_maps.py`` checks it against mapclassify."""
+    w = 100.0 / k
+    p = np.arange(w, 100 + w, w)
+    if p[-1] > 100.0:
+        p[-1] = 100.0
+    from scipy import stats
+
+    return np.unique(np.array([stats.scoreatpercentile(y, pct) for pct in p]))
+
+
+def _equal_interval_bins(y: np.ndarray, k: int) -> np.ndarray:
+    """Upper bounds of ``k`` equal-width classes, as ``mapclassify.EqualInterval``."""
+    lo, hi = float(np.min(y)), float(np.max(y))
+    width = (hi - lo) / k
+    cuts = np.arange(lo + width, hi + width, width) if width > 0 else np.array([hi])
+    cuts = cuts[:k].copy()
+    cuts[-1] = hi
+    return cuts
+
+
 def classify(
     values,
     method: str = defaults.CLASSIFICATION,
@@ -399,8 +423,6 @@ def classify(
     InputError
         On an unknown method, ``k < 1`` or unsorted bins.
     """
-    import mapclassify
-
     if bins is not None:
         method = "user"
     if method not in CLASS_METHODS:
@@ -432,10 +454,17 @@ def classify(
     else:
         import warnings
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # duplicate quantile bins on tied data
-            cls = getattr(mapclassify, name)(finite, k=k_eff)
-        uppers = sorted({float(x) for x in np.asarray(cls.bins, dtype=float)})
+        if name == "Quantiles":
+            cls_bins = _quantile_bins(finite, k_eff)
+        elif name == "EqualInterval":
+            cls_bins = _equal_interval_bins(finite, k_eff)
+        else:
+            import mapclassify  # Fisher-Jenks (numba, compiled at import: only when asked)
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # duplicate bins on tied data
+                cls_bins = getattr(mapclassify, name)(finite, k=k_eff).bins
+        uppers = sorted({float(x) for x in np.asarray(cls_bins, dtype=float)})
         uppers[-1] = max(uppers[-1], float(finite.max()))
     lower = float(finite.min())
     edges = tuple([lower, *uppers])
