@@ -192,23 +192,3 @@ def test_renamed_parameters_keep_their_old_names_for_one_release():
     assert old == new and new["10min"][0] == 3.0 and new["30min"][0] == 7.0
     with pytest.raises(TypeError, match="both"):
         aggregate_times(t, e, cutoffs=[10], cutoffs_min=[10])
-
-
-def test_one_name_per_concept_in_the_public_api():
-    """cutoffs (list, minutes) / cutoff (one, minutes); graph (road) / network (transit)."""
-    drift = {"cutoffs_min", "cutoff_min", "net", "gr", "g"}
-    found = []
-    for mod, path in MODULES.items():
-        if any(part.startswith("_") for part in mod.split(".")[1:]):
-            continue
-        for node in ast.parse(path.read_text()).body:
-            fns = [node] if isinstance(node, ast.FunctionDef) else (
-                [f for f in node.body if isinstance(f, ast.FunctionDef)]
-                if isinstance(node, ast.ClassDef) else [])
-            for f in fns:
-                if f.name.startswith("_") and f.name != "__init__":
-                    continue
-                names = {a.arg for a in f.args.args + f.args.kwonlyargs + f.args.posonlyargs}
-                if names & drift:
-                    found.append(f"{mod}.{f.name}: {sorted(names & drift)}")
-    assert found == []
