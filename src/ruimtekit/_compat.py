@@ -55,8 +55,8 @@ def _stand_in(old: str, targets: tuple[str, ...]) -> types.ModuleType:
     def __getattr__(name: str) -> object:
         if name.startswith("__"):
             raise AttributeError(name)
-        found = [(new, getattr(importlib.import_module(new), name)) for new in news
-                 if hasattr(importlib.import_module(new), name)]
+        modules = [(new, importlib.import_module(new)) for new in news]
+        found = [(new, getattr(m, name)) for new, m in modules if hasattr(m, name)]
         # prefer the module that defines the name over one that merely imports it
         home = [(n, v) for n, v in found if getattr(v, "__module__", None) == n]
         for new, value in home or found:
